@@ -1,0 +1,1 @@
+"""HTTP edges: parse, call a service, shape the answer."""

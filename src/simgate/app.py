@@ -1,0 +1,83 @@
+"""The one place that wires everything: settings → engine → app → workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+
+from simgate import __version__
+from simgate.api import links, v1
+from simgate.config import Settings
+from simgate.services.calls import NoPhones
+from simgate.store.db import make_engine, upgrade
+
+log = logging.getLogger(__name__)
+
+# Background workers started with the app; each is `async def run(app, stop_event)`.
+Worker = Callable[[FastAPI, asyncio.Event], "asyncio.Future[None] | object"]
+
+
+def create_app(settings: Settings, engine: Engine | None = None, migrate: bool = True) -> FastAPI:
+    engine = engine or make_engine(settings)
+    if migrate:
+        upgrade(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(start(app, stop)) for start in app.state.workers]
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    app = FastAPI(
+        title="simgate",
+        version=__version__,
+        description=(
+            "Self-hosted SMS and call gateway speaking the inSIM HTTP API. "
+            "Whole-request errors answer `{result: failed, errors: [CODE], info}`; "
+            "per-message codes are listed in docs/errors.md."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.public_url = settings.resolved_public_url()
+    app.state.dialer = NoPhones()
+    app.state.workers = []
+    app.state.wake_dispatcher = lambda: None
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> JSONResponse:
+        def ping() -> None:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:  # the store is down: say so, do not crash
+            log.warning("health check failed: %s", type(exc).__name__)
+            return JSONResponse(
+                {"status": "error", "database": "unreachable", "version": __version__},
+                status_code=503,
+            )
+        return JSONResponse(
+            {"status": "ok", "database": engine.dialect.name, "version": __version__}
+        )
+
+    app.include_router(v1.router)
+    # Short links live at the root and must come last so that they never
+    # shadow another route.
+    app.include_router(links.router)
+    return app

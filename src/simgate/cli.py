@@ -1,0 +1,276 @@
+"""Command line: serve, db, accounts, keys (devices, webhooks and send come later).
+
+Every command that touches the store takes the same --data-dir / --database-url
+(and SIMGATE_* environment) as `serve`, and works while the server runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEMO_LOGIN = "demo@simgate.local"
+
+
+def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder of the embedded SQLite store [env SIMGATE_DATA_DIR; default ./simgate-data].",
+    )
+    @click.option(
+        "--database-url",
+        default=None,
+        help="postgresql://user:pass@host/db to use PostgreSQL [env SIMGATE_DATABASE_URL].",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, data_dir: Path | None, database_url: str | None, **kw: Any) -> Any:
+        overrides: dict[str, Any] = {}
+        if data_dir is not None:
+            overrides["data_dir"] = data_dir
+        if database_url is not None:
+            overrides["database_url"] = database_url
+        return func(*args, overrides=overrides, **kw)
+
+    return wrapper
+
+
+def load_settings(overrides: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    from simgate.config import Settings
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise click.UsageError(f"bad setting: {problems}") from None
+
+
+def open_store(overrides: dict[str, Any]) -> Any:
+    """An engine on the migrated store."""
+    from simgate.store.db import make_engine, upgrade
+
+    engine = make_engine(load_settings(overrides))
+    upgrade(engine)
+    return engine
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(package_name="simgate")
+def main() -> None:
+    """simgate: a self-hosted SMS and call gateway speaking the inSIM HTTP API."""
+
+
+# --- serve -------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port to listen on [default 8000].")
+@click.option("--public-url", default=None, help="Base of tracked short links.")
+@click.option("--demo", is_flag=True, help="Create a demo account and print how to use it.")
+@click.option("--access-log", is_flag=True, help="Log every HTTP request (paths only).")
+@store_options
+def serve(
+    host: str | None,
+    port: int | None,
+    public_url: str | None,
+    demo: bool,
+    access_log: bool,
+    overrides: dict[str, Any],
+) -> None:
+    """Run the gateway (applies migrations first)."""
+    import uvicorn
+
+    from simgate.app import create_app
+
+    for name, value in (("host", host), ("port", port), ("public_url", public_url)):
+        if value is not None:
+            overrides[name] = value
+    settings = load_settings(overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(settings)
+    if demo:
+        _print_demo(app.state.engine, settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+        log_level="info",
+        lifespan="on",
+    )
+
+
+def _print_demo(engine: Any, settings: Any) -> None:
+    from simgate.services.accounts import create_account, create_key
+
+    try:
+        _, key = create_account(engine, DEMO_LOGIN, "Europe/Paris", "FR")
+    except ValueError:  # already there from an earlier run: give it a fresh key
+        key = create_key(engine, DEMO_LOGIN)
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    base = f"http://{host}:{settings.port}"
+    body = {
+        "header": {"login": DEMO_LOGIN, "accessKey": key},
+        "messages": [
+            {
+                "phone_number": "+33612345678",
+                "message": "Hello from simgate [Lien_Tracking]",
+                "url": "https://example.com/",
+                "priorite": 1,
+            }
+        ],
+    }
+    curl = (
+        f"curl -X POST {base}/api/v1/sendsms -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(json.dumps(body))}"
+    )
+    click.echo(
+        "\n".join(
+            [
+                "",
+                "simgate demo",
+                f"  login:      {DEMO_LOGIN}",
+                f"  access key: {key}",
+                f"  API docs:   {base}/docs",
+                "",
+                "Send an SMS:",
+                f"  {curl}",
+                "",
+            ]
+        )
+    )
+
+
+# --- db ----------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@store_options
+def db_upgrade(overrides: dict[str, Any]) -> None:
+    """Apply all migrations."""
+    engine = open_store(overrides)
+    click.echo(f"database is up to date ({engine.dialect.name})")
+
+
+# --- accounts and keys -------------------------------------------------------
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts (one per customer login)."""
+
+
+@accounts.command("create")
+@click.argument("email")
+@click.option("--timezone", default="Europe/Paris", show_default=True, help="IANA time zone.")
+@click.option("--region", default="FR", show_default=True, help="Region of national numbers.")
+@click.option("--json", "as_json", is_flag=True, help="Print {login, access_key} as JSON.")
+@store_options
+def accounts_create(
+    email: str, timezone: str, region: str, as_json: bool, overrides: dict[str, Any]
+) -> None:
+    """Create an account and print its first access key (shown once)."""
+    from simgate.services.accounts import create_account
+
+    engine = open_store(overrides)
+    try:
+        account, key = create_account(engine, email, timezone, region)
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps({"login": account.email, "access_key": key}))
+    else:
+        click.echo(f"created {account.email} ({account.timezone}, region {account.region})")
+        click.echo(f"access key (shown once): {key}")
+
+
+@accounts.command("list")
+@store_options
+def accounts_list(overrides: dict[str, Any]) -> None:
+    """List accounts."""
+    from simgate.services.accounts import list_accounts
+
+    for account in list_accounts(open_store(overrides)):
+        click.echo(f"{account.id}\t{account.email}\t{account.timezone}\t{account.region}")
+
+
+@main.group()
+def keys() -> None:
+    """API access keys; an account may have several, each revocable."""
+
+
+@keys.command("create")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True)
+@store_options
+def keys_create(email: str, as_json: bool, overrides: dict[str, Any]) -> None:
+    """Create another access key (shown once)."""
+    from simgate.errors import NotFound
+    from simgate.services.accounts import create_key
+
+    try:
+        key = create_key(open_store(overrides), email)
+    except NotFound as exc:
+        fail(str(exc))
+    click.echo(json.dumps({"login": email, "access_key": key}) if as_json else key)
+
+
+@keys.command("list")
+@click.argument("email")
+@store_options
+def keys_list(email: str, overrides: dict[str, Any]) -> None:
+    """List an account's keys (their ids and prefixes, never the keys)."""
+    from simgate.errors import NotFound
+    from simgate.services.accounts import list_keys
+
+    try:
+        rows = list_keys(open_store(overrides), email)
+    except NotFound as exc:
+        fail(str(exc))
+    for key in rows:
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.prefix}…\tcreated {key.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@keys.command("revoke")
+@click.argument("email")
+@click.argument("key_id", type=int)
+@store_options
+def keys_revoke(email: str, key_id: int, overrides: dict[str, Any]) -> None:
+    """Revoke key KEY_ID (from `keys list`)."""
+    from simgate.errors import NotFound
+    from simgate.services.accounts import revoke_key
+
+    try:
+        revoke_key(open_store(overrides), email, key_id)
+    except NotFound as exc:
+        fail(str(exc))
+    click.echo(f"revoked key {key_id}")
+
+
+if __name__ == "__main__":
+    main()

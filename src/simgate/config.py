@@ -1,0 +1,75 @@
+"""Settings from flags and SIMGATE_* environment variables, checked at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIMGATE_", extra="ignore")
+
+    data_dir: Path = Path("./simgate-data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    # synchronous=FULL makes `sent: 1` survive a power cut; NORMAL only a crash.
+    sqlite_synchronous: str = "FULL"
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_messages_per_request: int = 10_000
+    # Phones and dispatch (issue 3)
+    lease_seconds: float = 30.0
+    max_send_attempts: int = 3
+    heartbeat_seconds: float = 20.0
+    node_name: str | None = None
+    # Webhooks (issue 4)
+    webhook_retry_schedule: str | None = None
+    webhook_timeout_seconds: float = 5.0
+    webhook_concurrency: int = 64
+    webhook_per_host: int = 8
+    allow_private_callbacks: bool = False
+    # Dashboard
+    session_secret: str | None = None
+    secure_cookies: bool = False
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _check_sync(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"FULL", "NORMAL", "EXTRA"}:
+            raise ValueError("must be FULL, NORMAL or EXTRA")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value or None
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Let operators paste the usual libpq URL; we drive it with psycopg 3.
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'simgate.db').resolve()}"
+
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::"} else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def retry_schedule(self) -> list[float]:
+        from simgate.domain.retry import DEFAULT_SCHEDULE, parse_schedule
+
+        if self.webhook_retry_schedule:
+            return parse_schedule(self.webhook_retry_schedule)
+        return list(DEFAULT_SCHEDULE)

@@ -1,0 +1,46 @@
+"""Random identifiers: message ids, short-link codes, access keys, tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+
+BASE62 = string.digits + string.ascii_letters
+
+SHORT_CODE_LENGTH = 11  # 11 base62 characters: about 65 bits
+MESSAGE_ID_LENGTH = 15  # the reference's ids look like "FI5O7apqaaqcUmQ"
+ACCESS_KEY_PREFIX = "sgk_"
+DEVICE_TOKEN_PREFIX = "sgd_"
+
+
+def base62(length: int) -> str:
+    return "".join(secrets.choice(BASE62) for _ in range(length))
+
+
+def short_code() -> str:
+    return base62(SHORT_CODE_LENGTH)
+
+
+def message_id() -> str:
+    return base62(MESSAGE_ID_LENGTH)
+
+
+def new_secret(prefix: str) -> str:
+    """A 256-bit secret with a recognisable prefix (for secret scanners and humans)."""
+    return prefix + base62(43)
+
+
+def hash_secret(secret: str) -> str:
+    # Keys carry 256 bits of entropy, so a fast hash is enough: there is no
+    # dictionary to attack, and the API hot path stays cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def secret_matches_hash(candidate_hash: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(candidate_hash, stored_hash)

@@ -1,0 +1,189 @@
+"""Judging one message of a sendsms request, without I/O.
+
+Each message is judged alone: the result is either a `Draft` ready to store or
+a list of error codes (see docs/errors.md). Codes for sendsms items:
+
+    #001 invalid phone number          #006 invalid url
+    #002 empty phone number            #007 id_sms_api already used for other content
+    #003 empty message                 #008 invalid id_sms_api
+    #004 invalid date_to_send          #009 item is not a JSON object
+    #005 invalid priority
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from simgate.domain import ids, placeholders
+from simgate.domain.dates import InvalidDate, parse_send_date
+from simgate.domain.numbers import InvalidNumber, to_e164
+from simgate.domain.sms import count_segments
+
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+PRIORITY_RANGE = range(-1000, 1001)
+
+# Many messages in a batch go to the same few numbers; parsing is the costly step.
+_cached_e164 = lru_cache(maxsize=65536)(to_e164)
+
+
+@dataclass(slots=True)
+class Draft:
+    """An accepted message, ready to insert."""
+
+    id_sms_api: str
+    client_id: bool
+    request_hash: str
+    phone_number: str
+    message: str
+    url: str | None
+    short_code: str | None
+    priority: int
+    encoding: str
+    segments: int
+    send_at: datetime | None  # None: now
+
+
+@dataclass(slots=True)
+class Rejected:
+    id_sms_api: str
+    request_hash: str | None
+    phone_number: Any
+    message: Any
+    segments: int
+    errors: list[str]
+
+
+def request_hash(item: Mapping[str, Any]) -> str:
+    """What makes two posts of one id_sms_api "the same message"."""
+    fields = [
+        item.get("phone_number"),
+        item.get("message"),
+        item.get("url") or "",
+        _raw_priority(item),
+        item.get("date_to_send") or "",
+    ]
+    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _raw_priority(item: Mapping[str, Any]) -> Any:
+    return item.get("priorite", item.get("priority"))
+
+
+def _priority(raw: Any) -> int | None:
+    if raw is None or raw == "":
+        return 1
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, float) and raw.is_integer():
+        value = int(raw)
+    elif isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+        value = int(raw)
+    else:
+        return None
+    return value if value in PRIORITY_RANGE else None
+
+
+def _valid_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc) and " " not in url
+
+
+def judge(
+    item: Any,
+    region: str,
+    tz: ZoneInfo,
+    public_url: str,
+    now: datetime,
+    new_code: Callable[[], str] = ids.short_code,
+) -> Draft | Rejected:
+    if not isinstance(item, dict):
+        return Rejected("", None, None, None, 0, ["#009"])
+    errors: list[str] = []
+
+    raw_id = item.get("id_sms_api")
+    client_id = raw_id not in (None, "")
+    if client_id:
+        id_sms_api = str(raw_id) if isinstance(raw_id, (str, int)) else ""
+        if isinstance(raw_id, bool) or not CLIENT_ID_RE.match(id_sms_api):
+            errors.append("#008")
+            id_sms_api = raw_id if isinstance(raw_id, str) else ""
+    else:
+        id_sms_api = ids.message_id()
+
+    raw_number = item.get("phone_number")
+    phone_number = ""
+    if raw_number is None or (isinstance(raw_number, str) and not raw_number.strip()):
+        errors.append("#002")
+    elif not isinstance(raw_number, (str, int)) or isinstance(raw_number, bool):
+        errors.append("#001")
+    else:
+        try:
+            phone_number = _cached_e164(str(raw_number), region)
+        except InvalidNumber:
+            errors.append("#001")
+
+    text = item.get("message")
+    if not isinstance(text, str) or not text.strip():
+        errors.append("#003")
+        text = text if isinstance(text, str) else ""
+
+    raw_date = item.get("date_to_send")
+    send_at = None
+    if raw_date not in (None, ""):
+        if not isinstance(raw_date, str):
+            errors.append("#004")
+        else:
+            try:
+                send_at = parse_send_date(raw_date, tz)
+            except InvalidDate:
+                errors.append("#004")
+    if send_at is not None and send_at <= now:
+        send_at = None
+
+    priority = _priority(_raw_priority(item))
+    if priority is None:
+        errors.append("#005")
+
+    url = item.get("url")
+    if url in (None, ""):
+        url = None
+    elif not isinstance(url, str) or not _valid_url(url.strip()):
+        errors.append("#006")
+    else:
+        url = url.strip()
+
+    digest = request_hash(item)
+    if errors:
+        segments = count_segments(text).parts if text else 0
+        shown = raw_number if raw_number is not None else ""
+        return Rejected(id_sms_api if client_id else "", digest, shown, text, segments, errors)
+
+    assert priority is not None and (url is None or isinstance(url, str))
+    code = new_code() if url else None
+    final = placeholders.render(text, f"{public_url}/{code}" if code else None)
+    seg = count_segments(final)
+    return Draft(
+        id_sms_api=id_sms_api,
+        client_id=client_id,
+        request_hash=digest,
+        phone_number=phone_number,
+        message=final,
+        url=url,
+        short_code=code,
+        priority=priority,
+        encoding=seg.encoding,
+        segments=seg.parts,
+        send_at=send_at,
+    )

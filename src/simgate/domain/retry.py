@@ -1,0 +1,52 @@
+"""Retry schedules for webhook deliveries: pure, no clocks."""
+
+from __future__ import annotations
+
+import random
+
+# Exponential, about three days in all: 15 s, 1 min, 5 min, 15 min, 1 h, 3 h,
+# 6 h, then 12 h steps (sum is a little under 72 h).
+DEFAULT_SCHEDULE: tuple[float, ...] = (
+    15,
+    60,
+    300,
+    900,
+    3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    12 * 3600,
+    12 * 3600,
+    12 * 3600,
+)
+
+
+def parse_schedule(text: str) -> list[float]:
+    try:
+        steps = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"retry schedule must be comma-separated seconds, got {text!r}") from None
+    if not steps or any(step < 0 for step in steps):
+        raise ValueError("retry schedule needs at least one non-negative number of seconds")
+    return steps
+
+
+def next_delay(
+    schedule: list[float] | tuple[float, ...],
+    attempts: int,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float | None:
+    """Seconds to wait after the `attempts`-th failed attempt, or None to give up.
+
+    Jitter of up to 10% spreads retries so that a receiver back from an outage
+    is not hit by every delivery at once; a server's Retry-After is honoured
+    when it asks for longer.
+    """
+    if attempts > len(schedule):
+        return None
+    delay = schedule[attempts - 1]
+    delay += (rng or random).uniform(0, delay * 0.1)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay

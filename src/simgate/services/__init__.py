@@ -1,0 +1,1 @@
+"""Use cases. Each takes an Engine, works in one transaction, writes its outbox rows."""

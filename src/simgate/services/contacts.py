@@ -1,0 +1,101 @@
+"""Upsert contacts per (account, E.164 number).
+
+The reference answers success items with `firstname, lastname, phonenumber`
+and failed items with `first_name, last_name, phone_number`; clients parse
+both, so the asymmetry is kept on purpose. Codes: #001 invalid phone number,
+#002 empty phone number, #003 no `phone_number` field, #004 invalid e-mail (a
+warning: the contact is still stored, and the success item carries it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+
+from simgate.domain.dates import utcnow
+from simgate.domain.numbers import InvalidNumber, to_e164
+from simgate.services.accounts import Account
+from simgate.store.tables import contacts
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[dict[str, Any]]:
+    now = utcnow()
+    answers: list[dict[str, Any]] = []
+    rows: dict[str, dict[str, Any]] = {}  # last one wins within a batch
+    for item in items:
+        item = item if isinstance(item, dict) else {}
+        first, last = _text(item.get("firstname")), _text(item.get("lastname"))
+        address, email = _text(item.get("adress", item.get("address"))), _text(item.get("email"))
+        raw = item.get("phone_number", item.get("phonenumber"))
+        errors: list[str] = []
+        number = ""
+        if "phone_number" not in item and "phonenumber" not in item:
+            errors.append("#003")
+        elif raw is None or not _text(raw).strip():
+            errors.append("#002")
+        else:
+            try:
+                number = to_e164(_text(raw), account.region)
+            except InvalidNumber:
+                errors.append("#001")
+        if errors:
+            answers.append(
+                {
+                    "first_name": first,
+                    "last_name": last,
+                    "phone_number": raw if raw is not None else "",
+                    "adress": address,
+                    "email": email,
+                    "result": "failed",
+                    "errors": errors,
+                }
+            )
+            continue
+        answer: dict[str, Any] = {
+            "firstname": first,
+            "lastname": last,
+            "phonenumber": number,
+            "adress": address,
+            "email": email,
+            "result": "success",
+        }
+        if email and not EMAIL_RE.match(email):
+            answer["errors"] = ["#004"]
+        answers.append(answer)
+        rows[number] = {
+            "account_id": account.id,
+            "phone_number": number,
+            "firstname": first,
+            "lastname": last,
+            "address": address,
+            "email": email,
+            "created_at": now,
+            "updated_at": now,
+        }
+    if rows:
+        with engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(contacts)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["account_id", "phone_number"],
+                set_={
+                    "firstname": stmt.excluded.firstname,
+                    "lastname": stmt.excluded.lastname,
+                    "address": stmt.excluded.address,
+                    "email": stmt.excluded.email,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            )
+            conn.execute(stmt, list(rows.values()))
+    return answers

@@ -1,0 +1,161 @@
+"""Accept a sendsms batch: judge each message, store the accepted ones in one
+transaction, and answer in the reference's shape.
+
+Repeats: an `id_sms_api` already stored for the account returns the stored
+answer when the content is the same, and `#007` when it differs. Concurrent
+repeats are settled by the unique (account_id, id_sms_api) constraint with
+INSERT ... ON CONFLICT DO NOTHING, so exactly one row is ever stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from simgate.domain.dates import iso_z, utcnow
+from simgate.domain.messages import Draft, Rejected, judge
+from simgate.services.accounts import Account
+from simgate.store.tables import messages
+
+
+def _stored_answer(row: Row[Any], user: str) -> dict[str, Any]:
+    return {
+        "id_sms_api": row.id_sms_api,
+        "sms_per_message": row.segments,
+        "user": user,
+        "sent_time": iso_z(row.created_at),
+        "phone_number": row.phone_number,
+        "message": row.message,
+        "sent": 1,
+    }
+
+
+def _rejected_answer(rej: Rejected, user: str, sent_time: str) -> dict[str, Any]:
+    return {
+        "id_sms_api": rej.id_sms_api,
+        "sms_per_message": rej.segments,
+        "user": user,
+        "sent_time": sent_time,
+        "phone_number": rej.phone_number,
+        "message": rej.message,
+        "sent": 0,
+        "errors": rej.errors,
+    }
+
+
+def _reuse(draft: Draft) -> Rejected:
+    return Rejected(draft.id_sms_api, draft.request_hash, draft.phone_number, None, 0, ["#007"])
+
+
+def _insert(conn: Connection):  # type: ignore[no-untyped-def]
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(messages)
+
+
+def accept_messages(
+    engine: Engine, account: Account, items: list[Any], public_url: str
+) -> tuple[list[dict[str, Any]], int]:
+    """Judge and store `items`; returns (answers in order, number newly stored)."""
+    now = utcnow()
+    sent_time = iso_z(now)
+    tz = account.tz
+    judged: list[Draft | Rejected] = [
+        judge(item, account.region, tz, public_url, now) for item in items
+    ]
+
+    # Within one batch, a repeated client id is a repeat of its first use.
+    first_use: dict[str, int] = {}
+    for index, verdict in enumerate(judged):
+        if isinstance(verdict, Draft) and verdict.client_id:
+            first = first_use.setdefault(verdict.id_sms_api, index)
+            if first != index:
+                original = judged[first]
+                assert isinstance(original, Draft)
+                if original.request_hash != verdict.request_hash:
+                    judged[index] = _reuse(verdict)
+
+    drafts = {
+        d.id_sms_api: d
+        for i, d in enumerate(judged)
+        if isinstance(d, Draft) and (not d.client_id or first_use[d.id_sms_api] == i)
+    }
+    stored: dict[str, Row[Any]] = {}
+    inserted = 0
+    with engine.begin() as conn:
+        client_ids = [d.id_sms_api for d in drafts.values() if d.client_id]
+        if client_ids:
+            stored.update(_existing(conn, account.id, client_ids))
+        fresh = [d for key, d in drafts.items() if key not in stored]
+        if fresh:
+            rows = [
+                {
+                    "account_id": account.id,
+                    "id_sms_api": d.id_sms_api,
+                    "request_hash": d.request_hash,
+                    "phone_number": d.phone_number,
+                    "message": d.message,
+                    "url": d.url,
+                    "short_code": d.short_code,
+                    "priority": d.priority,
+                    "encoding": d.encoding,
+                    "segments": d.segments,
+                    "state": "queued" if d.send_at is None else "scheduled",
+                    "send_at": d.send_at or now,
+                    "created_at": now,
+                    "attempts": 0,
+                }
+                for d in fresh
+            ]
+            stmt = _insert(conn).on_conflict_do_nothing(index_elements=["account_id", "id_sms_api"])
+            result = conn.execute(stmt.returning(messages.c.id_sms_api), rows)
+            won = {r.id_sms_api for r in result}
+            inserted = len(won)
+            lost = [d.id_sms_api for d in fresh if d.id_sms_api not in won]
+            if lost:  # a concurrent request stored these first
+                stored.update(_existing(conn, account.id, lost))
+
+    answers: list[dict[str, Any]] = []
+    for verdict in judged:
+        if isinstance(verdict, Rejected):
+            answers.append(_rejected_answer(verdict, account.email, sent_time))
+            continue
+        row = stored.get(verdict.id_sms_api)
+        if row is not None and row.request_hash != verdict.request_hash:
+            answers.append(_rejected_answer(_reuse(verdict), account.email, sent_time))
+        elif row is not None:
+            answers.append(_stored_answer(row, account.email))
+        else:
+            # A repeat within the batch answers with its first use (same short link).
+            verdict = drafts[verdict.id_sms_api]
+            answers.append(
+                {
+                    "id_sms_api": verdict.id_sms_api,
+                    "sms_per_message": verdict.segments,
+                    "user": account.email,
+                    "sent_time": sent_time,
+                    "phone_number": verdict.phone_number,
+                    "message": verdict.message,
+                    "sent": 1,
+                }
+            )
+    return answers, inserted
+
+
+def _existing(conn: Connection, account_id: int, client_ids: list[str]) -> dict[str, Row[Any]]:
+    found: dict[str, Row[Any]] = {}
+    for start in range(0, len(client_ids), 500):
+        chunk = client_ids[start : start + 500]
+        query = select(
+            messages.c.id_sms_api,
+            messages.c.request_hash,
+            messages.c.segments,
+            messages.c.created_at,
+            messages.c.phone_number,
+            messages.c.message,
+        ).where(messages.c.account_id == account_id, messages.c.id_sms_api.in_(chunk))
+        found.update({row.id_sms_api: row for row in conn.execute(query)})
+    return found
+
+
+__all__ = ["accept_messages"]

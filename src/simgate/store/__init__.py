@@ -1,0 +1,1 @@
+"""Tables, migrations, engine and queries."""

@@ -1,0 +1,199 @@
+"""The schema, in SQLAlchemy Core. Datetimes are naive UTC.
+
+Alembic migrations in `store/migrations/versions` create exactly this; a test
+checks that the two do not drift.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only gives AUTOINCREMENT-like rowids to INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("timezone", String(64), nullable=False),
+    Column("region", String(2), nullable=False),
+    Column("password_hash", String(255)),
+    Column("webhook_message", Text),
+    Column("webhook_calls", Text),
+    Column("webhook_clics", Text),
+    Column("webhook_qualification", Text),
+    Column("webhook_status", Text),
+    Column("webhook_secret", String(128)),
+    Column("created_at", DateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("prefix", String(16), nullable=False),  # shown in listings to tell keys apart
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(120), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime),
+    Column("online_node", String(120)),  # node holding its socket, NULL when offline
+    Column("removed_at", DateTime),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("id_sms_api", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),  # to tell a repeat from a reuse
+    Column("phone_number", String(20), nullable=False),
+    Column("message", Text, nullable=False),  # final text, short link included
+    Column("url", Text),
+    Column("short_code", String(16), unique=True),
+    Column("priority", Integer, nullable=False),
+    Column("encoding", String(8), nullable=False),
+    Column("segments", Integer, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("send_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("device_id", Integer, ForeignKey("devices.id")),
+    Column("lease_until", DateTime),
+    Column("dispatched_at", DateTime),
+    Column("sent_at", DateTime),
+    Column("delivered_at", DateTime),
+    Column("failed_at", DateTime),
+    Column("fail_reason", Text),
+    UniqueConstraint("account_id", "id_sms_api"),
+    Index("ix_messages_due", "state", "send_at"),
+    Index("ix_messages_account_created", "account_id", "created_at"),
+)
+
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("message_id", BigId, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("device_id", Integer),
+    Column("detail", Text),
+)
+
+link_clicks = Table(
+    "link_clicks",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("message_id", BigId, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("clicked_at", DateTime, nullable=False),
+    Column("user_agent", Text),
+    Column("ip", String(64)),
+    Column("is_preview", Boolean, nullable=False, default=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("phone_number", String(20), nullable=False),
+    Column("firstname", Text, nullable=False, default=""),
+    Column("lastname", Text, nullable=False, default=""),
+    Column("address", Text, nullable=False, default=""),
+    Column("email", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("account_id", "phone_number"),
+)
+
+incoming_sms = Table(
+    "incoming_sms",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("device_id", Integer, ForeignKey("devices.id")),
+    Column("from_number", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("received_at", DateTime, nullable=False),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("device_id", Integer, ForeignKey("devices.id")),
+    Column("kind", String(16), nullable=False),  # incoming_call / outgoing_call / missed_call
+    Column("phone_number", String(32), nullable=False),
+    Column("call_time", DateTime, nullable=False),
+    Column("duration", String(16), nullable=False),
+)
+
+qualifications = Table(
+    "qualifications",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("call_id", BigId, ForeignKey("calls.id")),
+    Column("source", String(16), nullable=False),  # mobile / interface
+    Column("from_number", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("event_id", String(40), nullable=False, unique=True),  # stable, sent as webhook-id
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # message/calls/clics/qualification/status
+    Column("url", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the exact JSON text sent in the parameter
+    Column("state", String(8), nullable=False),  # pending / done / dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("claimed_until", DateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("done_at", DateTime),
+    Index("ix_webhooks_due", "state", "next_attempt_at"),
+    Index("ix_webhooks_account", "account_id", "created_at"),
+)

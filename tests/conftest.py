@@ -1,0 +1,103 @@
+"""Shared fixtures: real stores (SQLite file and PostgreSQL), real servers.
+
+PostgreSQL: SIMGATE_TEST_POSTGRES_URL points at a server whose user may create
+databases; otherwise the suite starts a throwaway cluster with the local
+binaries (initdb/pg_ctl). Where neither exists the PostgreSQL half of each
+storage test is skipped with a message saying so; CI sets
+SIMGATE_REQUIRE_POSTGRES=1 so that a missing server fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from simgate.config import Settings
+from simgate.store.db import make_engine, upgrade
+from tests.support.postgres import PostgresCluster, find_cluster
+from tests.support.servers import LiveServer
+
+ENGINES = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster | None]:
+    cluster = find_cluster()
+    yield cluster
+    if cluster is not None:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: PostgresCluster | None) -> str | None:
+    """A migrated database that each test copies (CREATE DATABASE ... TEMPLATE)."""
+    if postgres is None:
+        return None
+    name = "simgate_template"
+    postgres.recreate_database(name)
+    engine = make_engine(Settings(database_url=postgres.url(name)))
+    upgrade(engine)
+    engine.dispose()
+    return name
+
+
+def _skip_without_postgres() -> None:
+    message = (
+        "PostgreSQL not available: set SIMGATE_TEST_POSTGRES_URL or install the "
+        "postgresql server binaries (initdb, pg_ctl)"
+    )
+    if os.environ.get("SIMGATE_REQUIRE_POSTGRES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(params=ENGINES)
+def settings(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    postgres: PostgresCluster | None,
+    postgres_template: str | None,
+) -> Iterator[Settings]:
+    """Settings on a fresh, migrated store: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        settings = Settings(data_dir=tmp_path / "data", allow_private_callbacks=True)
+        upgrade(make_engine(settings))
+        yield settings
+        return
+    if postgres is None:
+        _skip_without_postgres()
+    assert postgres is not None and postgres_template is not None
+    name = "t_" + secrets.token_hex(6)
+    postgres.create_database(name, template=postgres_template)
+    yield Settings(
+        data_dir=tmp_path / "data", database_url=postgres.url(name), allow_private_callbacks=True
+    )
+    postgres.drop_database(name)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a loopback port, in this process."""
+    with LiveServer(settings) as live:
+        yield live
+
+
+@pytest.fixture
+def account(server: LiveServer) -> dict[str, Any]:
+    from simgate.services.accounts import create_account
+
+    acc, key = create_account(server.engine, "user@example.com", "Europe/Paris", "FR")
+    return {"login": acc.email, "accessKey": key, "id": acc.id}

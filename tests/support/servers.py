@@ -1,0 +1,157 @@
+"""Real servers on loopback ports: in-process (uvicorn in a thread) and as processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from simgate.app import create_app
+from simgate.config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """The app under uvicorn on 127.0.0.1, in a background thread of this process."""
+
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        self.port = free_port()
+        self.settings = settings.model_copy(update={"port": self.port, **overrides})
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(self.settings)
+        self.engine = self.app.state.engine
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self.engine.dispose()
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.post(self.url + path, timeout=30, **kw)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=30, **kw)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment that makes a `simgate` subprocess use the same store."""
+    env = dict(os.environ)
+    env["SIMGATE_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url:
+        env["SIMGATE_DATABASE_URL"] = settings.database_url
+    else:
+        env.pop("SIMGATE_DATABASE_URL", None)
+    env["SIMGATE_ALLOW_PRIVATE_CALLBACKS"] = "true"
+    return env
+
+
+def simgate(*args: str, settings: Settings, **kw: Any) -> subprocess.CompletedProcess[str]:
+    """Run the `simgate` command line against the store of `settings`."""
+    return subprocess.run(
+        [sys.executable, "-m", "simgate.cli", *args],
+        env={**settings_env(settings), **kw.pop("env", {})},
+        capture_output=True,
+        text=True,
+        timeout=kw.pop("timeout", 60),
+        **kw,
+    )
+
+
+class ServerProcess:
+    """`simgate serve` as a real process (for crash and multi-node tests)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *extra: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra = extra
+        self.env = {**settings_env(settings), **(env or {})}
+        self.log_path = log_path or Path(settings.data_dir).parent / f"server-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        Path(self.log_path).parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "simgate.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.extra,
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"server did not start; see {self.log_path}:\n"
+                    + Path(self.log_path).read_text()[-3000:]
+                )
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
