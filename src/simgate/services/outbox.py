@@ -1,0 +1,74 @@
+"""The transactional outbox: webhook rows written in the caller's transaction.
+
+A service that changes state calls `enqueue` with its own connection, so the
+webhook row commits (or rolls back) with the change that causes it. The
+sender in `workers/webhooks.py` delivers the rows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from simgate.domain.dates import utcnow
+from simgate.domain.payloads import KINDS, json_text
+from simgate.store.tables import accounts, webhooks
+
+
+def new_event_id() -> str:
+    return "msg_" + secrets.token_hex(12)
+
+
+def callback_url(conn: Connection, account_id: int, kind: str) -> str | None:
+    column = accounts.c[f"webhook_{kind}"]
+    return conn.execute(select(column).where(accounts.c.id == account_id)).scalar()
+
+
+def enqueue(
+    conn: Connection,
+    account_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    url: str | None = None,
+) -> bool:
+    """Queue one webhook of `kind` if the account has a callback URL for it.
+
+    Pass `url` when the caller already read it (saves a query per event).
+    Returns whether a row was written.
+    """
+    return enqueue_many(conn, account_id, kind, [payload], url) > 0
+
+
+def enqueue_many(
+    conn: Connection,
+    account_id: int,
+    kind: str,
+    payloads: list[dict[str, Any]],
+    url: str | None = None,
+) -> int:
+    assert kind in KINDS, kind
+    if url is None:
+        url = callback_url(conn, account_id, kind)
+    if not url or not payloads:
+        return 0
+    now = utcnow()
+    conn.execute(
+        insert(webhooks),
+        [
+            {
+                "event_id": new_event_id(),
+                "account_id": account_id,
+                "kind": kind,
+                "url": url,
+                "payload": json_text(payload),
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for payload in payloads
+        ],
+    )
+    return len(payloads)
