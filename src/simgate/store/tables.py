@@ -96,6 +96,7 @@ messages = Table(
     Column("device_id", Integer, ForeignKey("devices.id")),
     Column("lease_until", DateTime),
     Column("dispatched_at", DateTime),
+    Column("acked_at", DateTime),  # the device confirmed it holds the message
     Column("sent_at", DateTime),
     Column("delivered_at", DateTime),
     Column("failed_at", DateTime),
@@ -114,6 +115,18 @@ message_events = Table(
     Column("state", String(12), nullable=False),
     Column("device_id", Integer),
     Column("detail", Text),
+)
+
+# Reports a device sent (received SMS, call events...), by the device's own
+# reference: a report re-sent after a reconnect is stored once.
+device_refs = Table(
+    "device_refs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("ref", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("device_id", "ref"),
 )
 
 link_clicks = Table(
