@@ -13,10 +13,11 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from simgate import __version__
-from simgate.api import links, v1
+from simgate.api import devices, links, v1
 from simgate.config import Settings
-from simgate.services.calls import NoPhones
 from simgate.store.db import make_engine, upgrade
+from simgate.workers import dispatcher, reports
+from simgate.workers.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,14 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        event: asyncio.Event = app.state.dispatch_event
+
+        def wake_dispatcher() -> None:
+            # Callable from the event loop and from worker threads alike.
+            loop.call_soon_threadsafe(event.set)
+
+        app.state.wake_dispatcher = wake_dispatcher
         tasks = [asyncio.create_task(start(app, stop)) for start in app.state.workers]
         try:
             yield
@@ -54,9 +63,13 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.settings = settings
     app.state.engine = engine
     app.state.public_url = settings.resolved_public_url()
-    app.state.dialer = NoPhones()
-    app.state.workers = []
-    app.state.wake_dispatcher = lambda: None
+    app.state.node_name = settings.resolved_node_name()
+    app.state.hub = Hub()
+    app.state.dialer = app.state.hub  # click-to-call goes to a connected phone
+    app.state.dispatch_event = asyncio.Event()
+    app.state.wake_dispatcher = lambda: None  # replaced once the loop runs
+    app.state.reports = reports.ReportQueue()
+    app.state.workers = [dispatcher.run, reports.run]
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
@@ -77,6 +90,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
         )
 
     app.include_router(v1.router)
+    app.include_router(devices.router)
     # Short links live at the root and must come last so that they never
     # shadow another route.
     app.include_router(links.router)

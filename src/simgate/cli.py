@@ -6,70 +6,16 @@ Every command that touches the store takes the same --data-dir / --database-url
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import shlex
-import sys
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
+from simgate.cli_options import fail, load_settings, open_store, store_options
+
 DEMO_LOGIN = "demo@simgate.local"
-
-
-def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Folder of the embedded SQLite store [env SIMGATE_DATA_DIR; default ./simgate-data].",
-    )
-    @click.option(
-        "--database-url",
-        default=None,
-        help="postgresql://user:pass@host/db to use PostgreSQL [env SIMGATE_DATABASE_URL].",
-    )
-    @functools.wraps(func)
-    def wrapper(*args: Any, data_dir: Path | None, database_url: str | None, **kw: Any) -> Any:
-        overrides: dict[str, Any] = {}
-        if data_dir is not None:
-            overrides["data_dir"] = data_dir
-        if database_url is not None:
-            overrides["database_url"] = database_url
-        return func(*args, overrides=overrides, **kw)
-
-    return wrapper
-
-
-def load_settings(overrides: dict[str, Any]) -> Any:
-    from pydantic import ValidationError
-
-    from simgate.config import Settings
-
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise click.UsageError(f"bad setting: {problems}") from None
-
-
-def open_store(overrides: dict[str, Any]) -> Any:
-    """An engine on the migrated store."""
-    from simgate.store.db import make_engine, upgrade
-
-    engine = make_engine(load_settings(overrides))
-    upgrade(engine)
-    return engine
-
-
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
 
 
 @click.group()
@@ -109,6 +55,7 @@ def serve(
     app = create_app(settings)
     if demo:
         _print_demo(app.state.engine, settings)
+        app.state.workers.append(_demo_phone(app.state.engine, settings))
     uvicorn.run(
         app,
         host=settings.host,
@@ -117,6 +64,28 @@ def serve(
         log_level="info",
         lifespan="on",
     )
+
+
+def _demo_phone(engine: Any, settings: Any) -> Any:
+    """A simulated phone for the demo account, so the curl line ends delivered."""
+    from simgate.device.agent import Agent
+    from simgate.device.simulator import Journal, SimulatedPhone
+    from simgate.services.devices import add_device, list_devices, remove_device
+
+    for old in list_devices(engine, DEMO_LOGIN):
+        if old.name == "demo phone":
+            remove_device(engine, old.id)
+    device_id, token = add_device(engine, DEMO_LOGIN, "demo phone", rate_per_minute=600)
+    folder = settings.data_dir / f"demo-phone-{device_id}"
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    server = f"http://{host}:{settings.port}"
+    click.echo(f"  demo phone: device {device_id}, simulated (sent after 1 s, delivered after 2 s)")
+
+    async def run(_app: Any, stop: Any) -> None:
+        phone = SimulatedPhone(folder, sent_delay=1.0, delivery_delay=2.0)
+        await Agent(server, token, phone, Journal(folder)).run(stop)
+
+    return run
 
 
 def _print_demo(engine: Any, settings: Any) -> None:
@@ -270,6 +239,13 @@ def keys_revoke(email: str, key_id: int, overrides: dict[str, Any]) -> None:
     except NotFound as exc:
         fail(str(exc))
     click.echo(f"revoked key {key_id}")
+
+
+# Command groups that live beside the code they drive.
+from simgate.device.cli import device, devices  # noqa: E402
+
+main.add_command(devices)
+main.add_command(device)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # Phones and dispatch (issue 3)
     lease_seconds: float = 30.0
     max_send_attempts: int = 3
+    # After a device acks a message, how long it has to report sent/failed.
+    result_timeout_seconds: float = 600.0
     heartbeat_seconds: float = 20.0
     node_name: str | None = None
     # Webhooks (issue 4)
@@ -66,6 +68,16 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    def resolved_node_name(self) -> str:
+        """This process's name among the nodes sharing a store."""
+        if self.node_name:
+            return self.node_name
+        import os
+        import secrets
+        import socket
+
+        return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
 
     def retry_schedule(self) -> list[float]:
         from simgate.domain.retry import DEFAULT_SCHEDULE, parse_schedule

@@ -1,0 +1,63 @@
+"""Options and helpers shared by every command group of the command line."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder of the embedded SQLite store [env SIMGATE_DATA_DIR; default ./simgate-data].",
+    )
+    @click.option(
+        "--database-url",
+        default=None,
+        help="postgresql://user:pass@host/db to use PostgreSQL [env SIMGATE_DATABASE_URL].",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, data_dir: Path | None, database_url: str | None, **kw: Any) -> Any:
+        overrides: dict[str, Any] = {}
+        if data_dir is not None:
+            overrides["data_dir"] = data_dir
+        if database_url is not None:
+            overrides["database_url"] = database_url
+        return func(*args, overrides=overrides, **kw)
+
+    return wrapper
+
+
+def load_settings(overrides: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    from simgate.config import Settings
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise click.UsageError(f"bad setting: {problems}") from None
+
+
+def open_store(overrides: dict[str, Any]) -> Any:
+    """An engine on the migrated store."""
+    from simgate.store.db import make_engine, upgrade
+
+    engine = make_engine(load_settings(overrides))
+    upgrade(engine)
+    return engine
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)

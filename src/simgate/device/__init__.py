@@ -1,0 +1,1 @@
+"""The device side: protocol frames, the reference agent and its drivers."""

@@ -1,0 +1,1 @@
+"""Background workers started with the app: dispatcher, report writer, webhook sender."""
