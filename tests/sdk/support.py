@@ -1,0 +1,129 @@
+"""Helpers for the SDK tests: a misbehaving loopback proxy and request counters."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+import httpx
+from sqlalchemy import Engine, func, select
+
+from simgate.store.tables import messages
+
+Mode = Literal["drop", "delay", "503"]
+
+
+class FlakyProxy:
+    """An HTTP proxy on 127.0.0.1 in front of the live server whose first
+    `faults` requests go wrong on purpose:
+
+    - "drop":  forwarded (so the server stores them), then the connection is
+               closed without an answer;
+    - "delay": forwarded, and the answer held back for `delay` seconds (past
+               the client's timeout);
+    - "503":   not forwarded; answered 503.
+    """
+
+    def __init__(self, upstream: str, mode: Mode, faults: int = 1, delay: float = 1.0) -> None:
+        self.upstream = upstream
+        self.mode = mode
+        self.faults = faults
+        self.delay = delay
+        self.forwarded = 0
+        self.received = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def __enter__(self) -> FlakyProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                with proxy._lock:
+                    proxy.received += 1
+                    faulty = proxy.received <= proxy.faults
+                if faulty and proxy.mode == "503":
+                    self._answer(503, json.dumps({"detail": "busy"}).encode())
+                    return
+                answer = httpx.post(
+                    proxy.upstream + self.path,
+                    content=body,
+                    headers={"content-type": "application/json"},
+                    timeout=30,
+                )
+                with proxy._lock:
+                    proxy.forwarded += 1
+                if faulty and proxy.mode == "drop":
+                    self.close_connection = True  # stored upstream, never answered
+                    return
+                if faulty and proxy.mode == "delay":
+                    time.sleep(proxy.delay)
+                try:
+                    self._answer(answer.status_code, answer.content)
+                except OSError:  # the client gave up waiting
+                    self.close_connection = True
+
+            def _answer(self, status: int, content: bytes) -> None:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+        return Handler
+
+
+class CountingTransport(httpx.HTTPTransport):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.calls = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        return super().handle_request(request)
+
+
+class AsyncCountingTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.calls = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        return await super().handle_async_request(request)
+
+
+def stored_ids(engine: Engine, account_id: int) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(messages.c.id_sms_api).where(messages.c.account_id == account_id)
+        )
+        return sorted(r.id_sms_api for r in rows)
+
+
+def count_messages(engine: Engine, account_id: int) -> int:
+    with engine.connect() as conn:
+        query = select(func.count()).where(messages.c.account_id == account_id)
+        return int(conn.execute(query).scalar_one())
