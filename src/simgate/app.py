@@ -17,6 +17,7 @@ from simgate.api import devices, links, v1
 from simgate.config import Settings
 from simgate.store.db import make_engine, upgrade
 from simgate.workers import dispatcher, reports
+from simgate.workers import webhooks as webhook_sender
 from simgate.workers.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.wake_dispatcher = lambda: None  # replaced once the loop runs
     app.state.reports = reports.ReportQueue()
     app.state.workers = [dispatcher.run, reports.run]
+    app.state.wake_webhooks = lambda: None  # the sender replaces it when it starts
+    app.state.workers.append(webhook_sender.run)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

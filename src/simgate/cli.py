@@ -33,6 +33,11 @@ def main() -> None:
 @click.option("--public-url", default=None, help="Base of tracked short links.")
 @click.option("--demo", is_flag=True, help="Create a demo account and print how to use it.")
 @click.option("--access-log", is_flag=True, help="Log every HTTP request (paths only).")
+@click.option(
+    "--allow-private-callbacks",
+    is_flag=True,
+    help="Let webhooks reach private/loopback addresses [env SIMGATE_ALLOW_PRIVATE_CALLBACKS].",
+)
 @store_options
 def serve(
     host: str | None,
@@ -40,6 +45,7 @@ def serve(
     public_url: str | None,
     demo: bool,
     access_log: bool,
+    allow_private_callbacks: bool,
     overrides: dict[str, Any],
 ) -> None:
     """Run the gateway (applies migrations first)."""
@@ -50,6 +56,8 @@ def serve(
     for name, value in (("host", host), ("port", port), ("public_url", public_url)):
         if value is not None:
             overrides[name] = value
+    if allow_private_callbacks:
+        overrides["allow_private_callbacks"] = True
     settings = load_settings(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(settings)
@@ -246,6 +254,12 @@ from simgate.device.cli import device, devices  # noqa: E402
 
 main.add_command(devices)
 main.add_command(device)
+
+from simgate import webhooks_cli  # noqa: E402
+
+accounts.add_command(webhooks_cli.accounts_webhooks)
+accounts.add_command(webhooks_cli.accounts_webhook_secret)
+main.add_command(webhooks_cli.webhooks)
 
 
 if __name__ == "__main__":

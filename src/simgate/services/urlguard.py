@@ -1,0 +1,195 @@
+"""The SSRF guard: callback URLs may only reach public addresses.
+
+A customer chooses the callback URLs, so without a guard they could make the
+server GET its own admin ports, the LAN or a cloud metadata service. The check
+runs where it cannot be dodged: on the address actually connected to. The
+sender's HTTP client resolves the host itself, refuses the whole name if any
+address is not public (so a DNS answer mixing a public and a private address
+does not slip through) and then connects to the vetted IP; TLS still uses the
+host name (SNI and certificate check) and the Host header is unchanged, since
+only the TCP connect is replaced. A later DNS change cannot move an open
+connection, and every new connection is vetted again.
+
+Operators allow private addresses with SIMGATE_ALLOW_PRIVATE_CALLBACKS=true
+(or `serve --allow-private-callbacks`), as tests and local setups do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Instance metadata services: AWS/GCP/Azure/OpenStack, AWS ECS, Azure wireserver,
+# Alibaba, AWS IPv6. Named so that the refusal says what was aimed at.
+METADATA = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "168.63.129.16",
+        "100.100.100.200",
+        "fd00:ec2::254",
+    )
+)
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: site-local translators
+
+
+class RefusedAddress(Exception):
+    """The callback host is, or resolves to, an address the guard refuses."""
+
+
+def problem(address: IPAddress) -> str | None:
+    """Why `address` may not be called back, or None if it is a public address."""
+    if address in METADATA:
+        return f"{address} is a cloud metadata address"
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded, form = _embedded_ipv4(address)
+        if embedded is not None:
+            inner = problem(embedded)
+            return f"{address} is {form} of {embedded}: {inner}" if inner else None
+        if address in NAT64_LOCAL:
+            return f"{address} is a local-use NAT64 address"
+    checks = (
+        (address.is_unspecified, "unspecified"),
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address"),
+        (address.is_multicast, "a multicast address"),
+        (isinstance(address, ipaddress.IPv4Address) and address in CGNAT, "a carrier-grade NAT"),
+        (address.is_private, "a private address"),
+        (address.is_reserved, "a reserved address"),
+        (not address.is_global, "not a public address"),
+    )
+    for failed, what in checks:
+        if failed:
+            return f"{address} is {what}"
+    return None
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address | None, str]:
+    """The IPv4 address a v6 address really leads to, for the forms that carry one."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped, "IPv4-mapped IPv6"
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF), "a NAT64 address"
+    if address.sixtofour is not None:
+        return address.sixtofour, "a 6to4 address"
+    return None, ""
+
+
+def numeric_host(host: str) -> IPAddress | None:
+    """The address a numeric host means to the resolver, or None for a name.
+
+    Uses the C library's own parser (AI_NUMERICHOST, no DNS), so that forms
+    like `2130706433`, `0x7f.1` or `017700000001` are read exactly as a
+    connect would read them.
+    """
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return None
+    return ipaddress.ip_address(str(infos[0][4][0]).split("%")[0])
+
+
+def check_addresses(host: str, addresses: Iterable[str]) -> list[str]:
+    """The addresses if every one is public; else RefusedAddress for the first that is not."""
+    vetted = []
+    for text in addresses:
+        address = ipaddress.ip_address(text.split("%")[0])  # drop an IPv6 zone id
+        reason = problem(address)
+        if reason:
+            raise RefusedAddress(f"callback host {host} refused: {reason}")
+        vetted.append(text)
+    if not vetted:
+        raise RefusedAddress(f"callback host {host} has no address")
+    return vetted
+
+
+def check_url_literal(url: str) -> None:
+    """Refuse a URL whose host is a numeric address that is not public (no DNS lookup)."""
+    host = urlsplit(url).hostname or ""
+    address = numeric_host(host)
+    if address is not None:
+        reason = problem(address)
+        if reason:
+            raise RefusedAddress(f"callback host {host} refused: {reason}")
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend that resolves, vets, then connects to a vetted IP."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        vetted = check_addresses(host, dict.fromkeys(str(info[4][0]) for info in infos))
+        error: Exception | None = None
+        for ip in vetted:
+            try:
+                return await self._inner.connect_tcp(
+                    ip, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise RefusedAddress("unix sockets are not callback targets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with the guarded backend under its connection pool."""
+
+    def __init__(self, max_connections: int, max_keepalive: int) -> None:
+        super().__init__(limits=httpx.Limits(max_connections=max_connections))
+        # httpx takes no network backend; its httpcore pool does, so build that pool.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive,
+            keepalive_expiry=5.0,
+            network_backend=GuardedBackend(),
+        )
+
+
+def transport(
+    allow_private: bool, max_connections: int, max_keepalive: int
+) -> httpx.AsyncHTTPTransport:
+    if allow_private:
+        return httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_keepalive
+            )
+        )
+    return GuardedTransport(max_connections, max_keepalive)

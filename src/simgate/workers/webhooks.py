@@ -1,0 +1,456 @@
+"""The webhook sender: outbox rows → GET requests to the callback URLs.
+
+Claiming: a row is due when pending, `next_attempt_at` has passed and no live
+claim holds it. One statement claims a batch by setting `claimed_until`
+(`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)` on PostgreSQL;
+on SQLite the same guarded UPDATE under the database's single write lock), so
+several nodes never send one row at once. A node that dies holding claims
+loses nothing: the claims lapse and any node sends the rows.
+
+Sending: many requests at once (`webhook_concurrency`), at most
+`webhook_per_host` to one destination, so a slow receiver holds back only its
+own deliveries; rows for a saturated host are left in the table for later.
+Outcomes are written in small batches. Any 2xx is done; 410 is dead at once;
+anything else (redirects are not followed, timeouts, refused connections, the
+SSRF guard) is retried on the schedule, honouring Retry-After on 429/503, then
+dead.
+
+Waking: the engine's commits that wrote outbox rows wake the sender at once;
+a poll every second picks up other nodes' rows, retries and lapsed claims.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine, bindparam, event, or_, select, update
+from sqlalchemy.sql import Insert
+
+from simgate.config import Settings
+from simgate.domain.dates import utcnow
+from simgate.domain.payloads import delivery_url
+from simgate.domain.retry import next_delay
+from simgate.services.urlguard import RefusedAddress, transport
+from simgate.services.webhook_admin import WAKE_OPTION, sign
+from simgate.store.tables import accounts, webhooks
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+FLUSH_SECONDS = 0.02
+MAX_RETRY_AFTER = 24 * 3600.0  # a receiver may slow us down, not park events for ever
+MAX_BODY = 64 * 1024  # read this much of an answer at most (it is ignored anyway)
+USER_AGENT = "simgate-webhooks"
+
+
+@dataclass(slots=True)
+class Delivery:
+    id: int
+    event_id: str
+    kind: str
+    url: str
+    payload: str
+    attempts: int  # before this one
+    secret: str | None
+    host: str
+    start_by: float  # monotonic; past it the claim may lapse mid-request: do not start
+
+
+@dataclass(slots=True)
+class Outcome:
+    id: int
+    state: str  # pending (retry), done, dead, or "release" (untouched, claim dropped)
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+
+
+async def run(app: FastAPI, stop: asyncio.Event) -> None:
+    """Worker entry point (see app.py)."""
+    sender = Sender(app.state.engine, app.state.settings)
+    app.state.wake_webhooks = sender.wake
+    await sender.run(stop)
+
+
+class Sender:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.schedule = settings.retry_schedule()
+        self.timeout = settings.webhook_timeout_seconds
+        # A claim outlives the longest wait behind a busy host plus one request.
+        self.lease = 4 * self.timeout + 2
+        self.concurrency = max(1, settings.webhook_concurrency)
+        self.per_host = max(1, settings.webhook_per_host)
+        self.max_held = 2 * self.concurrency
+        self.postgres = engine.dialect.name == "postgresql"
+        self.held: dict[int, Delivery] = {}
+        self.host_held: dict[str, int] = {}
+        self.host_slots: dict[str, asyncio.Semaphore] = {}
+        self.slots = asyncio.Semaphore(self.concurrency)
+        self.results: list[Outcome] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._flush_wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._more_due = False
+        self.sent = 0  # attempts made, for the benchmark and logs
+
+    # --- waking -------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look for due rows now. Safe from any thread."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    def _watch_commits(self) -> Callable[[], None]:
+        """Wake when a commit on this engine wrote outbox rows (or a replay).
+
+        The pool's checkin comes after the commit, so the rows are visible
+        to the claim by then.
+        """
+        flag = "simgate_outbox"
+
+        def after_execute(conn: Any, clause: Any, _m: Any, _p: Any, options: Any, _r: Any) -> None:
+            if (isinstance(clause, Insert) and clause.table is webhooks) or options.get(
+                WAKE_OPTION
+            ):
+                conn.info[flag] = "written"
+
+        def on_commit(conn: Any) -> None:
+            if conn.info.get(flag) == "written":
+                conn.info[flag] = "committed"
+
+        def on_rollback(conn: Any) -> None:
+            if conn.info.get(flag) == "written":
+                conn.info.pop(flag, None)
+
+        def on_checkin(_dbapi: Any, record: Any) -> None:
+            if record is not None and record.info.pop(flag, None) == "committed":
+                self.wake()
+
+        hooks: list[tuple[Any, str, Callable[..., None]]] = [
+            (self.engine, "after_execute", after_execute),
+            (self.engine, "commit", on_commit),
+            (self.engine, "rollback", on_rollback),
+            (self.engine.pool, "checkin", on_checkin),
+        ]
+        for target, name, fn in hooks:
+            event.listen(target, name, fn)
+
+        def remove() -> None:
+            for target, name, fn in hooks:
+                if event.contains(target, name, fn):
+                    event.remove(target, name, fn)
+
+        return remove
+
+    # --- the loop -----------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        unwatch = self._watch_commits()
+        client = httpx.AsyncClient(
+            transport=transport(
+                self.settings.allow_private_callbacks, self.concurrency, self.concurrency
+            ),
+            timeout=self.timeout,
+            follow_redirects=False,
+            trust_env=False,  # a proxy would resolve names itself, past the guard
+            headers={"user-agent": USER_AGENT},
+        )
+        flusher = asyncio.create_task(self._flush_loop(stop))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                room = self.max_held - len(self.held)
+                if room > 0:
+                    try:
+                        batch = await asyncio.to_thread(self._claim, room, self._saturated_urls())
+                    except Exception:
+                        log.exception("webhook claim failed; retrying")
+                        batch = []
+                    self._more_due = len(batch) == room
+                    for delivery in batch:
+                        self._start(client, delivery)
+                    if self._more_due and len(self.held) < self.max_held:
+                        continue
+                waker = asyncio.create_task(self._wake.wait())
+                await asyncio.wait(
+                    {waker, stopping}, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED"
+                )
+                waker.cancel()
+        finally:
+            stopping.cancel()
+            unwatch()
+            claimed = list(self.held)
+            for task in list(self.tasks):
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            # Whatever was claimed and not settled goes back at once rather than
+            # when its claim lapses; a request cut off mid-way may be sent again.
+            self._release_and_flush(claimed)
+            await client.aclose()
+
+    def _saturated_urls(self) -> list[str]:
+        cap = 2 * self.per_host
+        return sorted({d.url for d in self.held.values() if self.host_held[d.host] >= cap})
+
+    def _start(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        self.held[delivery.id] = delivery
+        self.host_held[delivery.host] = self.host_held.get(delivery.host, 0) + 1
+        task = asyncio.create_task(self._deliver(client, delivery))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _deliver(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        slot = self.host_slots.get(delivery.host)
+        if slot is None:
+            slot = self.host_slots[delivery.host] = asyncio.Semaphore(self.per_host)
+        try:
+            async with slot, self.slots:
+                if time.monotonic() > delivery.start_by:
+                    outcome = Outcome(delivery.id, "release", delivery.attempts, None, None, None)
+                else:
+                    outcome = await self._attempt(client, delivery)
+            self.results.append(outcome)
+            self._flush_wake.set()
+        finally:
+            del self.held[delivery.id]
+            left = self.host_held[delivery.host] - 1
+            if left:
+                self.host_held[delivery.host] = left
+            else:
+                del self.host_held[delivery.host]
+                self.host_slots.pop(delivery.host, None)
+            if self._more_due and len(self.held) <= self.max_held // 2:
+                self._wake.set()
+
+    async def _attempt(self, client: httpx.AsyncClient, d: Delivery) -> Outcome:
+        headers = {}
+        if d.secret:
+            stamp = int(time.time())
+            headers = {
+                "webhook-id": d.event_id,
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": sign(d.secret, d.event_id, stamp, d.payload),
+            }
+        attempts = d.attempts + 1
+        status: int | None = None
+        retry_after: float | None = None
+        self.sent += 1
+        try:
+            async with asyncio.timeout(self.timeout):
+                url = delivery_url(d.url, d.kind, d.payload)
+                async with client.stream("GET", url, headers=headers) as response:
+                    status = response.status_code
+                    if status in (429, 503):
+                        retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    await _drain(response)
+        except RefusedAddress as exc:
+            error = str(exc)
+        except (TimeoutError, httpx.TimeoutException):
+            error = f"no answer within {self.timeout:g} s"
+        except httpx.HTTPError as exc:
+            error = _describe(exc)
+        else:
+            if 200 <= status < 300:
+                return Outcome(d.id, "done", attempts, None, status, None)
+            if status == 410:
+                return Outcome(d.id, "dead", attempts, None, status, "410 Gone: receiver said stop")
+            error = f"HTTP {status}"
+            if 300 <= status < 400:
+                error += " (redirects are not followed)"
+        delay = next_delay(self.schedule, attempts, retry_after)
+        if delay is None:
+            log.info("webhook %s dead after %d attempts: %s", d.event_id, attempts, error)
+            return Outcome(d.id, "dead", attempts, None, status, error)
+        if delay < POLL_SECONDS and self._loop is not None:
+            self._loop.call_later(delay + FLUSH_SECONDS * 2, self._wake.set)
+        next_at = utcnow() + timedelta(seconds=delay)
+        return Outcome(d.id, "pending", attempts, next_at, status, error)
+
+    # --- the store ----------------------------------------------------------
+
+    def _claim(self, limit: int, skip_urls: list[str]) -> list[Delivery]:
+        now = utcnow()
+        due = (
+            webhooks.c.state == "pending",
+            webhooks.c.next_attempt_at <= now,
+            or_(webhooks.c.claimed_until.is_(None), webhooks.c.claimed_until < now),
+        )
+        ids = select(webhooks.c.id).where(*due)
+        if skip_urls:
+            ids = ids.where(webhooks.c.url.not_in(skip_urls))
+        ids = ids.order_by(webhooks.c.next_attempt_at).limit(limit)
+        if self.postgres:
+            ids = ids.with_for_update(skip_locked=True)
+        claim = (
+            update(webhooks)
+            .where(webhooks.c.id.in_(ids.scalar_subquery()), *due)
+            .values(claimed_until=now + timedelta(seconds=self.lease))
+            .returning(
+                webhooks.c.id,
+                webhooks.c.event_id,
+                webhooks.c.account_id,
+                webhooks.c.kind,
+                webhooks.c.url,
+                webhooks.c.payload,
+                webhooks.c.attempts,
+            )
+        )
+        start_by = time.monotonic() + self.lease - self.timeout - 2
+        with self.engine.begin() as conn:
+            rows = conn.execute(claim).all()
+            if not rows:
+                return []
+            owners = {r.account_id for r in rows}
+            secrets = dict(
+                conn.execute(
+                    select(accounts.c.id, accounts.c.webhook_secret).where(
+                        accounts.c.id.in_(owners)
+                    )
+                ).all()
+            )
+        return [
+            Delivery(
+                r.id,
+                r.event_id,
+                r.kind,
+                r.url,
+                r.payload,
+                r.attempts,
+                secrets.get(r.account_id),
+                _host_key(r.url),
+                start_by,
+            )
+            for r in sorted(rows, key=lambda r: r.id)
+        ]
+
+    async def _flush_loop(self, stop: asyncio.Event) -> None:
+        while True:
+            await self._flush_wake.wait()
+            await asyncio.sleep(FLUSH_SECONDS)  # gather a batch
+            self._flush_wake.clear()
+            batch, self.results = self.results, []
+            if not batch:
+                continue
+            try:
+                await asyncio.to_thread(self._write, batch)
+            except Exception:
+                log.exception("could not record %d webhook outcomes; retrying", len(batch))
+                self.results[:0] = batch
+                await asyncio.sleep(0.5)
+                self._flush_wake.set()
+
+    def _write(self, batch: list[Outcome]) -> None:
+        now = utcnow()
+        params = [
+            {
+                "b_id": o.id,
+                "b_state": o.state,
+                "b_attempts": o.attempts,
+                "b_next": o.next_attempt_at or now,
+                "b_status": o.last_status,
+                "b_error": o.last_error,
+                "b_done": now if o.state in ("done", "dead") else None,
+            }
+            for o in batch
+            if o.state != "release"
+        ]
+        released = [o.id for o in batch if o.state == "release"]
+        with self.engine.begin() as conn:
+            if params:
+                conn.execute(
+                    update(webhooks)
+                    .where(webhooks.c.id == bindparam("b_id"), webhooks.c.state == "pending")
+                    .values(
+                        state=bindparam("b_state"),
+                        attempts=bindparam("b_attempts"),
+                        next_attempt_at=bindparam("b_next"),
+                        last_status=bindparam("b_status"),
+                        last_error=bindparam("b_error"),
+                        done_at=bindparam("b_done"),
+                        claimed_until=None,
+                    ),
+                    params,
+                )
+            if released:
+                conn.execute(
+                    update(webhooks).where(webhooks.c.id.in_(released)).values(claimed_until=None)
+                )
+
+    def _release_and_flush(self, held: list[int]) -> None:
+        """At shutdown: record the outcomes known, hand back the claims not settled."""
+        try:
+            if self.results:
+                self._write(self.results)
+                self.results = []
+            if held:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(webhooks)
+                        .where(webhooks.c.id.in_(held), webhooks.c.state == "pending")
+                        .values(claimed_until=None)
+                    )
+        except Exception:
+            log.warning("could not hand back webhook claims at shutdown; they lapse by themselves")
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a short answer so the connection can be reused; give up on a long one."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > MAX_BODY:
+            break
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    # Never the URL: it carries the payload.
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {text}"[:300]
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
