@@ -1,0 +1,51 @@
+"""The account dashboard under /app/: server-rendered pages, htmx for live parts.
+
+`install(app)` is the one entry point: it adds the routes, the static files and
+the page shown when a dashboard request is refused. The routes must be added
+before the short-link router, which catches every other path at the root.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import RedirectResponse, Response
+
+from simgate.web import auth, common, manage, pages, setup
+from simgate.web.security import Sessions, SignInLimiter, session_secret
+
+
+def install(app: FastAPI) -> None:
+    settings = app.state.settings
+    public = settings.public_url or ""
+    app.state.web = common.WebState(
+        sessions=Sessions(
+            session_secret(settings),
+            secure=settings.secure_cookies or public.startswith("https://"),
+        ),
+        limiter=SignInLimiter(),
+    )
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, common.Refused)
+        if exc.location and request.headers.get("HX-Request"):
+            # A live part whose session ended: reload the whole page, not a fragment.
+            return Response(status_code=200, headers={"HX-Redirect": exc.location})
+        if exc.location:
+            return common.redirect(request, exc.location)
+        return common.render(request, "error.html", status_code=exc.status, message=exc.message)
+
+    app.add_exception_handler(common.Refused, refused)
+
+    router = APIRouter(prefix="/app", include_in_schema=False)
+
+    @router.get("")
+    async def app_root() -> RedirectResponse:
+        return RedirectResponse("/app/", status_code=307)
+
+    guarded = APIRouter(dependencies=[Depends(common.check_csrf)])
+    for module in (auth, pages, manage, setup):
+        guarded.include_router(module.router)
+    router.include_router(guarded)
+    app.include_router(router)
+    app.mount("/app/static", StaticFiles(directory=common.HERE / "static"), name="app-static")

@@ -1,0 +1,186 @@
+"""What every dashboard page shares: templates, the signed-in account, CSRF, errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from simgate import __version__
+from simgate.services.accounts import Account
+from simgate.store.tables import accounts
+from simgate.web.security import (
+    Sessions,
+    SignInLimiter,
+    csrf_matches,
+    new_csrf_token,
+    password_fingerprint,
+)
+
+HERE = Path(__file__).parent
+MAX_FORM_PART = 5 * 1024 * 1024  # a CSV of contacts can be a few megabytes
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,  # every value is escaped unless a template says otherwise
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=_env)
+
+
+@dataclass
+class WebState:
+    sessions: Sessions
+    limiter: SignInLimiter
+
+
+class Refused(Exception):
+    """Ends a dashboard request early with a page (or a redirect) instead of JSON."""
+
+    def __init__(self, status: int, message: str, location: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.location = location
+
+
+def state(request: Request) -> WebState:
+    web: WebState = request.app.state.web
+    return web
+
+
+def engine(request: Request) -> Engine:
+    result: Engine = request.app.state.engine
+    return result
+
+
+def session_of(request: Request) -> dict[str, Any]:
+    """The session (loaded once per request); always holds a CSRF token."""
+    cached = getattr(request.state, "session", None)
+    if cached is None:
+        cached = state(request).sessions.load(request)
+        if "csrf" not in cached:
+            cached = {"csrf": new_csrf_token()}
+            request.state.session_dirty = True
+        request.state.session = cached
+    return dict(cached)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """The signed-in account of a request."""
+
+    account: Account
+    password_hash: str | None
+
+
+def _load_account(eng: Engine, account_id: int) -> Any:
+    with eng.connect() as conn:
+        return conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+
+
+async def signed_in(request: Request) -> Signed:
+    """FastAPI dependency: the account, or a redirect to the sign-in page."""
+    session = session_of(request)
+    account_id = session.get("account")
+    row = None
+    if isinstance(account_id, int):
+        row = await run_in_threadpool(_load_account, engine(request), account_id)
+    if row is None or session.get("pw") != password_fingerprint(row.password_hash):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise Refused(303, "sign in first", "/app/login?next=" + quote(target, safe="/"))
+    return Signed(Account(row.id, row.email, row.timezone, row.region), row.password_hash)
+
+
+async def check_csrf(request: Request) -> None:
+    """Router dependency: every state-changing request carries the session's token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    try:
+        form = await request.form(max_part_size=MAX_FORM_PART)
+    except Exception:  # malformed multipart, too large a part, bad encoding
+        raise Refused(400, "The form could not be read. Reload the page and try again.") from None
+    if not csrf_matches(session_of(request), form.get("csrf_token")):
+        raise Refused(
+            403,
+            "This form expired or did not come from this dashboard (missing or wrong CSRF "
+            "token). Reload the page and try again.",
+        )
+
+
+async def form_of(request: Request) -> FormData:
+    return await request.form(max_part_size=MAX_FORM_PART)
+
+
+def field(form: FormData, name: str, limit: int = 10_000) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def local(moment: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(tz).strftime(fmt)
+
+
+def render(
+    request: Request,
+    template: str,
+    signed: Signed | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    session = session_of(request)
+    tz = signed.account.tz if signed else ZoneInfo("UTC")
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "account": signed.account if signed else None,
+            "csrf": session["csrf"],
+            "path": request.url.path,
+            "version": __version__,
+            "local": lambda moment, fmt="%Y-%m-%d %H:%M:%S": local(moment, tz, fmt),
+            **context,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+    finish(request, response)
+    return response
+
+
+def redirect(request: Request, location: str) -> RedirectResponse:
+    response = RedirectResponse(location, status_code=303)
+    finish(request, response)
+    return response
+
+
+def finish(request: Request, response: Response) -> None:
+    """Write the session cookie back when this request created or changed it."""
+    if getattr(request.state, "session_dirty", False):
+        state(request).sessions.save(response, request.state.session)
+
+
+def replace_session(request: Request, data: dict[str, Any]) -> None:
+    """Swap the whole session (sign-in, sign-out) with a fresh CSRF token."""
+    request.state.session = {**data, "csrf": new_csrf_token()}
+    request.state.session_dirty = True
+
+
+def page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1

@@ -1,0 +1,177 @@
+"""Contacts (list, search, edit, delete, CSV import/export) and the call log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from simgate.errors import NotFound
+from simgate.services import dashboard
+from simgate.web import common
+from simgate.web.common import Refused, Signed, signed_in
+
+router = APIRouter()
+Account = Annotated[Signed, Depends(signed_in)]
+
+NOTICES = {
+    "deleted": "Contact deleted.",
+    "saved": "Contact saved.",
+    "qualified": "Qualification saved; the qualification webhook is on its way.",
+}
+
+
+def notice(request: Request) -> str:
+    return NOTICES.get(request.query_params.get("done", ""), "")
+
+
+async def _contacts_page(
+    request: Request, signed: Signed, status: int = 200, **extra: object
+) -> Response:
+    search = request.query_params.get("q", "")[:200]
+    page = await run_in_threadpool(
+        dashboard.list_contacts,
+        common.engine(request),
+        signed.account.id,
+        search,
+        common.page_number(request),
+    )
+    context: dict[str, object] = {"import_errors": {}, "imported": None, "notice": notice(request)}
+    context.update(extra)
+    return common.render(
+        request, "contacts.html", signed, status_code=status, page=page, search=search, **context
+    )
+
+
+@router.get("/contacts")
+async def contacts(request: Request, signed: Account) -> Response:
+    return await _contacts_page(request, signed)
+
+
+@router.get("/contacts/export.csv")
+async def export(request: Request, signed: Account) -> Response:
+    text = await run_in_threadpool(
+        dashboard.export_contacts, common.engine(request), signed.account.id
+    )
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
+    )
+
+
+@router.post("/contacts/import")
+async def import_csv(request: Request, signed: Account) -> Response:
+    form = await common.form_of(request)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await _contacts_page(
+            request, signed, 400, import_errors={"file": "Choose a CSV file to import."}
+        )
+    raw = await upload.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # what spreadsheet exports often are
+    try:
+        result = await run_in_threadpool(
+            dashboard.import_contacts, common.engine(request), signed.account, text
+        )
+    except ValueError as exc:
+        return await _contacts_page(request, signed, 400, import_errors={"file": str(exc)})
+    return await _contacts_page(request, signed, imported=result)
+
+
+@router.get("/contacts/{contact_id}")
+async def edit_form(request: Request, contact_id: int, signed: Account) -> Response:
+    try:
+        row = await run_in_threadpool(
+            dashboard.get_contact, common.engine(request), signed.account.id, contact_id
+        )
+    except NotFound:
+        raise Refused(404, "There is no such contact in this account.") from None
+    values = {name: row._mapping[name] for name in dashboard.CSV_FIELDS}
+    return common.render(
+        request, "contact.html", signed, contact_id=contact_id, values=values, errors={}
+    )
+
+
+@router.post("/contacts/{contact_id}")
+async def save(request: Request, contact_id: int, signed: Account) -> Response:
+    form = await common.form_of(request)
+    values = {name: common.field(form, name, 500) for name in dashboard.CSV_FIELDS}
+    try:
+        errors = await run_in_threadpool(
+            dashboard.update_contact, common.engine(request), signed.account, contact_id, values
+        )
+    except NotFound:
+        raise Refused(404, "There is no such contact in this account.") from None
+    if errors:
+        return common.render(
+            request,
+            "contact.html",
+            signed,
+            status_code=400,
+            contact_id=contact_id,
+            values=values,
+            errors=errors,
+        )
+    return common.redirect(request, "/app/contacts?done=saved")
+
+
+@router.post("/contacts/{contact_id}/delete")
+async def remove(request: Request, contact_id: int, signed: Account) -> Response:
+    try:
+        await run_in_threadpool(
+            dashboard.delete_contact, common.engine(request), signed.account.id, contact_id
+        )
+    except NotFound:
+        raise Refused(404, "There is no such contact in this account.") from None
+    return common.redirect(request, "/app/contacts?done=deleted")
+
+
+# --- calls ---------------------------------------------------------------------------
+
+
+async def _calls_page(
+    request: Request, signed: Signed, status: int = 200, errors: dict[int, str] | None = None
+) -> Response:
+    page, quals = await run_in_threadpool(
+        dashboard.list_calls, common.engine(request), signed.account.id, common.page_number(request)
+    )
+    return common.render(
+        request,
+        "calls.html",
+        signed,
+        status_code=status,
+        page=page,
+        quals=quals,
+        errors=errors or {},
+        notice=notice(request),
+    )
+
+
+@router.get("/calls")
+async def calls(request: Request, signed: Account) -> Response:
+    return await _calls_page(request, signed)
+
+
+@router.post("/calls/{call_id}/qualify")
+async def qualify(request: Request, call_id: int, signed: Account) -> Response:
+    form = await common.form_of(request)
+    try:
+        await run_in_threadpool(
+            dashboard.qualify_call,
+            common.engine(request),
+            signed.account,
+            call_id,
+            common.field(form, "text", 5000),
+        )
+    except NotFound:
+        raise Refused(404, "There is no such call in this account.") from None
+    except ValueError as exc:
+        return await _calls_page(request, signed, 400, {call_id: str(exc)})
+    return common.redirect(request, f"/app/calls?done=qualified#call-{call_id}")

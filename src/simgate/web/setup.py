@@ -1,0 +1,223 @@
+"""Account set-up pages: webhooks, devices (phones) and API keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Depends, Request
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from simgate.errors import NotFound
+from simgate.services import dashboard, webhook_admin
+from simgate.services.accounts import create_key, list_keys, revoke_key
+from simgate.services.devices import DEFAULT_RATE, add_device, list_devices, remove_device
+from simgate.web import common
+from simgate.web.common import Refused, Signed, signed_in
+
+router = APIRouter()
+Account = Annotated[Signed, Depends(signed_in)]
+
+NOTICES = {
+    "urls": "Callback URLs saved.",
+    "secret": "New signing secret saved: deliveries from now on are signed with it.",
+    "nosecret": "Signing secret removed: deliveries are no longer signed.",
+    "replayed": "Delivery queued again.",
+    "removed": "Device removed; its token no longer works.",
+    "revoked": "Key revoked; requests with it are refused from now on.",
+}
+LABELS = {
+    "message": "Incoming SMS (message)",
+    "calls": "Calls (calls)",
+    "clics": "Link clicks (clics)",
+    "qualification": "Call qualifications (qualification)",
+    "status": "Delivery reports (status)",
+}
+
+
+def notice(request: Request) -> str:
+    return NOTICES.get(request.query_params.get("done", ""), "")
+
+
+# --- webhooks -------------------------------------------------------------------------
+
+
+async def _webhooks_page(
+    request: Request,
+    signed: Signed,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    eng = common.engine(request)
+    urls, secret = await run_in_threadpool(dashboard.webhook_settings, eng, signed.account.id)
+    state = request.query_params.get("state", "")
+    page = await run_in_threadpool(
+        dashboard.list_deliveries, eng, signed.account.id, state, common.page_number(request)
+    )
+    return common.render(
+        request,
+        "webhooks.html",
+        signed,
+        status_code=status,
+        urls=typed or urls,
+        secret=secret,
+        labels=LABELS,
+        errors=errors or {},
+        page=page,
+        state=state if state in dashboard.DELIVERY_STATES else "",
+        states=dashboard.DELIVERY_STATES,
+        notice=notice(request),
+    )
+
+
+@router.get("/webhooks")
+async def webhooks(request: Request, signed: Account) -> Response:
+    return await _webhooks_page(request, signed)
+
+
+@router.post("/webhooks")
+async def save_urls(request: Request, signed: Account) -> Response:
+    form = await common.form_of(request)
+    urls = {kind: common.field(form, kind, 2100).strip() for kind in dashboard.KINDS}
+    allow = request.app.state.settings.allow_private_callbacks
+    errors = {}
+    for kind, url in urls.items():
+        try:
+            webhook_admin.validate_callback_url(url, allow)
+        except ValueError as exc:
+            errors[kind] = str(exc)
+    if errors:
+        return await _webhooks_page(request, signed, 400, errors, urls)
+    await run_in_threadpool(
+        webhook_admin.set_callbacks, common.engine(request), signed.account.email, urls, allow
+    )
+    return common.redirect(request, "/app/webhooks?done=urls")
+
+
+@router.post("/webhooks/secret")
+async def secret(request: Request, signed: Account) -> Response:
+    form = await common.form_of(request)
+    remove = common.field(form, "action", 20) == "remove"
+    eng = common.engine(request)
+    if remove:
+        await run_in_threadpool(dashboard.clear_webhook_secret, eng, signed.account.id)
+    else:
+        await run_in_threadpool(webhook_admin.signing_secret, eng, signed.account.email, True)
+    return common.redirect(request, "/app/webhooks?done=" + ("nosecret" if remove else "secret"))
+
+
+@router.post("/webhooks/{delivery_id}/replay")
+async def replay(request: Request, delivery_id: int, signed: Account) -> Response:
+    eng = common.engine(request)
+    # The shared replay looks a delivery up by id alone: check the owner first.
+    mine = await run_in_threadpool(dashboard.finished_delivery, eng, signed.account.id, delivery_id)
+    if not mine:
+        raise Refused(404, "There is no finished delivery with this id in this account.")
+    try:
+        await run_in_threadpool(webhook_admin.replay, eng, str(delivery_id))
+    except ValueError as exc:
+        raise Refused(409, f"Cannot replay: {exc}.") from None
+    return common.redirect(request, "/app/webhooks?done=replayed")
+
+
+# --- devices ---------------------------------------------------------------------------
+
+
+def pairing_qr(server: str, token: str) -> Markup:
+    """An SVG QR code holding what a phone needs to connect: server URL and token."""
+    payload = json.dumps({"server": server, "token": token}, separators=(",", ":"))
+    svg = segno.make(payload, error="m").svg_inline(scale=4, title="simgate pairing code")
+    return Markup(svg)  # segno's own markup: paths only, the payload is not in the text
+
+
+async def _devices_page(
+    request: Request, signed: Signed, status: int = 200, **extra: object
+) -> Response:
+    rows = await run_in_threadpool(list_devices, common.engine(request), signed.account.email)
+    template = "_devices.html" if request.headers.get("HX-Request") else "devices.html"
+    context: dict[str, object] = {
+        "values": {"name": "", "rate": str(DEFAULT_RATE)},
+        "errors": {},
+        "paired": None,
+        "notice": notice(request),
+    }
+    context.update(extra)
+    return common.render(request, template, signed, status_code=status, devices=rows, **context)
+
+
+@router.get("/devices")
+async def devices(request: Request, signed: Account) -> Response:
+    return await _devices_page(request, signed)
+
+
+@router.post("/devices")
+async def pair(request: Request, signed: Account) -> Response:
+    form = await common.form_of(request)
+    values = {"name": common.field(form, "name", 200).strip(), "rate": common.field(form, "rate")}
+    errors = {}
+    if not values["name"]:
+        errors["name"] = "Give the phone a name, e.g. “Office phone”."
+    rate_text = values["rate"].strip()
+    rate = int(rate_text) if rate_text.isdigit() else 0
+    if not 1 <= rate <= 10_000:
+        errors["rate"] = "A whole number of SMS per minute, from 1 to 10000."
+    if errors:
+        return await _devices_page(request, signed, 400, values=values, errors=errors)
+    device_id, token = await run_in_threadpool(
+        add_device, common.engine(request), signed.account.email, values["name"], rate
+    )
+    server = request.app.state.public_url
+    paired = {
+        "id": device_id,
+        "name": values["name"],
+        "token": token,
+        "server": server,
+        "qr": pairing_qr(server, token),
+    }
+    # Rendered, not redirected: the token is shown this once and never put in a URL.
+    return await _devices_page(request, signed, paired=paired)
+
+
+@router.post("/devices/{device_id}/remove")
+async def unpair(request: Request, device_id: int, signed: Account) -> Response:
+    try:
+        await run_in_threadpool(
+            remove_device, common.engine(request), device_id, signed.account.email
+        )
+    except NotFound:
+        raise Refused(404, "There is no such device in this account.") from None
+    return common.redirect(request, "/app/devices?done=removed")
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+
+async def _keys_page(request: Request, signed: Signed, new_key: str | None = None) -> Response:
+    rows = await run_in_threadpool(list_keys, common.engine(request), signed.account.email)
+    return common.render(
+        request, "keys.html", signed, keys=rows, new_key=new_key, notice=notice(request)
+    )
+
+
+@router.get("/keys")
+async def keys(request: Request, signed: Account) -> Response:
+    return await _keys_page(request, signed)
+
+
+@router.post("/keys")
+async def new_key(request: Request, signed: Account) -> Response:
+    key = await run_in_threadpool(create_key, common.engine(request), signed.account.email)
+    return await _keys_page(request, signed, new_key=key)
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke(request: Request, key_id: int, signed: Account) -> Response:
+    try:
+        await run_in_threadpool(revoke_key, common.engine(request), signed.account.email, key_id)
+    except NotFound:
+        raise Refused(404, "There is no active key with this id in this account.") from None
+    return common.redirect(request, "/app/keys?done=revoked")

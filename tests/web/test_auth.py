@@ -1,0 +1,130 @@
+"""Sign-in, sessions, CSRF and the sign-in rate limit, over real HTTP on both stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from simgate.web.passwords import set_password
+from tests.support.servers import LiveServer
+from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
+
+
+@pytest.fixture
+def owner(server: LiveServer, account: dict[str, Any]) -> dict[str, Any]:
+    set_password(server.engine, account["login"], PASSWORD)
+    return account
+
+
+def login(client: httpx.Client, email: str, password: str, token: str | None) -> httpx.Response:
+    data = {"email": email, "password": password}
+    if token is not None:
+        data["csrf_token"] = token
+    return client.post("/app/login", data=data)
+
+
+def test_pages_need_a_session(server: LiveServer) -> None:
+    answer = server.get("/app/messages?state=sent")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/app/login?next=/app/messages%3Fstate%3Dsent"
+
+
+def test_sign_in_sets_a_safe_cookie_and_signs_out(server: LiveServer, owner: dict) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        form = client.get("/app/login")
+        assert form.status_code == 200
+        assert 'name="email"' in form.text and 'name="password"' in form.text
+        answer = login(client, owner["login"], PASSWORD, csrf_of(form.text))
+        assert answer.status_code == 303 and answer.headers["location"] == "/app/"
+        cookie = answer.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "path=/app" in cookie
+        assert "secure" not in cookie  # plain http on loopback
+        home = client.get("/app/")
+        assert home.status_code == 200 and owner["login"] in home.text
+        # The token changed with the session: the pre-sign-in one no longer works.
+        assert csrf_of(home.text) != csrf_of(form.text)
+        out = client.post("/app/logout", data={"csrf_token": csrf_of(home.text)})
+        assert out.status_code == 303
+        assert client.get("/app/").status_code == 303
+
+
+def test_wrong_password_and_unknown_email_look_alike(server: LiveServer, owner: dict) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        token = csrf_of(client.get("/app/login").text)
+        wrong = login(client, owner["login"], "not the password", token)
+        unknown = login(client, "nobody@example.com", PASSWORD, token)
+        for answer in (wrong, unknown):
+            assert answer.status_code == 401
+            assert "Wrong e-mail address or password." in answer.text
+            assert "set-cookie" not in answer.headers
+        assert client.get("/app/").status_code == 303
+
+
+def test_missing_or_wrong_csrf_token_is_refused(server: LiveServer, owner: dict) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        client.get("/app/login")
+        for token in (None, "", "forged"):
+            answer = login(client, owner["login"], PASSWORD, token)
+            assert answer.status_code == 403
+            assert "CSRF" in answer.text
+    with signed_in_client(server.url, owner["login"]) as client:
+        answer = client.post("/app/keys", data={})
+        assert answer.status_code == 403
+        assert "sgk_" not in answer.text
+
+
+def test_sign_in_attempts_are_limited(server: LiveServer, owner: dict) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        token = csrf_of(client.get("/app/login").text)
+        for _ in range(5):
+            assert login(client, owner["login"], "guess", token).status_code == 401
+        limited = login(client, owner["login"], PASSWORD, token)  # even the right one
+        assert limited.status_code == 429
+        assert "Too many failed sign-in attempts" in limited.text
+        assert int(limited.headers["retry-after"]) > 0
+
+
+def test_changing_the_password_ends_other_sessions(server: LiveServer, owner: dict) -> None:
+    with signed_in_client(server.url, owner["login"]) as client:
+        assert client.get("/app/keys").status_code == 200
+        set_password(server.engine, owner["login"], "another long password")
+        assert client.get("/app/keys").status_code == 303
+
+
+def test_a_tampered_cookie_is_ignored(server: LiveServer, owner: dict) -> None:
+    with signed_in_client(server.url, owner["login"]) as client:
+        value = client.cookies.get("simgate_session")
+        assert value
+        client.cookies.clear()
+        client.cookies.set("simgate_session", value[:-2] + "xx", path="/app")
+        assert client.get("/app/").status_code == 303
+
+
+def test_next_only_leads_inside_the_dashboard(server: LiveServer, owner: dict) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        token = csrf_of(client.get("/app/login").text)
+        answer = client.post(
+            "/app/login",
+            data={
+                "email": owner["login"],
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": "//evil.example/",
+            },
+        )
+        assert answer.headers["location"] == "/app/"
+
+
+def test_api_and_short_links_are_untouched(server: LiveServer, owner: dict) -> None:
+    answer = server.post(
+        "/api/v1/sendsms",
+        json={
+            "header": {"login": owner["login"], "accessKey": owner["accessKey"]},
+            "messages": [{"phone_number": "+33612345678", "message": "hi"}],
+        },
+    )
+    assert answer.status_code == 200 and answer.json()[0]["sent"] == 1
+    assert "set-cookie" not in answer.headers
+    assert server.get("/abcdefghijk").status_code == 404
