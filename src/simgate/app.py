@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
-from simgate import __version__
+from simgate import __version__, web
 from simgate.api import devices, links, v1
 from simgate.config import Settings
 from simgate.store.db import make_engine, upgrade
@@ -94,6 +94,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
 
     app.include_router(v1.router)
     app.include_router(devices.router)
+    web.install(app)  # the dashboard under /app/
     # Short links live at the root and must come last so that they never
     # shadow another route.
     app.include_router(links.router)

@@ -166,16 +166,24 @@ def accounts() -> None:
 @click.option("--timezone", default="Europe/Paris", show_default=True, help="IANA time zone.")
 @click.option("--region", default="FR", show_default=True, help="Region of national numbers.")
 @click.option("--json", "as_json", is_flag=True, help="Print {login, access_key} as JSON.")
+@click.option("--password", default=None, help="Dashboard password (or set it later).")
 @store_options
 def accounts_create(
-    email: str, timezone: str, region: str, as_json: bool, overrides: dict[str, Any]
+    email: str,
+    timezone: str,
+    region: str,
+    as_json: bool,
+    password: str | None,
+    overrides: dict[str, Any],
 ) -> None:
     """Create an account and print its first access key (shown once)."""
     from simgate.services.accounts import create_account
+    from simgate.web.passwords import hash_password
 
     engine = open_store(overrides)
     try:
-        account, key = create_account(engine, email, timezone, region)
+        hashed = hash_password(password) if password is not None else None
+        account, key = create_account(engine, email, timezone, region, password_hash=hashed)
     except ValueError as exc:
         fail(str(exc))
     if as_json:
@@ -183,6 +191,29 @@ def accounts_create(
     else:
         click.echo(f"created {account.email} ({account.timezone}, region {account.region})")
         click.echo(f"access key (shown once): {key}")
+
+
+@accounts.command("password")
+@click.argument("email")
+@click.option("--password", default=None, help="New password (else prompted, or read from stdin).")
+@store_options
+def accounts_password(email: str, password: str | None, overrides: dict[str, Any]) -> None:
+    """Set the password EMAIL signs in to the dashboard with."""
+    import sys
+
+    from simgate.errors import NotFound
+    from simgate.web.passwords import set_password
+
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+        else:  # piped: the first line is the password
+            password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        set_password(open_store(overrides), email, password)
+    except (NotFound, ValueError) as exc:
+        fail(str(exc))
+    click.echo(f"password set for {email.strip()}; other dashboard sessions are signed out")
 
 
 @accounts.command("list")
