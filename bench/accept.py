@@ -84,14 +84,25 @@ def worker(port: int, body: bytes, batch: int, stop_at: float, out: Result) -> N
     conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), to tell the server's cost
+    from the noise of other work on a shared machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_scenario(
-    port: int, login: str, key: str, batch: int, connections: int, seconds: float
+    port: int, pid: int, login: str, key: str, batch: int, connections: int, seconds: float
 ) -> dict[str, float]:
     body = body_for(login, key, batch)
     # Warm up (code paths, caches, connections) outside the measured window.
     warm = Result()
     worker(port, body, batch, time.perf_counter() + min(1.0, seconds / 5), warm)
     results = [Result() for _ in range(connections)]
+    cpu_start = cpu_seconds(pid)
     start = time.perf_counter()
     stop_at = start + seconds
     threads = [
@@ -102,6 +113,7 @@ def run_scenario(
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    server_cpu = cpu_seconds(pid) - cpu_start
     latencies = sorted(x for r in results for x in r.latencies)
     messages = sum(r.messages for r in results)
     return {
@@ -113,6 +125,8 @@ def run_scenario(
         "errors": sum(r.errors for r in results),
         "msg_per_s": messages / elapsed,
         "req_per_s": len(latencies) / elapsed,
+        "cpu_ms_per_req": server_cpu * 1000 / max(len(latencies), 1),
+        "server_cpu": server_cpu / elapsed,
         "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000
         if len(latencies) >= 100
@@ -168,17 +182,25 @@ def main() -> None:
         )
         print(
             f"{'batch':>6} {'msg/s':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'requests':>9} {'errors':>6}"
+            f"{'requests':>9} {'errors':>6} {'srv CPU':>7} {'CPU ms/req':>10}"
         )
         for batch in (int(b) for b in args.batches.split(",")):
             r = run_scenario(
-                port, account["login"], account["access_key"], batch, args.connections, args.seconds
+                port,
+                server.pid,
+                account["login"],
+                account["access_key"],
+                batch,
+                args.connections,
+                args.seconds,
             )
             print(
                 f"{batch:>6} {r['msg_per_s']:>9.0f} {r['req_per_s']:>8.0f} {r['p50_ms']:>8.1f} "
-                f"{r['p99_ms']:>8.1f} {r['requests']:>9} {r['errors']:>6}",
+                f"{r['p99_ms']:>8.1f} {r['requests']:>9} {r['errors']:>6} "
+                f"{r['server_cpu']:>7.0%} {r['cpu_ms_per_req']:>10.2f}",
                 flush=True,
             )
+        print("srv CPU: server process CPU time / wall time (100% = one core)")
     finally:
         server.terminate()
         try:

@@ -16,7 +16,15 @@ DEVICE_TOKEN_PREFIX = "sgd_"
 
 
 def base62(length: int) -> str:
-    return "".join(secrets.choice(BASE62) for _ in range(length))
+    # One draw from the OS generator per id, uniform over all 62**length
+    # strings (randbelow rejects rather than folds, so there is no bias);
+    # a draw per character made ids the costliest part of accepting a batch.
+    number = secrets.randbelow(62**length)
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        chars.append(BASE62[digit])
+    return "".join(chars)
 
 
 def short_code() -> str:

@@ -41,9 +41,10 @@ class Draft:
 
     id_sms_api: str
     client_id: bool
-    request_hash: str
+    request_hash: str  # "" for a generated id: it can never be repeated
     phone_number: str
-    message: str
+    text: str  # as the client sent it
+    message: str  # final: placeholders replaced, link appended
     url: str | None
     short_code: str | None
     priority: int
@@ -164,7 +165,8 @@ def judge(
     else:
         url = url.strip()
 
-    digest = request_hash(item)
+    # Only a client's own id can be repeated, so only then is the hash needed.
+    digest = request_hash(item) if client_id else ""
     if errors:
         segments = count_segments(text).parts if text else 0
         shown = raw_number if raw_number is not None else ""
@@ -173,12 +175,15 @@ def judge(
     assert priority is not None and (url is None or isinstance(url, str))
     code = new_code() if url else None
     final = placeholders.render(text, f"{public_url}/{code}" if code else None)
+    if not final.strip():  # it was only a placeholder, and there is no url
+        return Rejected(id_sms_api if client_id else "", digest, raw_number, text, 0, ["#003"])
     seg = count_segments(final)
     return Draft(
         id_sms_api=id_sms_api,
         client_id=client_id,
         request_hash=digest,
         phone_number=phone_number,
+        text=text,
         message=final,
         url=url,
         short_code=code,

@@ -18,6 +18,8 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+# What a client may write in GSM-7 text: the escape itself is not a character.
+_GSM7_TEXT = (GSM7_BASIC - {"\x1b"}) | GSM7_EXTENSION
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -29,42 +31,38 @@ class Segments:
     units: int  # septets for GSM-7, UTF-16 code units for UCS-2
 
 
-def _gsm7_costs(text: str) -> list[int] | None:
-    costs = []
-    for char in text:
-        if char in GSM7_BASIC and char != "\x1b":
-            costs.append(1)
-        elif char in GSM7_EXTENSION:
-            costs.append(2)
-        else:
-            return None
-    return costs
-
-
-def _ucs2_costs(text: str) -> list[int]:
-    # Characters outside the BMP are a surrogate pair: two code units that
-    # must travel in the same part.
-    return [2 if ord(char) > 0xFFFF else 1 for char in text]
-
-
-def _count_parts(costs: list[int], single: int, multi: int) -> tuple[int, int]:
-    total = sum(costs)
-    if total <= single:
-        return 1, total
+def _count_parts(costs: list[int], multi: int) -> int:
+    # Greedy packing: an item costing 2 (escape sequence, surrogate pair)
+    # that does not fit whole in the current part starts the next one.
     parts, used = 1, 0
     for cost in costs:
         if used + cost > multi:
             parts += 1
             used = 0
         used += cost
-    return parts, total
+    return parts
+
+
+def _segments(encoding: Encoding, text: str, doubles: frozenset[str] | None) -> Segments:
+    single, multi = (160, 153) if encoding == "GSM-7" else (70, 67)
+    if doubles is None:
+        units = len(text)
+    else:
+        units = len(text) + sum(text.count(char) for char in doubles)
+    if units <= single:
+        return Segments(encoding, 1, units)
+    if doubles is None:
+        return Segments(encoding, -(-units // multi), units)
+    costs = [2 if char in doubles else 1 for char in text]
+    return Segments(encoding, _count_parts(costs, multi), units)
 
 
 def count_segments(text: str) -> Segments:
     """How many SMS parts `text` takes, and in which encoding."""
-    gsm = _gsm7_costs(text)
-    if gsm is not None:
-        parts, units = _count_parts(gsm, 160, 153)
-        return Segments("GSM-7", parts, units)
-    parts, units = _count_parts(_ucs2_costs(text), 70, 67)
-    return Segments("UCS-2", parts, units)
+    chars = frozenset(text)
+    if chars <= _GSM7_TEXT:
+        return _segments("GSM-7", text, (chars & GSM7_EXTENSION) or None)
+    # Characters outside the BMP are a surrogate pair in UTF-16: two units
+    # that must travel in the same part.
+    astral = frozenset(char for char in chars if ord(char) > 0xFFFF)
+    return _segments("UCS-2", text, astral or None)

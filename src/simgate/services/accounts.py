@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from simgate.domain import ids
 from simgate.domain.dates import utcnow
@@ -135,17 +135,22 @@ def revoke_key(engine: Engine, email: str, key_id: int) -> None:
         raise NotFound(f"no active key {key_id} for {email}")
 
 
+# Built once: this runs on every API request.
+_ACTIVE_KEYS = (
+    select(accounts.c.id, accounts.c.email, accounts.c.timezone, accounts.c.region)
+    .add_columns(api_keys.c.key_hash)
+    .join(api_keys, api_keys.c.account_id == accounts.c.id)
+    .where(accounts.c.email == bindparam("login"), api_keys.c.revoked_at.is_(None))
+)
+
+
 def authenticate(conn: Connection, login: object, access_key: object) -> Account:
     """The account for (login, key); AuthError alike for unknown login and wrong key."""
     if not isinstance(login, str) or not isinstance(access_key, str):
         raise AuthError()
     # Hash first, always: the lookup costs the same whether the login exists.
     key_hash = ids.hash_secret(access_key)
-    rows = conn.execute(
-        select(accounts, api_keys.c.key_hash)
-        .join(api_keys, api_keys.c.account_id == accounts.c.id)
-        .where(accounts.c.email == login.strip(), api_keys.c.revoked_at.is_(None))
-    ).all()
+    rows = conn.execute(_ACTIVE_KEYS, {"login": login.strip()}).all()
     match = None
     for row in rows:
         if ids.secret_matches_hash(key_hash, row.key_hash):

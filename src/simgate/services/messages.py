@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.domain.dates import iso_z, utcnow
 from simgate.domain.messages import Draft, Rejected, judge
-from simgate.services.accounts import Account
+from simgate.services.accounts import Account, authenticate
+from simgate.store.db import run_write
 from simgate.store.tables import messages
 
 
@@ -46,7 +47,9 @@ def _rejected_answer(rej: Rejected, user: str, sent_time: str) -> dict[str, Any]
 
 
 def _reuse(draft: Draft) -> Rejected:
-    return Rejected(draft.id_sms_api, draft.request_hash, draft.phone_number, None, 0, ["#007"])
+    return Rejected(
+        draft.id_sms_api, draft.request_hash, draft.phone_number, draft.text, 0, ["#007"]
+    )
 
 
 def _insert(conn: Connection):  # type: ignore[no-untyped-def]
@@ -57,6 +60,26 @@ def accept_messages(
     engine: Engine, account: Account, items: list[Any], public_url: str
 ) -> tuple[list[dict[str, Any]], int]:
     """Judge and store `items`; returns (answers in order, number newly stored)."""
+    return run_write(engine, lambda conn: _accept(conn, account, items, public_url))
+
+
+def accept_with_key(
+    engine: Engine, login: object, access_key: object, items: list[Any], public_url: str
+) -> tuple[Account, list[dict[str, Any]], int]:
+    """The API's path: authenticate and store in one transaction (one queue
+    for the writer and one commit per request, shared with concurrent
+    requests on SQLite). Raises AuthError, storing nothing."""
+
+    def work(conn: Connection) -> tuple[Account, list[dict[str, Any]], int]:
+        account = authenticate(conn, login, access_key)
+        return (account, *_accept(conn, account, items, public_url))
+
+    return run_write(engine, work)
+
+
+def _accept(
+    conn: Connection, account: Account, items: list[Any], public_url: str
+) -> tuple[list[dict[str, Any]], int]:
     now = utcnow()
     sent_time = iso_z(now)
     tz = account.tz
@@ -82,7 +105,7 @@ def accept_messages(
     }
     stored: dict[str, Row[Any]] = {}
     inserted = 0
-    with engine.begin() as conn:
+    if drafts:
         client_ids = [d.id_sms_api for d in drafts.values() if d.client_id]
         if client_ids:
             stored.update(_existing(conn, account.id, client_ids))
@@ -158,4 +181,4 @@ def _existing(conn: Connection, account_id: int, client_ids: list[str]) -> dict[
     return found
 
 
-__all__ = ["accept_messages"]
+__all__ = ["accept_messages", "accept_with_key"]
