@@ -292,6 +292,11 @@ accounts.add_command(webhooks_cli.accounts_webhooks)
 accounts.add_command(webhooks_cli.accounts_webhook_secret)
 main.add_command(webhooks_cli.webhooks)
 
+from simgate.client.cli import contacts, send  # noqa: E402  (user side: over HTTP, via the SDK)
+
+main.add_command(send)
+main.add_command(contacts)
+
 
 if __name__ == "__main__":
     main()
