@@ -157,7 +157,11 @@ def read_answer(call: Call[T], response: httpx.Response) -> T:
         ) from None
     if status >= 400:
         raise _whole_failure(status, data)
-    return call.parse(data)
+    try:
+        return call.parse(data)
+    except UnexpectedResponse as exc:
+        exc.status_code = status
+        raise
 
 
 def _whole_failure(status: int, data: Any) -> ApiError:
