@@ -57,9 +57,9 @@ def rows(engine: Engine) -> list[Any]:
 class Recorder:
     """A bare HTTP receiver that keeps every request line as sent, byte for byte.
 
-    `answers` is consumed one per request (status, or (status, headers)); once
-    empty, `default` answers. `stop()` and `start()` take it down and back up
-    on the same port.
+    `answers` is consumed one per request (status, or (status, headers), or
+    (status, headers, seconds to wait first)); once empty, `default` answers.
+    `stop()` and `start()` take it down and back up on the same port.
     """
 
     def __init__(self, port: int | None = None) -> None:
@@ -68,8 +68,9 @@ class Recorder:
         self.requests: list[dict[str, Any]] = []
         self.answers: list[Any] = []
         self.default: Any = 200
-        self.delay = 0.0
         self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
         self._server: ThreadingHTTPServer | None = None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -81,11 +82,16 @@ class Recorder:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 with recorder.lock:
                     answer = recorder.answers.pop(0) if recorder.answers else recorder.default
-                    delay = recorder.delay
+                    recorder.active += 1
+                    recorder.max_active = max(recorder.max_active, recorder.active)
+                answer = answer if isinstance(answer, tuple) else (answer,)
+                status = answer[0]
+                headers = answer[1] if len(answer) > 1 else {}
+                delay = answer[2] if len(answer) > 2 else 0
                 if delay:
                     time.sleep(delay)
-                status, headers = answer if isinstance(answer, tuple) else (answer, {})
                 with recorder.lock:
+                    recorder.active -= 1
                     recorder.requests.append(
                         {"target": self.path, "headers": dict(self.headers), "status": status}
                     )

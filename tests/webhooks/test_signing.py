@@ -1,0 +1,74 @@
+"""Standard Webhooks signatures, checked with the `standardwebhooks` package as is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from simgate.domain import payloads
+from simgate.services.webhook_admin import sign, signing_secret
+from tests.support.servers import LiveServer
+from tests.webhooks.conftest import Recorder, emit, make_account, wait_for
+
+WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456)
+
+
+def _param(recorder: Recorder, index: int, kind: str = "message") -> str:
+    """The parameter as a receiver's framework gives it: decoded once."""
+    return httpx.URL(recorder.url + recorder.requests[index]["target"]).params[kind]
+
+
+def test_signed_requests_verify_and_tampering_fails(
+    fast_server: LiveServer, recorder: Recorder
+) -> None:
+    account = make_account(fast_server.engine, message=recorder.url + "/hook")
+    secret = signing_secret(fast_server.engine, "user@example.com")
+    assert secret.startswith("whsec_")
+    assert signing_secret(fast_server.engine, "user@example.com") == secret  # stable
+    payload = payloads.incoming_sms("user@example.com", "+33612345678", "50% & é 🎉", WHEN)
+    event_id = emit(fast_server.engine, account, "message", payload)
+    wait_for(recorder.acked)
+    headers = recorder.requests[0]["headers"]
+    text = _param(recorder, 0)
+    assert headers["webhook-id"] == event_id
+    assert Webhook(secret).verify(text, headers) == payload
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(text.replace("50%", "90%"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(text, {**headers, "webhook-id": "msg_other"})
+    with pytest.raises(WebhookVerificationError):
+        Webhook(signing_secret(fast_server.engine, "user@example.com", rotate=True)).verify(
+            text, headers
+        )
+
+
+def test_retries_keep_the_id_and_are_signed_afresh(
+    fast_server: LiveServer, recorder: Recorder
+) -> None:
+    recorder.answers = [503]
+    account = make_account(fast_server.engine, status=recorder.url + "/s")
+    secret = signing_secret(fast_server.engine, "user@example.com")
+    payload = payloads.delivery_status("user@example.com", "+33612345678", "sent", WHEN, "abc")
+    emit(fast_server.engine, account, "status", payload)
+    wait_for(recorder.acked)
+    first, second = (r["headers"] for r in recorder.requests)
+    assert first["webhook-id"] == second["webhook-id"]  # receivers dedupe on it
+    for index, headers in enumerate((first, second)):
+        assert Webhook(secret).verify(_param(recorder, index, "status"), headers) == payload
+
+
+def test_unsigned_without_a_secret(fast_server: LiveServer, recorder: Recorder) -> None:
+    account = make_account(fast_server.engine, message=recorder.url + "/")
+    emit(fast_server.engine, account, "message", payloads.incoming_sms("u@e.x", "+1", "x", WHEN))
+    wait_for(recorder.acked)
+    assert not any(h.lower().startswith("webhook-") for h in recorder.requests[0]["headers"])
+
+
+def test_sign_matches_the_standard_webhooks_reference() -> None:
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    stamp = int(datetime.now().timestamp())
+    expected = Webhook(secret).sign("msg_1", datetime.fromtimestamp(stamp, UTC), '{"a":"é"}')
+    assert sign(secret, "msg_1", stamp, '{"a":"é"}') == expected
