@@ -173,3 +173,21 @@ def test_signed_delivery_from_the_server(
 
     with pytest.raises(webhooks.InvalidSignature):
         webhooks.verify(query.replace("e.com", "evil.com"), headers, secret)
+
+
+def test_the_servers_signer_verifies() -> None:
+    admin = pytest.importorskip("simgate.services.webhook_admin")
+    secret = admin.new_secret()
+    payload = payloads.link_click("id-9", "+33612345678", "https://e.com/?q=a&b=+", AT, UTC)
+    text = payloads.json_text(payload)
+    stamp = int(time.time())
+    headers = {
+        "webhook-id": "evt_9",
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": admin.sign(secret, "evt_9", stamp, text),
+    }
+    url = payloads.delivery_url("https://hooks.example/in", "clics", text)
+    event = webhooks.verify(url, headers, secret)
+    assert isinstance(event, webhooks.LinkClick) and event.link == "https://e.com/?q=a&b=+"
+    with pytest.raises(webhooks.InvalidSignature):
+        webhooks.verify(url, headers, admin.new_secret())
