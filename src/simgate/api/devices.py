@@ -172,9 +172,10 @@ async def _receive(ws: WebSocket, link: Link, state: Any) -> None:
         kind = frame["type"]
         if kind in ("pong", "hello"):
             continue
-        if kind in ("result", "delivery") and frame["id"].isdigit():
-            if kind == "result":
-                link.in_flight.discard(int(frame["id"]))
+        if kind == "result":
+            parsed = protocol.parse_command_id(frame["id"])
+            if parsed is not None:
+                link.in_flight.discard(parsed[0])
                 state.wake_dispatcher()
         state.reports.submit(link, frame)
 

@@ -51,10 +51,17 @@ class Agent:
         self.ws: ClientConnection | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
+        # Work the previous run of this phone accepted but did not finish.
+        to_send, to_deliver = journal.unfinished()
+        self.resume = [self._deliver(f) for f in to_send]
+        self.resume += [self._deliver(f, transmitted=True) for f in to_deliver]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Stay connected until `stop` is set; raises Fatal if refused for good."""
         stop = stop or asyncio.Event()
+        for job in self.resume:
+            self._spawn(job)
+        self.resume = []
         delay = 0.5
         while not stop.is_set():
             try:
@@ -136,7 +143,7 @@ class Agent:
             if frame.get("ref"):
                 self.journal.done(frame["ref"])  # the server will never take it
         elif kind == "send_sms":
-            fresh = self.journal.accept(frame["id"])
+            fresh = self.journal.accept(frame)
             await self._send({"type": "ack", "id": frame["id"]})
             if fresh:
                 self._spawn(self._deliver(frame))
@@ -159,22 +166,24 @@ class Agent:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _deliver(self, frame: dict[str, Any]) -> None:
+    async def _deliver(self, frame: dict[str, Any], transmitted: bool = False) -> None:
+        """Send one SMS and report it; `transmitted` resumes after the send."""
         message_id = frame["id"]
-        await asyncio.sleep(self.phone.sent_delay)
-        failure = self.phone.transmit(message_id, frame["to"], frame["text"])
-        result: dict[str, Any] = {
-            "type": "result",
-            "ref": "r-" + message_id,
-            "id": message_id,
-            "status": "failed" if failure else "sent",
-            "at": now_iso(),
-        }
-        if failure:
-            result["reason"] = failure
-        await self._report(result)
-        if failure:
-            return
+        if not transmitted:
+            await asyncio.sleep(self.phone.sent_delay)
+            failure = self.phone.transmit(message_id, frame["to"], frame["text"])
+            result: dict[str, Any] = {
+                "type": "result",
+                "ref": "r-" + message_id,
+                "id": message_id,
+                "status": "failed" if failure else "sent",
+                "at": now_iso(),
+            }
+            if failure:
+                result["reason"] = failure
+            await self._report(result)
+            if failure:
+                return
         await asyncio.sleep(self.phone.delivery_delay)
         await self._report(
             {

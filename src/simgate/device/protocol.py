@@ -47,8 +47,21 @@ def welcome(device_id: int, heartbeat: float, lease: float) -> dict[str, Any]:
     }
 
 
-def send_sms(message_id: int, to: str, text: str) -> dict[str, Any]:
-    return {"type": "send_sms", "id": str(message_id), "to": to, "text": text}
+def command_id(message_id: int, attempt: int) -> str:
+    """The id of one send attempt: a repeat hand-over keeps it (the device
+    dedupes), a retry after a failed send gets a new one."""
+    return f"{message_id}.{attempt}"
+
+
+def parse_command_id(raw: str) -> tuple[int, int] | None:
+    message, _, attempt = raw.partition(".")
+    if message.isdigit() and attempt.isdigit():
+        return int(message), int(attempt)
+    return None
+
+
+def send_sms(message_id: int, attempt: int, to: str, text: str) -> dict[str, Any]:
+    return {"type": "send_sms", "id": command_id(message_id, attempt), "to": to, "text": text}
 
 
 def dial(command_id: str, to: str) -> dict[str, Any]:

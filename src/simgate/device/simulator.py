@@ -22,8 +22,10 @@ class Journal:
     """Append-only record of accepted commands and pending reports."""
 
     folder: Path
-    commands: set[str] = field(default_factory=set)
+    commands: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → send_sms frame
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # ref → report frame
+    results: dict[str, str] = field(default_factory=dict)  # command id → sent / failed
+    delivered: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -35,8 +37,9 @@ class Journal:
                 except ValueError:
                     continue  # a torn last line after a crash
                 if entry["k"] == "cmd":
-                    self.commands.add(entry["id"])
+                    self.commands[entry["frame"]["id"]] = entry["frame"]
                 elif entry["k"] == "report":
+                    self._remember(entry["frame"])
                     self.pending[entry["frame"]["ref"]] = entry["frame"]
                 elif entry["k"] == "done":
                     self.pending.pop(entry["ref"], None)
@@ -47,15 +50,32 @@ class Journal:
         self._file.flush()
         os.fsync(self._file.fileno())
 
-    def accept(self, command_id: str) -> bool:
-        """Record a command; False if it was seen before (a repeat hand-over)."""
-        if command_id in self.commands:
+    def _remember(self, frame: dict[str, Any]) -> None:
+        if frame["type"] == "result":
+            self.results[frame["id"]] = frame["status"]
+        elif frame["type"] == "delivery":
+            self.delivered.add(frame["id"])
+
+    def accept(self, frame: dict[str, Any]) -> bool:
+        """Record a send_sms command; False if it was seen before (a repeat hand-over)."""
+        if frame["id"] in self.commands:
             return False
-        self.commands.add(command_id)
-        self._write({"k": "cmd", "id": command_id})
+        self.commands[frame["id"]] = frame
+        self._write({"k": "cmd", "frame": frame})
         return True
 
+    def unfinished(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Commands to resume after a restart: (not yet sent, sent but not yet delivered)."""
+        to_send = [f for i, f in self.commands.items() if i not in self.results]
+        to_deliver = [
+            f
+            for i, f in self.commands.items()
+            if self.results.get(i) == "sent" and i not in self.delivered
+        ]
+        return to_send, to_deliver
+
     def report(self, frame: dict[str, Any]) -> None:
+        self._remember(frame)
         self.pending[frame["ref"]] = frame
         self._write({"k": "report", "frame": frame})
 
@@ -79,12 +99,19 @@ class SimulatedPhone:
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._sent_log = open(self.folder / "sent.log", "a", encoding="utf-8")  # noqa: SIM115
+        path = self.folder / "sent.log"
+        # The radio's own record, like a phone's "sent" box: what it holds was
+        # transmitted, even if the app died before journaling the result.
+        self.transmitted = set(path.read_text().split()) if path.exists() else set()
+        self._sent_log = open(path, "a", encoding="utf-8")  # noqa: SIM115
 
     def transmit(self, message_id: str, to: str, text: str) -> str | None:
         """Send one SMS; returns None on success or a failure reason."""
+        if message_id in self.transmitted:
+            return None
         if self.rng.random() < self.fail_rate:
             return "simulated radio failure"
+        self.transmitted.add(message_id)
         self._sent_log.write(message_id + "\n")
         self._sent_log.flush()
         os.fsync(self._sent_log.fileno())

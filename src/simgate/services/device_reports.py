@@ -68,10 +68,10 @@ def apply_batch(
 
 
 def _message(conn: Connection, reporter: Reporter, frame: dict[str, Any]) -> Any:
-    raw = frame["id"]
-    if not raw.isdigit():
+    parsed = protocol.parse_command_id(frame["id"])
+    if parsed is None:
         return None
-    return conn.execute(
+    row = conn.execute(
         select(
             messages.c.id,
             messages.c.account_id,
@@ -80,8 +80,11 @@ def _message(conn: Connection, reporter: Reporter, frame: dict[str, Any]) -> Any
             messages.c.attempts,
             messages.c.phone_number,
             messages.c.id_sms_api,
-        ).where(messages.c.id == int(raw), messages.c.account_id == reporter.account.id)
+        ).where(messages.c.id == parsed[0], messages.c.account_id == reporter.account.id)
     ).first()
+    if row is None:
+        return None
+    return row, parsed[1]
 
 
 def _unknown(frame: dict[str, Any]) -> Outcome:
@@ -100,10 +103,15 @@ def _ack(
     _max: int,
     result_timeout: float,
 ) -> Outcome:
-    row = _message(conn, reporter, frame)
-    if row is None:
+    found = _message(conn, reporter, frame)
+    if found is None:
         return _unknown(frame)
-    if row.state == "dispatched" and row.device_id == reporter.device_id:
+    row, attempt = found
+    if (
+        row.state == "dispatched"
+        and row.device_id == reporter.device_id
+        and attempt == row.attempts
+    ):
         conn.execute(
             update(messages)
             .where(messages.c.id == row.id)
@@ -120,9 +128,10 @@ def _result(
     max_attempts: int,
     _timeout: float,
 ) -> Outcome:
-    row = _message(conn, reporter, frame)
-    if row is None:
+    found = _message(conn, reporter, frame)
+    if found is None:
         return _unknown(frame)
+    row, attempt = found
     if row.state not in ("dispatched", "queued"):
         return Outcome()  # already settled: a repeat after a reconnect
     at = _when(frame, now)
@@ -134,12 +143,20 @@ def _result(
         )
         dispatch.queue_status(conn, [row], "sent", at)
         return Outcome()
+    if attempt != row.attempts:
+        return Outcome()  # a repeated report of an earlier failed attempt
     reason = str(frame.get("reason") or "the device could not send it")[:500]
-    if row.attempts < max_attempts:
+    if row.attempts + 1 < max_attempts:
         conn.execute(
             update(messages)
             .where(messages.c.id == row.id)
-            .values(state="queued", device_id=None, lease_until=None, acked_at=None)
+            .values(
+                state="queued",
+                device_id=None,
+                lease_until=None,
+                acked_at=None,
+                attempts=row.attempts + 1,
+            )
         )
         conn.execute(
             insert(message_events).values(
@@ -151,6 +168,7 @@ def _result(
             )
         )
         return Outcome(requeued=True)
+    conn.execute(update(messages).where(messages.c.id == row.id).values(attempts=row.attempts + 1))
     dispatch.fail_messages(conn, [row], reason, at)
     return Outcome()
 
@@ -163,9 +181,10 @@ def _delivery(
     _max: int,
     _timeout: float,
 ) -> Outcome:
-    row = _message(conn, reporter, frame)
-    if row is None:
+    found = _message(conn, reporter, frame)
+    if found is None:
         return _unknown(frame)
+    row = found[0]
     if row.state not in ("dispatched", "queued", "sent"):
         return Outcome()
     at = _when(frame, now)

@@ -27,6 +27,7 @@ class Claimed:
     phone_number: str
     message: str
     device_id: int
+    attempts: int  # failed sends so far; part of the command id
 
 
 def promote_due(conn: Connection, now: datetime) -> None:
@@ -160,10 +161,11 @@ def claim(
                 lease_until=lease_until,
                 dispatched_at=now,
                 acked_at=None,
-                attempts=messages.c.attempts + 1,
             )
         )
-        claimed.extend(Claimed(r.id, r.phone_number, r.message, device_id) for r in group)
+        claimed.extend(
+            Claimed(r.id, r.phone_number, r.message, device_id, r.attempts) for r in group
+        )
     return claimed
 
 

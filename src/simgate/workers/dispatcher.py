@@ -83,7 +83,9 @@ async def run(app: FastAPI, stop: asyncio.Event) -> None:
             link.spend(1)
             link.in_flight.add(item.id)
             try:
-                await link.send(protocol.send_sms(item.id, item.phone_number, item.message))
+                await link.send(
+                    protocol.send_sms(item.id, item.attempts, item.phone_number, item.message)
+                )
             except Exception:
                 log.info("device %s went away during hand-over", item.device_id)
         if claimed:

@@ -1,0 +1,112 @@
+"""Helpers for phone tests: agent processes, message posting, polling."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from simgate.config import Settings
+from simgate.services.accounts import create_account
+from simgate.services.devices import add_device
+from simgate.store.db import make_engine
+from simgate.store.tables import messages
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20, every: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(every)
+
+
+class Agent:
+    """`simgate device run --driver simulator` as a real process."""
+
+    def __init__(self, server: str, token: str, folder: Path, *flags: str) -> None:
+        self.server, self.token, self.folder, self.flags = server, token, folder, flags
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Agent:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / "agent.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "simgate.cli", "device", "run", "--server", self.server,
+                 "--token", self.token, "--driver", "simulator", "--state-dir",
+                 str(self.folder), *self.flags],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def sent(self) -> list[str]:
+        path = self.folder / "sent.log"
+        # Message ids (a command id is "<message>.<attempt>").
+        return [line.split(".")[0] for line in path.read_text().split()] if path.exists() else []
+
+
+@pytest.fixture
+def agents() -> Iterator[list[Agent]]:
+    started: list[Agent] = []
+    yield started
+    for agent in started:
+        agent.kill()
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def owner(store: Engine) -> dict[str, Any]:
+    account, key = create_account(store, "owner@example.com", "Europe/Paris", "FR")
+    return {"login": account.email, "accessKey": key, "id": account.id}
+
+
+def pair(store: Engine, owner: dict[str, Any], name: str, rate: int = 6000) -> str:
+    return add_device(store, owner["login"], name, rate)[1]
+
+
+def post(url: str, owner: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    header = {"login": owner["login"], "accessKey": owner["accessKey"]}
+    response = httpx.post(url + "/api/v1/sendsms", json={"header": header, "messages": items},
+                          timeout=30)
+    response.raise_for_status()
+    answers: list[dict[str, Any]] = response.json()
+    assert all(a["sent"] == 1 for a in answers), answers
+    return answers
+
+
+def numbered(count: int, **extra: Any) -> list[dict[str, Any]]:
+    return [{"phone_number": f"+336{12000000 + i:08d}", "message": f"message {i}", **extra}
+            for i in range(count)]
+
+
+def states(store: Engine) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with store.connect() as conn:
+        for (state,) in conn.execute(select(messages.c.state)):
+            counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def all_in(store: Engine, state: str, count: int) -> bool:
+    return states(store).get(state, 0) == count
