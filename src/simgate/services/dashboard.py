@@ -432,7 +432,13 @@ def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return _import_rows(engine, account, csv.reader(io.StringIO(text), dialect))
+    except csv.Error as exc:
+        raise ValueError(f"not a CSV file this can read: {exc}") from None
+
+
+def _import_rows(engine: Engine, account: Account, reader: Any) -> ImportResult:
     try:
         header = next(reader)
     except StopIteration:

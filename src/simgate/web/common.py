@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,20 +106,25 @@ async def signed_in(request: Request) -> Signed:
     return Signed(Account(row.id, row.email, row.timezone, row.region), row.password_hash)
 
 
-async def check_csrf(request: Request) -> None:
+async def check_csrf(request: Request) -> AsyncIterator[None]:
     """Router dependency: every state-changing request carries the session's token."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
+        yield
         return
     try:
         form = await request.form(max_part_size=MAX_FORM_PART)
     except Exception:  # malformed multipart, too large a part, bad encoding
         raise Refused(400, "The form could not be read. Reload the page and try again.") from None
-    if not csrf_matches(session_of(request), form.get("csrf_token")):
-        raise Refused(
-            403,
-            "This form expired or did not come from this dashboard (missing or wrong CSRF "
-            "token). Reload the page and try again.",
-        )
+    try:
+        if not csrf_matches(session_of(request), form.get("csrf_token")):
+            raise Refused(
+                403,
+                "This form expired or did not come from this dashboard (missing or wrong CSRF "
+                "token). Reload the page and try again.",
+            )
+        yield
+    finally:
+        await form.close()  # uploaded files are spooled to disk: remove them
 
 
 async def form_of(request: Request) -> FormData:

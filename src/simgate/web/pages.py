@@ -154,7 +154,9 @@ def split_numbers(raw: str) -> list[str]:
 @router.get("/send")
 async def send_form(request: Request, signed: Account) -> Response:
     values = {"numbers": request.query_params.get("to", "")[:200], "text": "", "url": "", "at": ""}
-    return common.render(request, "send.html", signed, values=values, errors={}, results=None)
+    return common.render(
+        request, "send.html", signed, values=values, errors={}, results=None, seg=None
+    )
 
 
 @router.post("/send")
