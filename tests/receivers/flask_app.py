@@ -70,7 +70,9 @@ class FlaskReceiver:
         self.log: list[dict[str, Any]] = []
         self._server = make_server("127.0.0.1", 0, create_app(self.log), threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     def __enter__(self) -> FlaskReceiver:
         self._thread.start()

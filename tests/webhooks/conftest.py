@@ -93,7 +93,12 @@ class Recorder:
                 with recorder.lock:
                     recorder.active -= 1
                     recorder.requests.append(
-                        {"target": self.path, "headers": dict(self.headers), "status": status}
+                        {
+                            "target": self.path,
+                            "headers": dict(self.headers),
+                            "status": status,
+                            "at": time.monotonic(),
+                        }
                     )
                 body = b"OK"
                 self.send_response(status)
@@ -112,7 +117,7 @@ class Recorder:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         server.daemon_threads = True
         self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
