@@ -42,10 +42,24 @@ class Agent:
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / "agent.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "simgate.cli", "device", "run", "--server", self.server,
-                 "--token", self.token, "--driver", "simulator", "--state-dir",
-                 str(self.folder), *self.flags],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "simgate.cli",
+                    "device",
+                    "run",
+                    "--server",
+                    self.server,
+                    "--token",
+                    self.token,
+                    "--driver",
+                    "simulator",
+                    "--state-dir",
+                    str(self.folder),
+                    *self.flags,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         return self
 
@@ -87,8 +101,9 @@ def pair(store: Engine, owner: dict[str, Any], name: str, rate: int = 6000) -> s
 
 def post(url: str, owner: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     header = {"login": owner["login"], "accessKey": owner["accessKey"]}
-    response = httpx.post(url + "/api/v1/sendsms", json={"header": header, "messages": items},
-                          timeout=30)
+    response = httpx.post(
+        url + "/api/v1/sendsms", json={"header": header, "messages": items}, timeout=30
+    )
     response.raise_for_status()
     answers: list[dict[str, Any]] = response.json()
     assert all(a["sent"] == 1 for a in answers), answers
@@ -96,8 +111,10 @@ def post(url: str, owner: dict[str, Any], items: list[dict[str, Any]]) -> list[d
 
 
 def numbered(count: int, **extra: Any) -> list[dict[str, Any]]:
-    return [{"phone_number": f"+336{12000000 + i:08d}", "message": f"message {i}", **extra}
-            for i in range(count)]
+    return [
+        {"phone_number": f"+336{12000000 + i:08d}", "message": f"message {i}", **extra}
+        for i in range(count)
+    ]
 
 
 def states(store: Engine) -> dict[str, int]:

@@ -30,8 +30,9 @@ def test_messages_are_sent_once_and_delivered(
     sent = agent.sent()
     assert len(sent) == 60 and len(set(sent)) == 60
     with store.connect() as conn:
-        rows = conn.execute(select(messages.c.id_sms_api, messages.c.sent_at,
-                                   messages.c.delivered_at)).all()
+        rows = conn.execute(
+            select(messages.c.id_sms_api, messages.c.sent_at, messages.c.delivered_at)
+        ).all()
     assert {r.id_sms_api for r in rows} == {a["id_sms_api"] for a in answers}
     assert all(r.sent_at and r.delivered_at for r in rows)
 
@@ -42,21 +43,40 @@ def test_priority_first_then_schedule(
     with ServerProcess(settings) as server:
         # Accept everything before any phone is online, then watch the order.
         low = post(server.url, owner, numbered(3, priorite=1))
-        high = post(server.url, owner, [
-            {"phone_number": "+33699000001", "message": "urgent", "priority": 5},
-            {"phone_number": "+33699000002", "message": "urgent too", "priorite": 9},
-        ])
+        high = post(
+            server.url,
+            owner,
+            [
+                {"phone_number": "+33699000001", "message": "urgent", "priority": 5},
+                {"phone_number": "+33699000002", "message": "urgent too", "priorite": 9},
+            ],
+        )
         from datetime import datetime, timedelta
 
         at = (datetime.now().astimezone() + timedelta(seconds=3)).isoformat()
-        later = post(server.url, owner, [{"phone_number": "+33699000003", "message": "later",
-                                          "date_to_send": at, "priorite": 99}])
+        later = post(
+            server.url,
+            owner,
+            [
+                {
+                    "phone_number": "+33699000003",
+                    "message": "later",
+                    "date_to_send": at,
+                    "priorite": 99,
+                }
+            ],
+        )
         with store.connect() as conn:
-            assert conn.execute(select(messages.c.state).where(
-                messages.c.id_sms_api == later[0]["id_sms_api"])).scalar() == "scheduled"
+            assert (
+                conn.execute(
+                    select(messages.c.state).where(messages.c.id_sms_api == later[0]["id_sms_api"])
+                ).scalar()
+                == "scheduled"
+            )
         # 60 per minute: one SMS a second, so the hand-over order is observable.
-        agent = Agent(server.url, pair(store, owner, "slow", rate=60), tmp_path / "slow",
-                      *FAST).start()
+        agent = Agent(
+            server.url, pair(store, owner, "slow", rate=60), tmp_path / "slow", *FAST
+        ).start()
         agents.append(agent)
         wait_for(lambda: all_in(store, "received", 6), timeout=30)
     with store.connect() as conn:
@@ -76,8 +96,11 @@ def test_two_phones_share_the_load_within_their_rates(
 ) -> None:
     with ServerProcess(settings) as server:
         for name in ("a", "b"):
-            agents.append(Agent(server.url, pair(store, owner, name, rate=120),
-                                tmp_path / name, *FAST).start())
+            agents.append(
+                Agent(
+                    server.url, pair(store, owner, name, rate=120), tmp_path / name, *FAST
+                ).start()
+            )
         wait_for(lambda: _online(store) == 2)
         post(server.url, owner, numbered(16))
         wait_for(lambda: all_in(store, "received", 16), timeout=30)
@@ -98,16 +121,18 @@ def _online(store: Engine) -> int:
     from simgate.store.tables import devices
 
     with store.connect() as conn:
-        return len(conn.execute(select(devices.c.id).where(
-            devices.c.online_node.is_not(None))).all())
+        return len(
+            conn.execute(select(devices.c.id).where(devices.c.online_node.is_not(None))).all()
+        )
 
 
 def test_failed_sends_are_retried_then_failed(
     settings: Settings, store: Engine, owner: dict[str, Any], agents: list[Agent], tmp_path: Path
 ) -> None:
     with ServerProcess(settings, env={"SIMGATE_MAX_SEND_ATTEMPTS": "2"}) as server:
-        agent = Agent(server.url, pair(store, owner, "broken"), tmp_path / "broken",
-                      "--fail-rate", "1", *FAST).start()
+        agent = Agent(
+            server.url, pair(store, owner, "broken"), tmp_path / "broken", "--fail-rate", "1", *FAST
+        ).start()
         agents.append(agent)
         post(server.url, owner, numbered(3))
         wait_for(lambda: all_in(store, "failed", 3), timeout=30)
@@ -122,16 +147,18 @@ def test_agent_killed_mid_batch_loses_and_repeats_nothing(
 ) -> None:
     with ServerProcess(settings, env={"SIMGATE_LEASE_SECONDS": "2"}) as server:
         token = pair(store, owner, "phone", rate=1200)
-        agent = Agent(server.url, token, tmp_path / "phone", "--sent-delay", "0.05",
-                      "--delivery-delay", "0.3").start()
+        agent = Agent(
+            server.url, token, tmp_path / "phone", "--sent-delay", "0.05", "--delivery-delay", "0.3"
+        ).start()
         agents.append(agent)
         post(server.url, owner, numbered(80))
         wait_for(lambda: len(agent.sent()) >= 15)
         agent.kill()
         mid = states(store)
         assert mid.get("received", 0) < 80
-        again = Agent(server.url, token, tmp_path / "phone", "--sent-delay", "0.05",
-                      "--delivery-delay", "0.3").start()
+        again = Agent(
+            server.url, token, tmp_path / "phone", "--sent-delay", "0.05", "--delivery-delay", "0.3"
+        ).start()
         agents.append(again)
         wait_for(lambda: all_in(store, "received", 80), timeout=60)
     sent = again.sent()  # same folder: the phone's whole history
@@ -143,15 +170,23 @@ def test_server_killed_mid_batch_loses_and_repeats_nothing(
 ) -> None:
     server = ServerProcess(settings, env={"SIMGATE_LEASE_SECONDS": "2"}).start()
     try:
-        agent = Agent(server.url, pair(store, owner, "phone", rate=1200), tmp_path / "phone",
-                      "--sent-delay", "0.05", "--delivery-delay", "0.3").start()
+        agent = Agent(
+            server.url,
+            pair(store, owner, "phone", rate=1200),
+            tmp_path / "phone",
+            "--sent-delay",
+            "0.05",
+            "--delivery-delay",
+            "0.3",
+        ).start()
         agents.append(agent)
         post(server.url, owner, numbered(80))
         wait_for(lambda: len(agent.sent()) >= 15)
         server.kill()  # SIGKILL
         assert states(store).get("received", 0) < 80
-        server = ServerProcess(settings, port=server.port,
-                               env={"SIMGATE_LEASE_SECONDS": "2"}).start()
+        server = ServerProcess(
+            settings, port=server.port, env={"SIMGATE_LEASE_SECONDS": "2"}
+        ).start()
         wait_for(lambda: all_in(store, "received", 80), timeout=60)
     finally:
         server.stop()

@@ -1,0 +1,129 @@
+"""`simgate devices ...` and `simgate device report ...` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from simgate.config import Settings
+from simgate.store.tables import calls, devices, incoming_sms, qualifications
+from tests.support.servers import ServerProcess, simgate
+
+
+def test_devices_add_list_remove_and_report(
+    settings: Settings, store: Engine, owner: dict[str, Any]
+) -> None:
+    added = simgate(
+        "devices",
+        "add",
+        owner["login"],
+        "--name",
+        "Office",
+        "--rate",
+        "20",
+        "--json",
+        settings=settings,
+    )
+    assert added.returncode == 0, added.stderr
+    device = json.loads(added.stdout)
+    assert device["token"].startswith("sgd_")
+    with store.connect() as conn:  # stored hashed, never in clear
+        stored = conn.execute(select(devices.c.token_hash)).scalar()
+    assert stored and device["token"] not in stored
+
+    with ServerProcess(settings) as server:
+        for args in (
+            ["sms", "--from", "+33698765432", "--text", "Rappel: 50% & plus 🎉"],
+            ["call", "--type", "missed_call", "--number", "+33698765432"],
+            [
+                "call",
+                "--type",
+                "incoming_call",
+                "--number",
+                "+33698765432",
+                "--duration",
+                "00:02:03",
+            ],
+            ["qualification", "--from", "+33698765432", "--text", "Rappeler demain"],
+        ):
+            done = simgate(
+                "device",
+                "report",
+                "--server",
+                server.url,
+                "--token",
+                device["token"],
+                *args,
+                settings=settings,
+            )
+            assert done.returncode == 0, done.stderr
+        listed = json.loads(
+            simgate("devices", "list", owner["login"], "--json", settings=settings).stdout
+        )
+        assert listed[0]["name"] == "Office" and listed[0]["rate_per_minute"] == 20
+
+        bad = simgate(
+            "device",
+            "report",
+            "--server",
+            server.url,
+            "--token",
+            "sgd_wrong",
+            "sms",
+            "--from",
+            "+33698765432",
+            "--text",
+            "x",
+            settings=settings,
+        )
+        assert bad.returncode != 0 and "invalid or revoked device token" in bad.stderr
+        bad = simgate(
+            "device",
+            "report",
+            "--server",
+            server.url,
+            "--token",
+            device["token"],
+            "call",
+            "--type",
+            "missed_call",
+            "--number",
+            "+3369",
+            "--duration",
+            "forever",
+            settings=settings,
+        )
+        assert bad.returncode != 0 and "duration" in bad.stderr
+
+        removed = simgate("devices", "remove", str(device["device_id"]), settings=settings)
+        assert removed.returncode == 0
+        gone = simgate(
+            "device",
+            "report",
+            "--server",
+            server.url,
+            "--token",
+            device["token"],
+            "sms",
+            "--from",
+            "+33698765432",
+            "--text",
+            "x",
+            settings=settings,
+        )
+        assert gone.returncode != 0
+
+    with store.connect() as conn:
+        assert conn.execute(select(incoming_sms.c.text)).scalars().all() == [
+            "Rappel: 50% & plus 🎉"
+        ]
+        assert sorted(conn.execute(select(calls.c.kind)).scalars()) == [
+            "incoming_call",
+            "missed_call",
+        ]
+        assert conn.execute(select(qualifications.c.text)).scalar() == "Rappeler demain"
+    assert simgate("devices", "list", settings=settings).stdout.strip() == ""
+    unknown = simgate("devices", "add", "nobody@example.com", "--name", "x", settings=settings)
+    assert unknown.returncode == 1 and "no account" in unknown.stderr
