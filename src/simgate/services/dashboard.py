@@ -194,7 +194,9 @@ class MessageFilter:
 
 def list_messages(engine: Engine, account_id: int, filt: MessageFilter, page: int = 1) -> Page:
     query = select(messages).where(messages.c.account_id == account_id)
-    digits = "".join(ch for ch in filt.number if ch.isdigit())
+    # Match what people type: "06 12 34", "+33 6 12", "0033612": national and
+    # international prefixes start with zeros, E.164 numbers never do.
+    digits = "".join(ch for ch in filt.number if ch.isdigit()).lstrip("0")
     if digits:
         query = query.where(messages.c.phone_number.contains(digits, autoescape=True))
     if filt.state in STATES:

@@ -1,0 +1,318 @@
+"""services/dashboard.py on both stores: counts, filters, timelines, links, contacts,
+call qualification (with its outbox row) and the delivery log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select, update
+
+from simgate.errors import NotFound
+from simgate.services import dashboard
+from simgate.services.accounts import Account, create_account
+from simgate.store.tables import (
+    accounts,
+    calls,
+    devices,
+    link_clicks,
+    message_events,
+    messages,
+    webhooks,
+)
+
+NOW = datetime(2026, 3, 11, 14, 20)  # a Wednesday; 15:20 in Paris
+
+
+@pytest.fixture
+def owner(engine: Engine) -> Account:
+    account, _ = create_account(engine, "owner@example.com", "Europe/Paris", "FR")
+    return account
+
+
+def add_message(engine: Engine, account: Account, **values: Any) -> int:
+    row: dict[str, Any] = {
+        "account_id": account.id,
+        "id_sms_api": values.pop("id_sms_api", f"id{datetime.now().timestamp()}{len(values)}"),
+        "request_hash": "h",
+        "phone_number": "+33612345678",
+        "message": "hello",
+        "priority": 1,
+        "encoding": "GSM-7",
+        "segments": 1,
+        "state": "queued",
+        "send_at": NOW - timedelta(hours=1),
+        "created_at": NOW - timedelta(hours=1),
+        "attempts": 0,
+    }
+    row.update(values)
+    with engine.begin() as conn:
+        return int(conn.execute(insert(messages).values(**row)).inserted_primary_key[0])
+
+
+def test_overview_counts_today_week_and_hours(engine: Engine, owner: Account) -> None:
+    hour = NOW.replace(minute=0)
+    # Today (Paris): two sent, one of them delivered; one failed.
+    add_message(
+        engine,
+        owner,
+        id_sms_api="a",
+        state="received",
+        sent_at=hour,
+        delivered_at=hour + timedelta(minutes=1),
+    )
+    add_message(engine, owner, id_sms_api="b", state="sent", sent_at=hour - timedelta(hours=2))
+    add_message(engine, owner, id_sms_api="c", state="failed", failed_at=hour, fail_reason="x")
+    # Monday of this week: sent and delivered. Last week: not counted.
+    monday = NOW - timedelta(days=2)
+    add_message(
+        engine, owner, id_sms_api="d", state="received", sent_at=monday, delivered_at=monday
+    )
+    add_message(
+        engine,
+        owner,
+        id_sms_api="e",
+        state="received",
+        sent_at=NOW - timedelta(days=4),
+        delivered_at=NOW - timedelta(days=4),
+    )
+    add_message(engine, owner, id_sms_api="f", state="queued")
+    other, _ = create_account(engine, "other@example.com")
+    add_message(engine, other, id_sms_api="g", state="received", sent_at=hour, delivered_at=hour)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(devices).values(
+                account_id=owner.id,
+                name="p",
+                token_hash="t1",
+                rate_per_minute=30,
+                created_at=NOW,
+                online_node="node-1",
+            )
+        )
+        conn.execute(
+            insert(devices).values(
+                account_id=owner.id, name="q", token_hash="t2", rate_per_minute=30, created_at=NOW
+            )
+        )
+
+    data = dashboard.overview(engine, owner, NOW)
+    assert (data.today.sent, data.today.delivered, data.today.failed) == (2, 1, 1)
+    assert data.today.rate == 0.5
+    assert (data.week.sent, data.week.delivered, data.week.failed) == (3, 2, 1)
+    assert (data.phones_online, data.phones, data.waiting) == (1, 2, 1)
+    assert len(data.hours) == 24 and data.hours[-1] == (hour, 1, 1)
+    assert data.hours[-3] == (hour - timedelta(hours=2), 1, 0)
+    assert sum(s for _, s, _ in data.hours) == 2
+
+
+def test_an_empty_account_has_no_rate(engine: Engine, owner: Account) -> None:
+    data = dashboard.overview(engine, owner, NOW)
+    assert data.today.sent == 0 and data.today.rate is None
+    assert all(s == d == 0 for _, s, d in data.hours)
+
+
+def test_message_filters_and_pages(engine: Engine, owner: Account) -> None:
+    for i in range(55):
+        add_message(
+            engine,
+            owner,
+            id_sms_api=f"m{i}",
+            phone_number=f"+336123456{i:02d}",
+            state="received" if i % 2 else "failed",
+            created_at=NOW - timedelta(days=i),
+        )
+    first = dashboard.list_messages(engine, owner.id, dashboard.MessageFilter(), 1)
+    assert len(first.rows) == 50 and first.has_next and first.rows[0].id_sms_api == "m0"
+    second = dashboard.list_messages(engine, owner.id, dashboard.MessageFilter(), 2)
+    assert len(second.rows) == 5 and not second.has_next
+    by_number = dashboard.list_messages(
+        engine, owner.id, dashboard.MessageFilter(number="06 12 34 56 07"), 1
+    )
+    assert [r.id_sms_api for r in by_number.rows] == ["m7"]
+    failed = dashboard.list_messages(engine, owner.id, dashboard.MessageFilter(state="failed"), 1)
+    assert {r.state for r in failed.rows} == {"failed"}
+    window = dashboard.MessageFilter(since=NOW - timedelta(days=3, hours=1), until=NOW)
+    dated = dashboard.list_messages(engine, owner.id, window, 1)
+    assert [r.id_sms_api for r in dated.rows] == ["m1", "m2", "m3"]
+    assert dashboard.list_messages(engine, owner.id, dashboard.MessageFilter(number="%"), 1).rows
+
+
+def test_message_detail_timeline_and_clicks(engine: Engine, owner: Account) -> None:
+    message_id = add_message(
+        engine,
+        owner,
+        state="received",
+        short_code="abcdefghijk",
+        url="https://example.com/",
+        dispatched_at=NOW,
+        sent_at=NOW + timedelta(seconds=1),
+        delivered_at=NOW + timedelta(seconds=3),
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            insert(message_events).values(
+                message_id=message_id,
+                at=NOW + timedelta(milliseconds=500),
+                state="queued",
+                detail="lease expired, sent again",
+            )
+        )
+        conn.execute(
+            insert(link_clicks),
+            [
+                {
+                    "message_id": message_id,
+                    "clicked_at": NOW + timedelta(minutes=5),
+                    "user_agent": "Mozilla",
+                    "is_preview": False,
+                },
+                {
+                    "message_id": message_id,
+                    "clicked_at": NOW + timedelta(minutes=4),
+                    "user_agent": "WhatsApp",
+                    "is_preview": True,
+                },
+            ],
+        )
+    detail = dashboard.message_detail(engine, owner.id, message_id)
+    assert detail.final
+    assert [state for _, state, _ in detail.timeline] == [
+        "created",
+        "dispatched",
+        "queued",
+        "sent",
+        "received",
+    ]
+    assert detail.timeline[2][2] == "lease expired, sent again"
+    assert [c.is_preview for c in detail.clicks] == [False, True]
+    other, _ = create_account(engine, "other@example.com")
+    with pytest.raises(NotFound):
+        dashboard.message_detail(engine, other.id, message_id)
+    links = dashboard.list_links(engine, owner.id)
+    assert [(r.people, r.previews) for r in links.rows] == [(1, 1)]
+    assert dashboard.link_totals(engine, owner.id) == (1, 1)
+    assert dashboard.link_totals(engine, other.id) == (0, 0)
+
+
+CSV = (
+    "\ufeffPhone Number,First Name,Last Name,E-mail,Adress\n"
+    "0612345678,Ada,Lovelace,ada@example.com,London\n"
+    "\n"
+    "+33698765432,Alan,Turing,alan@example,\n"
+    "12,Bad,Row,,\n"
+    '0611223344,=HYPERLINK("x"),Hopper,,\n'
+)
+
+
+def test_contacts_import_search_export(engine: Engine, owner: Account) -> None:
+    result = dashboard.import_contacts(engine, owner, CSV.lstrip("\ufeff"))
+    assert result.stored == 3 and [(line, number) for line, number, _ in result.failed] == [
+        (5, "12")
+    ]
+    found = dashboard.list_contacts(engine, owner.id, "ada LOVE")
+    assert [r.phone_number for r in found.rows] == ["+33612345678"]
+    assert dashboard.list_contacts(engine, owner.id, "98765").rows[0].lastname == "Turing"
+    exported = dashboard.export_contacts(engine, owner.id)
+    lines = exported.splitlines()
+    assert lines[0] == "phone_number,firstname,lastname,address,email"
+    assert "+33612345678,Ada,Lovelace,London,ada@example.com" in lines
+    assert "'=HYPERLINK" in exported  # spreadsheets must not run it
+    # Import again what was exported: same contacts, nothing doubled.
+    again = dashboard.import_contacts(engine, owner, exported)
+    assert again.stored == 3 and not again.failed
+    assert len(dashboard.list_contacts(engine, owner.id).rows) == 3
+    with pytest.raises(ValueError, match="phone_number"):
+        dashboard.import_contacts(engine, owner, "name,email\nAda,a@b.c\n")
+    with pytest.raises(ValueError, match="empty"):
+        dashboard.import_contacts(engine, owner, "")
+
+
+def test_contact_update_and_delete(engine: Engine, owner: Account) -> None:
+    dashboard.import_contacts(engine, owner, "phone_number\n0612345678\n0612345679\n")
+    first, second = dashboard.list_contacts(engine, owner.id).rows
+    values = {"phone_number": second.phone_number, "firstname": "X"}
+    assert dashboard.update_contact(engine, owner, first.id, values) == {
+        "phone_number": "another contact already has this number"
+    }
+    assert (
+        dashboard.update_contact(
+            engine, owner, first.id, {"phone_number": "06 12 34 56 70", "email": "x@y.fr"}
+        )
+        == {}
+    )
+    assert dashboard.get_contact(engine, owner.id, first.id).phone_number == "+33612345670"
+    other, _ = create_account(engine, "other@example.com")
+    with pytest.raises(NotFound):
+        dashboard.delete_contact(engine, other.id, first.id)
+    dashboard.delete_contact(engine, owner.id, first.id)
+    with pytest.raises(NotFound):
+        dashboard.get_contact(engine, owner.id, first.id)
+
+
+def test_qualify_call_queues_the_interface_webhook(engine: Engine, owner: Account) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(accounts)
+            .where(accounts.c.id == owner.id)
+            .values(webhook_qualification="https://hooks.example/q")
+        )
+        call_id = conn.execute(
+            insert(calls).values(
+                account_id=owner.id,
+                kind="incoming_call",
+                phone_number="+33611223344",
+                call_time=NOW,
+                duration="0:01:00",
+            )
+        ).inserted_primary_key[0]
+    with pytest.raises(ValueError):
+        dashboard.qualify_call(engine, owner, call_id, "   ")
+    other, _ = create_account(engine, "other@example.com")
+    with pytest.raises(NotFound):
+        dashboard.qualify_call(engine, other, call_id, "not mine")
+    dashboard.qualify_call(engine, owner, call_id, "  Wants a quote  ")
+    page, quals = dashboard.list_calls(engine, owner.id)
+    assert [r.id for r in page.rows] == [call_id]
+    assert [(q.source, q.text) for q in quals[call_id]] == [("interface", "Wants a quote")]
+    with engine.connect() as conn:
+        hooks = conn.execute(select(webhooks)).all()
+    assert len(hooks) == 1 and hooks[0].kind == "qualification"
+    assert hooks[0].url == "https://hooks.example/q"
+    payload = json.loads(hooks[0].payload)
+    assert payload["title"] == "call_qualification_from_interface"
+    assert payload["from"] == "+33611223344" and payload["qualification"] == "Wants a quote"
+    assert dashboard.list_calls(engine, other.id)[0].rows == []
+
+
+def test_delivery_log_and_replayable(engine: Engine, owner: Account) -> None:
+    with engine.begin() as conn:
+        for i, state in enumerate(("pending", "done", "dead")):
+            conn.execute(
+                insert(webhooks).values(
+                    event_id=f"msg_{i}",
+                    account_id=owner.id,
+                    kind="status",
+                    url="https://h.example",
+                    payload="{}",
+                    state=state,
+                    attempts=i,
+                    next_attempt_at=NOW,
+                    created_at=NOW + timedelta(seconds=i),
+                    last_error="boom" if i == 2 else None,
+                )
+            )
+    log = dashboard.list_deliveries(engine, owner.id)
+    assert [r.state for r in log.rows] == ["dead", "done", "pending"]
+    dead = dashboard.list_deliveries(engine, owner.id, "dead")
+    assert [r.last_error for r in dead.rows] == ["boom"]
+    ids = {r.state: r.id for r in log.rows}
+    assert dashboard.finished_delivery(engine, owner.id, ids["dead"])
+    assert dashboard.finished_delivery(engine, owner.id, ids["done"])
+    assert not dashboard.finished_delivery(engine, owner.id, ids["pending"])
+    other, _ = create_account(engine, "other@example.com")
+    assert not dashboard.finished_delivery(engine, other.id, ids["dead"])
+    urls, secret = dashboard.webhook_settings(engine, owner.id)
+    assert urls == dict.fromkeys(dashboard.KINDS, "") and secret is None
