@@ -19,12 +19,35 @@ _HEADER = {
 }
 
 
-def _body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+_FAILED = {
+    "description": "The whole request is wrong and nothing was stored (docs/errors.md)",
+    "content": {
+        "application/json": {
+            "example": {
+                "result": "failed",
+                "errors": ["#102"],
+                "info": "login or accessKey is wrong, or the key was revoked",
+            }
+        }
+    },
+}
+
+
+def _body(schema: dict[str, Any], example: Any, answer: Any) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": schema, "example": example}},
-        }
+        },
+        "responses": {
+            "200": {
+                "description": "One answer per item (see the reference)",
+                "content": {"application/json": {"example": answer}},
+            },
+            "400": {**_FAILED, "description": "#100 not JSON, #101 wrong shape"},
+            "401": {**_FAILED, "description": "#102 unknown login, wrong or revoked key"},
+            "413": {**_FAILED, "description": "#103 body too large, #104 too many items"},
+        },
     }
 
 
@@ -86,6 +109,26 @@ SENDSMS = _body(
             },
         ],
     },
+    [
+        {
+            "id_sms_api": "FI5O7apqaaqcUmQ",
+            "sms_per_message": 1,
+            "user": "your-email@example.com",
+            "sent_time": "2025-10-29T10:16:10.541Z",
+            "phone_number": "+33612345678",
+            "message": "Hello from InSim API https://sms.example.com/oloe00en5QPi",
+            "sent": 1,
+        },
+        {
+            "id_sms_api": "ABC123xyz456",
+            "sms_per_message": 1,
+            "user": "your-email@example.com",
+            "sent_time": "2025-10-29T10:16:10.541Z",
+            "phone_number": "+33698765432",
+            "message": "Test from API",
+            "sent": 1,
+        },
+    ],
 )
 
 CONTACT = _body(
@@ -116,9 +159,38 @@ CONTACT = _body(
             },
         ],
     },
+    {
+        "data": {
+            "contact": [
+                {
+                    "firstname": "John",
+                    "lastname": "Doe",
+                    "phonenumber": "+33612345678",
+                    "adress": "",
+                    "email": "",
+                    "result": "success",
+                },
+                {
+                    "firstname": "Jane",
+                    "lastname": "Smith",
+                    "phonenumber": "+33698765432",
+                    "adress": "123 Peace Street, Paris",
+                    "email": "jane.smith@example.com",
+                    "result": "success",
+                },
+            ]
+        }
+    },
 )
 
 CLICTOCALL = _body(
     {"type": "object", "required": ["header"], "properties": {"header": _HEADER}},
     {"header": {**_AUTH, "type": "clicToCall", "phone_number": "+33612345678"}},
+    [
+        {
+            "info": "please make sure the phone is connected and inSIM is running",
+            "result": "success",
+            "errors": [],
+        }
+    ],
 )

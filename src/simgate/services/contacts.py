@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.domain.dates import utcnow
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.services.accounts import Account
+from simgate.store.db import run_write
 from simgate.store.tables import contacts
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -35,7 +36,9 @@ def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[
     rows: dict[str, dict[str, Any]] = {}  # last one wins within a batch
     for item in items:
         item = item if isinstance(item, dict) else {}
-        first, last = _text(item.get("firstname")), _text(item.get("lastname"))
+        # Read both spellings the reference uses (its failed items say first_name).
+        first = _text(item.get("firstname", item.get("first_name")))
+        last = _text(item.get("lastname", item.get("last_name")))
         address, email = _text(item.get("adress", item.get("address"))), _text(item.get("email"))
         raw = item.get("phone_number", item.get("phonenumber"))
         errors: list[str] = []
@@ -84,7 +87,8 @@ def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[
             "updated_at": now,
         }
     if rows:
-        with engine.begin() as conn:
+
+        def write(conn: Connection) -> None:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             stmt = dialect.insert(contacts)
             stmt = stmt.on_conflict_do_update(
@@ -98,4 +102,6 @@ def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[
                 },
             )
             conn.execute(stmt, list(rows.values()))
+
+        run_write(engine, write)
     return answers
