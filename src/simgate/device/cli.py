@@ -145,6 +145,12 @@ def _server_options(func: Any) -> Any:
     default=None,
     help="Journal folder [default ./simgate-agent-<token prefix>].",
 )
+@click.option(
+    "--no-fsync",
+    is_flag=True,
+    hidden=True,
+    help="Journal without fsync (benchmarks only: a crash may lose state).",
+)
 def device_run(
     server: str,
     token: str,
@@ -153,6 +159,7 @@ def device_run(
     delivery_delay: float,
     fail_rate: float,
     state_dir: Path | None,
+    no_fsync: bool,
 ) -> None:
     """Connect as a device and drive a phone (reconnects with back-off)."""
     from simgate.device.agent import Agent, Fatal
@@ -160,8 +167,8 @@ def device_run(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder = state_dir or Path(f"simgate-agent-{token[4:12]}")
-    phone = SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate)
-    agent = Agent(server, token, phone, Journal(folder))
+    phone = SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync)
+    agent = Agent(server, token, phone, Journal(folder, fsync=not no_fsync))
     try:
         asyncio.run(agent.run())
     except Fatal as exc:

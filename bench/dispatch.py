@@ -1,0 +1,140 @@
+"""Dispatch throughput: from accepted to handed to a phone.
+
+Starts `simgate serve` on a temporary SQLite store (or --database-url), pairs
+simulated phones (real `simgate device run` processes with no send delay),
+posts messages in batches, and prints messages/s from acceptance to hand-off
+and to `sent`, with p50/p99 of the accept → hand-off latency.
+
+    python bench/dispatch.py [--messages 5000] [--phones 2] [--rate 60000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from simgate.config import Settings
+from simgate.store.db import make_engine
+from simgate.store.tables import messages
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
+from tests.support.servers import ServerProcess, simgate  # noqa: E402
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--phones", type=int, default=2)
+    parser.add_argument("--rate", type=int, default=60000, help="per phone, SMS per minute")
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="simgate-bench-"))
+    settings = Settings(data_dir=folder / "data", database_url=args.database_url)
+    created = simgate("accounts", "create", "bench@example.com", "--json", settings=settings)
+    account = json.loads(created.stdout)
+    header = {"login": account["login"], "accessKey": account["access_key"]}
+    agents = []
+    with ServerProcess(settings) as server:
+        for n in range(args.phones):
+            token = json.loads(
+                simgate(
+                    "devices",
+                    "add",
+                    account["login"],
+                    "--name",
+                    f"p{n}",
+                    "--rate",
+                    str(args.rate),
+                    "--json",
+                    settings=settings,
+                ).stdout
+            )["token"]
+            agents.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "simgate.cli",
+                        "device",
+                        "run",
+                        "--server",
+                        server.url,
+                        "--token",
+                        token,
+                        "--sent-delay",
+                        "0",
+                        "--delivery-delay",
+                        "0",
+                        "--state-dir",
+                        str(folder / f"phone{n}"),
+                        "--no-fsync",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        time.sleep(2)  # let the phones connect
+        engine = make_engine(settings)
+        started = time.perf_counter()
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            for start in range(0, args.messages, args.batch):
+                items = [
+                    {"phone_number": f"+336{12000000 + i:08d}", "message": f"bench {i}"}
+                    for i in range(start, min(args.messages, start + args.batch))
+                ]
+                client.post("/api/v1/sendsms", json={"header": header, "messages": items})
+        accepted = time.perf_counter() - started
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                done = conn.execute(
+                    select(func.count()).where(messages.c.state.in_(("sent", "received")))
+                ).scalar()
+            if done == args.messages:
+                break
+            time.sleep(0.2)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(messages.c.created_at, messages.c.dispatched_at, messages.c.sent_at)
+            ).all()
+        for agent in agents:
+            agent.terminate()
+    first = min(r.created_at for r in rows)
+    handed = [r for r in rows if r.dispatched_at]
+    latency = [(r.dispatched_at - r.created_at).total_seconds() * 1000 for r in handed]
+    last_handoff = max(r.dispatched_at for r in handed)
+    sent = [r for r in rows if r.sent_at]
+    last_sent = max(r.sent_at for r in sent) if sent else last_handoff
+    print(
+        f"store: {'PostgreSQL' if args.database_url else 'SQLite'}; "
+        f"{args.phones} simulated phones at {args.rate}/min each"
+    )
+    print(f"accepted {args.messages} messages in batches of {args.batch} in {accepted:.2f} s")
+    span = (last_handoff - first).total_seconds()
+    print(f"hand-off: {len(handed)} messages in {span:.2f} s = {len(handed) / span:,.0f} msg/s")
+    span_sent = (last_sent - first).total_seconds()
+    print(f"sent reported: {len(sent)} in {span_sent:.2f} s = {len(sent) / span_sent:,.0f} msg/s")
+    print(
+        f"accept → hand-off latency: p50 {statistics.median(latency):.0f} ms, "
+        f"p99 {percentile(latency, 0.99):.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
