@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine, select
 
 from simgate.config import Settings
+from simgate.errors import NotFound
 from simgate.store.db import make_engine
 from simgate.store.tables import accounts
-from simgate.web.passwords import verify_password
+from simgate.web.passwords import set_password, verify_password
 from tests.support.servers import simgate
 
 
@@ -41,12 +43,8 @@ def test_passwords_from_the_command_line(settings: Settings) -> None:
         "accounts", "password", "ops@example.com", "--password", "short", settings=settings
     )
     assert short.returncode == 1 and "at least 8 characters" in short.stderr
-    unknown = simgate(
-        "accounts",
-        "password",
-        "nobody@example.com",
-        "--password",
-        "long enough pw",
-        settings=settings,
-    )
-    assert unknown.returncode == 1 and "no account nobody@example.com" in unknown.stderr
+
+
+def test_set_password_needs_an_account(engine: Engine) -> None:
+    with pytest.raises(NotFound, match="no account nobody@example.com"):
+        set_password(engine, "nobody@example.com", "long enough pw")

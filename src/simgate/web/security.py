@@ -51,13 +51,20 @@ def session_secret(settings: Settings) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         # O_EXCL: two processes starting at once agree on whichever wrote first.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return path.read_text().strip()
+    except OSError as exc:  # a read-only data dir must not stop the gateway
+        log.warning(
+            "cannot keep the dashboard session secret in %s (%s): sessions end on restart",
+            path,
+            type(exc).__name__,
+        )
+        return secret
     with os.fdopen(fd, "w") as handle:
         handle.write(secret)
     return secret
