@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -126,11 +127,104 @@ def check_url_literal(url: str) -> None:
             raise RefusedAddress(f"callback host {host} refused: {reason}")
 
 
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """A plain asyncio stream for httpcore.
+
+    httpcore's own anyio stream opens a cancel scope on every read and write
+    and rebuilds a dict of socket attributes each time the pool checks an idle
+    connection; at a thousand webhooks a second that was a third of the
+    sender's CPU. Timeouts: the sender bounds each attempt as a whole
+    (`asyncio.timeout`), so the per-operation ones are applied only here at
+    connect and TLS time.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._sock = writer.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return await self._reader.read(max_bytes)
+        except OSError as exc:
+            raise httpcore.ReadError(str(exc)) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        try:
+            self._writer.write(buffer)
+            await self._writer.drain()
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        self._writer.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            self._writer.close()
+            raise httpcore.ConnectError(f"TLS: {exc}") from exc
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # The pool asks of idle keep-alive connections: readable means closed
+            # by the peer. The loop has seen the EOF by then (a FIN still in
+            # flight is a race any check has; that attempt just fails and is retried).
+            return self._reader.at_eof() or self._writer.is_closing()
+        if info == "ssl_object":
+            return self._writer.get_extra_info("ssl_object")
+        if info == "socket":
+            return self._sock
+        if info in ("client_addr", "server_addr"):
+            name = "sockname" if info == "client_addr" else "peername"
+            return self._writer.get_extra_info(name)
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=(local_address, 0) if local_address else None
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"connect to {host}:{port} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+        return AsyncioStream(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore network backend that resolves, vets, then connects to a vetted IP."""
 
     def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -168,28 +262,21 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with the guarded backend under its connection pool."""
+class Transport(httpx.AsyncHTTPTransport):
+    """httpx's transport over our network backend (guarded unless private is allowed)."""
 
-    def __init__(self, max_connections: int, max_keepalive: int) -> None:
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, max_connections: int) -> None:
         super().__init__(limits=httpx.Limits(max_connections=max_connections))
         # httpx takes no network backend; its httpcore pool does, so build that pool.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=max_connections,
-            max_keepalive_connections=max_keepalive,
+            max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
-            network_backend=GuardedBackend(),
+            network_backend=backend,
         )
 
 
-def transport(
-    allow_private: bool, max_connections: int, max_keepalive: int
-) -> httpx.AsyncHTTPTransport:
-    if allow_private:
-        return httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_keepalive
-            )
-        )
-    return GuardedTransport(max_connections, max_keepalive)
+def transport(allow_private: bool, max_connections: int) -> httpx.AsyncHTTPTransport:
+    backend = AsyncioBackend() if allow_private else GuardedBackend()
+    return Transport(backend, max_connections)

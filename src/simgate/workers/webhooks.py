@@ -94,7 +94,10 @@ class Sender:
         self.lease = 4 * self.timeout + 2
         self.concurrency = max(1, settings.webhook_concurrency)
         self.per_host = max(1, settings.webhook_per_host)
-        self.max_held = 2 * self.concurrency
+        # Rows held in memory: sending or waiting for a slot. One host may hold
+        # only `host_cap` of them, so slow receivers cannot take every place.
+        self.max_held = 4 * self.concurrency
+        self.host_cap = min(8 * self.per_host, self.max_held // 2)
         self.postgres = engine.dialect.name == "postgresql"
         self.held: dict[int, Delivery] = {}
         self.host_held: dict[str, int] = {}
@@ -105,7 +108,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._flush_wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._more_due = False
+        self._more_due = False  # the last claim was full: more rows may be due
+        self._capped: set[str] = set()  # hosts left out of the last claim
         self.sent = 0  # attempts made, for the benchmark and logs
 
     # --- waking -------------------------------------------------------------
@@ -164,13 +168,10 @@ class Sender:
         self._loop = asyncio.get_running_loop()
         unwatch = self._watch_commits()
         client = httpx.AsyncClient(
-            transport=transport(
-                self.settings.allow_private_callbacks, self.concurrency, self.concurrency
-            ),
+            transport=transport(self.settings.allow_private_callbacks, self.concurrency),
             timeout=self.timeout,
             follow_redirects=False,
             trust_env=False,  # a proxy would resolve names itself, past the guard
-            headers={"user-agent": USER_AGENT},
         )
         flusher = asyncio.create_task(self._flush_loop(stop))
         stopping = asyncio.create_task(stop.wait())
@@ -179,12 +180,14 @@ class Sender:
                 self._wake.clear()
                 room = self.max_held - len(self.held)
                 if room > 0:
+                    skip = self._saturated_urls()
                     try:
-                        batch = await asyncio.to_thread(self._claim, room, self._saturated_urls())
+                        batch = await asyncio.to_thread(self._claim, room, skip)
                     except Exception:
                         log.exception("webhook claim failed; retrying")
                         batch = []
                     self._more_due = len(batch) == room
+                    self._capped = {_host_key(url) for url in skip}
                     for delivery in batch:
                         self._start(client, delivery)
                     if self._more_due and len(self.held) < self.max_held:
@@ -210,8 +213,8 @@ class Sender:
             await client.aclose()
 
     def _saturated_urls(self) -> list[str]:
-        cap = 2 * self.per_host
-        return sorted({d.url for d in self.held.values() if self.host_held[d.host] >= cap})
+        full = {host for host, n in self.host_held.items() if n >= self.host_cap}
+        return sorted({d.url for d in self.held.values() if d.host in full})
 
     def _start(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
         self.held[delivery.id] = delivery
@@ -240,14 +243,18 @@ class Sender:
             else:
                 del self.host_held[delivery.host]
                 self.host_slots.pop(delivery.host, None)
+            # Claim again once there is room for a worthwhile batch, not per row.
             if self._more_due and len(self.held) <= self.max_held // 2:
+                self._wake.set()
+            elif delivery.host in self._capped and left <= self.host_cap // 2:
+                self._capped.discard(delivery.host)
                 self._wake.set()
 
     async def _attempt(self, client: httpx.AsyncClient, d: Delivery) -> Outcome:
-        headers = {}
+        headers = {"user-agent": USER_AGENT}
         if d.secret:
             stamp = int(time.time())
-            headers = {
+            headers |= {
                 "webhook-id": d.event_id,
                 "webhook-timestamp": str(stamp),
                 "webhook-signature": sign(d.secret, d.event_id, stamp, d.payload),
@@ -258,12 +265,19 @@ class Sender:
         self.sent += 1
         try:
             async with asyncio.timeout(self.timeout):
-                url = delivery_url(d.url, d.kind, d.payload)
-                async with client.stream("GET", url, headers=headers) as response:
+                # A ready Request skips the client's merging of base URL,
+                # headers and cookies: a sixth of the CPU per delivery.
+                request = httpx.Request(
+                    "GET", delivery_url(d.url, d.kind, d.payload), headers=headers
+                )
+                response = await client.send(request, stream=True)
+                try:
                     status = response.status_code
                     if status in (429, 503):
                         retry_after = parse_retry_after(response.headers.get("retry-after"))
                     await _drain(response)
+                finally:
+                    await response.aclose()
         except RefusedAddress as exc:
             error = str(exc)
         except (TimeoutError, httpx.TimeoutException):
