@@ -265,11 +265,16 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 class Transport(httpx.AsyncHTTPTransport):
     """httpx's transport over our network backend (guarded unless private is allowed)."""
 
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, max_connections: int) -> None:
+    def __init__(
+        self,
+        backend: httpcore.AsyncNetworkBackend,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__(limits=httpx.Limits(max_connections=max_connections))
         # httpx takes no network backend; its httpcore pool does, so build that pool.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context or httpx.create_ssl_context(),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
