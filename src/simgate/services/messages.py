@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from simgate.domain.dates import iso_z, utcnow
 from simgate.domain.messages import Draft, Rejected, judge
 from simgate.services.accounts import Account, authenticate
-from simgate.store.db import run_write
+from simgate.store.db import run_write, run_write_async
 from simgate.store.tables import messages
 
 
@@ -63,7 +63,7 @@ def accept_messages(
     return run_write(engine, lambda conn: _accept(conn, account, items, public_url))
 
 
-def accept_with_key(
+async def accept_with_key(
     engine: Engine, login: object, access_key: object, items: list[Any], public_url: str
 ) -> tuple[Account, list[dict[str, Any]], int]:
     """The API's path: authenticate and store in one transaction (one queue
@@ -74,7 +74,7 @@ def accept_with_key(
         account = authenticate(conn, login, access_key)
         return (account, *_accept(conn, account, items, public_url))
 
-    return run_write(engine, work)
+    return await run_write_async(engine, work)
 
 
 def _accept(

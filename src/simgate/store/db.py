@@ -7,13 +7,17 @@ server runs. PostgreSQL is reached through psycopg 3.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 from simgate.config import Settings
 
@@ -59,100 +63,124 @@ def make_engine(settings: Settings) -> Engine:
 
 T = TypeVar("T")
 
-
-class _Job(Generic[T]):
-    __slots__ = ("work", "done", "result", "error")
-
-    def __init__(self, work: Callable[[Connection], T]) -> None:
-        self.work = work
-        self.done = False
-        self.result: T | None = None
-        self.error: BaseException | None = None
-
-    def outcome(self) -> T:
-        if self.error is not None:
-            raise self.error
-        return self.result  # type: ignore[return-value]
+# How long the SQLite writer thread waits for work before it exits (it comes
+# back with the next write); idle engines then hold no thread.
+WRITER_IDLE_SECONDS = 2.0
 
 
-class GroupWriter:
-    """Group commit for SQLite: concurrent writes share one transaction and one fsync.
+class _Rerun(Exception):
+    pass
+
+
+class SQLiteWriter:
+    """Group commit for SQLite: one thread runs every write of the engine.
 
     SQLite has one writer at a time and `synchronous=FULL` syncs the WAL at
-    each commit. One commit per request caps single-message requests near
-    the disk's sync rate, and threads left to SQLite's busy handler nap 1, 2,
-    5, 10... ms between tries. Here a thread that finds the writer busy
-    queues its work; the next leader runs everything queued, each piece in
-    its own SAVEPOINT (one failing piece rolls back alone), commits once, and
-    only then hands every caller its result: an answer still means on disk.
-    Other processes (the CLI) meet the busy timeout as before.
+    each commit. With one commit per request, single-message requests are
+    capped near the disk's sync rate; threads left to SQLite's busy handler
+    nap 1, 2, 5, 10... ms between tries; and many threads passing the GIL
+    around cost more than the work. Here callers queue their work; the
+    writer thread runs everything queued in one transaction, commits once,
+    and only then resolves each caller's future: an answer still means on
+    disk. A piece of work that raises before writing anything fails alone;
+    one that raises after writing rolls the transaction back and the others
+    run again without it. Other processes (the CLI) meet the busy timeout as
+    before.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cond = threading.Condition()
-        self._pending: list[_Job[Any]] = []
-        self._busy = False
+        self._queue: list[tuple[Callable[[Connection], Any], Future[Any]]] = []
+        self._thread: threading.Thread | None = None
 
-    def run(self, work: Callable[[Connection], T]) -> T:
-        job: _Job[T] = _Job(work)
+    def submit(self, work: Callable[[Connection], T]) -> Future[T]:
+        future: Future[T] = Future()
         with self._cond:
-            self._pending.append(job)
-            while self._busy and not job.done:
-                self._cond.wait()
-            if job.done:
-                return job.outcome()
-            self._busy = True
-            batch, self._pending = self._pending, []
-        try:
-            self._commit(batch)
-        finally:
+            if self._thread is threading.current_thread():
+                raise RuntimeError("a write cannot wait for another write")
+            self._queue.append((work, future))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="simgate-sqlite-writer", daemon=True
+                )
+                self._thread.start()
+            else:
+                self._cond.notify()
+        return future
+
+    def _serve(self) -> None:
+        while True:
             with self._cond:
-                self._busy = False
-                self._cond.notify_all()
-        return job.outcome()
+                if not self._queue:
+                    self._cond.wait(WRITER_IDLE_SECONDS)
+                if not self._queue:
+                    self._thread = None
+                    return
+                batch, self._queue = self._queue, []
+            self._commit([job for job in batch if job[1].set_running_or_notify_cancel()])
 
-    def _commit(self, batch: list[_Job[Any]]) -> None:
-        try:
-            with self.engine.begin() as conn:
-                if len(batch) == 1:  # alone: no savepoint needed
-                    batch[0].result = batch[0].work(conn)
-                else:
-                    for job in batch:
+    def _commit(self, batch: list[tuple[Callable[[Connection], Any], Future[Any]]]) -> None:
+        while batch:
+            outcomes: list[tuple[bool, Any]] = []
+            try:
+                with self.engine.begin() as conn:
+                    raw = conn.connection.dbapi_connection
+                    for index, (work, future) in enumerate(batch):
+                        changes = raw.total_changes  # type: ignore[union-attr]
                         try:
-                            with conn.begin_nested():
-                                job.result = job.work(conn)
+                            outcomes.append((True, work(conn)))
                         except Exception as exc:
-                            job.error = exc
-        except BaseException as exc:  # the commit (or a lone job) failed: nobody's work stands
-            for job in batch:
-                if job.error is None:
-                    job.error = exc
-                    job.result = None
-        finally:
-            for job in batch:
-                job.done = True
+                            wrote = raw.total_changes != changes  # type: ignore[union-attr]
+                            if wrote or isinstance(exc, DBAPIError):
+                                future.set_exception(exc)
+                                del batch[index]
+                                raise _Rerun() from None
+                            outcomes.append((False, exc))
+            except _Rerun:
+                continue
+            except BaseException as exc:  # the commit failed: nobody's work stands
+                for _, future in batch:
+                    future.set_exception(exc)
+                return
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+            return
 
 
-_writers: weakref.WeakKeyDictionary[Engine, GroupWriter] = weakref.WeakKeyDictionary()
+_writers: weakref.WeakKeyDictionary[Engine, SQLiteWriter] = weakref.WeakKeyDictionary()
 _writers_guard = threading.Lock()
+
+
+def _writer(engine: Engine) -> SQLiteWriter:
+    with _writers_guard:
+        writer = _writers.get(engine)
+        if writer is None:
+            writer = _writers[engine] = SQLiteWriter(engine)
+        return writer
 
 
 def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:
     """Run `work(conn)` in a committed write transaction and return its result.
 
-    On SQLite concurrent calls are group-committed (see GroupWriter); on
-    PostgreSQL each call is its own transaction. An exception from `work`
-    rolls back its own writes and is raised here.
+    On SQLite the work is queued to the engine's writer thread and group
+    committed (see SQLiteWriter); on PostgreSQL each call is its own
+    transaction. An exception from `work` undoes its writes and is raised here.
     """
     if not is_sqlite(engine):
         with engine.begin() as conn:
             return work(conn)
-    with _writers_guard:
-        writer = _writers.get(engine)
-        if writer is None:
-            writer = _writers[engine] = GroupWriter(engine)
-    return writer.run(work)
+    return _writer(engine).submit(work).result()
+
+
+async def run_write_async(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """`run_write` for the event loop: waits without holding a worker thread on SQLite."""
+    if not is_sqlite(engine):
+        return await anyio.to_thread.run_sync(run_write, engine, work)
+    return await asyncio.wrap_future(_writer(engine).submit(work))
 
 
 def alembic_config(engine: Engine) -> Any:
