@@ -52,6 +52,10 @@ def page(browser: Any, demo: tuple[ServerProcess, Engine]) -> Iterator[Any]:
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Anything the browser complains about (a CSP violation, a script error) fails below.
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page.on("console", lambda msg: note_console(page, msg))
     page.goto("/app/login")
     page.fill("#email", DEMO_LOGIN)
     page.fill("#password", PASSWORD)
@@ -59,6 +63,12 @@ def page(browser: Any, demo: tuple[ServerProcess, Engine]) -> Iterator[Any]:
     page.wait_for_url(re.compile(r"/app/$"))
     yield page
     context.close()
+
+
+def note_console(page: Any, msg: Any) -> None:
+    # The 4xx answers the tests provoke are logged as "Failed to load resource".
+    if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+        page.problems.append(msg.text)
 
 
 def shot(page: Any, name: str) -> None:
@@ -325,3 +335,10 @@ def test_contacts_import_search_edit_export(page: Any, tmp_path: Path) -> None:
     page.locator("tr", has_text="Grace").locator("button", has_text="Delete").click()
     assert page.locator(".notice").inner_text() == "Contact deleted."
     assert page.locator("tr", has_text="Grace").count() == 0
+
+
+def test_the_browser_reported_no_errors(page: Any) -> None:
+    # Runs last: the pages above raised no script error and broke no CSP rule.
+    page.goto("/app/")
+    page.wait_for_timeout(100)
+    assert page.problems == []

@@ -51,6 +51,7 @@ def test_every_page_renders_for_a_new_account(client: httpx.Client) -> None:
         assert answer.status_code == 200, path
         assert answer.headers["content-type"].startswith("text/html")
         assert "no-store" in answer.headers["cache-control"]
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         # Scripts and styles come from the package, never a CDN.
         assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', answer.text)
         assert assets and all(a.startswith("/app/static/") for a in assets), assets
