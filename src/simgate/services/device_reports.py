@@ -8,11 +8,12 @@ an `error`, or nothing (command acks need no answer).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.device import protocol
@@ -49,6 +50,101 @@ def _when(frame: dict[str, Any], now: datetime) -> datetime:
     return moment
 
 
+class Batch:
+    """One transaction's worth of frames.
+
+    The messages the frames name are read with one query; the common changes
+    (ack, sent, delivered) are written with one executemany each, and their
+    status webhooks with one insert per account. Rare paths (failures) write
+    at once, after flushing what is pending so that the order holds.
+    """
+
+    def __init__(self, conn: Connection, frames: list[dict[str, Any]], account_ids: set[int]):
+        self.conn = conn
+        ids = {
+            parsed[0]
+            for frame in frames
+            if "id" in frame and (parsed := protocol.parse_command_id(frame["id"]))
+        }
+        self.rows: dict[int, dict[str, Any]] = {}
+        if ids:
+            query = select(
+                messages.c.id,
+                messages.c.account_id,
+                messages.c.state,
+                messages.c.device_id,
+                messages.c.attempts,
+                messages.c.phone_number,
+                messages.c.id_sms_api,
+            ).where(messages.c.id.in_(ids), messages.c.account_id.in_(account_ids))
+            self.rows = {r.id: dict(r._mapping) for r in conn.execute(query)}
+        self.acks: list[dict[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []
+        self.delivered: list[dict[str, Any]] = []
+        self.statuses: list[tuple[dict[str, Any], str, datetime]] = []
+
+    def message(self, reporter: Reporter, frame: dict[str, Any]) -> tuple[Any, int] | None:
+        parsed = protocol.parse_command_id(frame["id"])
+        if parsed is None:
+            return None
+        row = self.rows.get(parsed[0])
+        if row is None or row["account_id"] != reporter.account.id:
+            return None
+        return _Row(row), parsed[1]
+
+    def flush(self) -> None:
+        conn = self.conn
+        by_id = messages.c.id == bindparam("mid")
+        if self.acks:
+            conn.execute(
+                update(messages)
+                .where(by_id)
+                .values(acked_at=bindparam("at"), lease_until=bindparam("lease")),
+                self.acks,
+            )
+        if self.sent:
+            conn.execute(
+                update(messages)
+                .where(by_id)
+                .values(
+                    state="sent",
+                    sent_at=bindparam("at"),
+                    device_id=bindparam("device"),
+                    lease_until=None,
+                ),
+                self.sent,
+            )
+        if self.delivered:
+            conn.execute(
+                update(messages)
+                .where(by_id)
+                .values(state="received", delivered_at=bindparam("at"), lease_until=None),
+                self.delivered,
+            )
+        for status in ("sent", "received"):
+            group = [(r, at) for r, s, at in self.statuses if s == status]
+            if group:
+                dispatch.queue_status(
+                    conn, [_Row(r) for r, _ in group], status, [at for _, at in group]
+                )
+        self.acks, self.sent, self.delivered, self.statuses = [], [], [], []
+
+
+class _Row:
+    """Attribute access over a message dict shared with the batch."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        object.__setattr__(self, "_data", data)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._data[name] = value
+
+
 def apply_batch(
     engine: Engine,
     batch: list[tuple[Reporter, dict[str, Any]]],
@@ -58,33 +154,15 @@ def apply_batch(
     now = utcnow()
     outcomes: list[Outcome] = []
     with engine.begin() as conn:
+        work = Batch(conn, [f for _, f in batch], {r.account.id for r, _ in batch})
         for reporter, frame in batch:
             handler = _HANDLERS[frame["type"]]
-            outcome = handler(conn, reporter, frame, now, max_attempts, result_timeout)
+            outcome = handler(work, reporter, frame, now, max_attempts, result_timeout)
             if outcome.reply is None and frame["type"] in protocol.REPORTS:
                 outcome.reply = protocol.ack_report(frame["ref"])
             outcomes.append(outcome)
+        work.flush()
     return outcomes
-
-
-def _message(conn: Connection, reporter: Reporter, frame: dict[str, Any]) -> Any:
-    parsed = protocol.parse_command_id(frame["id"])
-    if parsed is None:
-        return None
-    row = conn.execute(
-        select(
-            messages.c.id,
-            messages.c.account_id,
-            messages.c.state,
-            messages.c.device_id,
-            messages.c.attempts,
-            messages.c.phone_number,
-            messages.c.id_sms_api,
-        ).where(messages.c.id == parsed[0], messages.c.account_id == reporter.account.id)
-    ).first()
-    if row is None:
-        return None
-    return row, parsed[1]
 
 
 def _unknown(frame: dict[str, Any]) -> Outcome:
@@ -96,14 +174,14 @@ def _unknown(frame: dict[str, Any]) -> Outcome:
 
 
 def _ack(
-    conn: Connection,
+    work: Batch,
     reporter: Reporter,
     frame: dict[str, Any],
     now: datetime,
     _max: int,
     result_timeout: float,
 ) -> Outcome:
-    found = _message(conn, reporter, frame)
+    found = work.message(reporter, frame)
     if found is None:
         return _unknown(frame)
     row, attempt = found
@@ -112,23 +190,21 @@ def _ack(
         and row.device_id == reporter.device_id
         and attempt == row.attempts
     ):
-        conn.execute(
-            update(messages)
-            .where(messages.c.id == row.id)
-            .values(acked_at=now, lease_until=now + timedelta(seconds=result_timeout))
+        work.acks.append(
+            {"mid": row.id, "at": now, "lease": now + timedelta(seconds=result_timeout)}
         )
     return Outcome()  # a late or repeated ack changes nothing
 
 
 def _result(
-    conn: Connection,
+    work: Batch,
     reporter: Reporter,
     frame: dict[str, Any],
     now: datetime,
     max_attempts: int,
     _timeout: float,
 ) -> Outcome:
-    found = _message(conn, reporter, frame)
+    found = work.message(reporter, frame)
     if found is None:
         return _unknown(frame)
     row, attempt = found
@@ -136,17 +212,18 @@ def _result(
         return Outcome()  # already settled: a repeat after a reconnect
     at = _when(frame, now)
     if frame["status"] == "sent":
-        conn.execute(
-            update(messages)
-            .where(messages.c.id == row.id)
-            .values(state="sent", sent_at=at, device_id=reporter.device_id, lease_until=None)
-        )
-        dispatch.queue_status(conn, [row], "sent", at)
+        row.state = "sent"
+        work.sent.append({"mid": row.id, "at": at, "device": reporter.device_id})
+        work.statuses.append((row._data, "sent", at))
         return Outcome()
     if attempt != row.attempts:
         return Outcome()  # a repeated report of an earlier failed attempt
+    work.flush()
+    conn = work.conn
     reason = str(frame.get("reason") or "the device could not send it")[:500]
-    if row.attempts + 1 < max_attempts:
+    row.attempts += 1
+    if row.attempts < max_attempts:
+        row.state = "queued"
         conn.execute(
             update(messages)
             .where(messages.c.id == row.id)
@@ -155,7 +232,7 @@ def _result(
                 device_id=None,
                 lease_until=None,
                 acked_at=None,
-                attempts=row.attempts + 1,
+                attempts=row.attempts,
             )
         )
         conn.execute(
@@ -168,20 +245,21 @@ def _result(
             )
         )
         return Outcome(requeued=True)
-    conn.execute(update(messages).where(messages.c.id == row.id).values(attempts=row.attempts + 1))
+    row.state = "failed"
+    conn.execute(update(messages).where(messages.c.id == row.id).values(attempts=row.attempts))
     dispatch.fail_messages(conn, [row], reason, at)
     return Outcome()
 
 
 def _delivery(
-    conn: Connection,
+    work: Batch,
     reporter: Reporter,
     frame: dict[str, Any],
     now: datetime,
     _max: int,
     _timeout: float,
 ) -> Outcome:
-    found = _message(conn, reporter, frame)
+    found = work.message(reporter, frame)
     if found is None:
         return _unknown(frame)
     row = found[0]
@@ -189,15 +267,14 @@ def _delivery(
         return Outcome()
     at = _when(frame, now)
     if frame["status"] == "delivered":
-        conn.execute(
-            update(messages)
-            .where(messages.c.id == row.id)
-            .values(state="received", delivered_at=at, lease_until=None)
-        )
-        dispatch.queue_status(conn, [row], "received", at)
+        row.state = "received"
+        work.delivered.append({"mid": row.id, "at": at})
+        work.statuses.append((row._data, "received", at))
     else:
+        work.flush()
+        row.state = "failed"
         reason = str(frame.get("reason") or "not delivered to the recipient")[:500]
-        dispatch.fail_messages(conn, [row], reason, at)
+        dispatch.fail_messages(work.conn, [row], reason, at)
     return Outcome()
 
 
@@ -214,13 +291,14 @@ def _first_time(conn: Connection, reporter: Reporter, ref: str, now: datetime) -
 
 
 def _sms_received(
-    conn: Connection,
+    work: Batch,
     reporter: Reporter,
     frame: dict[str, Any],
     now: datetime,
     _max: int,
     _timeout: float,
 ) -> Outcome:
+    conn = work.conn
     if _first_time(conn, reporter, frame["ref"], now):
         at = _when(frame, now)
         account = reporter.account
@@ -243,13 +321,14 @@ def _sms_received(
 
 
 def _call(
-    conn: Connection,
+    work: Batch,
     reporter: Reporter,
     frame: dict[str, Any],
     now: datetime,
     _max: int,
     _timeout: float,
 ) -> Outcome:
+    conn = work.conn
     if _first_time(conn, reporter, frame["ref"], now):
         at = _when(frame, now)
         account = reporter.account
@@ -276,13 +355,14 @@ def _call(
 
 
 def _qualification(
-    conn: Connection,
+    work: Batch,
     reporter: Reporter,
     frame: dict[str, Any],
     now: datetime,
     _max: int,
     _timeout: float,
 ) -> Outcome:
+    conn = work.conn
     if _first_time(conn, reporter, frame["ref"], now):
         account = reporter.account
         call_id = conn.execute(
@@ -297,7 +377,9 @@ def _qualification(
     return Outcome()
 
 
-_HANDLERS = {
+Handler = Callable[[Batch, Reporter, dict[str, Any], datetime, int, float], Outcome]
+
+_HANDLERS: dict[str, Handler] = {
     "ack": _ack,
     "result": _result,
     "delivery": _delivery,

@@ -82,11 +82,15 @@ def fail_messages(conn: Connection, rows: Iterable[Any], reason: str, now: datet
     queue_status(conn, rows, "failed", now)
 
 
-def queue_status(conn: Connection, rows: list[Any], status: str, now: datetime) -> None:
-    """Queue `status` webhooks for message rows (id, account_id, phone_number, id_sms_api)."""
-    by_account: dict[int, list[Any]] = {}
-    for row in rows:
-        by_account.setdefault(row.account_id, []).append(row)
+def queue_status(
+    conn: Connection, rows: list[Any], status: str, at: datetime | list[datetime]
+) -> None:
+    """Queue `status` webhooks for message rows (id, account_id, phone_number,
+    id_sms_api); `at` is one time for all or one per row."""
+    times = at if isinstance(at, list) else [at] * len(rows)
+    by_account: dict[int, list[tuple[Any, datetime]]] = {}
+    for row, moment in zip(rows, times, strict=True):
+        by_account.setdefault(row.account_id, []).append((row, moment))
     for account_id, group in by_account.items():
         account = conn.execute(
             select(accounts.c.email, accounts.c.webhook_status).where(accounts.c.id == account_id)
@@ -98,8 +102,8 @@ def queue_status(conn: Connection, rows: list[Any], status: str, now: datetime) 
             account_id,
             "status",
             [
-                payloads.delivery_status(account.email, r.phone_number, status, now, r.id_sms_api)
-                for r in group
+                payloads.delivery_status(account.email, r.phone_number, status, t, r.id_sms_api)
+                for r, t in group
             ],
             url=account.webhook_status,
         )
