@@ -12,12 +12,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from simgate.cli_options import fail, load_settings, open_store, store_options
+from simgate.cli_options import fail, load_settings, store_options
 from simgate.domain.payloads import KINDS
+
+
+@contextmanager
+def store(overrides: dict[str, Any]) -> Iterator[Any]:
+    """The migrated store, closed after the command (it may run in-process, as in tests)."""
+    from simgate.cli_options import open_store
+
+    engine = open_store(overrides)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @click.command("webhooks")
@@ -38,17 +52,17 @@ def accounts_webhooks(email: str, overrides: dict[str, Any], **urls: str | None)
     from simgate.services.webhook_admin import get_callbacks, set_callbacks
 
     settings = load_settings(overrides)
-    engine = open_store(overrides)
     changes = {kind: url for kind, url in urls.items() if url is not None}
-    try:
-        if changes:
-            current = set_callbacks(
-                engine, email, changes, allow_private=settings.allow_private_callbacks
-            )
-        else:
-            current = get_callbacks(engine, email)
-    except (NotFound, ValueError) as exc:
-        fail(str(exc))
+    with store(overrides) as engine:
+        try:
+            if changes:
+                current = set_callbacks(
+                    engine, email, changes, allow_private=settings.allow_private_callbacks
+                )
+            else:
+                current = get_callbacks(engine, email)
+        except (NotFound, ValueError) as exc:
+            fail(str(exc))
     for kind in KINDS:
         click.echo(f"{kind:<14}{current[kind] or '-'}")
 
@@ -62,10 +76,11 @@ def accounts_webhook_secret(email: str, rotate: bool, overrides: dict[str, Any])
     from simgate.errors import NotFound
     from simgate.services.webhook_admin import signing_secret
 
-    try:
-        click.echo(signing_secret(open_store(overrides), email, rotate=rotate))
-    except NotFound as exc:
-        fail(str(exc))
+    with store(overrides) as engine:
+        try:
+            click.echo(signing_secret(engine, email, rotate=rotate))
+        except NotFound as exc:
+            fail(str(exc))
 
 
 @click.group()
@@ -86,10 +101,11 @@ def webhooks_list(
     from simgate.errors import NotFound
     from simgate.services.webhook_admin import list_webhooks
 
-    try:
-        rows = list_webhooks(open_store(overrides), email, state, limit)
-    except NotFound as exc:
-        fail(str(exc))
+    with store(overrides) as engine:
+        try:
+            rows = list_webhooks(engine, email, state, limit)
+        except NotFound as exc:
+            fail(str(exc))
     for w in rows:
         if as_json:
             item = {
@@ -125,16 +141,16 @@ def webhooks_replay(ident: str | None, dead_email: str | None, overrides: dict[s
 
     if (ident is None) == (dead_email is None):
         raise click.UsageError("give either an ID or --dead EMAIL")
-    engine = open_store(overrides)
-    try:
-        if dead_email is not None:
-            replayed, skipped = replay_dead(engine, dead_email)
-            click.echo(f"replaying {replayed} dead deliveries")
-            if skipped:
-                click.echo(f"skipped {skipped} whose kind has no callback URL now", err=True)
-        else:
-            assert ident is not None
-            info = replay(engine, ident)
-            click.echo(f"replaying {info.id} ({info.event_id}, {info.kind})")
-    except (NotFound, ValueError) as exc:
-        fail(str(exc))
+    with store(overrides) as engine:
+        try:
+            if dead_email is not None:
+                replayed, skipped = replay_dead(engine, dead_email)
+                click.echo(f"replaying {replayed} dead deliveries")
+                if skipped:
+                    click.echo(f"skipped {skipped} whose kind has no callback URL now", err=True)
+            else:
+                assert ident is not None
+                info = replay(engine, ident)
+                click.echo(f"replaying {info.id} ({info.event_id}, {info.kind})")
+        except (NotFound, ValueError) as exc:
+            fail(str(exc))

@@ -41,13 +41,13 @@ def test_receiver_down_for_a_while_gets_everything_when_back(settings: Settings)
 def test_kill_9_with_deliveries_pending_then_restart_loses_none(
     settings: Settings, recorder: Recorder
 ) -> None:
-    # The receiver hangs longer than the 1 s timeout, so that at the kill some
+    # The receiver hangs longer than the 0.5 s timeout, so that at the kill some
     # requests are in flight, some claimed and waiting, some queued for a retry.
     recorder.default = (200, {}, 3.0)
     account = make_account_sync(settings, recorder)
     env = {
         "SIMGATE_WEBHOOK_RETRY_SCHEDULE": MANY_RETRIES,
-        "SIMGATE_WEBHOOK_TIMEOUT_SECONDS": "1",
+        "SIMGATE_WEBHOOK_TIMEOUT_SECONDS": "0.5",
         "SIMGATE_ALLOW_PRIVATE_CALLBACKS": "false",  # the serve flag below allows loopback
     }
     first = ServerProcess(settings, "--allow-private-callbacks", env=env).start()
@@ -105,7 +105,7 @@ def test_two_nodes_never_send_one_row_twice(settings: Settings, recorder: Record
 
 def test_a_slow_receiver_does_not_hold_back_the_others(settings: Settings) -> None:
     slow, fast = Recorder().start(), Recorder().start()
-    slow.default = (200, {}, 0.5)
+    slow.default = (200, {}, 0.3)
     try:
         with LiveServer(settings, webhook_per_host=2) as live:
             a = make_account(live.engine, "slow@example.com", message=slow.url + "/")
