@@ -60,11 +60,32 @@ def test_retries_keep_the_id_and_are_signed_afresh(
         assert Webhook(secret).verify(_param(recorder, index, "status"), headers) == payload
 
 
-def test_unsigned_without_a_secret(fast_server: LiveServer, recorder: Recorder) -> None:
+def test_unsigned_without_a_secret_but_always_with_the_id(
+    fast_server: LiveServer, recorder: Recorder
+) -> None:
     account = make_account(fast_server.engine, message=recorder.url + "/")
-    emit(fast_server.engine, account, "message", payloads.incoming_sms("u@e.x", "+1", "x", WHEN))
+    payload = payloads.incoming_sms("u@e.x", "+1", "x", WHEN)
+    event_id = emit(fast_server.engine, account, "message", payload)
     wait_for(recorder.acked)
-    assert not any(h.lower().startswith("webhook-") for h in recorder.requests[0]["headers"])
+    headers = {k.lower(): v for k, v in recorder.requests[0]["headers"].items()}
+    assert headers["webhook-id"] == event_id
+    assert "webhook-signature" not in headers and "webhook-timestamp" not in headers
+
+
+def test_the_sdk_verifies_and_parses_what_the_sender_signs(
+    fast_server: LiveServer, recorder: Recorder
+) -> None:
+    from simgate import webhooks as sdk
+
+    account = make_account(fast_server.engine, status=recorder.url + "/s?x=1")
+    secret = signing_secret(fast_server.engine, "user@example.com")
+    payload = payloads.delivery_status("user@example.com", "+33612345678", "received", WHEN, "z")
+    emit(fast_server.engine, account, "status", payload)
+    wait_for(recorder.acked)
+    request = recorder.requests[0]
+    raw_query = request["target"].split("?", 1)[1]
+    event = sdk.verify(raw_query, request["headers"], secret)
+    assert event.status == "received" and event.id_sms_api == "z"
 
 
 def test_sign_matches_the_standard_webhooks_reference() -> None:

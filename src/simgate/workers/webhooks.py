@@ -251,11 +251,11 @@ class Sender:
                 self._wake.set()
 
     async def _attempt(self, client: httpx.AsyncClient, d: Delivery) -> Outcome:
-        headers = {"user-agent": USER_AGENT}
+        # The id goes out signed or not: receivers dedupe on it (delivery is at least once).
+        headers = {"user-agent": USER_AGENT, "webhook-id": d.event_id}
         if d.secret:
             stamp = int(time.time())
             headers |= {
-                "webhook-id": d.event_id,
                 "webhook-timestamp": str(stamp),
                 "webhook-signature": sign(d.secret, d.event_id, stamp, d.payload),
             }
