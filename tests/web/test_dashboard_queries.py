@@ -54,33 +54,29 @@ def add_message(engine: Engine, account: Account, **values: Any) -> int:
 
 def test_overview_counts_today_week_and_hours(engine: Engine, owner: Account) -> None:
     hour = NOW.replace(minute=0)
-    # Today (Paris): two sent, one of them delivered; one failed.
-    add_message(
-        engine,
-        owner,
-        id_sms_api="a",
-        state="received",
-        sent_at=hour,
-        delivered_at=hour + timedelta(minutes=1),
-    )
-    add_message(engine, owner, id_sms_api="b", state="sent", sent_at=hour - timedelta(hours=2))
-    add_message(engine, owner, id_sms_api="c", state="failed", failed_at=hour, fail_reason="x")
-    # Monday of this week: sent and delivered. Last week: not counted.
     monday = NOW - timedelta(days=2)
-    add_message(
-        engine, owner, id_sms_api="d", state="received", sent_at=monday, delivered_at=monday
-    )
+    saturday = NOW - timedelta(days=4)  # last week
+    for name, created, state, times in (
+        ("a", hour, "received", {"sent_at": hour, "delivered_at": hour}),
+        ("b", hour - timedelta(hours=2), "sent", {"sent_at": hour}),
+        ("c", hour, "failed", {"failed_at": hour}),  # refused before sending
+        ("d", hour, "failed", {"sent_at": hour, "failed_at": hour}),  # failed DLR
+        ("e", monday, "received", {"sent_at": monday, "delivered_at": monday}),
+        ("f", saturday, "received", {"sent_at": NOW, "delivered_at": NOW}),
+        ("g", hour, "queued", {}),
+        ("h", hour, "scheduled", {}),
+    ):
+        add_message(engine, owner, id_sms_api=name, created_at=created, state=state, **times)
+    other, _ = create_account(engine, "other@example.com")
     add_message(
         engine,
-        owner,
-        id_sms_api="e",
+        other,
+        id_sms_api="x",
         state="received",
-        sent_at=NOW - timedelta(days=4),
-        delivered_at=NOW - timedelta(days=4),
+        created_at=hour,
+        sent_at=hour,
+        delivered_at=hour,
     )
-    add_message(engine, owner, id_sms_api="f", state="queued")
-    other, _ = create_account(engine, "other@example.com")
-    add_message(engine, other, id_sms_api="g", state="received", sent_at=hour, delivered_at=hour)
     with engine.begin() as conn:
         conn.execute(
             insert(devices).values(
@@ -99,13 +95,14 @@ def test_overview_counts_today_week_and_hours(engine: Engine, owner: Account) ->
         )
 
     data = dashboard.overview(engine, owner, NOW)
-    assert (data.today.sent, data.today.delivered, data.today.failed) == (2, 1, 1)
-    assert data.today.rate == 0.5
-    assert (data.week.sent, data.week.delivered, data.week.failed) == (3, 2, 1)
-    assert (data.phones_online, data.phones, data.waiting) == (1, 2, 1)
-    assert len(data.hours) == 24 and data.hours[-1] == (hour, 1, 1)
+    # Messages accepted today, by what became of them ("f" was accepted last week).
+    assert (data.today.sent, data.today.delivered, data.today.failed) == (3, 1, 2)
+    assert data.today.rate == pytest.approx(1 / 3)
+    assert (data.week.sent, data.week.delivered, data.week.failed) == (4, 2, 2)
+    assert (data.phones_online, data.phones, data.waiting) == (1, 2, 2)
+    assert len(data.hours) == 24 and data.hours[-1] == (hour, 2, 1)
     assert data.hours[-3] == (hour - timedelta(hours=2), 1, 0)
-    assert sum(s for _, s, _ in data.hours) == 2
+    assert sum(s for _, s, _ in data.hours) == 3
 
 
 def test_an_empty_account_has_no_rate(engine: Engine, owner: Account) -> None:

@@ -47,11 +47,12 @@ from simgate.store.tables import (
 
 STATES = ("scheduled", "queued", "dispatched", "sent", "received", "failed")
 PAGE_SIZE = 50
+WAITING_CAP = 9999
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    rows: list[Row[Any]]
+    rows: list[Any]  # result rows, or the dataclass a query builds per row
     page: int
     has_next: bool
 
@@ -70,74 +71,47 @@ def local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 # --- overview ------------------------------------------------------------------
+# Counts are about the messages *accepted* in a period, by what became of them
+# ("of today's 120 messages, 118 sent, 117 delivered"). That reading is served by
+# the (account_id, created_at) index, so the overview costs the period's rows,
+# never the account's whole history, however often it refreshes.
 
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    sent: int
+    sent: int  # reached the network: sent, delivered, or failed after sending
     delivered: int
     failed: int
-    sent_and_delivered: int  # of the `sent`, how many are delivered by now
 
     @property
     def rate(self) -> float | None:
-        """Share of the messages sent in the period that were delivered."""
-        return self.sent_and_delivered / self.sent if self.sent else None
+        """Share of the sent messages that were delivered."""
+        return self.delivered / self.sent if self.sent else None
 
 
 @dataclass(frozen=True, slots=True)
 class Overview:
     today: Counts
     week: Counts
-    waiting: int  # scheduled, queued or dispatched now
+    waiting: int  # scheduled, queued or dispatched now; WAITING_CAP + 1 means "more"
     phones_online: int
     phones: int
     hours: list[tuple[datetime, int, int]] = field(default_factory=list)  # (UTC hour, sent, dlr)
 
 
-def _counts(conn: Connection, account_id: int, start: datetime) -> Counts:
-    # A phone may report the delivery without a separate "sent": count it as sent too.
-    sent_at = func.coalesce(messages.c.sent_at, messages.c.delivered_at)
+def _flags() -> tuple[Any, Any, Any]:
+    sent = or_(messages.c.sent_at.is_not(None), messages.c.delivered_at.is_not(None))
+    return sent, messages.c.delivered_at.is_not(None), messages.c.state == "failed"
 
-    def n(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    row = conn.execute(
-        select(
-            n(sent_at >= start),
-            n(messages.c.delivered_at >= start),
-            n(messages.c.failed_at >= start),
-            n(and_(sent_at >= start, messages.c.delivered_at.is_not(None))),
-        ).where(
-            messages.c.account_id == account_id,
-            or_(
-                messages.c.sent_at >= start,
-                messages.c.delivered_at >= start,
-                messages.c.failed_at >= start,
-            ),
-        )
-    ).one()
-    return Counts(*(int(v) for v in row))
+def _n(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _hour(conn: Connection, column: Any) -> Any:
     if conn.dialect.name == "postgresql":
-        return func.date_trunc("hour", column)
+        return func.to_char(column, "YYYY-MM-DD HH24:00:00")
     return func.strftime("%Y-%m-%d %H:00:00", column)
-
-
-def _per_hour(conn: Connection, account_id: int, column: Any, since: datetime) -> dict[str, int]:
-    hour = _hour(conn, column).label("hour")
-    rows = conn.execute(
-        select(hour, func.count())
-        .where(messages.c.account_id == account_id, column >= since)
-        .group_by(hour)
-    )
-    out: dict[str, int] = {}
-    for when, count in rows:
-        key = when if isinstance(when, str) else when.strftime("%Y-%m-%d %H:00:00")
-        out[key] = int(count)
-    return out
 
 
 def overview(engine: Engine, account: Account, now: datetime | None = None) -> Overview:
@@ -146,39 +120,55 @@ def overview(engine: Engine, account: Account, now: datetime | None = None) -> O
     local_today = now.replace(tzinfo=UTC).astimezone(account.tz)
     week = local_midnight(now - timedelta(days=local_today.weekday()), account.tz)
     first_hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
+    sent, delivered, failed = _flags()
+    mine = messages.c.account_id == account.id
     with engine.connect() as conn:
-        sent = _per_hour(
-            conn,
-            account.id,
-            func.coalesce(messages.c.sent_at, messages.c.delivered_at),
-            first_hour,
-        )
-        delivered = _per_hour(conn, account.id, messages.c.delivered_at, first_hour)
+        is_today = messages.c.created_at >= today
+        row = conn.execute(
+            select(
+                _n(and_(is_today, sent)),
+                _n(and_(is_today, delivered)),
+                _n(and_(is_today, failed)),
+                _n(sent),
+                _n(delivered),
+                _n(failed),
+            ).where(mine, messages.c.created_at >= week)
+        ).one()
+        hour = _hour(conn, messages.c.created_at).label("hour")
+        per_hour = {
+            key: (int(s), int(d))
+            for key, s, d in conn.execute(
+                select(hour, _n(sent), _n(delivered))
+                .where(mine, messages.c.created_at >= first_hour)
+                .group_by(hour)
+            )
+        }
         hours = []
         for i in range(24):
-            hour = first_hour + timedelta(hours=i)
-            key = hour.strftime("%Y-%m-%d %H:00:00")
-            hours.append((hour, sent.get(key, 0), delivered.get(key, 0)))
-        waiting = conn.execute(
-            select(func.count()).where(
-                messages.c.account_id == account.id,
-                messages.c.state.in_(("scheduled", "queued", "dispatched")),
-            )
-        ).scalar_one()
-        online, total = conn.execute(
-            select(
-                func.coalesce(func.sum(case((devices.c.online_node.is_not(None), 1), else_=0)), 0),
-                func.count(),
-            ).where(devices.c.account_id == account.id, devices.c.removed_at.is_(None))
-        ).one()
-        return Overview(
-            today=_counts(conn, account.id, today),
-            week=_counts(conn, account.id, week),
-            waiting=int(waiting),
-            phones_online=int(online),
-            phones=int(total),
-            hours=hours,
+            moment = first_hour + timedelta(hours=i)
+            counts = per_hour.get(moment.strftime("%Y-%m-%d %H:00:00"), (0, 0))
+            hours.append((moment, *counts))
+        # A backlog can be large (no phone online for a day): count up to a cap.
+        backlog = (
+            select(messages.c.id)
+            .where(mine, messages.c.state.in_(("scheduled", "queued", "dispatched")))
+            .limit(WAITING_CAP + 1)
+            .subquery()
         )
+        waiting = conn.execute(select(func.count()).select_from(backlog)).scalar_one()
+        online, total = conn.execute(
+            select(_n(devices.c.online_node.is_not(None)), func.count()).where(
+                devices.c.account_id == account.id, devices.c.removed_at.is_(None)
+            )
+        ).one()
+    return Overview(
+        today=Counts(*(int(v) for v in row[:3])),
+        week=Counts(*(int(v) for v in row[3:])),
+        waiting=int(waiting),
+        phones_online=int(online),
+        phones=int(total),
+        hours=hours,
+    )
 
 
 # --- messages ------------------------------------------------------------------
@@ -275,8 +265,9 @@ def message_ids(engine: Engine, account_id: int, client_ids: list[str]) -> dict[
 
 
 def list_links(engine: Engine, account_id: int, page: int = 1) -> Page:
-    people = func.coalesce(func.sum(case((link_clicks.c.is_preview.is_(False), 1), else_=0)), 0)
-    previews = func.coalesce(func.sum(case((link_clicks.c.is_preview.is_(True), 1), else_=0)), 0)
+    """A page of tracked links, newest first, with clicks by people and by previews."""
+    # Page the messages first (by the account/created index), then count the
+    # clicks of those 50 only: the cost does not grow with the account's history.
     query = (
         select(
             messages.c.id,
@@ -284,23 +275,45 @@ def list_links(engine: Engine, account_id: int, page: int = 1) -> Page:
             messages.c.url,
             messages.c.short_code,
             messages.c.created_at,
-            people.label("people"),
-            previews.label("previews"),
-            func.max(link_clicks.c.clicked_at).label("last_click"),
         )
-        .outerjoin(link_clicks, link_clicks.c.message_id == messages.c.id)
         .where(messages.c.account_id == account_id, messages.c.short_code.is_not(None))
-        .group_by(
-            messages.c.id,
-            messages.c.phone_number,
-            messages.c.url,
-            messages.c.short_code,
-            messages.c.created_at,
-        )
         .order_by(messages.c.created_at.desc(), messages.c.id.desc())
     )
     with engine.connect() as conn:
-        return _page(conn, query, page)
+        result = _page(conn, query, page)
+        ids = [row.id for row in result.rows]
+        clicks: dict[int, tuple[int, int, datetime | None]] = {}
+        if ids:
+            for message_id, people, previews, last in conn.execute(
+                select(
+                    link_clicks.c.message_id,
+                    _n(link_clicks.c.is_preview.is_(False)),
+                    _n(link_clicks.c.is_preview.is_(True)),
+                    func.max(link_clicks.c.clicked_at),
+                )
+                .where(link_clicks.c.message_id.in_(ids))
+                .group_by(link_clicks.c.message_id)
+            ):
+                clicks[message_id] = (int(people), int(previews), last)
+    rows = [
+        LinkRow(
+            r.id, r.phone_number, r.url, r.short_code, r.created_at, *clicks.get(r.id, (0, 0, None))
+        )
+        for r in result.rows
+    ]
+    return Page(rows, result.page, result.has_next)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    id: int
+    phone_number: str
+    url: str
+    short_code: str
+    created_at: datetime
+    people: int
+    previews: int
+    last_click: datetime | None
 
 
 def link_totals(engine: Engine, account_id: int) -> tuple[int, int]:
