@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, insert, select, update
 
@@ -14,6 +14,13 @@ from simgate.services.accounts import get_account
 from simgate.store.tables import accounts, devices, messages
 
 DEFAULT_RATE = 30  # SMS per minute: what a phone's carrier usually tolerates
+# A node marks its devices seen at every heartbeat (20 s by default); a device
+# not seen for this long is offline even if its node died without saying so.
+STALE_AFTER = timedelta(seconds=90)
+
+
+def is_online(online_node: str | None, last_seen_at: datetime | None, now: datetime) -> bool:
+    return online_node is not None and last_seen_at is not None and now - last_seen_at < STALE_AFTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,7 @@ def list_devices(engine: Engine, email: str | None = None) -> list[DeviceInfo]:
     )
     if email is not None:
         query = query.where(accounts.c.email == email.strip())
+    now = utcnow()
     with engine.connect() as conn:
         return [
             DeviceInfo(
@@ -75,7 +83,7 @@ def list_devices(engine: Engine, email: str | None = None) -> list[DeviceInfo]:
                 r.email,
                 r.name,
                 r.rate_per_minute,
-                r.online_node is not None,
+                is_online(r.online_node, r.last_seen_at, now),
                 r.last_seen_at,
                 r.in_flight,
             )
