@@ -189,7 +189,14 @@ def demo(settings: Settings, tmp_path: Path) -> Iterator[Demo]:
         yield Demo(server, login.group(1), key.group(1), workdir)
 
 
-def test_sendsms_json_file(demo: Demo, settings: Settings) -> None:
+def test_reference_examples(demo: Demo, settings: Settings) -> None:
+    # One demo server for the three examples: starting one costs seconds.
+    check_sendsms_json_file(demo, settings)
+    check_contact_example(demo, settings)
+    check_clictocall_example(demo, settings)
+
+
+def check_sendsms_json_file(demo: Demo, settings: Settings) -> None:
     (demo.workdir / "sendsms.json").write_text(demo.personalise(SENDSMS_JSON))
     answer = demo.curl(SENDSMS_CURL)
     assert isinstance(answer, list) and len(answer) == 2
@@ -230,7 +237,7 @@ def test_sendsms_json_file(demo: Demo, settings: Settings) -> None:
     assert redirect.stdout == "302 https://example.com/"
 
 
-def test_contact_example(demo: Demo, settings: Settings) -> None:
+def check_contact_example(demo: Demo, settings: Settings) -> None:
     assert demo.curl(CONTACT_CURL) == CONTACT_ANSWER
     engine = make_engine(settings)
     try:
@@ -240,7 +247,7 @@ def test_contact_example(demo: Demo, settings: Settings) -> None:
         engine.dispose()
 
 
-def test_clictocall_example(demo: Demo, settings: Settings) -> None:
+def check_clictocall_example(demo: Demo, settings: Settings) -> None:
     # The demo brings a simulated phone: once it is online the reference's
     # success answer comes back word for word.
     engine = make_engine(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -70,17 +71,18 @@ def test_accounts_and_keys_while_the_server_runs(server: LiveServer, settings: S
 
 
 def test_cli_errors(settings: Settings, engine: Engine) -> None:
-    # One call per kind of failure (each subprocess costs a second); the
-    # validation behind them is tested in process below.
-    ok("accounts", "create", "dup@example.com", settings=settings)
+    # One call per kind of failure, run side by side (each subprocess costs
+    # about a second); the validation behind them is tested in process below.
+    create_account(engine, "dup@example.com")
     cases: list[tuple[list[str], str]] = [
         (["accounts", "create", "dup@example.com"], "already exists"),
         (["accounts", "create", "tz@example.com", "--timezone", "Mars/Olympus"], "time zone"),
         (["keys", "list", "nobody@example.com"], "nobody@example.com"),
         (["keys", "revoke", "dup@example.com", "999"], "999"),
     ]
-    for args, message in cases:
-        result = simgate(*args, settings=settings)
+    with ThreadPoolExecutor(len(cases)) as pool:
+        results = list(pool.map(lambda case: simgate(*case[0], settings=settings), cases))
+    for (args, message), result in zip(cases, results, strict=True):
         assert result.returncode == 1, args
         assert message in result.stderr, (args, result.stderr)
     assert [a.email for a in list_accounts(engine)] == ["dup@example.com"]
