@@ -40,18 +40,20 @@ def free_port() -> int:
 def receiver(port: int) -> None:
     import uvicorn
 
-    stats = {"count": 0, "first": 0.0, "last": 0.0}
+    stats: dict[str, float] = {"count": 0, "first": 0.0, "last": 0.0}
+    peers: set[object] = set()
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
         if scope["type"] != "http":
             return
         if scope["path"] == "/stats":
-            body = json.dumps(stats).encode()
+            body = json.dumps({**stats, "connections": len(peers)}).encode()
         else:
             now = time.perf_counter()
             stats["count"] += 1
             stats["first"] = stats["first"] or now
             stats["last"] = now
+            peers.add(scope.get("client"))
             body = b"OK"
         await send(
             {
@@ -66,6 +68,12 @@ def receiver(port: int) -> None:
 
 
 # --- the run --------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
@@ -139,6 +147,7 @@ def main() -> None:
             payloads.delivery_status(email, "+33612345678", "received", now, f"id{i:08d}")
             for i in range(args.n)
         ]
+        cpu_before = [cpu_seconds(p.pid) for p in procs]
         with engine.begin() as conn:
             outbox.enqueue_many(conn, account.id, "status", batch)
         start = time.perf_counter()
@@ -154,13 +163,22 @@ def main() -> None:
                 sys.exit(f"only {done}/{args.n} delivered before the deadline")
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
+        cpu = [cpu_seconds(p.pid) - before for p, before in zip(procs, cpu_before, strict=True)]
         stats = httpx.get(f"http://127.0.0.1:{rport}/stats").json()
         steady = (stats["count"] - 1) / max(stats["last"] - stats["first"], 1e-9)
         store = "PostgreSQL" if args.database_url else "SQLite"
         print(
             f"{args.n} webhook deliveries ({store}, {'signed' if args.signed else 'unsigned'}): "
             f"{elapsed:.2f} s end to end = {args.n / elapsed:,.0f}/s; "
-            f"steady at the receiver {steady:,.0f}/s; receiver saw {stats['count']} requests"
+            f"steady at the receiver {steady:,.0f}/s; receiver saw {stats['count']:.0f} requests "
+            f"on {stats['connections']} connections"
+        )
+        # On a shared machine the rate depends on what else runs; CPU per delivery does not.
+        print(
+            f"CPU per delivery: sender (simgate serve) {cpu[1] / args.n * 1000:.2f} ms "
+            f"= {args.n / cpu[1]:,.0f} deliveries per CPU-second; "
+            f"receiver {cpu[0] / args.n * 1000:.2f} ms; load average {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} CPUs"
         )
     finally:
         for proc in procs:
