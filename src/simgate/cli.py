@@ -128,6 +128,7 @@ def _print_demo(engine: Any, settings: Any) -> None:
                 f"  login:      {DEMO_LOGIN}",
                 f"  access key: {key}",
                 f"  API docs:   {base}/docs",
+                f"  dashboard:  {base}/app/ (first: simgate accounts password {DEMO_LOGIN})",
                 "",
                 "Send an SMS:",
                 f"  {curl}",
