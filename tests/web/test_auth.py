@@ -43,6 +43,8 @@ def test_sign_in_sets_a_safe_cookie_and_signs_out(server: LiveServer, owner: dic
         assert "secure" not in cookie  # plain http on loopback
         home = client.get("/app/")
         assert home.status_code == 200 and owner["login"] in home.text
+        again = client.get("/app/login?next=/app/keys")  # nothing to ask: straight on
+        assert again.status_code == 303 and again.headers["location"] == "/app/keys"
         # The token changed with the session: the pre-sign-in one no longer works.
         assert csrf_of(home.text) != csrf_of(form.text)
         out = client.post("/app/logout", data={"csrf_token": csrf_of(home.text)})

@@ -38,9 +38,14 @@ def _check(eng: Any, email: str, password: str) -> Any:
 
 @router.get("/login")
 async def login_form(request: Request) -> Response:
-    return common.render(
-        request, "login.html", next=safe_next(request.query_params.get("next", "")), errors={}
-    )
+    target = safe_next(request.query_params.get("next", ""))
+    try:
+        await common.signed_in(request)
+    except common.Refused:
+        pass
+    else:  # already signed in: nothing to ask
+        return common.redirect(request, target)
+    return common.render(request, "login.html", next=target, errors={})
 
 
 @router.post("/login")
