@@ -45,3 +45,27 @@ def test_limiter_counts_failures_per_email_and_address(monkeypatch: pytest.Monke
     limiter.failed("ada@example.com", "10.0.0.3")
     limiter.succeeded("ada@example.com")
     assert limiter.retry_after("ada@example.com", "10.0.0.4") == 0
+
+
+def test_cookies_are_secure_behind_https(tmp_path: Path) -> None:
+    from starlette.responses import Response
+
+    from simgate.app import create_app
+
+    for overrides, secure in (
+        ({}, False),
+        ({"public_url": "https://sms.example.com"}, True),
+        ({"secure_cookies": True}, True),
+    ):
+        settings = Settings(data_dir=tmp_path / "data", **overrides)
+        app = create_app(settings)
+        try:
+            sessions = app.state.web.sessions
+            assert sessions.secure is secure
+            response = Response()
+            sessions.save(response, {"csrf": "x"})
+            cookie = response.headers["set-cookie"]
+            assert ("Secure" in cookie) is secure
+            assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/app" in cookie
+        finally:
+            app.state.engine.dispose()
