@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.domain.dates import iso_z, utcnow
@@ -130,13 +130,24 @@ def _accept(
                 }
                 for d in fresh
             ]
-            stmt = _insert(conn).on_conflict_do_nothing(index_elements=["account_id", "id_sms_api"])
-            result = conn.execute(stmt.returning(messages.c.id_sms_api), rows)
-            won = {r.id_sms_api for r in result}
-            inserted = len(won)
-            lost = [d.id_sms_api for d in fresh if d.id_sms_api not in won]
-            if lost:  # a concurrent request stored these first
-                stored.update(_existing(conn, account.id, lost))
+            # Generated ids (15 base62 characters) do not collide in practice:
+            # a plain executemany is the cheap path. Only the client's own ids
+            # can race a concurrent repeat, settled by the unique constraint.
+            generated = [row for row, d in zip(rows, fresh, strict=True) if not d.client_id]
+            if generated:
+                conn.execute(insert(messages), generated)
+            own = [row for row, d in zip(rows, fresh, strict=True) if d.client_id]
+            inserted = len(generated)
+            if own:
+                stmt = _insert(conn).on_conflict_do_nothing(
+                    index_elements=["account_id", "id_sms_api"]
+                )
+                result = conn.execute(stmt.returning(messages.c.id_sms_api), own)
+                won = {r.id_sms_api for r in result}
+                inserted += len(won)
+                lost = [row["id_sms_api"] for row in own if row["id_sms_api"] not in won]
+                if lost:  # a concurrent request stored these first
+                    stored.update(_existing(conn, account.id, lost))
 
     answers: list[dict[str, Any]] = []
     for verdict in judged:
