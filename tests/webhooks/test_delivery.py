@@ -75,3 +75,21 @@ def test_redirect_is_not_followed_and_retried_then_dead(
     assert row.attempts == 4 and row.last_status == 302
     assert "redirect" in row.last_error
     assert all(not r["target"].startswith("/elsewhere") for r in recorder.requests)
+
+
+def test_sender_wakes_on_commit_not_on_the_next_poll(
+    fast_server: LiveServer, recorder: Recorder
+) -> None:
+    import time
+
+    account = make_account(fast_server.engine, message=recorder.url + "/")
+    time.sleep(0.3)  # let the sender settle into its one-second poll
+    latencies = []
+    for n in range(4):
+        start = time.monotonic()
+        emit(fast_server.engine, account, "message", sms(f"wake {n}"))
+        wait_for(lambda: len(recorder.acked()) > n, every=0.005)  # noqa: B023
+        latencies.append(time.monotonic() - start)
+        time.sleep(0.2)
+    # A poll would leave each one waiting up to a second; the commit hook wakes it at once.
+    assert max(latencies) < 0.5, latencies

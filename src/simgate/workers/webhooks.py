@@ -117,8 +117,9 @@ class Sender:
     def wake(self) -> None:
         """Look for due rows now. Safe from any thread."""
         loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._wake.set)
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
+                loop.call_soon_threadsafe(self._wake.set)
 
     def _watch_commits(self) -> Callable[[], None]:
         """Wake when a commit on this engine wrote outbox rows (or a replay).
