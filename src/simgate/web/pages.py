@@ -118,7 +118,7 @@ async def messages(request: Request, signed: Account) -> Response:
     )
 
 
-@router.get("/messages/{message_id}")
+@router.get("/messages/{message_id:int}")
 async def message(request: Request, message_id: int, signed: Account) -> Response:
     try:
         detail = await run_in_threadpool(

@@ -110,7 +110,7 @@ async def secret(request: Request, signed: Account) -> Response:
     return common.redirect(request, "/app/webhooks?done=" + ("nosecret" if remove else "secret"))
 
 
-@router.post("/webhooks/{delivery_id}/replay")
+@router.post("/webhooks/{delivery_id:int}/replay")
 async def replay(request: Request, delivery_id: int, signed: Account) -> Response:
     eng = common.engine(request)
     # The shared replay looks a delivery up by id alone: check the owner first.
@@ -182,7 +182,7 @@ async def pair(request: Request, signed: Account) -> Response:
     return await _devices_page(request, signed, paired=paired)
 
 
-@router.post("/devices/{device_id}/remove")
+@router.post("/devices/{device_id:int}/remove")
 async def unpair(request: Request, device_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(
@@ -214,7 +214,7 @@ async def new_key(request: Request, signed: Account) -> Response:
     return await _keys_page(request, signed, new_key=key)
 
 
-@router.post("/keys/{key_id}/revoke")
+@router.post("/keys/{key_id:int}/revoke")
 async def revoke(request: Request, key_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(revoke_key, common.engine(request), signed.account.email, key_id)
