@@ -238,6 +238,7 @@ def test_each_message_judged_alone(server: LiveServer, account: dict[str, Any]) 
         expected = FIELDS + (["errors"] if item["sent"] == 0 else [])
         assert list(item) == expected
     assert answer[1]["phone_number"] == "+33INVALID" and answer[1]["message"] == "bad number"
+    assert (answer[8]["phone_number"], answer[8]["message"]) == ("", "")
     assert [r.message for r in rows(server)] == ["good one", "good two"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from simgate.domain.sms import GSM7_BASIC, GSM7_EXTENSION, count_segments
@@ -81,3 +83,38 @@ def test_surrogate_pair_never_split_at_a_part_boundary() -> None:
 
 def test_escape_character_itself_is_not_text() -> None:
     assert count_segments("\x1b").encoding == "UCS-2"
+
+
+def _reference_count(text: str) -> tuple[str, int, int]:
+    """A slow, obvious count to check the fast paths against."""
+    if all(c in GSM7_BASIC and c != "\x1b" or c in GSM7_EXTENSION for c in text):
+        costs, single, multi, encoding = (
+            [2 if c in GSM7_EXTENSION else 1 for c in text],
+            160,
+            153,
+            "GSM-7",
+        )
+    else:
+        costs, single, multi, encoding = (
+            [2 if ord(c) > 0xFFFF else 1 for c in text],
+            70,
+            67,
+            "UCS-2",
+        )
+    if sum(costs) <= single:
+        return encoding, 1, sum(costs)
+    parts, used = 1, 0
+    for cost in costs:
+        if used + cost > multi:
+            parts, used = parts + 1, 0
+        used += cost
+    return encoding, parts, sum(costs)
+
+
+def test_fast_paths_agree_with_a_plain_count() -> None:
+    rng = random.Random(2026)
+    alphabets = ["abc ", "abc€[", "абв", "ab😀", "a€😀я", "\n\r@£"]
+    for _ in range(3000):
+        text = "".join(rng.choice(rng.choice(alphabets)) for _ in range(rng.randrange(0, 500)))
+        seg = count_segments(text)
+        assert (seg.encoding, seg.parts, seg.units) == _reference_count(text), text

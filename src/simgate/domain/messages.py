@@ -110,7 +110,7 @@ def judge(
     new_code: Callable[[], str] = ids.short_code,
 ) -> Draft | Rejected:
     if not isinstance(item, dict):
-        return Rejected("", None, None, None, 0, ["#009"])
+        return Rejected("", None, "", "", 0, ["#009"])
     errors: list[str] = []
 
     raw_id = item.get("id_sms_api")
