@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
 from typing import Any
 
 import click
 
 from simgate.cli_options import fail, load_settings, open_store, store_options
-
-DEMO_LOGIN = "demo@simgate.local"
 
 
 @click.group()
@@ -60,10 +57,14 @@ def serve(
         overrides["allow_private_callbacks"] = True
     settings = load_settings(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
     app = create_app(settings)
     if demo:
-        _print_demo(app.state.engine, settings)
-        app.state.workers.append(_demo_phone(app.state.engine, settings))
+        from simgate import demo as demo_setup
+
+        text, phone = demo_setup.prepare(app.state.engine, settings)
+        click.echo(text)
+        app.state.workers.append(phone)
     uvicorn.run(
         app,
         host=settings.host,
@@ -71,70 +72,6 @@ def serve(
         access_log=access_log,
         log_level="info",
         lifespan="on",
-    )
-
-
-def _demo_phone(engine: Any, settings: Any) -> Any:
-    """A simulated phone for the demo account, so the curl line ends delivered."""
-    from simgate.device.agent import Agent
-    from simgate.device.simulator import Journal, SimulatedPhone
-    from simgate.services.devices import add_device, list_devices, remove_device
-
-    for old in list_devices(engine, DEMO_LOGIN):
-        if old.name == "demo phone":
-            remove_device(engine, old.id)
-    device_id, token = add_device(engine, DEMO_LOGIN, "demo phone", rate_per_minute=600)
-    folder = settings.data_dir / f"demo-phone-{device_id}"
-    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
-    server = f"http://{host}:{settings.port}"
-    click.echo(f"  demo phone: device {device_id}, simulated (sent after 1 s, delivered after 2 s)")
-
-    async def run(_app: Any, stop: Any) -> None:
-        phone = SimulatedPhone(folder, sent_delay=1.0, delivery_delay=2.0)
-        await Agent(server, token, phone, Journal(folder)).run(stop)
-
-    return run
-
-
-def _print_demo(engine: Any, settings: Any) -> None:
-    from simgate.services.accounts import create_account, create_key
-
-    try:
-        _, key = create_account(engine, DEMO_LOGIN, "Europe/Paris", "FR")
-    except ValueError:  # already there from an earlier run: give it a fresh key
-        key = create_key(engine, DEMO_LOGIN)
-    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
-    base = f"http://{host}:{settings.port}"
-    body = {
-        "header": {"login": DEMO_LOGIN, "accessKey": key},
-        "messages": [
-            {
-                "phone_number": "+33612345678",
-                "message": "Hello from simgate [Lien_Tracking]",
-                "url": "https://example.com/",
-                "priorite": 1,
-            }
-        ],
-    }
-    curl = (
-        f"curl -X POST {base}/api/v1/sendsms -H 'Content-Type: application/json' "
-        f"-d {shlex.quote(json.dumps(body))}"
-    )
-    click.echo(
-        "\n".join(
-            [
-                "",
-                "simgate demo",
-                f"  login:      {DEMO_LOGIN}",
-                f"  access key: {key}",
-                f"  API docs:   {base}/docs",
-                f"  dashboard:  {base}/app/ (first: simgate accounts password {DEMO_LOGIN})",
-                "",
-                "Send an SMS:",
-                f"  {curl}",
-                "",
-            ]
-        )
     )
 
 

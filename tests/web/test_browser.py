@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from simgate.cli import DEMO_LOGIN
 from simgate.config import Settings
+from simgate.demo import DEMO_LOGIN
 from simgate.domain.dates import utcnow
 from simgate.domain.sms import count_segments
 from simgate.store.db import make_engine

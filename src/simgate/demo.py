@@ -1,0 +1,81 @@
+"""`simgate serve --demo`: a demo account with a fresh key and password, a
+simulated phone, and the lines to paste."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import shlex
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from simgate.config import Settings
+from simgate.device.agent import Agent
+from simgate.device.simulator import Journal, SimulatedPhone
+from simgate.services.accounts import create_account, create_key
+from simgate.services.devices import add_device, list_devices, remove_device
+
+DEMO_LOGIN = "demo@simgate.local"
+PHONE_NAME = "demo phone"
+
+Worker = Callable[[Any, asyncio.Event], Awaitable[None]]
+
+
+def prepare(engine: Engine, settings: Settings) -> tuple[str, Worker]:
+    """Set up the demo account and phone; returns (text to print, phone worker)."""
+    from simgate.web.passwords import set_password
+
+    try:
+        _, key = create_account(engine, DEMO_LOGIN, "Europe/Paris", "FR")
+    except ValueError:  # there from an earlier run: keys are shown once, so make a new one
+        key = create_key(engine, DEMO_LOGIN)
+    password = secrets.token_urlsafe(9)
+    set_password(engine, DEMO_LOGIN, password)
+    for old in list_devices(engine, DEMO_LOGIN):
+        if old.name == PHONE_NAME:
+            remove_device(engine, old.id)
+    device_id, token = add_device(engine, DEMO_LOGIN, PHONE_NAME, rate_per_minute=600)
+
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    base = f"http://{host}:{settings.port}"
+    body = {
+        "header": {"login": DEMO_LOGIN, "accessKey": key},
+        "messages": [
+            {
+                "phone_number": "+33612345678",
+                "message": "Hello from simgate [Lien_Tracking]",
+                "url": "https://example.com/",
+                "priorite": 1,
+            }
+        ],
+    }
+    curl = (
+        f"curl -X POST {base}/api/v1/sendsms -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(json.dumps(body))}"
+    )
+    text = "\n".join(
+        [
+            "",
+            "simgate demo",
+            f"  login:      {DEMO_LOGIN}",
+            f"  access key: {key}",
+            f"  password:   {password}   (dashboard: {base}/app/)",
+            f"  API docs:   {base}/docs",
+            f"  phone:      device {device_id}, simulated: sent after 1 s, delivered after 2 s",
+            "",
+            "Send an SMS (then see it delivered in the dashboard's Messages page):",
+            f"  {curl}",
+            "",
+        ]
+    )
+    folder = settings.data_dir / f"demo-phone-{device_id}"
+
+    async def run_phone(_app: Any, stop: asyncio.Event) -> None:
+        await asyncio.sleep(0.3)  # let the server start listening first
+        phone = SimulatedPhone(folder, sent_delay=1.0, delivery_delay=2.0)
+        await Agent(base, token, phone, Journal(folder)).run(stop)
+
+    return text, run_phone
