@@ -16,14 +16,14 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from simgate.api import openapi
 from simgate.errors import RequestError, TooLarge
 from simgate.services.accounts import Account, authenticate
 from simgate.services.calls import click_to_call
-from simgate.services.contacts import upsert_contacts
+from simgate.services.contacts import upsert_with_key
 from simgate.services.messages import accept_with_key
+from simgate.store.db import run_write_async
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["inSIM v1"])
@@ -63,13 +63,12 @@ async def read_json(request: Request) -> dict[str, Any]:
 
 
 async def authenticated(request: Request, header: dict[str, Any]) -> Account:
-    engine = request.app.state.engine
-
-    def check() -> Account:
-        with engine.connect() as conn:
-            return authenticate(conn, header.get("login"), header.get("accessKey"))
-
-    return await run_in_threadpool(check)
+    # Through the writer like every other API transaction: on SQLite every
+    # transaction takes the write lock, and queueing beats the busy handler.
+    login, key = header.get("login"), header.get("accessKey")
+    return await run_write_async(
+        request.app.state.engine, lambda conn: authenticate(conn, login, key)
+    )
 
 
 def list_field(request: Request, data: dict[str, Any], name: str) -> list[Any]:
@@ -112,10 +111,12 @@ async def contact(request: Request) -> Response:
     try:
         data = await read_json(request)
         items = list_field(request, data, "contacts")
-        account = await authenticated(request, data["header"])
+        header = data["header"]
+        answers = await upsert_with_key(
+            request.app.state.engine, header.get("login"), header.get("accessKey"), items
+        )
     except RequestError as error:
         return failed(error)
-    answers = await run_in_threadpool(upsert_contacts, request.app.state.engine, account, items)
     return json_response({"data": {"contact": answers}})
 
 

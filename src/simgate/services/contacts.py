@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.domain.dates import utcnow
 from simgate.domain.numbers import InvalidNumber, to_e164
-from simgate.services.accounts import Account
-from simgate.store.db import run_write
+from simgate.services.accounts import Account, authenticate
+from simgate.store.db import run_write, run_write_async
 from simgate.store.tables import contacts
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,6 +31,28 @@ def _text(value: Any) -> str:
 
 
 def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[dict[str, Any]]:
+    """Upsert `items` for `account`; the answers in the reference's shape, in order."""
+    answers, rows = _judge(account, items)
+    if rows:
+        run_write(engine, lambda conn: _write(conn, rows))
+    return answers
+
+
+async def upsert_with_key(
+    engine: Engine, login: object, access_key: object, items: list[Any]
+) -> list[dict[str, Any]]:
+    """The API's path: authenticate and upsert in one transaction. Raises AuthError."""
+
+    def work(conn: Connection) -> list[dict[str, Any]]:
+        answers, rows = _judge(authenticate(conn, login, access_key), items)
+        if rows:
+            _write(conn, rows)
+        return answers
+
+    return await run_write_async(engine, work)
+
+
+def _judge(account: Account, items: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     now = utcnow()
     answers: list[dict[str, Any]] = []
     rows: dict[str, dict[str, Any]] = {}  # last one wins within a batch
@@ -86,22 +108,20 @@ def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[
             "created_at": now,
             "updated_at": now,
         }
-    if rows:
+    return answers, list(rows.values())
 
-        def write(conn: Connection) -> None:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            stmt = dialect.insert(contacts)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["account_id", "phone_number"],
-                set_={
-                    "firstname": stmt.excluded.firstname,
-                    "lastname": stmt.excluded.lastname,
-                    "address": stmt.excluded.address,
-                    "email": stmt.excluded.email,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            )
-            conn.execute(stmt, list(rows.values()))
 
-        run_write(engine, write)
-    return answers
+def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(contacts)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account_id", "phone_number"],
+        set_={
+            "firstname": stmt.excluded.firstname,
+            "lastname": stmt.excluded.lastname,
+            "address": stmt.excluded.address,
+            "email": stmt.excluded.email,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    conn.execute(stmt, rows)

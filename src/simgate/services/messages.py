@@ -145,7 +145,7 @@ def _accept(
                 result = conn.execute(stmt.returning(messages.c.id_sms_api), own)
                 won = {r.id_sms_api for r in result}
                 inserted += len(won)
-                lost = [row["id_sms_api"] for row in own if row["id_sms_api"] not in won]
+                lost = [d.id_sms_api for d in fresh if d.client_id and d.id_sms_api not in won]
                 if lost:  # a concurrent request stored these first
                     stored.update(_existing(conn, account.id, lost))
 
