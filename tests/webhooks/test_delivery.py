@@ -93,3 +93,19 @@ def test_sender_wakes_on_commit_not_on_the_next_poll(
         time.sleep(0.2)
     # A poll would leave each one waiting up to a second; the commit hook wakes it at once.
     assert max(latencies) < 0.5, latencies
+
+
+def test_a_url_that_cannot_be_sent_fails_its_attempts_then_dies(fast_server: LiveServer) -> None:
+    from sqlalchemy import update
+
+    from simgate.store.tables import webhooks
+
+    account = make_account(fast_server.engine, message="http://127.0.0.1:9/")
+    event_id = emit(fast_server.engine, account, "message", sms("x"))
+    with fast_server.engine.begin() as conn:
+        # Written behind the validation's back (an older row, a hand edit): httpx refuses it.
+        conn.execute(
+            update(webhooks).where(webhooks.c.event_id == event_id).values(url="http://[::1/")
+        )
+    row = wait_for(lambda: [r for r in rows(fast_server.engine) if r.state == "dead"], timeout=10)
+    assert row[0].attempts == 4 and row[0].last_error.startswith("cannot send")

@@ -218,6 +218,8 @@ class Sender:
         return sorted({d.url for d in self.held.values() if d.host in full})
 
     def _start(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        if delivery.id in self.held:  # claimed again after its claim lapsed: one task is enough
+            return
         self.held[delivery.id] = delivery
         self.host_held[delivery.host] = self.host_held.get(delivery.host, 0) + 1
         task = asyncio.create_task(self._deliver(client, delivery))
@@ -285,6 +287,9 @@ class Sender:
             error = f"no answer within {self.timeout:g} s"
         except httpx.HTTPError as exc:
             error = _describe(exc)
+        except Exception as exc:  # e.g. a URL httpx cannot send: fail the attempt, not the loop
+            log.warning("webhook %s attempt failed: %s", d.event_id, type(exc).__name__)
+            error = f"cannot send: {type(exc).__name__}"
         else:
             if 200 <= status < 300:
                 return Outcome(d.id, "done", attempts, None, status, None)
@@ -430,8 +435,11 @@ class Sender:
 
 
 def _host_key(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+    except ValueError:  # a malformed URL: its attempt fails with a clear error later
+        return url
 
 
 async def _drain(response: httpx.Response) -> None:
