@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.support.servers import LiveServer
 
 CONNECT_INFO = "please make sure the phone is connected and inSIM is running"
@@ -23,25 +21,21 @@ def call(server: LiveServer, account: dict[str, Any], number: Any, path: str = "
     return response.json()
 
 
-@pytest.mark.parametrize("path", ["clicTocall", "clictocall", "clic.php"])
-def test_no_phone_online_is_002(server: LiveServer, account: dict[str, Any], path: str) -> None:
-    answer = call(server, account, "+33612345678", path)
-    assert answer == [{"info": CONNECT_INFO, "result": "failed", "errors": ["#002"]}]
-    assert list(answer[0]) == ["info", "result", "errors"]
-
-
-@pytest.mark.parametrize("number", ["+33INVALID", "", None, 33612345678])
-def test_bad_number_is_003(server: LiveServer, account: dict[str, Any], number: Any) -> None:
-    answer = call(server, account, number)
-    assert len(answer) == 1 and list(answer[0]) == ["info", "result", "errors"]
-    assert answer[0]["result"] == "failed" and answer[0]["errors"] == ["#003"]
-
-
-def test_national_number_is_read_in_account_region(
-    server: LiveServer, account: dict[str, Any]
-) -> None:
-    # Valid once read as French: the phone is what is missing, not the number.
+def test_no_phone_online_is_002(server: LiveServer, account: dict[str, Any]) -> None:
+    for path in ["clicTocall", "clictocall", "clic.php"]:
+        answer = call(server, account, "+33612345678", path)
+        assert answer == [{"info": CONNECT_INFO, "result": "failed", "errors": ["#002"]}]
+        assert list(answer[0]) == ["info", "result", "errors"]
+    # A national number is read in the account's region: valid, so the phone
+    # is what is missing, not the number.
     assert call(server, account, "06 12 34 56 78")[0]["errors"] == ["#002"]
+
+
+def test_bad_number_is_003(server: LiveServer, account: dict[str, Any]) -> None:
+    for number in ["+33INVALID", "", None, 33612345678]:
+        answer = call(server, account, number)
+        assert len(answer) == 1 and list(answer[0]) == ["info", "result", "errors"]
+        assert answer[0]["result"] == "failed" and answer[0]["errors"] == ["#003"]
 
 
 def test_servers_down_is_001(server: LiveServer, account: dict[str, Any]) -> None:
