@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--signed", action="store_true", help="sign with a secret")
     parser.add_argument("--per-host", type=int, default=None, help="SIMGATE_WEBHOOK_PER_HOST")
     parser.add_argument("--concurrency", type=int, default=None)
+    parser.add_argument("--nodes", type=int, default=1, help="simgate serve processes [1]")
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
@@ -124,19 +125,22 @@ def main() -> None:
     engine = make_engine(settings)
     upgrade(engine)
 
-    rport, sport = free_port(), free_port()
-    procs = [
-        subprocess.Popen([sys.executable, __file__, "--receiver", str(rport)]),
+    rport = free_port()
+    sports = [free_port() for _ in range(args.nodes)]
+    procs = [subprocess.Popen([sys.executable, __file__, "--receiver", str(rport)])]
+    procs += [
         subprocess.Popen(
             [sys.executable, "-m", "simgate.cli", "serve", "--port", str(sport)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        ),
+        )
+        for sport in sports
     ]
     try:
         wait_up(f"http://127.0.0.1:{rport}/stats", procs[0], "receiver")
-        wait_up(f"http://127.0.0.1:{sport}/healthz", procs[1], "simgate serve")
+        for sport, proc in zip(sports, procs[1:], strict=True):
+            wait_up(f"http://127.0.0.1:{sport}/healthz", proc, "simgate serve")
         email = f"bench-{os.getpid()}@example.com"
         account, _ = create_account(engine, email)
         set_callbacks(engine, email, {"status": f"http://127.0.0.1:{rport}/dlr"}, True)
@@ -167,16 +171,19 @@ def main() -> None:
         stats = httpx.get(f"http://127.0.0.1:{rport}/stats").json()
         steady = (stats["count"] - 1) / max(stats["last"] - stats["first"], 1e-9)
         store = "PostgreSQL" if args.database_url else "SQLite"
+        nodes = f"{args.nodes} node{'s' if args.nodes > 1 else ''}"
+        sender_cpu = sum(cpu[1:])
         print(
-            f"{args.n} webhook deliveries ({store}, {'signed' if args.signed else 'unsigned'}): "
+            f"{args.n} webhook deliveries ({store}, {nodes}, "
+            f"{'signed' if args.signed else 'unsigned'}): "
             f"{elapsed:.2f} s end to end = {args.n / elapsed:,.0f}/s; "
             f"steady at the receiver {steady:,.0f}/s; receiver saw {stats['count']:.0f} requests "
             f"on {stats['connections']} connections"
         )
         # On a shared machine the rate depends on what else runs; CPU per delivery does not.
         print(
-            f"CPU per delivery: sender (simgate serve) {cpu[1] / args.n * 1000:.2f} ms "
-            f"= {args.n / cpu[1]:,.0f} deliveries per CPU-second; "
+            f"CPU per delivery: sender (simgate serve) {sender_cpu / args.n * 1000:.2f} ms "
+            f"= {args.n / sender_cpu:,.0f} deliveries per CPU-second; "
             f"receiver {cpu[0] / args.n * 1000:.2f} ms; load average {os.getloadavg()[0]:.1f} "
             f"on {os.cpu_count()} CPUs"
         )
