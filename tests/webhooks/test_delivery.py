@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+
+import pytest
 
 from simgate.domain import payloads
 from simgate.domain.payloads import encode_uri_component, json_text
@@ -109,3 +112,15 @@ def test_a_url_that_cannot_be_sent_fails_its_attempts_then_dies(fast_server: Liv
         )
     row = wait_for(lambda: [r for r in rows(fast_server.engine) if r.state == "dead"], timeout=10)
     assert row[0].attempts == 4 and row[0].last_error.startswith("cannot send")
+
+
+def test_payloads_never_reach_the_logs(
+    fast_server: LiveServer, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    account = make_account(fast_server.engine, message=recorder.url + "/")
+    recorder.answers = [500]
+    emit(fast_server.engine, account, "message", sms("secret-text-4711"))
+    wait_for(recorder.acked)
+    assert "secret-text-4711" not in caplog.text
+    assert "4711" not in caplog.text

@@ -79,6 +79,9 @@ class Outcome:
 
 async def run(app: FastAPI, stop: asyncio.Event) -> None:
     """Worker entry point (see app.py)."""
+    # httpx logs every request's URL at INFO; ours carry the payloads (customer
+    # data), and one line per delivery would also cost a tenth of the CPU.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     sender = Sender(app.state.engine, app.state.settings)
     app.state.wake_webhooks = sender.wake
     await sender.run(stop)
