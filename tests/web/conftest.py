@@ -1,4 +1,4 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright, one browser per session.
+"""Browser fixtures: Debian's Chromium driven by Playwright, one browser per run.
 
 Playwright never downloads a browser here: `.ci/run` installs Debian's
 `chromium` and the tests launch /usr/bin/chromium. Without it the browser
@@ -31,7 +31,11 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running
+# while it is open, which would break async tests collected after this folder
+# (tests/webhooks). All browser tests live in one module, so it is still one
+# browser per test run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         message = f"{CHROMIUM} not found: install Debian's chromium package (.ci/run does)"
