@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, event, func, insert, select
 
 from simgate.domain.dates import utcnow
 from simgate.store.db import run_write, run_write_async
@@ -109,3 +111,26 @@ def test_a_write_cannot_wait_for_a_write(engine: Engine) -> None:
 
     with pytest.raises(RuntimeError, match="cannot wait"):
         run_write(engine, nested)
+
+
+def test_queued_writes_share_one_commit(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("group commit is the SQLite writer's")
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda conn: commits.append(1))
+    started = threading.Event()
+
+    def slow(conn: Connection) -> str:
+        started.set()
+        time.sleep(0.3)  # while this holds the writer, the others queue up
+        return str(add("slow@example.com")(conn))
+
+    first = threading.Thread(target=run_write, args=(engine, slow))
+    first.start()
+    assert started.wait(10)
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda i: run_write(engine, add(f"q{i}@example.com")), range(20)))
+    first.join(10)
+    assert results == [f"q{i}@example.com" for i in range(20)]
+    assert len(emails(engine)) == 21
+    assert len(commits) <= 3  # the slow one, then the queue in one or two commits

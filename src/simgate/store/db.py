@@ -8,6 +8,7 @@ server runs. PostgreSQL is reached through psycopg 3.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import weakref
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from simgate.config import Settings
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -110,15 +112,23 @@ class SQLiteWriter:
         return future
 
     def _serve(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._cond:
+                    if not self._queue:
+                        self._cond.wait(WRITER_IDLE_SECONDS)
+                    if not self._queue:
+                        self._thread = None
+                        return
+                    batch, self._queue = self._queue, []
+                self._commit([job for job in batch if job[1].set_running_or_notify_cancel()])
+        except BaseException:
+            # Never leave callers waiting on a thread that is gone: the next
+            # submit starts a new one.
             with self._cond:
-                if not self._queue:
-                    self._cond.wait(WRITER_IDLE_SECONDS)
-                if not self._queue:
-                    self._thread = None
-                    return
-                batch, self._queue = self._queue, []
-            self._commit([job for job in batch if job[1].set_running_or_notify_cancel()])
+                self._thread = None
+            log.exception("SQLite writer thread failed")
+            raise
 
     def _commit(self, batch: list[tuple[Callable[[Connection], Any], Future[Any]]]) -> None:
         while batch:
