@@ -15,16 +15,19 @@ ACCESS_KEY_PREFIX = "sgk_"
 DEVICE_TOKEN_PREFIX = "sgd_"
 
 
+# Random bytes 0..247 map four to one onto the 62 symbols (uniform); bytes
+# 248..255 are dropped rather than folded, which would favour the first 8.
+_TO_BASE62 = bytes(ord(BASE62[i % 62]) for i in range(248)) + bytes(8)
+_UNEVEN = bytes(range(248, 256))
+
+
 def base62(length: int) -> str:
-    # One draw from the OS generator per id, uniform over all 62**length
-    # strings (randbelow rejects rather than folds, so there is no bias);
-    # a draw per character made ids the costliest part of accepting a batch.
-    number = secrets.randbelow(62**length)
-    chars = []
-    for _ in range(length):
-        number, digit = divmod(number, 62)
-        chars.append(BASE62[digit])
-    return "".join(chars)
+    # One read of the OS generator per id: a draw per character made ids the
+    # costliest part of accepting a batch.
+    out = b""
+    while len(out) < length:
+        out += secrets.token_bytes(length + 4).translate(_TO_BASE62, _UNEVEN)
+    return out[:length].decode("ascii")
 
 
 def short_code() -> str:
