@@ -122,7 +122,7 @@ def test_queued_writes_share_one_commit(engine: Engine) -> None:
 
     def slow(conn: Connection) -> str:
         started.set()
-        time.sleep(0.3)  # while this holds the writer, the others queue up
+        time.sleep(1.0)  # while this holds the writer, the others queue up
         return str(add("slow@example.com")(conn))
 
     first = threading.Thread(target=run_write, args=(engine, slow))
