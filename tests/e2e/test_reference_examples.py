@@ -153,8 +153,11 @@ def test_copies_match_the_reference() -> None:
 
 
 class Demo:
-    def __init__(self, server: ServerProcess, login: str, key: str, workdir: Path) -> None:
+    def __init__(
+        self, server: ServerProcess, login: str, key: str, workdir: Path, printed: str
+    ) -> None:
         self.server, self.login, self.key, self.workdir = server, login, key, workdir
+        self.printed = printed
 
     def personalise(self, text: str) -> str:
         return (
@@ -186,7 +189,7 @@ def demo(settings: Settings, tmp_path: Path) -> Iterator[Demo]:
         assert login and key, printed
         workdir = tmp_path / "client"
         workdir.mkdir()
-        yield Demo(server, login.group(1), key.group(1), workdir)
+        yield Demo(server, login.group(1), key.group(1), workdir, printed)
 
 
 def test_reference_examples(demo: Demo, settings: Settings) -> None:
@@ -194,6 +197,15 @@ def test_reference_examples(demo: Demo, settings: Settings) -> None:
     check_sendsms_json_file(demo, settings)
     check_contact_example(demo, settings)
     check_clictocall_example(demo, settings)
+    check_printed_curl_line(demo)
+
+
+def check_printed_curl_line(demo: Demo) -> None:
+    # The demo prints a curl line that must work as pasted.
+    line = next(x.strip() for x in demo.printed.splitlines() if x.strip().startswith("curl "))
+    result = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=30)
+    answer = json.loads(result.stdout)
+    assert [item["sent"] for item in answer] == [1]
 
 
 def check_sendsms_json_file(demo: Demo, settings: Settings) -> None:
