@@ -145,3 +145,24 @@ def test_a_receiver_slower_than_the_timeout_is_retried(
         emit(live.engine, account, "message", _sms(1))
         row = wait_for(lambda: [r for r in rows(live.engine) if r.state == "done"], timeout=10)[0]
     assert row.attempts == 2
+
+
+def test_a_backlog_for_one_slow_host_does_not_fill_every_place(settings: Settings) -> None:
+    """The first claim sees only the slow host's rows; the others still go out at once."""
+    slow, fast = Recorder().start(), Recorder().start()
+    slow.default = (200, {}, 0.5)
+    try:
+        with LiveServer(settings, webhook_per_host=1, webhook_concurrency=4) as live:
+            # Places: 16 held in all, 8 per host. 60 rows for the slow host come first.
+            a = make_account(live.engine, "slow@example.com", message=slow.url + "/")
+            b = make_account(live.engine, "fast@example.com", message=fast.url + "/")
+            with live.engine.begin() as conn:
+                from simgate.services import outbox
+
+                outbox.enqueue_many(conn, a, "message", [_sms(n) for n in range(60)])
+                outbox.enqueue_many(conn, b, "message", [_sms(n) for n in range(5)])
+            wait_for(lambda: len(fast.acked()) == 5, timeout=3)
+            assert len(slow.acked()) < 10 and slow.max_active == 1
+    finally:
+        slow.stop()
+        fast.stop()

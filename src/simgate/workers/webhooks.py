@@ -112,8 +112,8 @@ class Sender:
         self._flush_wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._more_due = False  # the last claim was full: more rows may be due
+        self._claimed_full = False
         self._capped: set[str] = set()  # hosts left out of the last claim
-        self.sent = 0  # attempts made, for the benchmark and logs
 
     # --- waking -------------------------------------------------------------
 
@@ -182,19 +182,26 @@ class Sender:
         try:
             while not stop.is_set():
                 self._wake.clear()
-                room = self.max_held - len(self.held)
+                # Batches of at most one host's share: rows over a share are handed
+                # back, so a bigger batch would mostly be claimed to be returned.
+                room = min(self.max_held - len(self.held), self.host_cap)
                 if room > 0:
                     skip = self._saturated_urls()
+                    self._claimed_full = False
                     try:
-                        batch = await asyncio.to_thread(self._claim, room, skip)
+                        batch = await asyncio.to_thread(
+                            self._claim, room, skip, dict(self.host_held)
+                        )
                     except Exception:
                         log.exception("webhook claim failed; retrying")
                         batch = []
-                    self._more_due = len(batch) == room
-                    self._capped = {_host_key(url) for url in skip}
+                    self._more_due = self._claimed_full
+                    self._capped = {_host_key(url) for url in skip} | {
+                        host for host, n in self.host_held.items() if n >= self.host_cap
+                    }
                     for delivery in batch:
                         self._start(client, delivery)
-                    if self._more_due and len(self.held) < self.max_held:
+                    if self._more_due and len(self.held) < self.max_held and batch:
                         continue
                 waker = asyncio.create_task(self._wake.wait())
                 await asyncio.wait(
@@ -234,11 +241,19 @@ class Sender:
         if slot is None:
             slot = self.host_slots[delivery.host] = asyncio.Semaphore(self.per_host)
         try:
-            async with slot, self.slots:
-                if time.monotonic() > delivery.start_by:
-                    outcome = Outcome(delivery.id, "release", delivery.attempts, None, None, None)
-                else:
-                    outcome = await self._attempt(client, delivery)
+            try:
+                # Wait for the host's turn only while the claim is sure to outlast
+                # the request; then hand the row back untouched instead.
+                async with asyncio.timeout(max(0.0, delivery.start_by - time.monotonic())):
+                    await slot.acquire()
+            except TimeoutError:
+                outcome = Outcome(delivery.id, "release", delivery.attempts, None, None, None)
+            else:
+                try:
+                    async with self.slots:
+                        outcome = await self._attempt(client, delivery)
+                finally:
+                    slot.release()
             self.results.append(outcome)
             self._flush_wake.set()
         finally:
@@ -268,7 +283,6 @@ class Sender:
         attempts = d.attempts + 1
         status: int | None = None
         retry_after: float | None = None
-        self.sent += 1
         try:
             async with asyncio.timeout(self.timeout):
                 # A ready Request skips the client's merging of base URL,
@@ -312,7 +326,15 @@ class Sender:
 
     # --- the store ----------------------------------------------------------
 
-    def _claim(self, limit: int, skip_urls: list[str]) -> list[Delivery]:
+    def _claim(
+        self, limit: int, skip_urls: list[str], host_counts: dict[str, int]
+    ) -> list[Delivery]:
+        """Claim up to `limit` due rows, at most `host_cap` held per host in all.
+
+        `host_counts` is a copy of what this node holds per host (this runs in
+        a thread). Rows over a host's share are handed back in the same
+        transaction, so one host with a big backlog cannot fill every place.
+        """
         now = utcnow()
         due = (
             webhooks.c.state == "pending",
@@ -341,10 +363,23 @@ class Sender:
         )
         start_by = time.monotonic() + self.lease - self.timeout - 2
         with self.engine.begin() as conn:
-            rows = conn.execute(claim).all()
-            if not rows:
+            rows = sorted(conn.execute(claim).all(), key=lambda r: r.id)
+            self._claimed_full = len(rows) == limit  # read by the loop once this returns
+            kept, extra = [], []
+            for r in rows:
+                host = _host_key(r.url)
+                if host_counts.get(host, 0) < self.host_cap:
+                    host_counts[host] = host_counts.get(host, 0) + 1
+                    kept.append((r, host))
+                else:
+                    extra.append(r.id)
+            if extra:
+                conn.execute(
+                    update(webhooks).where(webhooks.c.id.in_(extra)).values(claimed_until=None)
+                )
+            if not kept:
                 return []
-            owners = {r.account_id for r in rows}
+            owners = {r.account_id for r, _ in kept}
             secrets = dict(
                 conn.execute(
                     select(accounts.c.id, accounts.c.webhook_secret).where(
@@ -361,10 +396,10 @@ class Sender:
                 r.payload,
                 r.attempts,
                 secrets.get(r.account_id),
-                _host_key(r.url),
+                host,
                 start_by,
             )
-            for r in sorted(rows, key=lambda r: r.id)
+            for r, host in kept
         ]
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
