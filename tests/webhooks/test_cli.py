@@ -120,3 +120,19 @@ def test_secret_list_and_replay(settings: Settings) -> None:
     assert missing.exit_code == 1 and "no webhook" in missing.stderr
     assert run("webhooks", "list", EMAIL, "--state", "lost", settings=settings).exit_code == 2
     engine.dispose()
+
+
+def test_replay_scoped_to_an_account(settings: Settings) -> None:
+    import pytest
+
+    from simgate.errors import NotFound
+    from simgate.services.webhook_admin import replay
+
+    engine = make_engine(settings)
+    mine = make_account(engine, "mine@example.com", message="http://127.0.0.1:9/")
+    other = make_account(engine, "other@example.com", message="http://127.0.0.1:9/")
+    event = emit(engine, other, "message", payloads.incoming_sms("o@e.x", "+336", "x", WHEN))
+    with pytest.raises(NotFound):
+        replay(engine, event, account_id=mine)
+    assert replay(engine, event, account_id=other).event_id == event
+    engine.dispose()

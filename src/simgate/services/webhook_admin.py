@@ -189,12 +189,18 @@ def _replay_values() -> dict[str, object]:
     }
 
 
-def replay(engine: Engine, ident: str) -> WebhookInfo:
-    """Send one delivery again (by numeric id or event id), to the kind's current URL."""
+def replay(engine: Engine, ident: str, account_id: int | None = None) -> WebhookInfo:
+    """Send one delivery again (by numeric id or event id), to the kind's current URL.
+
+    Pass `account_id` to find only that account's deliveries (the dashboard).
+    """
     column = webhooks.c.id if ident.isdigit() else webhooks.c.event_id
     key: object = int(ident) if ident.isdigit() else ident
+    query = select(webhooks).where(column == key)
+    if account_id is not None:
+        query = query.where(webhooks.c.account_id == account_id)
     with engine.begin() as conn:
-        row = conn.execute(select(webhooks).where(column == key)).first()
+        row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"no webhook {ident}")
         url = conn.execute(
