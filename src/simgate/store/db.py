@@ -39,6 +39,8 @@ def make_engine(settings: Settings) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=8,
             max_overflow=8,
+            # The most recently used connection has the warmest page cache.
+            pool_use_lifo=True,
         )
         synchronous = settings.sqlite_synchronous
 
