@@ -242,7 +242,7 @@ def test_webhook_urls_are_checked_and_replay_works(
         calls="http://ok.example/c",
     )
     assert answer.status_code == 400 and 'id="status-error"' in answer.text
-    answer = post(client, "/app/webhooks", "/app/webhooks", status="https://hooks.example/s")
+    answer = post(client, "/app/webhooks", "/app/webhooks", status="http://127.0.0.1:9/s")
     assert answer.status_code == 303
     now = utcnow()
     with server.engine.begin() as conn:
@@ -266,7 +266,7 @@ def test_webhook_urls_are_checked_and_replay_works(
     assert answer.status_code == 303
     with server.engine.connect() as conn:
         row = conn.execute(select(webhooks).where(webhooks.c.id == hook_id)).one()
-    assert row.state in ("pending", "done", "dead") and row.url == "https://hooks.example/s"
+    assert row.state in ("pending", "done", "dead") and row.url == "http://127.0.0.1:9/s"
     answer = post(client, "/app/webhooks/secret", "/app/webhooks", action="new")
     assert answer.status_code == 303
     assert "whsec_" in client.get("/app/webhooks").text
