@@ -32,6 +32,7 @@ from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.errors import NotFound
 from simgate.services.accounts import Account
 from simgate.services.contacts import EMAIL_RE, upsert_contacts
+from simgate.services.devices import STALE_AFTER
 from simgate.services.qualifications import record_qualification
 from simgate.store.tables import (
     accounts,
@@ -157,9 +158,15 @@ def overview(engine: Engine, account: Account, now: datetime | None = None) -> O
         )
         waiting = conn.execute(select(func.count()).select_from(backlog)).scalar_one()
         online, total = conn.execute(
-            select(_n(devices.c.online_node.is_not(None)), func.count()).where(
-                devices.c.account_id == account.id, devices.c.removed_at.is_(None)
-            )
+            select(
+                _n(
+                    and_(
+                        devices.c.online_node.is_not(None),
+                        devices.c.last_seen_at > utcnow() - STALE_AFTER,
+                    )
+                ),
+                func.count(),
+            ).where(devices.c.account_id == account.id, devices.c.removed_at.is_(None))
         ).one()
     return Overview(
         today=Counts(*(int(v) for v in row[:3])),
