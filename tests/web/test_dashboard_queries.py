@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
+from simgate.domain.dates import utcnow
 from simgate.errors import NotFound
 from simgate.services import dashboard
 from simgate.services.accounts import Account, create_account
@@ -86,6 +87,7 @@ def test_overview_counts_today_week_and_hours(engine: Engine, owner: Account) ->
                 rate_per_minute=30,
                 created_at=NOW,
                 online_node="node-1",
+                last_seen_at=utcnow(),  # a node marks its phones seen at each heartbeat
             )
         )
         conn.execute(
