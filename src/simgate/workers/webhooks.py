@@ -100,7 +100,7 @@ class Sender:
         # Rows held in memory: sending or waiting for a slot. One host may hold
         # only `host_cap` of them, so slow receivers cannot take every place.
         self.max_held = 4 * self.concurrency
-        self.host_cap = min(8 * self.per_host, self.max_held // 2)
+        self.host_cap = min(16 * self.per_host, self.max_held // 2)
         self.postgres = engine.dialect.name == "postgresql"
         self.held: dict[int, Delivery] = {}
         self.host_held: dict[str, int] = {}
@@ -111,9 +111,10 @@ class Sender:
         self._wake = asyncio.Event()
         self._flush_wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._more_due = False  # the last claim was full: more rows may be due
-        self._claimed_full = False
-        self._capped: set[str] = set()  # hosts left out of the last claim
+        self._more_due = False  # the last claim was full within shares: more may be due
+        self._claimed_full = False  # set by _claim: as many rows as asked, none handed back
+        self._left_over: set[str] = set()  # set by _claim: hosts whose rows were handed back
+        self._more_for: set[str] = set()  # hosts that may have more due rows than they got
 
     # --- waking -------------------------------------------------------------
 
@@ -187,7 +188,7 @@ class Sender:
                 room = min(self.max_held - len(self.held), self.host_cap)
                 if room > 0:
                     skip = self._saturated_urls()
-                    self._claimed_full = False
+                    self._claimed_full, self._left_over = False, set()
                     try:
                         batch = await asyncio.to_thread(
                             self._claim, room, skip, dict(self.host_held)
@@ -196,11 +197,13 @@ class Sender:
                         log.exception("webhook claim failed; retrying")
                         batch = []
                     self._more_due = self._claimed_full
-                    self._capped = {_host_key(url) for url in skip} | {
-                        host for host, n in self.host_held.items() if n >= self.host_cap
-                    }
                     for delivery in batch:
                         self._start(client, delivery)
+                    # Hosts that may have more rows than they got: each gets a claim
+                    # of its own once it has worked most of its share off (_deliver).
+                    self._more_for |= {_host_key(url) for url in skip} | self._left_over
+                    if self._more_due:
+                        self._more_for |= {d.host for d in batch}
                     if self._more_due and len(self.held) < self.max_held and batch:
                         continue
                 waker = asyncio.create_task(self._wake.wait())
@@ -265,10 +268,10 @@ class Sender:
                 del self.host_held[delivery.host]
                 self.host_slots.pop(delivery.host, None)
             # Claim again once there is room for a worthwhile batch, not per row.
-            if self._more_due and len(self.held) <= self.max_held // 2:
+            if self._more_due and len(self.held) <= self.max_held - self.host_cap:
                 self._wake.set()
-            elif delivery.host in self._capped and left <= self.host_cap // 2:
-                self._capped.discard(delivery.host)
+            elif delivery.host in self._more_for and left <= self.host_cap // 4:
+                self._more_for.discard(delivery.host)
                 self._wake.set()
 
     async def _attempt(self, client: httpx.AsyncClient, d: Delivery) -> Outcome:
@@ -364,8 +367,7 @@ class Sender:
         start_by = time.monotonic() + self.lease - self.timeout - 2
         with self.engine.begin() as conn:
             rows = sorted(conn.execute(claim).all(), key=lambda r: r.id)
-            self._claimed_full = len(rows) == limit  # read by the loop once this returns
-            kept, extra = [], []
+            kept, extra, left_over = [], [], set()
             for r in rows:
                 host = _host_key(r.url)
                 if host_counts.get(host, 0) < self.host_cap:
@@ -373,6 +375,10 @@ class Sender:
                     kept.append((r, host))
                 else:
                     extra.append(r.id)
+                    left_over.add(host)
+            self._left_over = left_over
+            # Read by the loop once this returns: worth claiming again at once?
+            self._claimed_full = len(rows) == limit and not extra
             if extra:
                 conn.execute(
                     update(webhooks).where(webhooks.c.id.in_(extra)).values(claimed_until=None)
