@@ -185,19 +185,34 @@ def test_callback_to_loopback_refused_without_the_setting(
 ) -> None:
     with LiveServer(settings, webhook_retry_schedule=FAST, allow_private_callbacks=False) as live:
         # "localhost" passes the literal check when set; the connect-time check stops it.
-        account = make_account(live.engine, message=recorder.url.replace("127.0.0.1", "localhost"))
+        # The literal 127.0.0.1 was let in at setting time (as an operator could) and
+        # is stopped the same way.
+        account = make_account(
+            live.engine,
+            message=recorder.url.replace("127.0.0.1", "localhost"),
+            status=recorder.url + "/dlr",
+        )
         emit(live.engine, account, "message", payloads.incoming_sms("u@e.x", "+1", "x", NOW))
-        row = wait_for(lambda: [r for r in rows(live.engine) if r.state == "dead"], timeout=15)[0]
-        assert "refused" in row.last_error and "loopback" in row.last_error
-        assert row.last_status is None and row.attempts == 4
+        emit(
+            live.engine,
+            account,
+            "status",
+            payloads.delivery_status("u@e.x", "+1", "sent", NOW, "i"),
+        )
+        wait_for(lambda: [r.state for r in rows(live.engine)] == ["dead", "dead"], timeout=15)
+        dead = rows(live.engine)
+        for row in rows(live.engine):
+            assert row.state == "dead" and row.last_status is None and row.attempts == 4
+            assert "refused" in row.last_error and "loopback" in row.last_error
     assert recorder.requests == []
-    # With the setting, the same row (replayed) is delivered.
+    # With the setting, the same rows (replayed) are delivered.
     from simgate.services.webhook_admin import replay
 
     with LiveServer(settings, webhook_retry_schedule=FAST, allow_private_callbacks=True) as live:
-        replay(live.engine, row.event_id)
-        wait_for(recorder.acked)
-        assert wait_for(lambda: rows(live.engine)[0].state == "done")
+        for row in dead:
+            replay(live.engine, row.event_id)
+        wait_for(lambda: len(recorder.acked()) == 2)
+        assert wait_for(lambda: all(r.state == "done" for r in rows(live.engine)))
 
 
 NOW = datetime(2026, 3, 1, 12, 0, 0)
