@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -149,9 +150,9 @@ class ExpressReceiver:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            ["node", "server.js"],
+            [str(shutil.which("node")), "server.js"],
             cwd=EXPRESS_DIR,
-            env={"PORT": str(self.port), "PATH": "/usr/bin:/bin:/usr/local/bin"},
+            env={**os.environ, "PORT": str(self.port)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
