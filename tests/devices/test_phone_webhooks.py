@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from simgate.config import Settings
 from simgate.services.webhook_admin import set_callbacks
-from tests.devices.conftest import Agent, numbered, pair, post, wait_for
+from tests.devices.conftest import Agent, numbered, pair, post
+from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess, simgate
 from tests.webhooks.conftest import Recorder
 

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, select
 
 from simgate.config import Settings
 from simgate.store.tables import messages
-from tests.devices.conftest import Agent, all_in, numbered, pair, post, states, wait_for
+from tests.devices.conftest import Agent, all_in, numbered, pair, post, states
+from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.e2e

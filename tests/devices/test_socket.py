@@ -17,7 +17,7 @@ from simgate.device import protocol
 from simgate.services.accounts import create_account
 from simgate.services.devices import add_device, remove_device
 from simgate.store.tables import calls, incoming_sms, qualifications
-from tests.devices.conftest import wait_for
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
 
 

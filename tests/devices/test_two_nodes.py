@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from simgate.config import Settings
-from tests.devices.conftest import Agent, all_in, numbered, pair, post, wait_for
+from tests.devices.conftest import Agent, all_in, numbered, pair, post
+from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.e2e

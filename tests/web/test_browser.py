@@ -27,7 +27,7 @@ from simgate.domain.sms import count_segments
 from simgate.store.db import make_engine
 from simgate.store.tables import accounts, calls, devices, messages
 from simgate.web.passwords import set_password
-from tests.devices.conftest import wait_for
+from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess
 from tests.web.conftest import SCREENSHOTS, Receiver
 from tests.web.helpers import PASSWORD
