@@ -158,12 +158,18 @@ def test_bad_token_is_closed_with_a_reason(live: LiveServer, token: str) -> None
     assert close_code(ws) == (protocol.CLOSE_BAD_TOKEN, "invalid or revoked device token")
 
 
+def test_a_token_in_the_url_is_not_accepted(live: LiveServer, owner: dict[str, Any]) -> None:
+    token = add_device(live.engine, owner["login"], "phone")[1]
+    ws = open_socket(ws_url(live) + f"?token={token}")
+    assert close_code(ws)[0] == protocol.CLOSE_BAD_TOKEN
+
+
 def test_first_frame_must_be_hello(live: LiveServer, owner: dict[str, Any]) -> None:
     token = add_device(live.engine, owner["login"], "phone")[1]
     ws = open_socket(ws_url(live), token)
     ws.send(json.dumps({"type": "pong"}))
     assert close_code(ws)[0] == protocol.CLOSE_NO_HELLO
-    ws = open_socket(ws_url(live) + f"?token={token}")
+    ws = open_socket(ws_url(live), token)
     ws.send(json.dumps({"type": "hello", "protocol": 2}))
     assert close_code(ws)[0] == protocol.CLOSE_BAD_VERSION
 

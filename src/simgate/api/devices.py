@@ -1,7 +1,7 @@
 """The device WebSocket (protocol v1, docs/device-protocol.md).
 
-A device authenticates with its token (`Authorization: Bearer ...`, or
-`?token=` for clients that cannot set headers), says hello, and then receives
+A device authenticates with its token (`Authorization: Bearer ...`), says
+hello, and then receives
 `send_sms` / `dial` / `ping` frames and sends acks and reports. Reports go to
 the report writer; answers come back on this socket.
 """
@@ -75,10 +75,12 @@ def _offline(engine: Engine, device_id: int, node: str) -> int:
 
 
 def _token(ws: WebSocket) -> str | None:
+    # Header only: a token in the query string would land in access logs
+    # (uvicorn logs every WebSocket path with its query).
     header = ws.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return ws.query_params.get("token")
+    return None
 
 
 @router.websocket(protocol.PATH)
