@@ -166,3 +166,35 @@ def test_a_backlog_for_one_slow_host_does_not_fill_every_place(settings: Setting
     finally:
         slow.stop()
         fast.stop()
+
+
+def test_other_nodes_are_woken_by_notify_on_postgresql(
+    settings: Settings, recorder: Recorder
+) -> None:
+    import time
+
+    import pytest
+
+    from simgate.store.db import make_engine
+    from simgate.workers.webhooks import Sender
+
+    if not settings.database_url:
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite nodes share one machine's file")
+    writer = make_engine(settings)  # another node's engine: its commits NOTIFY
+    unwatch = Sender(writer, settings)._watch_commits()
+    try:
+        with LiveServer(settings) as live:
+            account = make_account(writer, message=recorder.url + "/")
+            time.sleep(0.5)  # the listener is up; the sender sits in its one-second poll
+            latencies = []
+            for n in range(4):
+                start = time.monotonic()
+                emit(writer, account, "message", _sms(n))
+                wait_for(lambda: len(recorder.acked()) > n, every=0.005)  # noqa: B023
+                latencies.append(time.monotonic() - start)
+                time.sleep(0.2)
+            assert max(latencies) < 0.5, latencies
+            assert live.engine is not writer
+    finally:
+        unwatch()
+        writer.dispose()

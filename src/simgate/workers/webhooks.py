@@ -16,7 +16,8 @@ SSRF guard) is retried on the schedule, honouring Retry-After on 429/503, then
 dead.
 
 Waking: the engine's commits that wrote outbox rows wake the sender at once;
-a poll every second picks up other nodes' rows, retries and lapsed claims.
+on PostgreSQL they also NOTIFY the other nodes, which LISTEN; a poll every
+second picks up what is left (rows written elsewhere, retries, lapsed claims).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ from simgate.store.tables import accounts, webhooks
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+CHANNEL = "simgate_webhooks"  # PostgreSQL NOTIFY channel of outbox commits
 FLUSH_SECONDS = 0.02
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver may slow us down, not park events for ever
 MAX_BODY = 64 * 1024  # read this much of an answer at most (it is ignored anyway)
@@ -129,14 +132,19 @@ class Sender:
         """Wake when a commit on this engine wrote outbox rows (or a replay).
 
         The pool's checkin comes after the commit, so the rows are visible
-        to the claim by then.
+        to the claim by then. On PostgreSQL the transaction also sends a
+        NOTIFY (delivered at commit) that wakes the other nodes (`_listen`).
         """
         flag = "simgate_outbox"
+        postgres = self.postgres
 
         def after_execute(conn: Any, clause: Any, _m: Any, _p: Any, options: Any, _r: Any) -> None:
             if (isinstance(clause, Insert) and clause.table is webhooks) or options.get(
                 WAKE_OPTION
             ):
+                if postgres and conn.info.get(flag) != "written":
+                    # On the driver's connection: no SQLAlchemy events, same transaction.
+                    conn.connection.dbapi_connection.execute(f"NOTIFY {CHANNEL}")
                 conn.info[flag] = "written"
 
         def on_commit(conn: Any) -> None:
@@ -167,6 +175,22 @@ class Sender:
 
         return remove
 
+    def _listen(self, stopped: threading.Event) -> None:
+        """PostgreSQL: wake on other nodes' outbox commits (a thread; polling stays)."""
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not stopped.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not stopped.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self.wake()
+            except Exception as exc:  # the poll carries on meanwhile
+                log.warning("webhook LISTEN failed (%s); retrying", type(exc).__name__)
+                stopped.wait(2.0)
+
     # --- the loop -----------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -180,6 +204,11 @@ class Sender:
         )
         flusher = asyncio.create_task(self._flush_loop(stop))
         stopping = asyncio.create_task(stop.wait())
+        listening = threading.Event()
+        if self.postgres:
+            threading.Thread(
+                target=self._listen, args=(listening,), name="webhook-listen", daemon=True
+            ).start()
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -212,6 +241,7 @@ class Sender:
                 )
                 waker.cancel()
         finally:
+            listening.set()  # the listener thread ends within half a second
             stopping.cancel()
             unwatch()
             claimed = list(self.held)
