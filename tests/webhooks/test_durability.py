@@ -176,12 +176,12 @@ def test_other_nodes_are_woken_by_notify_on_postgresql(
     import pytest
 
     from simgate.store.db import make_engine
-    from simgate.workers.webhooks import Sender
+    from simgate.workers.webhook_wake import watch_commits
 
     if not settings.database_url:
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite nodes share one machine's file")
     writer = make_engine(settings)  # another node's engine: its commits NOTIFY
-    unwatch = Sender(writer, settings)._watch_commits()
+    unwatch = watch_commits(writer, lambda: None)
     try:
         with LiveServer(settings) as live:
             account = make_account(writer, message=recorder.url + "/")

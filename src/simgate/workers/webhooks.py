@@ -18,6 +18,7 @@ dead.
 Waking: the engine's commits that wrote outbox rows wake the sender at once;
 on PostgreSQL they also NOTIFY the other nodes, which LISTEN; a poll every
 second picks up what is left (rows written elsewhere, retries, lapsed claims).
+See webhook_wake.py.
 """
 
 from __future__ import annotations
@@ -27,30 +28,27 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import Engine, bindparam, event, or_, select, update
-from sqlalchemy.sql import Insert
+from sqlalchemy import Engine, bindparam, or_, select, update
 
 from simgate.config import Settings
 from simgate.domain.dates import utcnow
 from simgate.domain.payloads import delivery_url
 from simgate.domain.retry import next_delay
 from simgate.services.urlguard import RefusedAddress, transport
-from simgate.services.webhook_admin import WAKE_OPTION, sign
+from simgate.services.webhook_admin import sign
 from simgate.store.tables import accounts, webhooks
+from simgate.workers import webhook_wake as wake
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-CHANNEL = "simgate_webhooks"  # PostgreSQL NOTIFY channel of outbox commits
 FLUSH_SECONDS = 0.02
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver may slow us down, not park events for ever
 MAX_BODY = 64 * 1024  # read this much of an answer at most (it is ignored anyway)
@@ -128,74 +126,11 @@ class Sender:
             with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
                 loop.call_soon_threadsafe(self._wake.set)
 
-    def _watch_commits(self) -> Callable[[], None]:
-        """Wake when a commit on this engine wrote outbox rows (or a replay).
-
-        The pool's checkin comes after the commit, so the rows are visible
-        to the claim by then. On PostgreSQL the transaction also sends a
-        NOTIFY (delivered at commit) that wakes the other nodes (`_listen`).
-        """
-        flag = "simgate_outbox"
-        postgres = self.postgres
-
-        def after_execute(conn: Any, clause: Any, _m: Any, _p: Any, options: Any, _r: Any) -> None:
-            if (isinstance(clause, Insert) and clause.table is webhooks) or options.get(
-                WAKE_OPTION
-            ):
-                if postgres and conn.info.get(flag) != "written":
-                    # On the driver's connection: no SQLAlchemy events, same transaction.
-                    conn.connection.dbapi_connection.execute(f"NOTIFY {CHANNEL}")
-                conn.info[flag] = "written"
-
-        def on_commit(conn: Any) -> None:
-            if conn.info.get(flag) == "written":
-                conn.info[flag] = "committed"
-
-        def on_rollback(conn: Any) -> None:
-            if conn.info.get(flag) == "written":
-                conn.info.pop(flag, None)
-
-        def on_checkin(_dbapi: Any, record: Any) -> None:
-            if record is not None and record.info.pop(flag, None) == "committed":
-                self.wake()
-
-        hooks: list[tuple[Any, str, Callable[..., None]]] = [
-            (self.engine, "after_execute", after_execute),
-            (self.engine, "commit", on_commit),
-            (self.engine, "rollback", on_rollback),
-            (self.engine.pool, "checkin", on_checkin),
-        ]
-        for target, name, fn in hooks:
-            event.listen(target, name, fn)
-
-        def remove() -> None:
-            for target, name, fn in hooks:
-                if event.contains(target, name, fn):
-                    event.remove(target, name, fn)
-
-        return remove
-
-    def _listen(self, stopped: threading.Event) -> None:
-        """PostgreSQL: wake on other nodes' outbox commits (a thread; polling stays)."""
-        import psycopg
-
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        while not stopped.is_set():
-            try:
-                with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    while not stopped.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self.wake()
-            except Exception as exc:  # the poll carries on meanwhile
-                log.warning("webhook LISTEN failed (%s); retrying", type(exc).__name__)
-                stopped.wait(2.0)
-
     # --- the loop -----------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
-        unwatch = self._watch_commits()
+        unwatch = wake.watch_commits(self.engine, self.wake)
         client = httpx.AsyncClient(
             transport=transport(self.settings.allow_private_callbacks, self.concurrency),
             timeout=self.timeout,
@@ -207,7 +142,10 @@ class Sender:
         listening = threading.Event()
         if self.postgres:
             threading.Thread(
-                target=self._listen, args=(listening,), name="webhook-listen", daemon=True
+                target=wake.listen,
+                args=(self.engine, self.wake, listening),
+                name="webhook-listen",
+                daemon=True,
             ).start()
         try:
             while not stop.is_set():
