@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,22 +21,11 @@ from simgate.config import Settings
 from simgate.services import outbox
 from simgate.store.tables import webhooks
 from tests.receivers.flask_app import FlaskReceiver
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer, free_port
 
 EXPRESS_DIR = Path(__file__).parents[1] / "receivers" / "express"
 FAST = "0.2,0.2,0.2"
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.02) -> Any:
-    """Poll until `check()` is truthy; its value, or AssertionError at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {check}")
-        time.sleep(every)
 
 
 def emit(engine: Engine, account_id: int, kind: str, payload: dict[str, Any]) -> str:

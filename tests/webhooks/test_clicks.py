@@ -8,8 +8,9 @@ from sqlalchemy import select
 from simgate.services.accounts import create_account
 from simgate.services.webhook_admin import set_callbacks
 from simgate.store.tables import link_clicks, messages
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.webhooks.conftest import Recorder, rows, wait_for
+from tests.webhooks.conftest import Recorder, rows
 
 BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36"
 

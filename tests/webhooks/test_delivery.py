@@ -9,8 +9,9 @@ import pytest
 
 from simgate.domain import payloads
 from simgate.domain.payloads import encode_uri_component, json_text
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.webhooks.conftest import Recorder, emit, make_account, rows, wait_for
+from tests.webhooks.conftest import Recorder, emit, make_account, rows
 
 RICH = '50% off & more = 2+2 #1 à São Paulo, crème brûlée 🎉👍🏽 "quoted" \\ / ? %41'
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456)

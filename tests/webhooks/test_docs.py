@@ -15,8 +15,9 @@ from werkzeug.serving import make_server
 
 from simgate.domain import payloads
 from simgate.services.webhook_admin import signing_secret
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.webhooks.conftest import Recorder, emit, make_account, rows, wait_for
+from tests.webhooks.conftest import Recorder, emit, make_account, rows
 
 DOC = Path(__file__).parents[2] / "docs" / "webhooks.md"
 

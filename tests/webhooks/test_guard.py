@@ -20,8 +20,9 @@ from simgate.services.urlguard import (
     problem,
 )
 from simgate.services.webhook_admin import validate_callback_url
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.webhooks.conftest import FAST, Recorder, emit, make_account, rows, wait_for
+from tests.webhooks.conftest import FAST, Recorder, emit, make_account, rows
 
 REFUSED = {
     # IPv4

@@ -21,8 +21,9 @@ from simgate.domain import payloads
 from simgate.domain.payloads import encode_uri_component, json_text
 from simgate.services.accounts import get_account
 from simgate.services.qualifications import record_qualification
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.webhooks.conftest import emit, make_account, wait_for
+from tests.webhooks.conftest import emit, make_account
 
 TEXT = 'Rendez-vous & café = 2+2 #1 à São Paulo, naïve crème brûlée 🎉👍🏽 "ok" ?/'
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456)

@@ -19,8 +19,9 @@ import pytest
 
 from simgate.domain import payloads
 from simgate.domain.payloads import json_text
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.webhooks.conftest import emit, make_account, wait_for
+from tests.webhooks.conftest import emit, make_account
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456)
 TEXT = "50% off & 100%25 = %41 + %22 # café 🎉"

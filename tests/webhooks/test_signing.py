@@ -10,8 +10,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from simgate.domain import payloads
 from simgate.services.webhook_admin import sign, signing_secret
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.webhooks.conftest import Recorder, emit, make_account, wait_for
+from tests.webhooks.conftest import Recorder, emit, make_account
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456)
 
