@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from simgate.config import Settings
-from tests.devices.conftest import Agent, all_in, numbered, pair, post
+from simgate.store.tables import devices, messages
+from tests.devices.conftest import Agent, all_in, numbered, pair, post, states
 from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess
 
@@ -33,3 +35,35 @@ def test_every_message_is_sent_once_across_nodes(
     sent = agents[0].sent() + agents[1].sent()
     assert len(sent) == 200 and Counter(sent).most_common(1)[0][1] == 1
     assert agents[0].sent() and agents[1].sent()  # both nodes dispatched
+
+
+def test_a_message_accepted_on_one_node_wakes_the_other_at_once(
+    settings: Settings, store: Engine, owner: dict[str, Any], agents: list[Agent], tmp_path: Path
+) -> None:
+    """LISTEN/NOTIFY: no waiting for the other node's half-second poll."""
+    if not settings.database_url:
+        pytest.skip("several nodes share a store only on PostgreSQL")
+    with ServerProcess(settings) as one, ServerProcess(settings) as two:
+        agents.append(
+            Agent(
+                two.url, pair(store, owner, "on two"), tmp_path / "b", "--sent-delay", "0.01"
+            ).start()
+        )
+        wait_for(lambda: _online(store))
+        time.sleep(1)  # the listeners are up
+        for n in range(5):
+            post(one.url, owner, numbered(1))
+            wait_for(lambda: states(store).get("queued", 0) == 0)
+            time.sleep(0.1 + n * 0.07)  # land at different points of the poll cycle
+    with store.connect() as conn:
+        rows = conn.execute(select(messages.c.created_at, messages.c.dispatched_at)).all()
+    delays = sorted((r.dispatched_at - r.created_at).total_seconds() for r in rows)
+    assert len(delays) == 5 and delays[2] < 0.2, delays
+
+
+def _online(store: Engine) -> bool:
+    with store.connect() as conn:
+        return (
+            conn.execute(select(devices.c.id).where(devices.c.online_node.is_not(None))).first()
+            is not None
+        )

@@ -2,9 +2,10 @@
 
 Each tick is one transaction (services/dispatch.py): promote scheduled
 messages that are due, expire leases, and claim work for every account that
-has a device here with send budget left. It wakes when messages are accepted
-or a device frees capacity, and every half second otherwise (scheduled
-messages, other nodes' work).
+has a device here with send budget left. It wakes when a commit stores new
+messages (on any node: on PostgreSQL that commit NOTIFYs every node) or a
+device frees capacity, and every half second otherwise (scheduled messages,
+retries).
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from simgate.device import protocol
 from simgate.domain.dates import utcnow
 from simgate.services import dispatch
+from simgate.store.tables import messages
+from simgate.workers import wake as waking
 from simgate.workers.hub import Hub
 
 log = logging.getLogger(__name__)
 TICK = 0.5
+CHANNEL = "simgate_dispatch"
 SWEEP_EVERY = 1.0
 
 
@@ -46,6 +50,19 @@ def _tick(
 
 
 async def run(app: FastAPI, stop: asyncio.Event) -> None:
+    engine: Engine = app.state.engine
+    unwatch = waking.watch_commits(
+        engine, CHANNEL, waking.inserts_into(messages), app.state.wake_dispatcher
+    )
+    listening = waking.listen_in_thread(engine, CHANNEL, app.state.wake_dispatcher)
+    try:
+        await _loop(app, stop)
+    finally:
+        listening.set()
+        unwatch()
+
+
+async def _loop(app: FastAPI, stop: asyncio.Event) -> None:
     hub: Hub = app.state.hub
     wake: asyncio.Event = app.state.dispatch_event
     settings = app.state.settings

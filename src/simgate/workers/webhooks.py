@@ -18,7 +18,7 @@ dead.
 Waking: the engine's commits that wrote outbox rows wake the sender at once;
 on PostgreSQL they also NOTIFY the other nodes, which LISTEN; a poll every
 second picks up what is left (rows written elsewhere, retries, lapsed claims).
-See webhook_wake.py.
+See wake.py.
 """
 
 from __future__ import annotations
@@ -26,27 +26,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy.sql import Insert
 
 from simgate.config import Settings
 from simgate.domain.dates import utcnow
 from simgate.domain.payloads import delivery_url
 from simgate.domain.retry import next_delay
 from simgate.services.urlguard import RefusedAddress, transport
-from simgate.services.webhook_admin import sign
+from simgate.services.webhook_admin import WAKE_OPTION, sign
 from simgate.store.tables import accounts, webhooks
-from simgate.workers import webhook_wake as wake
+from simgate.workers import wake
 
 log = logging.getLogger(__name__)
+
+CHANNEL = "simgate_webhooks"
+
+
+def _wrote_outbox(clause: Any, options: Any) -> bool:
+    """New outbox rows, or a statement marked as a replay (webhook_admin.WAKE)."""
+    return (isinstance(clause, Insert) and clause.table is webhooks) or bool(
+        options.get(WAKE_OPTION)
+    )
+
 
 POLL_SECONDS = 1.0
 FLUSH_SECONDS = 0.02
@@ -130,7 +141,7 @@ class Sender:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
-        unwatch = wake.watch_commits(self.engine, self.wake)
+        unwatch = wake.watch_commits(self.engine, CHANNEL, _wrote_outbox, self.wake)
         client = httpx.AsyncClient(
             transport=transport(self.settings.allow_private_callbacks, self.concurrency),
             timeout=self.timeout,
@@ -139,14 +150,7 @@ class Sender:
         )
         flusher = asyncio.create_task(self._flush_loop(stop))
         stopping = asyncio.create_task(stop.wait())
-        listening = threading.Event()
-        if self.postgres:
-            threading.Thread(
-                target=wake.listen,
-                args=(self.engine, self.wake, listening),
-                name="webhook-listen",
-                daemon=True,
-            ).start()
+        listening = wake.listen_in_thread(self.engine, CHANNEL, self.wake)
         try:
             while not stop.is_set():
                 self._wake.clear()
