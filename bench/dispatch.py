@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from simgate.store.db import make_engine
 from simgate.store.tables import messages
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
+from tests.support.agents import Agent  # noqa: E402
 from tests.support.servers import ServerProcess, simgate  # noqa: E402
 
 
@@ -65,30 +65,17 @@ def main() -> None:
                     settings=settings,
                 ).stdout
             )["token"]
-            agents.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "simgate.cli",
-                        "device",
-                        "run",
-                        "--server",
-                        server.url,
-                        "--token",
-                        token,
-                        "--sent-delay",
-                        "0",
-                        "--delivery-delay",
-                        "0",
-                        "--state-dir",
-                        str(folder / f"phone{n}"),
-                        "--no-fsync",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
+            agent = Agent(
+                server.url,
+                token,
+                folder / f"phone{n}",
+                "--sent-delay",
+                "0",
+                "--delivery-delay",
+                "0",
+                "--no-fsync",
             )
+            agents.append(agent.start())
         time.sleep(2)  # let the phones connect
         engine = make_engine(settings)
         started = time.perf_counter()
@@ -114,7 +101,7 @@ def main() -> None:
                 select(messages.c.created_at, messages.c.dispatched_at, messages.c.sent_at)
             ).all()
         for agent in agents:
-            agent.terminate()
+            agent.kill()
     first = min(r.created_at for r in rows)
     handed = [r for r in rows if r.dispatched_at]
     latency = [(r.dispatched_at - r.created_at).total_seconds() * 1000 for r in handed]
