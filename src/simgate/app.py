@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -23,7 +23,7 @@ from simgate.workers.hub import Hub
 log = logging.getLogger(__name__)
 
 # Background workers started with the app; each is `async def run(app, stop_event)`.
-Worker = Callable[[FastAPI, asyncio.Event], "asyncio.Future[None] | object"]
+Worker = Callable[[FastAPI, asyncio.Event], Awaitable[None]]
 
 
 def create_app(settings: Settings, engine: Engine | None = None, migrate: bool = True) -> FastAPI:

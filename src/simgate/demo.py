@@ -7,11 +7,11 @@ import asyncio
 import json
 import secrets
 import shlex
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Engine
 
+from simgate.app import Worker
 from simgate.config import Settings
 from simgate.device.agent import Agent
 from simgate.device.simulator import Journal, SimulatedPhone
@@ -20,8 +20,6 @@ from simgate.services.devices import add_device, list_devices, remove_device
 
 DEMO_LOGIN = "demo@simgate.local"
 PHONE_NAME = "demo phone"
-
-Worker = Callable[[Any, asyncio.Event], Awaitable[None]]
 
 
 def prepare(engine: Engine, settings: Settings) -> tuple[str, Worker]:

@@ -16,11 +16,6 @@ class Dialer(Protocol):
         ...
 
 
-class NoPhones:
-    async def dial(self, account_id: int, phone_number: str) -> bool:
-        return False
-
-
 def _item(result: str, errors: list[str], info: str = CONNECT_INFO) -> list[dict[str, Any]]:
     return [{"info": info, "result": result, "errors": errors}]
 
