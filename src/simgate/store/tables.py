@@ -93,6 +93,8 @@ messages = Table(
     Column("send_at", DateTime, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
+    # Hand-overs not acknowledged in time; after a few the message fails (see dispatch).
+    Column("handovers", Integer, nullable=False, default=0, server_default="0"),
     Column("device_id", Integer, ForeignKey("devices.id")),
     Column("lease_until", DateTime),
     Column("dispatched_at", DateTime),
@@ -188,6 +190,22 @@ qualifications = Table(
     Column("from_number", String(32), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
+)
+
+# Dashboard sign-ins. The cookie carries a random token; only its hash is kept,
+# so that signing out, a password change or "sign out everywhere" ends a
+# session at once instead of when its cookie expires.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("user_agent", String(200), nullable=False, default="", server_default=""),
+    Column("ip", String(64), nullable=False, default="", server_default=""),
 )
 
 webhooks = Table(
