@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # Phones and dispatch (issue 3)
     lease_seconds: float = 30.0
     max_send_attempts: int = 3
+    # Hand-overs a device never acknowledges before the message fails: a
+    # message no device can take must not block the queue (docs/security.md).
+    max_handovers: int = 5
     # After a device acks a message, how long it has to report sent/failed.
     result_timeout_seconds: float = 600.0
     heartbeat_seconds: float = 20.0

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
 
 from simgate.config import Settings
 from simgate.device import protocol
@@ -19,6 +16,7 @@ from simgate.services.devices import add_device, remove_device
 from simgate.store.tables import calls, incoming_sms, qualifications
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
+from tests.support.sockets import Sockets, close_code, next_frame
 
 
 @pytest.fixture
@@ -33,60 +31,18 @@ def owner(live: LiveServer) -> dict[str, Any]:
     return {"login": account.email, "accessKey": key}
 
 
-_sockets = ExitStack()
-
-
-@pytest.fixture(autouse=True)
-def _close_sockets() -> Iterator[None]:
-    yield
-    _sockets.close()
-
-
-def ws_url(live: LiveServer) -> str:
-    return live.url.replace("http://", "ws://") + protocol.PATH
-
-
-def open_socket(url: str, token: str | None = None) -> ClientConnection:
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else None
-    return _sockets.enter_context(connect(url, additional_headers=headers))
-
-
-def join(live: LiveServer, token: str, capabilities: list[str] | None = None) -> ClientConnection:
-    ws = open_socket(ws_url(live), token)
-    hello: dict[str, Any] = {"type": "hello", "protocol": 1}
-    if capabilities is not None:
-        hello["capabilities"] = capabilities
-    ws.send(json.dumps(hello))
-    assert json.loads(ws.recv(5))["type"] == "welcome"
-    return ws
-
-
-def next_frame(ws: ClientConnection, kind: str) -> dict[str, Any]:
-    while True:
-        frame = json.loads(ws.recv(5))
-        if frame["type"] == "ping":
-            ws.send(json.dumps({"type": "pong", "ts": frame["ts"]}))
-            continue
-        if frame["type"] == kind:
-            return frame
-        raise AssertionError(f"expected {kind}, got {frame}")
-
-
-def close_code(ws: ClientConnection) -> tuple[int, str]:
-    with pytest.raises(ConnectionClosed) as info:
-        while True:
-            frame = json.loads(ws.recv(5))
-            if frame["type"] == "ping":
-                ws.send(json.dumps({"type": "pong"}))
-    assert info.value.rcvd is not None
-    return info.value.rcvd.code, info.value.rcvd.reason
+@pytest.fixture
+def sockets(live: LiveServer) -> Iterator[Sockets]:
+    opened = Sockets(live.url)
+    yield opened
+    opened.close()
 
 
 def test_bad_frames_get_error_frames_and_the_link_stays_up(
-    live: LiveServer, owner: dict[str, Any]
+    live: LiveServer, sockets: Sockets, owner: dict[str, Any]
 ) -> None:
     token = add_device(live.engine, owner["login"], "phone")[1]
-    ws = join(live, token, capabilities=[])
+    ws = sockets.join(token, capabilities=[])
     cases = [
         ("not json", "bad_json"),
         ('["a list"]', "bad_frame"),
@@ -123,9 +79,11 @@ def test_bad_frames_get_error_frames_and_the_link_stays_up(
     ws.close()
 
 
-def test_reports_are_stored_once_per_ref(live: LiveServer, owner: dict[str, Any]) -> None:
+def test_reports_are_stored_once_per_ref(
+    live: LiveServer, sockets: Sockets, owner: dict[str, Any]
+) -> None:
     token = add_device(live.engine, owner["login"], "phone")[1]
-    ws = join(live, token, capabilities=[])
+    ws = sockets.join(token, capabilities=[])
     frames = [
         {"type": "sms_received", "ref": "s1", "from": "+33698765432", "text": "Hi 👋 & 50%"},
         {
@@ -153,33 +111,37 @@ def test_reports_are_stored_once_per_ref(live: LiveServer, owner: dict[str, Any]
 
 
 @pytest.mark.parametrize("token", ["", "sgd_not-a-real-token"])
-def test_bad_token_is_closed_with_a_reason(live: LiveServer, token: str) -> None:
-    ws = open_socket(ws_url(live), token)
+def test_bad_token_is_closed_with_a_reason(live: LiveServer, sockets: Sockets, token: str) -> None:
+    ws = sockets.open(token)
     assert close_code(ws) == (protocol.CLOSE_BAD_TOKEN, "invalid or revoked device token")
 
 
-def test_a_token_in_the_url_is_not_accepted(live: LiveServer, owner: dict[str, Any]) -> None:
+def test_a_token_in_the_url_is_not_accepted(
+    live: LiveServer, sockets: Sockets, owner: dict[str, Any]
+) -> None:
     token = add_device(live.engine, owner["login"], "phone")[1]
-    ws = open_socket(ws_url(live) + f"?token={token}")
+    ws = sockets.open(path=f"?token={token}")
     assert close_code(ws)[0] == protocol.CLOSE_BAD_TOKEN
 
 
-def test_first_frame_must_be_hello(live: LiveServer, owner: dict[str, Any]) -> None:
+def test_first_frame_must_be_hello(
+    live: LiveServer, sockets: Sockets, owner: dict[str, Any]
+) -> None:
     token = add_device(live.engine, owner["login"], "phone")[1]
-    ws = open_socket(ws_url(live), token)
+    ws = sockets.open(token)
     ws.send(json.dumps({"type": "pong"}))
     assert close_code(ws)[0] == protocol.CLOSE_NO_HELLO
-    ws = open_socket(ws_url(live), token)
+    ws = sockets.open(token)
     ws.send(json.dumps({"type": "hello", "protocol": 2}))
     assert close_code(ws)[0] == protocol.CLOSE_BAD_VERSION
 
 
 def test_revoked_while_connected_is_closed_and_others_keep_going(
-    live: LiveServer, owner: dict[str, Any]
+    live: LiveServer, sockets: Sockets, owner: dict[str, Any]
 ) -> None:
     doomed_id, doomed_token = add_device(live.engine, owner["login"], "doomed")
-    other = join(live, add_device(live.engine, owner["login"], "other")[1], capabilities=[])
-    doomed = join(live, doomed_token, capabilities=[])
+    other = sockets.join(add_device(live.engine, owner["login"], "other")[1], capabilities=[])
+    doomed = sockets.join(doomed_token, capabilities=[])
     remove_device(live.engine, doomed_id)
     assert close_code(doomed) == (protocol.CLOSE_BAD_TOKEN, "device token revoked")
     other.send(
@@ -189,7 +151,9 @@ def test_revoked_while_connected_is_closed_and_others_keep_going(
     other.close()
 
 
-def test_click_to_call_reaches_an_online_phone(live: LiveServer, owner: dict[str, Any]) -> None:
+def test_click_to_call_reaches_an_online_phone(
+    live: LiveServer, sockets: Sockets, owner: dict[str, Any]
+) -> None:
     body = {"header": {**owner, "type": "clicToCall", "phone_number": "0612345678"}}
     answer = live.post("/api/v1/clicTocall", json=body).json()
     assert answer == [
@@ -199,7 +163,7 @@ def test_click_to_call_reaches_an_online_phone(live: LiveServer, owner: dict[str
             "errors": ["#002"],
         }
     ]
-    ws = join(live, add_device(live.engine, owner["login"], "phone")[1])
+    ws = sockets.join(add_device(live.engine, owner["login"], "phone")[1])
     answer = live.post("/api/v1/clicTocall", json=body).json()
     assert answer[0]["result"] == "success" and answer[0]["errors"] == []
     dial = next_frame(ws, "dial")

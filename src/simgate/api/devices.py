@@ -1,9 +1,14 @@
 """The device WebSocket (protocol v1, docs/device-protocol.md).
 
 A device authenticates with its token (`Authorization: Bearer ...`), says
-hello, and then receives
-`send_sms` / `dial` / `ping` frames and sends acks and reports. Reports go to
-the report writer; answers come back on this socket.
+hello, and then receives `send_sms` / `dial` / `ping` frames and sends acks
+and reports. Reports go to the report writer; answers come back on this socket.
+
+Nothing shared ever waits on one device: frames to a device go through its own
+bounded queue and writer task, so the dispatcher and the report writer never
+block on a device that stops reading (it is closed with 4005 when its queue
+is full), and a device that sends faster than its reports are stored waits
+for its own (workers/reports.py), with its socket unread meanwhile.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from simgate.workers.hub import Hub, Link
 log = logging.getLogger(__name__)
 router = APIRouter()
 HELLO_TIMEOUT = 10.0
+# Frames waiting to go to one device: more than its in-flight SMS, report
+# answers and pings ever need; a device that lets them pile up is not reading.
+MAX_OUTGOING = 1024
+_closing: set[asyncio.Task[None]] = set()  # close handshakes under way
 
 
 def _lookup(engine: Engine, token: str) -> tuple[int, int, Account] | None:
@@ -51,15 +60,17 @@ def _lookup(engine: Engine, token: str) -> tuple[int, int, Account] | None:
     return row.id, row.rate_per_minute, account
 
 
-def _still_paired(engine: Engine, device_id: int, node: str) -> bool:
-    """Heartbeat bookkeeping: is the device still paired? Also marks it seen."""
+def _still_paired(engine: Engine, device_id: int, node: str | None) -> bool:
+    """Heartbeat bookkeeping: is the device still paired? Also marks it seen
+    (online on `node`) unless `node` is None."""
     with engine.begin() as conn:
         removed = conn.execute(
             select(devices.c.removed_at).where(devices.c.id == device_id)
         ).scalar()
         if removed is not None:
             return False
-        dispatch.set_online(conn, device_id, node)
+        if node is not None:
+            dispatch.set_online(conn, device_id, node)
     return True
 
 
@@ -92,7 +103,7 @@ async def device_socket(ws: WebSocket) -> None:
     found = await run_in_threadpool(_lookup, engine, token) if token else None
     await ws.accept()
     if found is None:
-        await ws.close(protocol.CLOSE_BAD_TOKEN, "invalid or revoked device token")
+        await _close(ws, protocol.CLOSE_BAD_TOKEN, "invalid or revoked device token")
         return
     device_id, rate, account = found
 
@@ -100,61 +111,92 @@ async def device_socket(ws: WebSocket) -> None:
         hello = protocol.parse_device_frame(
             await asyncio.wait_for(ws.receive_text(), HELLO_TIMEOUT)
         )
-    except (TimeoutError, protocol.FrameError, WebSocketDisconnect, KeyError):
-        with contextlib.suppress(Exception):
-            await ws.close(protocol.CLOSE_NO_HELLO, "the first frame must be a hello")
+    except protocol.FrameError as exc:
+        await _close(ws, protocol.CLOSE_NO_HELLO, f"bad hello: {exc.reason}")
         return
-    if hello["type"] != "hello":
-        await ws.close(protocol.CLOSE_NO_HELLO, "the first frame must be a hello")
+    except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
+        await _close(ws, protocol.CLOSE_NO_HELLO, "the first frame must be a hello")
         return
-    if hello["protocol"] != protocol.VERSION:
-        await ws.close(
-            protocol.CLOSE_BAD_VERSION, f"protocol {hello['protocol']} unsupported; use 1"
+    if not isinstance(hello, protocol.Hello):
+        await _close(ws, protocol.CLOSE_NO_HELLO, "the first frame must be a hello")
+        return
+    if hello.protocol != protocol.VERSION:
+        await _close(
+            ws, protocol.CLOSE_BAD_VERSION, f"protocol {hello.protocol} unsupported; use 1"
         )
         return
 
-    send_lock = asyncio.Lock()
+    outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_OUTGOING)
+    writer = asyncio.create_task(_write(ws, outgoing))
 
     async def send(frame: dict[str, Any]) -> None:
-        async with send_lock:
-            await ws.send_text(protocol.encode(frame))
+        if writer.done():
+            raise ConnectionError("the device is gone")
+        try:
+            outgoing.put_nowait(frame)
+        except asyncio.QueueFull:
+            await close(protocol.CLOSE_TOO_SLOW, "frames not read in time")
+            raise ConnectionError("the device does not read its frames") from None
 
     async def close(code: int, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await ws.close(code, reason)
+        # In the background: a close handshake with a device that does not
+        # read can take until the WebSocket's close timeout, and the caller
+        # may be the dispatcher or the report writer, which wait for nobody.
+        writer.cancel()
+        _closing.add(task := asyncio.create_task(_close(ws, code, reason)))
+        task.add_done_callback(_closing.discard)
 
-    capabilities = hello.get("capabilities")
     link = Link(
         device_id=device_id,
         account=account,
         rate_per_minute=rate,
         send=send,
         close=close,
-        capabilities=frozenset(capabilities)
-        if isinstance(capabilities, list)
-        else frozenset({"sms", "call"}),
+        capabilities=hello.capabilities,
     )
-    previous = hub.add(link)
-    if previous is not None:
-        await previous.close(protocol.CLOSE_REPLACED, "replaced by a newer connection")
-    node: str = state.node_name
-    await run_in_threadpool(_online, engine, device_id, node)
     settings = state.settings
+    node: str = state.node_name
+    # A connection that takes no work (`device report` says hello with no
+    # capabilities) only reports: it must not replace the device's own
+    # connection, which would reconnect and replace it in turn.
+    reporter_only = not hello.capabilities
+    if not reporter_only:
+        previous = hub.add(link)
+        if previous is not None:
+            await previous.close(protocol.CLOSE_REPLACED, "replaced by a newer connection")
+        await run_in_threadpool(_online, engine, device_id, node)
     await send(protocol.welcome(device_id, settings.heartbeat_seconds, settings.lease_seconds))
     log.info("device connected", extra={"device_id": device_id, "action": "connect"})
     state.wake_dispatcher()
 
-    heartbeat = asyncio.create_task(_heartbeat(ws, link, engine, node, settings.heartbeat_seconds))
+    heartbeat = asyncio.create_task(
+        _heartbeat(link, engine, None if reporter_only else node, settings.heartbeat_seconds)
+    )
     try:
         await _receive(ws, link, state)
     finally:
         heartbeat.cancel()
+        writer.cancel()
         if hub.remove(link):
             released = await run_in_threadpool(_offline, engine, device_id, node)
             if released:
                 log.info("device %s left with %d unacked messages; requeued", device_id, released)
             state.wake_dispatcher()
         log.info("device disconnected", extra={"device_id": device_id, "action": "disconnect"})
+
+
+async def _write(ws: WebSocket, outgoing: asyncio.Queue[dict[str, Any]]) -> None:
+    """The only task that writes to the socket, in the order frames were queued."""
+    with contextlib.suppress(Exception):  # the socket closed: the receive loop ends too
+        while True:
+            frame = await outgoing.get()
+            await ws.send_text(protocol.encode(frame))
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        # A close reason must fit in 123 bytes.
+        await ws.close(code, reason.encode()[:120].decode(errors="ignore"))
 
 
 async def _receive(ws: WebSocket, link: Link, state: Any) -> None:
@@ -171,19 +213,20 @@ async def _receive(ws: WebSocket, link: Link, state: Any) -> None:
         except protocol.FrameError as exc:
             await link.send(protocol.error(exc.code, exc.reason, exc.ref))
             continue
-        kind = frame["type"]
-        if kind in ("pong", "hello"):
+        if isinstance(frame, protocol.Pong | protocol.Hello):
             continue
-        if kind == "result":
-            parsed = protocol.parse_command_id(frame["id"])
-            if parsed is not None:
-                link.in_flight.discard(parsed[0])
-                state.wake_dispatcher()
+        if isinstance(frame, protocol.Result):
+            link.in_flight.discard(frame.message_id)
+            state.wake_dispatcher()
+        # Back-pressure: a device that sends faster than its reports are stored
+        # waits here, and its socket is not read meanwhile.
+        await link.report_slots.acquire()
         state.reports.submit(link, frame)
 
 
-async def _heartbeat(ws: WebSocket, link: Link, engine: Engine, node: str, every: float) -> None:
-    """Ping the device, mark it seen, and close it if its token was revoked."""
+async def _heartbeat(link: Link, engine: Engine, node: str | None, every: float) -> None:
+    """Ping the device, mark it seen (on `node`, unless None), and close it
+    if its token was revoked."""
     while True:
         await asyncio.sleep(every)
         paired = await run_in_threadpool(_still_paired, engine, link.device_id, node)

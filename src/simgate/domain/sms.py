@@ -23,6 +23,10 @@ _GSM7_TEXT = (GSM7_BASIC - {"\x1b"}) | GSM7_EXTENSION
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
+MAX_PARTS = 255  # the concatenation header counts the parts in one octet
+# No longer text fits in MAX_PARTS parts in either encoding (GSM-7: 153 septets a part).
+MAX_TEXT = MAX_PARTS * 153  # 39,015
+
 
 @dataclass(frozen=True, slots=True)
 class Segments:

@@ -3,14 +3,16 @@ reports, received SMS, call events and qualifications.
 
 A batch of frames (from any devices) is applied in one transaction, webhook
 rows included (outbox), and each frame gets its answer: an `ack` with its ref,
-an `error`, or nothing (command acks need no answer).
+an `error`, or nothing (command acks need no answer). Frames arrive here
+already checked (`device/protocol.py`); a report about a message is taken only
+from the device that holds that message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -23,6 +25,12 @@ from simgate.services import dispatch, outbox
 from simgate.services.accounts import Account
 from simgate.services.qualifications import record_qualification
 from simgate.store.tables import calls, device_refs, incoming_sms, message_events, messages
+
+# How far ahead of the server's clock a device's time may be before it is
+# taken for a wrong clock (reports cannot come from the future).
+CLOCK_SKEW = timedelta(minutes=5)
+
+Frame = protocol.Ack | protocol.Report
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +45,21 @@ class Outcome:
     requeued: bool = False  # a failed send went back to the queue
 
 
-def _when(frame: dict[str, Any], now: datetime) -> datetime:
-    raw = frame.get("at")
-    if not raw:
-        return now
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        return now
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+@dataclass(slots=True)
+class Held:
+    """A message a frame names, as this batch sees it (updated as frames apply)."""
+
+    id: int
+    account_id: int
+    state: str
+    device_id: int | None
+    attempts: int
+    phone_number: str
+    id_sms_api: str
+
+
+def _when(at: datetime | None, now: datetime) -> datetime:
+    return at if at is not None and at <= now + CLOCK_SKEW else now
 
 
 class Batch:
@@ -59,14 +71,13 @@ class Batch:
     at once, after flushing what is pending so that the order holds.
     """
 
-    def __init__(self, conn: Connection, frames: list[dict[str, Any]], account_ids: set[int]):
+    def __init__(
+        self, conn: Connection, frames: list[Frame], account_ids: set[int], now: datetime
+    ) -> None:
         self.conn = conn
-        ids = {
-            parsed[0]
-            for frame in frames
-            if "id" in frame and (parsed := protocol.parse_command_id(frame["id"]))
-        }
-        self.rows: dict[int, dict[str, Any]] = {}
+        self.now = now
+        ids = {f.message_id for f in frames if isinstance(f, _ABOUT_MESSAGES)}
+        self.rows: dict[int, Held] = {}
         if ids:
             query = select(
                 messages.c.id,
@@ -77,20 +88,18 @@ class Batch:
                 messages.c.phone_number,
                 messages.c.id_sms_api,
             ).where(messages.c.id.in_(ids), messages.c.account_id.in_(account_ids))
-            self.rows = {r.id: dict(r._mapping) for r in conn.execute(query)}
+            self.rows = {r.id: Held(*r) for r in conn.execute(query)}
         self.acks: list[dict[str, Any]] = []
         self.sent: list[dict[str, Any]] = []
         self.delivered: list[dict[str, Any]] = []
-        self.statuses: list[tuple[dict[str, Any], str, datetime]] = []
+        self.statuses: list[tuple[Held, str, datetime]] = []
 
-    def message(self, reporter: Reporter, frame: dict[str, Any]) -> tuple[Any, int] | None:
-        parsed = protocol.parse_command_id(frame["id"])
-        if parsed is None:
+    def held_by(self, reporter: Reporter, message_id: int) -> Held | None:
+        """The message if the reporting device holds (or last held) it."""
+        row = self.rows.get(message_id)
+        if row is None or row.device_id != reporter.device_id:
             return None
-        row = self.rows.get(parsed[0])
-        if row is None or row["account_id"] != reporter.account.id:
-            return None
-        return _Row(row), parsed[1]
+        return row
 
     def flush(self) -> None:
         conn = self.conn
@@ -99,19 +108,14 @@ class Batch:
             conn.execute(
                 update(messages)
                 .where(by_id)
-                .values(acked_at=bindparam("at"), lease_until=bindparam("lease")),
+                .values(acked_at=bindparam("at"), lease_until=bindparam("lease"), handovers=0),
                 self.acks,
             )
         if self.sent:
             conn.execute(
                 update(messages)
                 .where(by_id)
-                .values(
-                    state="sent",
-                    sent_at=bindparam("at"),
-                    device_id=bindparam("device"),
-                    lease_until=None,
-                ),
+                .values(state="sent", sent_at=bindparam("at"), lease_until=None),
                 self.sent,
             )
         if self.delivered:
@@ -122,118 +126,82 @@ class Batch:
                 self.delivered,
             )
         for status in ("sent", "received"):
-            group = [(r, at) for r, s, at in self.statuses if s == status]
+            group = [(row, at) for row, s, at in self.statuses if s == status]
             if group:
-                dispatch.queue_status(
-                    conn, [_Row(r) for r, _ in group], status, [at for _, at in group]
-                )
+                dispatch.queue_status(conn, [r for r, _ in group], status, [at for _, at in group])
         self.acks, self.sent, self.delivered, self.statuses = [], [], [], []
-
-
-class _Row:
-    """Attribute access over a message dict shared with the batch."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        object.__setattr__(self, "_data", data)
-
-    def __getattr__(self, name: str) -> Any:
-        return self._data[name]
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._data[name] = value
 
 
 def apply_batch(
     engine: Engine,
-    batch: list[tuple[Reporter, dict[str, Any]]],
+    batch: list[tuple[Reporter, Frame]],
     max_attempts: int,
     result_timeout: float,
+    now: datetime | None = None,
 ) -> list[Outcome]:
-    now = utcnow()
+    """Apply `batch` in one transaction; one outcome per frame, in order."""
+    now = now or utcnow()
     outcomes: list[Outcome] = []
     with engine.begin() as conn:
-        work = Batch(conn, [f for _, f in batch], {r.account.id for r, _ in batch})
+        work = Batch(conn, [f for _, f in batch], {r.account.id for r, _ in batch}, now)
         for reporter, frame in batch:
-            handler = _HANDLERS[frame["type"]]
-            outcome = handler(work, reporter, frame, now, max_attempts, result_timeout)
-            if outcome.reply is None and frame["type"] in protocol.REPORTS:
-                outcome.reply = protocol.ack_report(frame["ref"])
+            if isinstance(frame, protocol.Ack):
+                outcome = _ack(work, reporter, frame, result_timeout)
+            else:
+                outcome = _REPORT_HANDLERS[type(frame)](work, reporter, frame, max_attempts)
+                if outcome.reply is None:
+                    outcome.reply = protocol.ack_report(frame.ref)
             outcomes.append(outcome)
         work.flush()
     return outcomes
 
 
-def _unknown(frame: dict[str, Any]) -> Outcome:
+def _unknown(message_id: int, ref: str | None) -> Outcome:
+    # Final for that report: the device drops it (docs/device-protocol.md).
     return Outcome(
-        protocol.error(
-            "unknown_id", f"no message {frame['id']!r} for this device", frame.get("ref")
-        )
+        protocol.error("unknown_id", f"message {message_id} is not held by this device", ref)
     )
 
 
-def _ack(
-    work: Batch,
-    reporter: Reporter,
-    frame: dict[str, Any],
-    now: datetime,
-    _max: int,
-    result_timeout: float,
-) -> Outcome:
-    found = work.message(reporter, frame)
-    if found is None:
-        return _unknown(frame)
-    row, attempt = found
-    if (
-        row.state == "dispatched"
-        and row.device_id == reporter.device_id
-        and attempt == row.attempts
-    ):
+def _ack(work: Batch, reporter: Reporter, frame: protocol.Ack, result_timeout: float) -> Outcome:
+    row = work.held_by(reporter, frame.message_id)
+    if row is None:
+        return _unknown(frame.message_id, None)
+    if row.state == "dispatched" and frame.attempt == row.attempts:
         work.acks.append(
-            {"mid": row.id, "at": now, "lease": now + timedelta(seconds=result_timeout)}
+            {
+                "mid": row.id,
+                "at": work.now,
+                "lease": work.now + timedelta(seconds=result_timeout),
+            }
         )
     return Outcome()  # a late or repeated ack changes nothing
 
 
-def _result(
-    work: Batch,
-    reporter: Reporter,
-    frame: dict[str, Any],
-    now: datetime,
-    max_attempts: int,
-    _timeout: float,
-) -> Outcome:
-    found = work.message(reporter, frame)
-    if found is None:
-        return _unknown(frame)
-    row, attempt = found
-    if row.state not in ("dispatched", "queued"):
-        return Outcome()  # already settled: a repeat after a reconnect
-    at = _when(frame, now)
-    if frame["status"] == "sent":
+def _result(work: Batch, reporter: Reporter, frame: Any, max_attempts: int) -> Outcome:
+    assert isinstance(frame, protocol.Result)
+    row = work.held_by(reporter, frame.message_id)
+    if row is None:
+        return _unknown(frame.message_id, frame.ref)
+    if row.state not in ("dispatched", "queued") or frame.attempt != row.attempts:
+        return Outcome()  # already settled, or an earlier attempt: a repeat
+    at = _when(frame.at, work.now)
+    if frame.status == "sent":
         row.state = "sent"
-        work.sent.append({"mid": row.id, "at": at, "device": reporter.device_id})
-        work.statuses.append((row._data, "sent", at))
+        work.sent.append({"mid": row.id, "at": at})
+        work.statuses.append((row, "sent", at))
         return Outcome()
-    if attempt != row.attempts:
-        return Outcome()  # a repeated report of an earlier failed attempt
     work.flush()
     conn = work.conn
-    reason = str(frame.get("reason") or "the device could not send it")[:500]
+    reason = frame.reason or "the device could not send it"
     row.attempts += 1
     if row.attempts < max_attempts:
         row.state = "queued"
+        # device_id stays: the last holder, whose late reports are still its own.
         conn.execute(
             update(messages)
             .where(messages.c.id == row.id)
-            .values(
-                state="queued",
-                device_id=None,
-                lease_until=None,
-                acked_at=None,
-                attempts=row.attempts,
-            )
+            .values(state="queued", lease_until=None, acked_at=None, attempts=row.attempts)
         )
         conn.execute(
             insert(message_events).values(
@@ -251,29 +219,22 @@ def _result(
     return Outcome()
 
 
-def _delivery(
-    work: Batch,
-    reporter: Reporter,
-    frame: dict[str, Any],
-    now: datetime,
-    _max: int,
-    _timeout: float,
-) -> Outcome:
-    found = work.message(reporter, frame)
-    if found is None:
-        return _unknown(frame)
-    row = found[0]
+def _delivery(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
+    assert isinstance(frame, protocol.Delivery)
+    row = work.held_by(reporter, frame.message_id)
+    if row is None:
+        return _unknown(frame.message_id, frame.ref)
     if row.state not in ("dispatched", "queued", "sent"):
         return Outcome()
-    at = _when(frame, now)
-    if frame["status"] == "delivered":
+    at = _when(frame.at, work.now)
+    if frame.status == "delivered":
         row.state = "received"
         work.delivered.append({"mid": row.id, "at": at})
-        work.statuses.append((row._data, "received", at))
+        work.statuses.append((row, "received", at))
     else:
         work.flush()
         row.state = "failed"
-        reason = str(frame.get("reason") or "not delivered to the recipient")[:500]
+        reason = frame.reason or "not delivered to the recipient"
         dispatch.fail_messages(work.conn, [row], reason, at)
     return Outcome()
 
@@ -290,24 +251,18 @@ def _first_time(conn: Connection, reporter: Reporter, ref: str, now: datetime) -
     return result.first() is not None
 
 
-def _sms_received(
-    work: Batch,
-    reporter: Reporter,
-    frame: dict[str, Any],
-    now: datetime,
-    _max: int,
-    _timeout: float,
-) -> Outcome:
+def _sms_received(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
+    assert isinstance(frame, protocol.SmsReceived)
     conn = work.conn
-    if _first_time(conn, reporter, frame["ref"], now):
-        at = _when(frame, now)
+    if _first_time(conn, reporter, frame.ref, work.now):
+        at = _when(frame.at, work.now)
         account = reporter.account
         conn.execute(
             insert(incoming_sms).values(
                 account_id=account.id,
                 device_id=reporter.device_id,
-                from_number=frame["from"],
-                text=frame["text"],
+                from_number=frame.sender,
+                text=frame.text,
                 received_at=at,
             )
         )
@@ -315,32 +270,25 @@ def _sms_received(
             conn,
             account.id,
             "message",
-            payloads.incoming_sms(account.email, frame["from"], frame["text"], at),
+            payloads.incoming_sms(account.email, frame.sender, frame.text, at),
         )
     return Outcome()
 
 
-def _call(
-    work: Batch,
-    reporter: Reporter,
-    frame: dict[str, Any],
-    now: datetime,
-    _max: int,
-    _timeout: float,
-) -> Outcome:
+def _call(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
+    assert isinstance(frame, protocol.CallEvent)
     conn = work.conn
-    if _first_time(conn, reporter, frame["ref"], now):
-        at = _when(frame, now)
+    if _first_time(conn, reporter, frame.ref, work.now):
+        at = _when(frame.at, work.now)
         account = reporter.account
-        duration = frame.get("duration") or "0"
         conn.execute(
             insert(calls).values(
                 account_id=account.id,
                 device_id=reporter.device_id,
-                kind=frame["event"],
-                phone_number=frame["number"],
+                kind=frame.event,
+                phone_number=frame.number,
                 call_time=at,
-                duration=duration,
+                duration=frame.duration,
             )
         )
         outbox.enqueue(
@@ -348,42 +296,35 @@ def _call(
             account.id,
             "calls",
             payloads.call_event(
-                account.email, frame["event"], frame["number"], at, duration, account.tz
+                account.email, frame.event, frame.number, at, frame.duration, account.tz
             ),
         )
     return Outcome()
 
 
-def _qualification(
-    work: Batch,
-    reporter: Reporter,
-    frame: dict[str, Any],
-    now: datetime,
-    _max: int,
-    _timeout: float,
-) -> Outcome:
+def _qualification(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
+    assert isinstance(frame, protocol.Qualification)
     conn = work.conn
-    if _first_time(conn, reporter, frame["ref"], now):
+    if _first_time(conn, reporter, frame.ref, work.now):
         account = reporter.account
         call_id = conn.execute(
             select(calls.c.id)
-            .where(calls.c.account_id == account.id, calls.c.phone_number == frame["number"])
+            .where(calls.c.account_id == account.id, calls.c.phone_number == frame.number)
             .order_by(calls.c.call_time.desc())
             .limit(1)
         ).scalar()
-        record_qualification(
-            conn, account, frame["number"], frame["text"], "mobile", call_id, _when(frame, now)
-        )
+        at = _when(frame.at, work.now)
+        record_qualification(conn, account, frame.number, frame.text, "mobile", call_id, at)
     return Outcome()
 
 
-Handler = Callable[[Batch, Reporter, dict[str, Any], datetime, int, float], Outcome]
+_ABOUT_MESSAGES = (protocol.Ack, protocol.Result, protocol.Delivery)
 
-_HANDLERS: dict[str, Handler] = {
-    "ack": _ack,
-    "result": _result,
-    "delivery": _delivery,
-    "sms_received": _sms_received,
-    "call": _call,
-    "qualification": _qualification,
+ReportHandler = Callable[[Batch, Reporter, Any, int], Outcome]
+_REPORT_HANDLERS: dict[type, ReportHandler] = {
+    protocol.Result: _result,
+    protocol.Delivery: _delivery,
+    protocol.SmsReceived: _sms_received,
+    protocol.CallEvent: _call,
+    protocol.Qualification: _qualification,
 }

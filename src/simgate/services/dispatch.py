@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from simgate.domain import payloads
 from simgate.domain.dates import utcnow
+from simgate.domain.sms import MAX_TEXT
 from simgate.services import outbox
 from simgate.store.tables import accounts, devices, message_events, messages
 
@@ -52,7 +53,8 @@ def expire_leases(conn: Connection, now: datetime, max_attempts: int) -> None:
             messages.c.acked_at.is_(None),
             messages.c.lease_until < now,
         )
-        .values(state="queued", device_id=None, lease_until=None)
+        # device_id stays: the last holder may still report on it (services/device_reports).
+        .values(state="queued", lease_until=None)
     )
     stale = conn.execute(
         select(messages.c.id, messages.c.account_id, messages.c.phone_number, messages.c.id_sms_api)
@@ -115,18 +117,30 @@ def claim(
     capacity: dict[int, int],
     now: datetime,
     lease_seconds: float,
+    max_handovers: int,
 ) -> list[Claimed]:
     """Claim up to sum(capacity) due messages of the account and spread them
     over its devices (device id → how many it may take now).
 
     Order: priority (higher first), then date_to_send, then acceptance order.
     A message that already failed on a device goes to another one when it can.
+    A message no device can take fails here instead of blocking the queue:
+    one handed over `max_handovers` times without an ack (devices drop
+    what they cannot hold), or one too long for any device.
     """
     wanted = sum(capacity.values())
     if wanted <= 0:
         return []
     rows = conn.execute(
-        select(messages.c.id, messages.c.phone_number, messages.c.message, messages.c.attempts)
+        select(
+            messages.c.id,
+            messages.c.account_id,
+            messages.c.phone_number,
+            messages.c.id_sms_api,
+            messages.c.message,
+            messages.c.attempts,
+            messages.c.handovers,
+        )
         .where(
             messages.c.account_id == account_id,
             messages.c.state == "queued",
@@ -136,9 +150,54 @@ def claim(
         .limit(wanted)
         .with_for_update(skip_locked=True)
     ).all()
+    rows = _drop_undeliverable(conn, list(rows), max_handovers, now)
     if not rows:
         return []
-    failed_on = _failed_devices(conn, [r.id for r in rows if r.attempts > 0])
+    assigned = assign(rows, capacity, _failed_devices(conn, [r.id for r in rows if r.attempts]))
+    lease_until = now + timedelta(seconds=lease_seconds)
+    claimed: list[Claimed] = []
+    for device_id, group in assigned.items():
+        conn.execute(
+            update(messages)
+            .where(messages.c.id.in_([r.id for r in group]))
+            .values(
+                state="dispatched",
+                device_id=device_id,
+                lease_until=lease_until,
+                dispatched_at=now,
+                acked_at=None,
+                handovers=messages.c.handovers + 1,
+            )
+        )
+        claimed.extend(
+            Claimed(r.id, r.phone_number, r.message, device_id, r.attempts) for r in group
+        )
+    return claimed
+
+
+def _drop_undeliverable(
+    conn: Connection, rows: list[Any], max_handovers: int, now: datetime
+) -> list[Any]:
+    """Fail the rows no device can take; return the others."""
+    too_long = [r for r in rows if len(r.message) > MAX_TEXT]
+    refused = [r for r in rows if r.handovers >= max_handovers and len(r.message) <= MAX_TEXT]
+    if too_long:
+        fail_messages(conn, too_long, "too long for a device to take", now)
+    if refused:
+        reason = f"handed to a device {max_handovers} times and never acknowledged"
+        fail_messages(conn, refused, reason, now)
+    if not too_long and not refused:
+        return rows
+    dropped = {r.id for r in too_long} | {r.id for r in refused}
+    return [r for r in rows if r.id not in dropped]
+
+
+def assign(
+    rows: list[Any], capacity: dict[int, int], failed_on: dict[int, set[int]]
+) -> dict[int, list[Any]]:
+    """Spread `rows` (in order) over the devices, round robin within each
+    one's capacity, avoiding a device a message already failed on when
+    another can take it."""
     left = dict(capacity)
     order = sorted(left, key=lambda d: -left[d])
     assigned: dict[int, list[Any]] = {}
@@ -153,24 +212,7 @@ def claim(
         turn += 1
         left[device] -= 1
         assigned.setdefault(device, []).append(row)
-    lease_until = now + timedelta(seconds=lease_seconds)
-    claimed: list[Claimed] = []
-    for device_id, group in assigned.items():
-        conn.execute(
-            update(messages)
-            .where(messages.c.id.in_([r.id for r in group]))
-            .values(
-                state="dispatched",
-                device_id=device_id,
-                lease_until=lease_until,
-                dispatched_at=now,
-                acked_at=None,
-            )
-        )
-        claimed.extend(
-            Claimed(r.id, r.phone_number, r.message, device_id, r.attempts) for r in group
-        )
-    return claimed
+    return assigned
 
 
 def _failed_devices(conn: Connection, message_ids: list[int]) -> dict[int, set[int]]:
@@ -197,7 +239,7 @@ def release_unacked(conn: Connection, device_id: int) -> int:
             messages.c.state == "dispatched",
             messages.c.acked_at.is_(None),
         )
-        .values(state="queued", device_id=None, lease_until=None)
+        .values(state="queued", lease_until=None)
     ).rowcount
 
 

@@ -36,6 +36,7 @@ def _tick(
     plan: dict[int, dict[int, int]],
     lease: float,
     max_attempts: int,
+    max_handovers: int,
     sweep: bool,
 ) -> list[dispatch.Claimed]:
     now = utcnow()
@@ -45,7 +46,7 @@ def _tick(
             dispatch.promote_due(conn, now)
             dispatch.expire_leases(conn, now, max_attempts)
         for account_id, capacity in plan.items():
-            claimed += dispatch.claim(conn, account_id, capacity, now, lease)
+            claimed += dispatch.claim(conn, account_id, capacity, now, lease, max_handovers)
     return claimed
 
 
@@ -85,6 +86,7 @@ async def _loop(app: FastAPI, stop: asyncio.Event) -> None:
                 plan,
                 settings.lease_seconds,
                 settings.max_send_attempts,
+                settings.max_handovers,
                 sweep,
             )
         except Exception:

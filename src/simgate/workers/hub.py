@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ from simgate.device import protocol
 from simgate.services.accounts import Account
 
 MAX_IN_FLIGHT = 200  # handed to a device and not yet reported on
+MAX_PENDING_REPORTS = 256  # a connection's frames waiting to be stored; then its socket waits
 
 
 @dataclass(eq=False)
@@ -25,6 +27,10 @@ class Link:
     close: Callable[[int, str], Awaitable[None]]
     capabilities: frozenset[str] = frozenset({"sms", "call"})
     in_flight: set[int] = field(default_factory=set)
+    # Frames of this connection waiting for the report writer (workers/reports.py).
+    report_slots: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(MAX_PENDING_REPORTS)
+    )
     tokens: float = 1.0
     refilled_at: float = field(default_factory=time.monotonic)
 
