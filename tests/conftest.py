@@ -65,8 +65,17 @@ def settings(
     postgres_template: str | None,
 ) -> Iterator[Settings]:
     """Settings on a fresh, migrated store: once on SQLite, once on PostgreSQL."""
-    if request.param == "sqlite":
-        settings = Settings(data_dir=tmp_path / "data", allow_private_callbacks=True)
+    yield from _store_settings(request.param, tmp_path / "data", postgres, postgres_template)
+
+
+def _store_settings(
+    engine_name: str,
+    data_dir: Path,
+    postgres: PostgresCluster | None,
+    postgres_template: str | None,
+) -> Iterator[Settings]:
+    if engine_name == "sqlite":
+        settings = Settings(data_dir=data_dir, allow_private_callbacks=True)
         upgrade(make_engine(settings))
         yield settings
         return
@@ -75,10 +84,24 @@ def settings(
     assert postgres is not None and postgres_template is not None
     name = "t_" + secrets.token_hex(6)
     postgres.create_database(name, template=postgres_template)
-    yield Settings(
-        data_dir=tmp_path / "data", database_url=postgres.url(name), allow_private_callbacks=True
-    )
+    yield Settings(data_dir=data_dir, database_url=postgres.url(name), allow_private_callbacks=True)
     postgres.drop_database(name)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def shared_server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres: PostgresCluster | None,
+    postgres_template: str | None,
+) -> Iterator[LiveServer]:
+    """One real server per test module and store, for tests that do not need a
+    fresh store (each makes its own account): starting a server per test is
+    most of the suite's time."""
+    data_dir = tmp_path_factory.mktemp("shared") / "data"
+    for settings in _store_settings(request.param, data_dir, postgres, postgres_template):
+        with LiveServer(settings) as live:
+            yield live
 
 
 @pytest.fixture

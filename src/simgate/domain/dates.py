@@ -13,7 +13,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 _LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
-_LOCAL_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$")
+_LOCAL_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}(:[0-9]{2})?")
+# Dates a client may give: far enough out for any schedule, and clear of the
+# limits of datetime (years 1 and 9999), where converting between zones overflows.
+EARLIEST = datetime(2000, 1, 1)
+LATEST = datetime(2100, 1, 1)
+MAX_DATE_LENGTH = 64
 
 
 class InvalidDate(ValueError):
@@ -39,12 +44,15 @@ def parse_send_date(raw: str, tz: ZoneInfo) -> datetime | None:
 
     `YYYY-MM-DD HH:mm:ss` is local to the account; ISO 8601 with an offset is
     taken as it says, and without one is read in the account's time zone too.
+    Dates outside 2000-2099 are refused (InvalidDate), like any unreadable one.
     """
     text = raw.strip()
     if not text:
         return None
+    if len(text) > MAX_DATE_LENGTH:
+        raise InvalidDate("date_to_send is too long")
     try:
-        if _LOCAL_RE.match(text):
+        if _LOCAL_RE.fullmatch(text):
             moment = datetime.strptime(
                 text if text.count(":") == 2 else text + ":00", _LOCAL_FORMAT
             )
@@ -52,6 +60,11 @@ def parse_send_date(raw: str, tz: ZoneInfo) -> datetime | None:
             moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise InvalidDate(f"not a date: {raw!r}") from None
+    if not EARLIEST.year <= moment.year < LATEST.year:
+        raise InvalidDate(f"{raw!r} is not between {EARLIEST.year} and {LATEST.year - 1}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    if not EARLIEST <= utc < LATEST:
+        raise InvalidDate(f"{raw!r} is not between {EARLIEST.year} and {LATEST.year - 1}")
+    return utc

@@ -3,11 +3,12 @@
 Each message is judged alone: the result is either a `Draft` ready to store or
 a list of error codes (see docs/errors.md). Codes for sendsms items:
 
-    #001 invalid phone number          #006 invalid url
-    #002 empty phone number            #007 id_sms_api already used for other content
-    #003 empty message                 #008 invalid id_sms_api
-    #004 invalid date_to_send          #009 item is not a JSON object
-    #005 invalid priority
+    #001 invalid phone number          #007 id_sms_api already used for other content
+    #002 empty phone number            #008 invalid id_sms_api
+    #003 empty message                 #009 item is not a JSON object
+    #004 invalid date_to_send          #010 message longer than 255 SMS parts
+    #005 invalid priority              #011 message contains a NUL character
+    #006 invalid url
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from zoneinfo import ZoneInfo
 from simgate.domain import ids, placeholders
 from simgate.domain.dates import InvalidDate, parse_send_date
 from simgate.domain.numbers import InvalidNumber, to_e164
-from simgate.domain.sms import count_segments
+from simgate.domain.sms import MAX_PARTS, MAX_TEXT, count_segments
 
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 PRIORITY_RANGE = range(-1000, 1001)
+# ASCII digits only: `\d` and str.isdigit take "²" and "١", and int() of a
+# 5,000-digit string raises.
+PRIORITY_RE = re.compile(r"\s*(-?[0-9]{1,6})\s*")
+MAX_URL_LENGTH = 2000
 
 # Many messages in a batch go to the same few numbers; parsing is the costly step.
 _cached_e164 = lru_cache(maxsize=65536)(to_e164)
@@ -89,16 +94,22 @@ def _priority(raw: Any) -> int | None:
         value = raw
     elif isinstance(raw, float) and raw.is_integer():
         value = int(raw)
-    elif isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
-        value = int(raw)
+    elif isinstance(raw, str) and (match := PRIORITY_RE.fullmatch(raw)):
+        value = int(match[1])
     else:
         return None
     return value if value in PRIORITY_RANGE else None
 
 
 def _valid_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in {"http", "https"} and bool(parts.netloc) and " " not in url
+    if len(url) > MAX_URL_LENGTH or not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # "http://[x": an unclosed IPv6 bracket
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
 
 
 def judge(
@@ -116,8 +127,8 @@ def judge(
     raw_id = item.get("id_sms_api")
     client_id = raw_id not in (None, "")
     if client_id:
-        id_sms_api = str(raw_id) if isinstance(raw_id, (str, int)) else ""
-        if isinstance(raw_id, bool) or not CLIENT_ID_RE.match(id_sms_api):
+        id_sms_api = str(raw_id) if isinstance(raw_id, str | int) else ""
+        if isinstance(raw_id, bool) or not CLIENT_ID_RE.fullmatch(id_sms_api):
             errors.append("#008")
             id_sms_api = raw_id if isinstance(raw_id, str) else ""
     else:
@@ -139,6 +150,10 @@ def judge(
     if not isinstance(text, str) or not text.strip():
         errors.append("#003")
         text = text if isinstance(text, str) else ""
+    elif "\x00" in text:
+        errors.append("#011")  # no store keeps it the same (PostgreSQL refuses it)
+    elif len(text) > MAX_TEXT:
+        errors.append("#010")
 
     raw_date = item.get("date_to_send")
     send_at = None
@@ -168,7 +183,7 @@ def judge(
     # Only a client's own id can be repeated, so only then is the hash needed.
     digest = request_hash(item) if client_id else ""
     if errors:
-        segments = count_segments(text).parts if text else 0
+        segments = count_segments(text).parts if text and len(text) <= MAX_TEXT else 0
         shown = raw_number if raw_number is not None else ""
         return Rejected(id_sms_api if client_id else "", digest, shown, text, segments, errors)
 
@@ -178,6 +193,10 @@ def judge(
     if not final.strip():  # it was only a placeholder, and there is no url
         return Rejected(id_sms_api if client_id else "", digest, raw_number, text, 0, ["#003"])
     seg = count_segments(final)
+    if seg.parts > MAX_PARTS:  # a device could never send it: refuse it alone
+        return Rejected(
+            id_sms_api if client_id else "", digest, raw_number, text, seg.parts, ["#010"]
+        )
     return Draft(
         id_sms_api=id_sms_api,
         client_id=client_id,

@@ -148,6 +148,8 @@ def authenticate(conn: Connection, login: object, access_key: object) -> Account
     """The account for (login, key); AuthError alike for unknown login and wrong key."""
     if not isinstance(login, str) or not isinstance(access_key, str):
         raise AuthError()
+    if len(login) > 320 or "\x00" in login:  # no such login; PostgreSQL refuses NUL
+        raise AuthError()
     # Hash first, always: the lookup costs the same whether the login exists.
     key_hash = ids.hash_secret(access_key)
     rows = conn.execute(_ACTIVE_KEYS, {"login": login.strip()}).all()

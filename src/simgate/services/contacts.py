@@ -4,7 +4,8 @@ The reference answers success items with `firstname, lastname, phonenumber`
 and failed items with `first_name, last_name, phone_number`; clients parse
 both, so the asymmetry is kept on purpose. Codes: #001 invalid phone number,
 #002 empty phone number, #003 no `phone_number` field, #004 invalid e-mail (a
-warning: the contact is still stored, and the success item carries it).
+warning: the contact is still stored, and the success item carries it), #005 a
+field longer than MAX_FIELD characters or holding a NUL character.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from simgate.store.db import run_write, run_write_async
 from simgate.store.tables import contacts
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_FIELD = 500  # characters in a name, address or e-mail
+
+
+def _unfit(*values: str) -> bool:
+    """A value no store keeps as sent (NUL: PostgreSQL refuses it) or too long."""
+    return any(len(value) > MAX_FIELD or "\x00" in value for value in values)
 
 
 def _text(value: Any) -> str:
@@ -65,6 +72,8 @@ def _judge(account: Account, items: list[Any]) -> tuple[list[dict[str, Any]], li
         raw = item.get("phone_number", item.get("phonenumber"))
         errors: list[str] = []
         number = ""
+        if _unfit(first, last, address, email):
+            errors.append("#005")
         if "phone_number" not in item and "phonenumber" not in item:
             errors.append("#003")
         elif raw is None or not _text(raw).strip():
