@@ -35,6 +35,12 @@ def main() -> None:
     is_flag=True,
     help="Let webhooks reach private/loopback addresses [env SIMGATE_ALLOW_PRIVATE_CALLBACKS].",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Comma-separated addresses/networks of the reverse proxies whose X-Forwarded-For "
+    "and X-Forwarded-Proto are believed [env SIMGATE_FORWARDED_ALLOW_IPS; default none].",
+)
 @store_options
 def serve(
     host: str | None,
@@ -43,14 +49,21 @@ def serve(
     demo: bool,
     access_log: bool,
     allow_private_callbacks: bool,
+    forwarded_allow_ips: str | None,
     overrides: dict[str, Any],
 ) -> None:
     """Run the gateway (applies migrations first)."""
     import uvicorn
 
+    from simgate import serving
     from simgate.app import create_app
 
-    for name, value in (("host", host), ("port", port), ("public_url", public_url)):
+    for name, value in (
+        ("host", host),
+        ("port", port),
+        ("public_url", public_url),
+        ("forwarded_allow_ips", forwarded_allow_ips),
+    ):
         if value is not None:
             overrides[name] = value
     if allow_private_callbacks:
@@ -65,14 +78,7 @@ def serve(
         text, phone = demo_setup.prepare(app.state.engine, settings)
         click.echo(text)
         app.state.workers.append(phone)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=access_log,
-        log_level="info",
-        lifespan="on",
-    )
+    uvicorn.run(app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings))
 
 
 # --- db ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from simgate import serving
 from simgate.app import create_app
 from simgate.config import Settings
 
@@ -33,8 +34,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(self.settings)
         self.engine = self.app.state.engine
+        # Served as `simgate serve` serves it (deadlines, proxy headers).
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app, log_level="warning", **serving.uvicorn_options(self.settings)
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
