@@ -41,6 +41,20 @@ def main() -> None:
     help="Comma-separated addresses/networks of the reverse proxies whose X-Forwarded-For "
     "and X-Forwarded-Proto are believed [env SIMGATE_FORWARDED_ALLOW_IPS; default none].",
 )
+@click.option(
+    "--header-timeout",
+    type=float,
+    default=None,
+    help="Seconds a connection has to send a complete request head "
+    "[env SIMGATE_HEADER_TIMEOUT_SECONDS; default 10].",
+)
+@click.option(
+    "--body-timeout",
+    type=float,
+    default=None,
+    help="Seconds a request has to send its body after its head "
+    "[env SIMGATE_BODY_TIMEOUT_SECONDS; default 60].",
+)
 @store_options
 def serve(
     host: str | None,
@@ -50,6 +64,8 @@ def serve(
     access_log: bool,
     allow_private_callbacks: bool,
     forwarded_allow_ips: str | None,
+    header_timeout: float | None,
+    body_timeout: float | None,
     overrides: dict[str, Any],
 ) -> None:
     """Run the gateway (applies migrations first)."""
@@ -63,6 +79,8 @@ def serve(
         ("port", port),
         ("public_url", public_url),
         ("forwarded_allow_ips", forwarded_allow_ips),
+        ("header_timeout_seconds", header_timeout),
+        ("body_timeout_seconds", body_timeout),
     ):
         if value is not None:
             overrides[name] = value
@@ -71,6 +89,7 @@ def serve(
     settings = load_settings(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
+    serving.raise_open_file_limit()
     app = create_app(settings)
     if demo:
         from simgate import demo as demo_setup

@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     # synchronous=FULL makes `sent: 1` survive a power cut; NORMAL only a crash.
     sqlite_synchronous: str = "FULL"
     max_body_bytes: int = 5 * 1024 * 1024
+    # Slow or idle clients (docs/deploy.md): a connection must send a complete
+    # request head this long after it opens (or after its previous request's
+    # first byte), and a body this long after its head; else it is closed.
+    # 60 s carries max_body_bytes at about 90 kB/s.
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    body_timeout_seconds: float = Field(60.0, gt=0)
     # The reverse proxies whose X-Forwarded-For/-Proto are believed; none by default.
     forwarded_allow_ips: Annotated[list[str], NoDecode] = []
     max_messages_per_request: int = 10_000

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ class ServerProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.port = port or free_port()
@@ -103,6 +105,7 @@ class ServerProcess:
         self.extra = extra
         self.env = {**settings_env(settings), **(env or {})}
         self.log_path = log_path or Path(settings.data_dir).parent / f"server-{self.port}.log"
+        self.preexec_fn = preexec_fn  # e.g. resource limits for the server alone
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
@@ -111,7 +114,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "simgate.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port), *self.extra],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.preexec_fn,
             )
         deadline = time.monotonic() + 30
         while True:
