@@ -45,8 +45,8 @@ class DeadlineProtocol(HttpToolsProtocol):
     taken the body yet; simgate's endpoints read theirs at once.
     """
 
-    head_timeout: ClassVar[float] = 10.0
-    body_timeout: ClassVar[float] = 60.0
+    head_timeout: ClassVar[float]
+    body_timeout: ClassVar[float]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -58,6 +58,8 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._await_head()
 
     def data_received(self, data: bytes) -> None:
+        # Counted per read: on a kept-alive connection the read in which the
+        # next request starts is not counted, so the limit holds within one read.
         if self._head_bytes is not None:
             self._head_bytes += len(data)
         super().data_received(data)
