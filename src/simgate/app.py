@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from simgate import __version__, web
-from simgate.api import devices, links, v1
+from simgate.api import devices, docs, errors, links, v1
 from simgate.config import Settings
 from simgate.store.db import make_engine, upgrade
 from simgate.workers import dispatcher, reports
@@ -60,6 +60,8 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
             "per-message codes are listed in docs/errors.md."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from api/docs.py, without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -93,6 +95,8 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
         )
 
     app.include_router(v1.router)
+    errors.install(app)
+    docs.install(app)
     app.include_router(devices.router)
     web.install(app)  # the dashboard under /app/
     # Short links live at the root and must come last so that they never

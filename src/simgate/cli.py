@@ -35,6 +35,26 @@ def main() -> None:
     is_flag=True,
     help="Let webhooks reach private/loopback addresses [env SIMGATE_ALLOW_PRIVATE_CALLBACKS].",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Comma-separated addresses/networks of the reverse proxies whose X-Forwarded-For "
+    "and X-Forwarded-Proto are believed [env SIMGATE_FORWARDED_ALLOW_IPS; default none].",
+)
+@click.option(
+    "--header-timeout",
+    type=float,
+    default=None,
+    help="Seconds a connection has to send a complete request head "
+    "[env SIMGATE_HEADER_TIMEOUT_SECONDS; default 10].",
+)
+@click.option(
+    "--body-timeout",
+    type=float,
+    default=None,
+    help="Seconds a request has to send its body after its head "
+    "[env SIMGATE_BODY_TIMEOUT_SECONDS; default 60].",
+)
 @store_options
 def serve(
     host: str | None,
@@ -43,14 +63,25 @@ def serve(
     demo: bool,
     access_log: bool,
     allow_private_callbacks: bool,
+    forwarded_allow_ips: str | None,
+    header_timeout: float | None,
+    body_timeout: float | None,
     overrides: dict[str, Any],
 ) -> None:
     """Run the gateway (applies migrations first)."""
     import uvicorn
 
+    from simgate import serving
     from simgate.app import create_app
 
-    for name, value in (("host", host), ("port", port), ("public_url", public_url)):
+    for name, value in (
+        ("host", host),
+        ("port", port),
+        ("public_url", public_url),
+        ("forwarded_allow_ips", forwarded_allow_ips),
+        ("header_timeout_seconds", header_timeout),
+        ("body_timeout_seconds", body_timeout),
+    ):
         if value is not None:
             overrides[name] = value
     if allow_private_callbacks:
@@ -58,6 +89,7 @@ def serve(
     settings = load_settings(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
+    serving.raise_open_file_limit()
     app = create_app(settings)
     if demo:
         from simgate import demo as demo_setup
@@ -65,14 +97,7 @@ def serve(
         text, phone = demo_setup.prepare(app.state.engine, settings)
         click.echo(text)
         app.state.workers.append(phone)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=access_log,
-        log_level="info",
-        lifespan="on",
-    )
+    uvicorn.run(app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings))
 
 
 # --- db ----------------------------------------------------------------------

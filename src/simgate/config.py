@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -19,6 +21,14 @@ class Settings(BaseSettings):
     # synchronous=FULL makes `sent: 1` survive a power cut; NORMAL only a crash.
     sqlite_synchronous: str = "FULL"
     max_body_bytes: int = 5 * 1024 * 1024
+    # Slow or idle clients (docs/deploy.md): a connection must send a complete
+    # request head this long after it opens (or after its previous request's
+    # first byte), and a body this long after its head; else it is closed.
+    # 60 s carries max_body_bytes at about 90 kB/s.
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    body_timeout_seconds: float = Field(60.0, gt=0)
+    # The reverse proxies whose X-Forwarded-For/-Proto are believed; none by default.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = []
     max_messages_per_request: int = 10_000
     # Phones and dispatch (issue 3)
     lease_seconds: float = 30.0
@@ -54,6 +64,25 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql://")
         return value or None
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _check_proxies(cls, value: Any) -> Any:
+        # Comma-separated in the environment and on the command line. uvicorn would
+        # take a mistyped entry as a literal that never matches; refuse it instead.
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        proxies = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            try:
+                parsed = ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network ({exc})") from None
+            proxies.append(str(parsed))
+        return proxies
 
     def resolved_database_url(self) -> str:
         if self.database_url:

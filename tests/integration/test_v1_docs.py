@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
 from tests.support.servers import LiveServer
 
 
@@ -46,8 +53,65 @@ def test_openapi_lists_the_three_endpoints_with_the_reference_examples(
     assert "id_sms_api" in str(sms_answer)
 
 
-def test_docs_page(server: LiveServer) -> None:
-    response = server.get("/docs")
+class PageParts(HTMLParser):
+    """The URLs a page makes the browser load, and its inline scripts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline: list[str] = []
+        self._in_inline_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "script":
+            if found.get("src"):
+                self.urls.append(str(found["src"]))
+            else:
+                self._in_inline_script = True
+        elif tag == "link" and found.get("href"):
+            self.urls.append(str(found["href"]))
+        elif tag == "redoc" and found.get("spec-url"):
+            self.urls.append(str(found["spec-url"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_inline_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_inline_script:
+            self.inline.append(data)
+
+
+def policy(header: str) -> dict[str, list[str]]:
+    parts = (p.split() for p in header.split(";") if p.strip())
+    return {name: values for name, *values in parts}
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_pages_load_only_same_origin_files(server: LiveServer, page: str) -> None:
+    response = server.get(page)
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
-    assert "/openapi.json" in response.text
+    parts = PageParts()
+    parts.feed(response.text)
+    scripts = [u for u in parts.urls if u.endswith(".js")]
+    assert scripts and (page == "/redoc" or any(u.endswith(".css") for u in parts.urls))
+    origin = urlsplit(server.url)[:2]
+    for url in parts.urls:
+        absolute = urlsplit(urljoin(server.url + page, url))
+        assert absolute[:2] == origin, url
+        assert server.get(absolute.path).status_code == 200, url
+    if page == "/docs":
+        assert "url: '/openapi.json'" in response.text  # the spec, from here too
+    # Nothing from elsewhere even if the page changed: the policy allows 'self'
+    # and the page's own inline scripts by hash, nothing else.
+    rules = policy(response.headers["content-security-policy"])
+    allowed = {"'self'", "'none'", "'unsafe-inline'", "data:", "blob:"}
+    for name, values in rules.items():
+        assert all(v in allowed or v.startswith("'sha256-") for v in values), (name, values)
+    assert rules["default-src"] == ["'self'"] and rules["frame-ancestors"] == ["'none'"]
+    hashes = {
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+        for s in parts.inline
+    }
+    assert set(rules["script-src"]) == {"'self'"} | hashes

@@ -197,5 +197,36 @@ def test_shape_is_checked_before_the_key(server: LiveServer) -> None:
     assert_failed(response, 400, "#101")
 
 
-def test_get_is_not_allowed(server: LiveServer) -> None:
-    assert server.get("/api/v1/sendsms").status_code == 405
+def test_wrong_method_on_every_v1_path_is_105_with_allow(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for endpoint in ENDPOINTS:
+            for method in ["GET", "PUT", "DELETE", "PATCH"]:
+                response = client.request(method, f"/api/v1/{endpoint}")
+                body = assert_failed(response, 405, "#105")
+                assert response.headers["allow"] == "POST"
+                assert method in body["info"] and "POST" in body["info"]
+    assert stored(server) == (0, 0)
+
+
+def test_unknown_api_endpoint_is_106(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for method, path in [
+            ("POST", "/api/v1/nope"),
+            ("GET", "/api/v1/nope"),
+            ("POST", "/api/v1/sendsms/extra"),
+            ("POST", "/api/v9/sendsms"),
+        ]:
+            body = assert_failed(client.request(method, path), 404, "#106")
+            assert path in body["info"]
+
+
+def test_outside_the_api_404_and_405_are_unchanged(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        # The dashboard and the rest keep the framework's answer...
+        response = client.get("/app/no-such-page")
+        assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
+        response = client.post("/healthz")
+        assert response.status_code == 405 and response.json() == {"detail": "Method Not Allowed"}
+        # ...and short links at the root their own plain 404.
+        response = client.get("/nope")
+        assert response.status_code == 404 and response.text == "Not found\n"

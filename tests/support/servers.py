@@ -8,12 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 
+from simgate import serving
 from simgate.app import create_app
 from simgate.config import Settings
 
@@ -33,8 +35,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(self.settings)
         self.engine = self.app.state.engine
+        # Served as `simgate serve` serves it (deadlines, proxy headers).
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app, log_level="warning", **serving.uvicorn_options(self.settings)
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -94,6 +97,7 @@ class ServerProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.port = port or free_port()
@@ -101,6 +105,7 @@ class ServerProcess:
         self.extra = extra
         self.env = {**settings_env(settings), **(env or {})}
         self.log_path = log_path or Path(settings.data_dir).parent / f"server-{self.port}.log"
+        self.preexec_fn = preexec_fn  # e.g. resource limits for the server alone
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
@@ -109,7 +114,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "simgate.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port), *self.extra],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.preexec_fn,
             )
         deadline = time.monotonic() + 30
         while True:

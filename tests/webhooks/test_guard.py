@@ -93,7 +93,6 @@ def test_public_addresses_pass(text: str) -> None:
         "http://0x7f000001/",
         "http://017700000001/",  # octal
         "http://127.1/",
-        "http://0177.0.0.1/",
         "http://[::ffff:7f00:1]/",
         "http://[::ffff:127.0.0.1]:8080/x",
         "https://[64:ff9b::169.254.169.254]/",
@@ -108,6 +107,14 @@ def test_numeric_forms_are_read_as_the_resolver_reads_them(url: str) -> None:
     with pytest.raises(ValueError, match="refused"):
         validate_callback_url(url)
     assert validate_callback_url(url, allow_private=True) == url
+
+
+def test_a_url_the_sender_cannot_parse_is_refused_even_if_private_is_allowed() -> None:
+    # httpx (the sender) refuses a zero-padded dotted quad: such a callback could never
+    # be delivered, so it is refused when it is set, not discovered dead days later.
+    for allow_private in (False, True):
+        with pytest.raises(ValueError, match="not a URL"):
+            validate_callback_url("http://0177.0.0.1/", allow_private)
 
 
 def test_numeric_host_parses_no_names() -> None:

@@ -6,6 +6,7 @@ with a 4xx status and store nothing (codes in docs/errors.md):
     #100 body is not JSON          #103 body over the size limit
     #101 wrong shape               #104 more items than the limit
     #102 unknown login or wrong key (answered alike)
+    #105 wrong method and #106 no such endpoint are answered by api/errors.py
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ host name (SNI and certificate check) and the Host header is unchanged, since
 only the TCP connect is replaced. A later DNS change cannot move an open
 connection, and every new connection is vetted again.
 
+When a URL is set, `check_url_literal` refuses what its host says outright
+(a private numeric address, a localhost name), so that a mistake is seen at
+once rather than when the first delivery dies; it is a courtesy, the connect
+check is the guard.
+
 Operators allow private addresses with SIMGATE_ALLOW_PRIVATE_CALLBACKS=true
 (or `serve --allow-private-callbacks`), as tests and local setups do.
 """
@@ -22,7 +27,6 @@ import socket
 import ssl
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -117,10 +121,31 @@ def check_addresses(host: str, addresses: Iterable[str]) -> list[str]:
     return vetted
 
 
-def check_url_literal(url: str) -> None:
-    """Refuse a URL whose host is a numeric address that is not public (no DNS lookup)."""
-    host = urlsplit(url).hostname or ""
-    address = numeric_host(host)
+def check_url_literal(url: str, allow_private: bool = False) -> None:
+    """Check a callback URL's host as written, without a DNS lookup.
+
+    The host is read with the sender's own URL parser (httpx), so that it is
+    the very text the sender will hand to the resolver: httpx maps IDNA dots
+    (`127。0。0。1`) to ASCII ones, which `urlsplit` does not. ValueError: the
+    host can never be checked (percent-encoding, an IPv6 zone id), whatever
+    the settings. RefusedAddress: the host names a loopback or non-public
+    address, unless `allow_private`.
+    """
+    try:
+        host = httpx.URL(url).raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise ValueError(f"not a URL: {exc}") from None
+    if "%" in host:
+        # `%31%32%37.0.0.1` and `[fe80::1%25eth0]`: one layer of decoding
+        # could hide another, and no public callback needs either.
+        raise ValueError(f"callback host {host} has a % (percent-encoding or an IPv6 zone id)")
+    if allow_private:
+        return
+    # A trailing dot names the DNS root: `127.0.0.1.` is 127.0.0.1 to many resolvers.
+    name = host.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):  # RFC 6761: always loopback
+        raise RefusedAddress(f"callback host {host} refused: localhost names are loopback")
+    address = numeric_host(name)
     if address is not None:
         reason = problem(address)
         if reason:

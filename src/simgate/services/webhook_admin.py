@@ -76,11 +76,10 @@ def validate_callback_url(url: str, allow_private: bool = False) -> str:
     if parts.fragment or url.endswith("#"):
         # Everything after '#' stays in the browser: the parameter would never be sent.
         raise ValueError("callback URL must not have a #fragment")
-    if not allow_private:
-        try:
-            check_url_literal(url)
-        except RefusedAddress as exc:
-            raise ValueError(f"{exc} (set SIMGATE_ALLOW_PRIVATE_CALLBACKS=true to allow)") from None
+    try:
+        check_url_literal(url, allow_private)
+    except RefusedAddress as exc:
+        raise ValueError(f"{exc} (set SIMGATE_ALLOW_PRIVATE_CALLBACKS=true to allow)") from None
     return url
 
 
