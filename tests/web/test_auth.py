@@ -104,7 +104,31 @@ def test_a_tampered_cookie_is_ignored(server: LiveServer, owner: dict) -> None:
         assert client.get("/app/").status_code == 303
 
 
-def test_next_only_leads_inside_the_dashboard(server: LiveServer, owner: dict) -> None:
+# After sign-in, `next` must not leave the dashboard: short links live at the root,
+# so /app/../CODE would open another account's tracked link (open redirect).
+OUTSIDE = [
+    "//evil.example/",
+    "/app//evil.example/",
+    "https://evil.example/app/",
+    "/app/../CODE",
+    "/app/./../CODE",
+    "/app/%2e%2e/CODE",
+    "/app/%2E./CODE",
+    "/app/.%2e/CODE",
+    "/app/%252e%252e/CODE",
+    "/app/%25252e%25252e/CODE",
+    "/app/%2f%2fevil.example",
+    "/app\\..\\CODE",
+    "/app/\\evil.example",
+    "/app/.\t./CODE",
+    "/app/%09../CODE",
+    "/app/\r\nSet-Cookie:x=1",
+    "/appx/",
+    "",
+]
+
+
+def test_open_redirect_next_never_leaves_the_dashboard(server: LiveServer, owner: dict) -> None:
     with httpx.Client(base_url=server.url) as client:
         token = csrf_of(client.get("/app/login").text)
         answer = client.post(
@@ -113,10 +137,17 @@ def test_next_only_leads_inside_the_dashboard(server: LiveServer, owner: dict) -
                 "email": owner["login"],
                 "password": PASSWORD,
                 "csrf_token": token,
-                "next": "//evil.example/",
+                "next": "/app/%2e%2e/CODE",
             },
         )
-        assert answer.headers["location"] == "/app/"
+        assert answer.status_code == 303 and answer.headers["location"] == "/app/"
+        # Signed in, the sign-in page sends straight on to `next`: the same check.
+        for target in OUTSIDE:
+            answer = client.get("/app/login", params={"next": target})
+            assert answer.status_code == 303, target
+            assert answer.headers["location"] == "/app/", target
+        answer = client.get("/app/login", params={"next": "/app/messages?state=sent"})
+        assert answer.headers["location"] == "/app/messages?state=sent"
 
 
 def test_api_and_short_links_are_untouched(server: LiveServer, owner: dict) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -19,11 +21,40 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
+# C0 and C1 controls and DEL: browsers drop tabs and new lines from URLs, so
+# "/app/.\t./x" would reach "/x"; none belongs in a link anyway.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MAX_DECODES = 4  # deeper than any real link is ever encoded
+
+
 def safe_next(raw: str) -> str:
-    """Only a dashboard path: never send a fresh sign-in to another site."""
-    if raw.startswith("/app/") and not raw.startswith("//") and "\\" not in raw:
-        return raw
+    """Where a fresh sign-in goes: `raw` if it is a plain dashboard path, else /app/.
+
+    Short links live at the root, so `/app/../CODE` would land on someone's
+    tracked link, and `//host` or a backslash on another site. Browsers resolve
+    dot segments percent-encoded too (`%2e%2e`), and a server in front may
+    decode once more: every layer of decoding must pass.
+    """
+    text = raw
+    for _ in range(_MAX_DECODES):
+        if not _plain_dashboard_path(text):
+            return "/app/"
+        decoded = unquote(text)
+        if decoded == text:
+            return raw
+        text = decoded
     return "/app/"
+
+
+def _plain_dashboard_path(text: str) -> bool:
+    path = re.split("[?#]", text, maxsplit=1)[0]
+    return (
+        text.startswith("/app/")
+        and "//" not in text
+        and "\\" not in text
+        and not _CONTROL.search(text)
+        and not any(segment in (".", "..") for segment in path.split("/"))
+    )
 
 
 def _check(eng: Any, email: str, password: str) -> Any:
