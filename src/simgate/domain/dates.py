@@ -54,4 +54,7 @@ def parse_send_date(raw: str, tz: ZoneInfo) -> datetime | None:
         raise InvalidDate(f"not a date: {raw!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999 shifted past the ends of the calendar
+        raise InvalidDate(f"out of range: {raw!r}") from None

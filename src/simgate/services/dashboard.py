@@ -457,6 +457,8 @@ class ImportResult:
 
 def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult:
     """Upsert contacts from CSV text with a header row; raises ValueError on a bad file."""
+    if "\x00" in text:  # UTF-16 exports are full of them; PostgreSQL refuses them in text
+        raise ValueError("the file holds NUL characters: save it as CSV (UTF-8) and try again")
     sample = text[:4096]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")

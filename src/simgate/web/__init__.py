@@ -43,7 +43,7 @@ def install(app: FastAPI) -> None:
     async def app_root() -> RedirectResponse:
         return RedirectResponse("/app/", status_code=307)
 
-    guarded = APIRouter(dependencies=[Depends(common.check_csrf)])
+    guarded = APIRouter(dependencies=[Depends(common.check_query), Depends(common.check_csrf)])
     for module in (auth, pages, manage, setup):
         guarded.include_router(module.router)
     router.include_router(guarded)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -52,6 +54,32 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 templates = Jinja2Templates(env=_env)
+
+
+class RowId(Convertor[int]):
+    """A row id in a dashboard path (`{id:id32}`, `{id:id64}`), bounded by its column.
+
+    Past the column's range SQLite overflows and PostgreSQL refuses the query (a
+    500): such an id becomes 0, which no row has, so the page answers its own 404.
+    """
+
+    regex = "[0-9]+"
+
+    def __init__(self, bits: int) -> None:
+        self.largest = 2 ** (bits - 1) - 1
+
+    def convert(self, value: str) -> int:
+        # Length first: int() of a few thousand digits is slow, and refused past 4300.
+        return int(value) if len(value) <= 19 and int(value) <= self.largest else 0
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+# Registered on import, before the route modules (which import this one) compile
+# their paths.
+register_url_convertor("id32", RowId(32))  # Integer ids: keys, devices, contacts
+register_url_convertor("id64", RowId(64))  # BigInteger ids: messages, calls, webhooks, sessions
 
 
 @dataclass
@@ -118,6 +146,21 @@ async def signed_in(request: Request) -> Signed:
     return Signed(Account(row.id, row.email, row.timezone, row.region), row.password_hash)
 
 
+def holds_nul(items: Iterable[tuple[str, object]]) -> bool:
+    """Whether a name or a text value holds NUL (uploaded files are not text)."""
+    return any("\x00" in key or (isinstance(v, str) and "\x00" in v) for key, v in items)
+
+
+def check_query(request: Request) -> None:
+    """Router dependency: no query parameter holds a NUL character.
+
+    PostgreSQL refuses NUL in text (a 500) and SQLite would store it: refused
+    here once for every page, on both stores alike.
+    """
+    if holds_nul(request.query_params.multi_items()):
+        raise Refused(400, "This link holds a NUL character (%00), which no page accepts.")
+
+
 async def check_csrf(request: Request) -> AsyncIterator[None]:
     """Router dependency: every state-changing request carries the session's token."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -133,6 +176,12 @@ async def check_csrf(request: Request) -> AsyncIterator[None]:
                 403,
                 "This form expired or did not come from this dashboard (missing or wrong CSRF "
                 "token). Reload the page and try again.",
+            )
+        if holds_nul(form.multi_items()):
+            raise Refused(
+                400,
+                "A field of this form holds a NUL character (\\0), which no field accepts. "
+                "Remove it and send the form again.",
             )
         yield
     finally:
@@ -151,7 +200,10 @@ def field(form: FormData, name: str, limit: int = 10_000) -> str:
 def local(moment: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if moment is None:
         return ""
-    return moment.replace(tzinfo=UTC).astimezone(tz).strftime(fmt)
+    try:
+        return moment.replace(tzinfo=UTC).astimezone(tz).strftime(fmt)
+    except OverflowError:  # a send time in 9999 is past the calendar's end in UTC+1
+        return moment.strftime(fmt) + " UTC"
 
 
 def render(
@@ -200,5 +252,10 @@ def replace_session(request: Request, data: dict[str, Any]) -> None:
 
 
 def page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return parse_page(request.query_params.get("page", ""))
+
+
+def parse_page(raw: str) -> int:
+    """A page number from 1 to 99999; anything else is the first page."""
+    # [0-9], not str.isdigit(): "²" is a digit to isdigit() and not to int().
+    return int(raw) if re.fullmatch("[0-9]{1,5}", raw) and int(raw) > 0 else 1

@@ -90,7 +90,7 @@ async def import_csv(request: Request, signed: Account) -> Response:
     return await _contacts_page(request, signed, imported=result)
 
 
-@router.get("/contacts/{contact_id:int}")
+@router.get("/contacts/{contact_id:id32}")
 async def edit_form(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         row = await run_in_threadpool(
@@ -104,7 +104,7 @@ async def edit_form(request: Request, contact_id: int, signed: Account) -> Respo
     )
 
 
-@router.post("/contacts/{contact_id:int}")
+@router.post("/contacts/{contact_id:id32}")
 async def save(request: Request, contact_id: int, signed: Account) -> Response:
     form = await common.form_of(request)
     values = {name: common.field(form, name, 500) for name in dashboard.CSV_FIELDS}
@@ -127,7 +127,7 @@ async def save(request: Request, contact_id: int, signed: Account) -> Response:
     return common.redirect(request, "/app/contacts?done=saved")
 
 
-@router.post("/contacts/{contact_id:int}/delete")
+@router.post("/contacts/{contact_id:id32}/delete")
 async def remove(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(
@@ -164,7 +164,7 @@ async def calls(request: Request, signed: Account) -> Response:
     return await _calls_page(request, signed)
 
 
-@router.post("/calls/{call_id:int}/qualify")
+@router.post("/calls/{call_id:id64}/qualify")
 async def qualify(request: Request, call_id: int, signed: Account) -> Response:
     form = await common.form_of(request)
     try:
