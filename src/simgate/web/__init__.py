@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from simgate.web import auth, common, manage, pages, setup
+from simgate.web.body_limit import BodyLimit
 from simgate.web.security import Sessions, SignInLimiter, session_secret
 
 
@@ -36,6 +37,12 @@ def install(app: FastAPI) -> None:
         return common.render(request, "error.html", status_code=exc.status, message=exc.message)
 
     app.add_exception_handler(common.Refused, refused)
+    app.add_middleware(
+        BodyLimit,
+        prefix="/app/",
+        cap=common.MAX_FORM_BODY,
+        caps={"/app/contacts/import": common.MAX_UPLOAD_BODY},
+    )
 
     router = APIRouter(prefix="/app", include_in_schema=False)
 

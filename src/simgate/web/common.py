@@ -44,7 +44,17 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-MAX_FORM_PART = 5 * 1024 * 1024  # a CSV of contacts can be a few megabytes
+# Request bodies under /app/ are counted while they stream (web/body_limit.py) and
+# refused with 413 past these: the largest form, the send form, is under 100 KB
+# percent-encoded.
+MAX_FORM_BODY = 256 * 1024
+MAX_UPLOAD = 5 * 1024 * 1024  # a CSV of contacts can be a few megabytes
+MAX_UPLOAD_BODY = MAX_UPLOAD + 64 * 1024  # with the CSRF field and the multipart framing
+MAX_FIELDS = 50  # the largest form has 6
+TOO_LARGE = (
+    f"This request is larger than the dashboard accepts: forms up to {MAX_FORM_BODY // 1024} KB, "
+    f"CSV files up to {MAX_UPLOAD // (1024 * 1024)} MB."
+)
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -135,6 +145,13 @@ def _load_account(eng: Engine, account_id: int) -> Any:
 
 async def signed_in(request: Request) -> Signed:
     """FastAPI dependency: the account, or a redirect to the sign-in page."""
+    cached: Signed | None = getattr(request.state, "signed", None)
+    if cached is None:
+        cached = request.state.signed = await _signed_in(request)
+    return cached
+
+
+async def _signed_in(request: Request) -> Signed:
     session = session_of(request)
     account_id = session.get("account")
     row = None
@@ -166,10 +183,10 @@ async def check_csrf(request: Request) -> AsyncIterator[None]:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         yield
         return
-    try:
-        form = await request.form(max_part_size=MAX_FORM_PART)
-    except Exception:  # malformed multipart, too large a part, bad encoding
-        raise Refused(400, "The form could not be read. Reload the page and try again.") from None
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        # Only an owner uploads: a visitor's file is never read, parsed or spooled.
+        await signed_in(request)
+    form = await form_of(request)
     try:
         if not csrf_matches(session_of(request), form.get("csrf_token")):
             raise Refused(
@@ -189,7 +206,13 @@ async def check_csrf(request: Request) -> AsyncIterator[None]:
 
 
 async def form_of(request: Request) -> FormData:
-    return await request.form(max_part_size=MAX_FORM_PART)
+    """The request's form, read once (check_csrf reads it first) with the dashboard's limits."""
+    try:
+        return await request.form(max_files=1, max_fields=MAX_FIELDS, max_part_size=MAX_FORM_BODY)
+    except Refused:  # the body passed its cap while streaming
+        raise
+    except Exception:  # malformed multipart or urlencoded data, too many fields or files
+        raise Refused(400, "The form could not be read. Reload the page and try again.") from None
 
 
 def field(form: FormData, name: str, limit: int = 10_000) -> str:

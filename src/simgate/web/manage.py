@@ -15,7 +15,6 @@ from simgate.web import common
 from simgate.web.common import Refused, Signed, signed_in
 
 router = APIRouter()
-MAX_CSV_BYTES = 5 * 1024 * 1024
 Account = Annotated[Signed, Depends(signed_in)]
 
 NOTICES = {
@@ -72,11 +71,11 @@ async def import_csv(request: Request, signed: Account) -> Response:
         return await _contacts_page(
             request, signed, 400, import_errors={"file": "Choose a CSV file to import."}
         )
-    if upload.size is not None and upload.size > MAX_CSV_BYTES:
+    if upload.size is not None and upload.size > common.MAX_UPLOAD:
         return await _contacts_page(
             request, signed, 400, import_errors={"file": "The file is over 5 MB: split it."}
         )
-    raw = await upload.read(MAX_CSV_BYTES + 1)
+    raw = await upload.read(common.MAX_UPLOAD + 1)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
