@@ -30,6 +30,7 @@ PAGES = [
     "/app/webhooks",
     "/app/devices",
     "/app/keys",
+    "/app/sessions",
 ]
 
 

@@ -1,24 +1,25 @@
-"""Sign-in and sign-out."""
+"""Sign-in, sign-out, and the Sessions page (where the owner ends sessions)."""
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from simgate.services import sessions
 from simgate.store.tables import accounts
 from simgate.web import common
 from simgate.web.passwords import verify_password
-from simgate.web.security import password_fingerprint
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+Account = Annotated[common.Signed, Depends(common.signed_in)]
 
 
 # C0 and C1 controls and DEL: browsers drop tabs and new lines from URLs, so
@@ -85,7 +86,7 @@ async def login(request: Request) -> Response:
     email = common.field(form, "email", 320).strip()
     password = common.field(form, "password", 4096)
     target = safe_next(common.field(form, "next", 2000))
-    address = request.client.host if request.client else "unknown"
+    address = common.client_address(request)
     limiter = common.state(request).limiter
 
     def again(status: int, errors: dict[str, str]) -> Response:
@@ -114,14 +115,66 @@ async def login(request: Request) -> Response:
         limiter.failed(email, address)
         return again(401, {"password": "Wrong e-mail address or password."})
     limiter.succeeded(email)
-    # A new session (and CSRF token) on sign-in: a planted cookie is worth nothing.
-    common.replace_session(
-        request, {"account": int(row.id), "pw": password_fingerprint(row.password_hash)}
+    await _end_this_session(request)
+    token = await run_in_threadpool(
+        sessions.start,
+        common.engine(request),
+        int(row.id),
+        request.headers.get("user-agent", ""),
+        address,
     )
+    # A new session (and CSRF token) on sign-in: a planted cookie is worth nothing.
+    common.replace_session(request, {"token": token})
     return common.redirect(request, target)
+
+
+async def _end_this_session(request: Request) -> None:
+    token = common.session_of(request).get("token")
+    if isinstance(token, str):
+        await run_in_threadpool(sessions.end, common.engine(request), token)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    await _end_this_session(request)
     common.replace_session(request, {})
     return common.redirect(request, "/app/login")
+
+
+# --- sessions ----------------------------------------------------------------------
+
+NOTICES = {
+    "ended": "Session ended: that browser must sign in again.",
+    "others": "Signed out everywhere else.",
+}
+
+
+@router.get("/sessions")
+async def session_list(request: Request, signed: Account) -> Response:
+    rows = await run_in_threadpool(sessions.list_live, common.engine(request), signed.account.id)
+    return common.render(
+        request,
+        "sessions.html",
+        signed,
+        sessions=rows,
+        current=signed.session_id,
+        notice=NOTICES.get(request.query_params.get("done", ""), ""),
+    )
+
+
+@router.post("/sessions/{session_id:id64}/end")
+async def end_session(request: Request, session_id: int, signed: Account) -> Response:
+    ended = await run_in_threadpool(
+        sessions.end_one, common.engine(request), signed.account.id, session_id
+    )
+    if not ended:
+        raise common.Refused(404, "There is no such session in this account.")
+    return common.redirect(request, "/app/sessions?done=ended")
+
+
+@router.post("/sessions/end-others")
+async def end_other_sessions(request: Request, signed: Account) -> Response:
+    await run_in_threadpool(
+        sessions.end_others, common.engine(request), signed.account.id, signed.session_id
+    )
+    return common.redirect(request, "/app/sessions?done=others")

@@ -14,22 +14,16 @@ from zoneinfo import ZoneInfo
 import jinja2
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from simgate import __version__
+from simgate.services import sessions
 from simgate.services.accounts import Account
-from simgate.store.tables import accounts
-from simgate.web.security import (
-    Sessions,
-    SignInLimiter,
-    csrf_matches,
-    new_csrf_token,
-    password_fingerprint,
-)
+from simgate.web.security import Sessions, SignInLimiter, csrf_matches, new_csrf_token
 
 HERE = Path(__file__).parent
 # Scripts and styles only from /app/static (no inline code to inject into), no
@@ -132,15 +126,14 @@ def session_of(request: Request) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Signed:
-    """The signed-in account of a request."""
+    """The signed-in account of a request, and the session it came with."""
 
     account: Account
-    password_hash: str | None
+    session_id: int
 
 
-def _load_account(eng: Engine, account_id: int) -> Any:
-    with eng.connect() as conn:
-        return conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 async def signed_in(request: Request) -> Signed:
@@ -152,15 +145,16 @@ async def signed_in(request: Request) -> Signed:
 
 
 async def _signed_in(request: Request) -> Signed:
-    session = session_of(request)
-    account_id = session.get("account")
-    row = None
-    if isinstance(account_id, int):
-        row = await run_in_threadpool(_load_account, engine(request), account_id)
-    if row is None or session.get("pw") != password_fingerprint(row.password_hash):
+    token = session_of(request).get("token")
+    found = None
+    if isinstance(token, str):
+        found = await run_in_threadpool(
+            sessions.find, engine(request), token, client_address(request)
+        )
+    if found is None:  # signed out, ended elsewhere, expired, or a cookie from before
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise Refused(303, "sign in first", "/app/login?next=" + quote(target, safe="/"))
-    return Signed(Account(row.id, row.email, row.timezone, row.region), row.password_hash)
+    return Signed(found.account, found.id)
 
 
 def holds_nul(items: Iterable[tuple[str, object]]) -> bool:

@@ -1,17 +1,16 @@
-"""Dashboard sessions, CSRF tokens and the sign-in rate limit.
+"""The dashboard's session cookie, CSRF tokens and the sign-in rate limit.
 
-The session is a signed cookie (itsdangerous), not a server-side row: any node
-that knows the secret can read it, so several `simgate serve` nodes share
-sessions as long as they share `SIMGATE_SESSION_SECRET` (or one data dir).
-It holds the account id, a fingerprint of the password hash (changing the
-password ends every other session) and the CSRF token of the session. A
-visitor who is not signed in still gets a session holding only a CSRF token,
-so the sign-in form is protected like every other form.
+The cookie is signed (itsdangerous) and holds the browser's CSRF token and,
+once signed in, the token of its row in dashboard_sessions
+(services/sessions.py): the row says who is signed in, so signing out or a new
+password ends a session on every node at once. A visitor who is not signed in
+still gets a cookie holding only a CSRF token, so the sign-in form is protected
+like every other form. Nodes must share `SIMGATE_SESSION_SECRET` (or one data
+dir) to read each other's cookies.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import os
@@ -28,12 +27,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simgate.config import Settings
+from simgate.services.sessions import LIFETIME
 
 log = logging.getLogger(__name__)
 
 COOKIE = "simgate_session"
 COOKIE_PATH = "/app"
-MAX_AGE = 14 * 24 * 3600  # a signed-in session lasts two weeks
+MAX_AGE = int(LIFETIME.total_seconds())  # the cookie lasts as long as a session row
 SECRET_FILE = "session_secret"
 
 
@@ -68,10 +68,6 @@ def session_secret(settings: Settings) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret)
     return secret
-
-
-def password_fingerprint(password_hash: str | None) -> str:
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
 
 
 @dataclass
