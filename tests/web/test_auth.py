@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
+from simgate.services.accounts import create_account
 from simgate.web.passwords import set_password
 from tests.support.servers import LiveServer
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
@@ -86,6 +89,52 @@ def test_sign_in_attempts_are_limited(server: LiveServer, owner: dict) -> None:
         assert limited.status_code == 429
         assert "Too many failed sign-in attempts" in limited.text
         assert int(limited.headers["retry-after"]) > 0
+
+
+def test_concurrent_wrong_passwords_are_checked_at_most_five_times(
+    server: LiveServer, owner: dict
+) -> None:
+    """40 at once used to be checked all (limit 5 a minute): the limit counts before argon2."""
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        token = csrf_of(client.get("/app/login").text)
+        start = threading.Barrier(40)
+
+        def attempt(_: int) -> int:
+            start.wait()
+            return login(client, owner["login"], "a wrong guess", token).status_code
+
+        with ThreadPoolExecutor(40) as pool:
+            statuses = list(pool.map(attempt, range(40)))
+    assert statuses.count(401) == 5  # checked, and wrong
+    assert statuses.count(429) == 35  # refused before any check
+
+
+def test_the_owners_browser_signs_in_while_the_email_is_hammered(
+    server: LiveServer, owner: dict
+) -> None:
+    """OWASP device cookies: another's failures never lock out a browser that signed in."""
+    with signed_in_client(server.url, owner["login"]) as browser:
+        assert browser.cookies.get("simgate_device", path="/app/login")
+        out = browser.post("/app/logout", data={"csrf_token": csrf_of(browser.get("/app/").text)})
+        assert out.status_code == 303
+        with httpx.Client(base_url=server.url) as attacker:
+            token = csrf_of(attacker.get("/app/login").text)
+            answers = [login(attacker, owner["login"], f"guess {i}", token) for i in range(8)]
+            assert [a.status_code for a in answers] == [401] * 5 + [429] * 3
+            # The e-mail is spent: even its right password, from a stranger, waits.
+            assert login(attacker, owner["login"], PASSWORD, token).status_code == 429
+        token = csrf_of(browser.get("/app/login").text)
+        answer = login(browser, owner["login"], PASSWORD, token)
+        assert answer.status_code == 303 and answer.headers["location"] == "/app/"
+        assert browser.get("/app/").status_code == 200
+    # A device cookie counts only for the e-mail it names.
+    other, _ = create_account(server.engine, "other@example.com", password_hash=None)
+    set_password(server.engine, other.email, PASSWORD)
+    with signed_in_client(server.url, other.email) as theirs:
+        token = csrf_of(theirs.get("/app/").text)
+        theirs.post("/app/logout", data={"csrf_token": token})
+        token = csrf_of(theirs.get("/app/login").text)
+        assert login(theirs, owner["login"], PASSWORD, token).status_code == 429
 
 
 def test_changing_the_password_ends_other_sessions(server: LiveServer, owner: dict) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import select
 import socket
+import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -248,3 +250,23 @@ def test_an_owners_upload_is_cut_at_the_csv_limit(gateway: Gateway) -> None:
         assert sent < 64 * MB
         assert cost.peak_growth_mb < 20, cost.peak_growth_mb
         assert not spooled(gateway)
+
+
+def test_concurrent_sign_ins_hold_two_argon2_checks_at_most(gateway: Gateway) -> None:
+    """60 sign-ins at once grew the server by 2.5 GB (64 MiB of argon2 per thread, 40
+    threads): now the limit counts them before checking and two checks run at a time."""
+    with httpx.Client(base_url=gateway.server.url, timeout=120) as visitor:
+        token = csrf_of(visitor.get("/app/login").text)
+        start = threading.Barrier(60)
+
+        def attempt(i: int) -> int:
+            start.wait()
+            data = {"email": f"guess{i}@example.com", "password": "a guess", "csrf_token": token}
+            return visitor.post("/app/login", data=data).status_code
+
+        with Measure(gateway.pid) as cost, ThreadPoolExecutor(60) as pool:
+            statuses = list(pool.map(attempt, range(60)))
+    checked = statuses.count(401)
+    assert 1 <= checked <= 10, statuses  # 10 a minute from one address
+    assert statuses.count(429) + statuses.count(503) == 60 - checked, statuses
+    assert cost.peak_growth_mb < 300, f"grew {cost.peak_growth_mb:.0f} MB"

@@ -13,18 +13,24 @@ from starlette.responses import RedirectResponse, Response
 
 from simgate.web import auth, common, manage, pages, setup
 from simgate.web.body_limit import BodyLimit
-from simgate.web.security import Sessions, SignInLimiter, session_secret
+from simgate.web.security import (
+    DeviceCookies,
+    PasswordChecks,
+    Sessions,
+    SignInLimiter,
+    session_secret,
+)
 
 
 def install(app: FastAPI) -> None:
     settings = app.state.settings
-    public = settings.public_url or ""
+    secret = session_secret(settings)
+    secure = settings.secure_cookies or (settings.public_url or "").startswith("https://")
     app.state.web = common.WebState(
-        sessions=Sessions(
-            session_secret(settings),
-            secure=settings.secure_cookies or public.startswith("https://"),
-        ),
+        sessions=Sessions(secret, secure=secure),
         limiter=SignInLimiter(),
+        devices=DeviceCookies(secret, secure=secure),
+        checks=PasswordChecks(),
     )
 
     async def refused(request: Request, exc: Exception) -> Response:

@@ -87,7 +87,7 @@ async def login(request: Request) -> Response:
     password = common.field(form, "password", 4096)
     target = safe_next(common.field(form, "next", 2000))
     address = common.client_address(request)
-    limiter = common.state(request).limiter
+    web = common.state(request)
 
     def again(status: int, errors: dict[str, str]) -> Response:
         return common.render(
@@ -101,20 +101,23 @@ async def login(request: Request) -> Response:
         errors["password"] = "Enter your password."
     if errors:
         return again(400, errors)
-    wait = limiter.retry_after(email, address)
+    device = web.devices.device(request, email)
+    # With the line of password checks full, an attempt is turned away at once
+    # rather than queued without end; a browser the owner signed in from still
+    # queues (its own bucket allows 5 a minute), so strangers cannot keep it out.
+    if web.checks.full and device is None:
+        log.info("sign-in refused: too many at once", extra={"action": "login_busy"})
+        busy = {"form": "The server is checking many sign-ins at once. Try again in a moment."}
+        return with_retry_after(again(503, busy), 2)
+    wait = web.limiter.reserve(email, address, device)
     if wait:
-        log.info("sign-in refused: too many failed attempts", extra={"action": "login_limited"})
-        response = again(
-            429,
-            {"form": f"Too many failed sign-in attempts. Wait {wait} seconds and try again."},
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
-    row = await run_in_threadpool(_check, common.engine(request), email, password)
+        log.info("sign-in refused: too many attempts", extra={"action": "login_limited"})
+        limited = {"form": f"Too many failed sign-in attempts. Wait {wait} seconds and try again."}
+        return with_retry_after(again(429, limited), wait)
+    row = await web.checks.run(_check, common.engine(request), email, password)
     if row is None:
-        limiter.failed(email, address)
         return again(401, {"password": "Wrong e-mail address or password."})
-    limiter.succeeded(email)
+    web.limiter.succeeded(email, device)
     await _end_this_session(request)
     token = await run_in_threadpool(
         sessions.start,
@@ -125,7 +128,14 @@ async def login(request: Request) -> Response:
     )
     # A new session (and CSRF token) on sign-in: a planted cookie is worth nothing.
     common.replace_session(request, {"token": token})
-    return common.redirect(request, target)
+    response = common.redirect(request, target)
+    web.devices.issue(response, email)
+    return response
+
+
+def with_retry_after(response: Response, seconds: int) -> Response:
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 async def _end_this_session(request: Request) -> None:

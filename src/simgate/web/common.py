@@ -23,7 +23,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from simgate import __version__
 from simgate.services import sessions
 from simgate.services.accounts import Account
-from simgate.web.security import Sessions, SignInLimiter, csrf_matches, new_csrf_token
+from simgate.web.security import (
+    DeviceCookies,
+    PasswordChecks,
+    Sessions,
+    SignInLimiter,
+    csrf_matches,
+    new_csrf_token,
+)
 
 HERE = Path(__file__).parent
 # Scripts and styles only from /app/static (no inline code to inject into), no
@@ -90,6 +97,8 @@ register_url_convertor("id64", RowId(64))  # BigInteger ids: messages, calls, we
 class WebState:
     sessions: Sessions
     limiter: SignInLimiter
+    devices: DeviceCookies
+    checks: PasswordChecks
 
 
 class Refused(Exception):
