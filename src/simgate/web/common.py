@@ -171,7 +171,7 @@ def holds_nul(items: Iterable[tuple[str, object]]) -> bool:
     return any("\x00" in key or (isinstance(v, str) and "\x00" in v) for key, v in items)
 
 
-def check_query(request: Request) -> None:
+async def check_query(request: Request) -> None:
     """Router dependency: no query parameter holds a NUL character.
 
     PostgreSQL refuses NUL in text (a 500) and SQLite would store it: refused
