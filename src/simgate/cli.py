@@ -176,7 +176,7 @@ def accounts_password(email: str, password: str | None, overrides: dict[str, Any
         set_password(open_store(overrides), email, password)
     except (NotFound, ValueError) as exc:
         fail(str(exc))
-    click.echo(f"password set for {email.strip()}; other dashboard sessions are signed out")
+    click.echo(f"password set for {email.strip()}; its dashboard sessions are signed out")
 
 
 @accounts.command("list")

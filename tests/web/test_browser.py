@@ -337,6 +337,29 @@ def test_contacts_import_search_edit_export(page: Any, tmp_path: Path) -> None:
     assert page.locator("tr", has_text="Grace").count() == 0
 
 
+def test_end_another_browsers_session(
+    browser: Any, page: Any, demo: tuple[ServerProcess, Engine]
+) -> None:
+    server, _ = demo
+    context = browser.new_context(base_url=server.url, user_agent="Another browser")
+    other = context.new_page()
+    other.goto("/app/login")
+    other.fill("#email", DEMO_LOGIN)
+    other.fill("#password", PASSWORD)
+    other.click("button[type=submit]")
+    other.wait_for_url(re.compile(r"/app/$"))
+    page.goto("/app/sessions")
+    row = page.locator("table.sessions tbody tr", has_text="Another browser")
+    assert "127.0.0.1" in row.inner_text()
+    assert page.locator("table.sessions tbody tr", has_text="this browser").count() == 1
+    shot(page, "sessions")
+    row.locator("button", has_text="End").click()
+    assert page.locator(".notice").inner_text().startswith("Session ended")
+    other.goto("/app/keys")
+    other.wait_for_url(re.compile(r"/app/login"))
+    context.close()
+
+
 def test_the_browser_reported_no_errors(page: Any) -> None:
     # Runs last: the pages above raised no script error and broke no CSP rule.
     page.goto("/app/")

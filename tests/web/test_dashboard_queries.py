@@ -3,6 +3,8 @@ call qualification (with its outbox row) and the delivery log."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +19,7 @@ from simgate.services.accounts import Account, create_account
 from simgate.store.tables import (
     accounts,
     calls,
+    contacts,
     devices,
     link_clicks,
     message_events,
@@ -227,6 +230,32 @@ def test_contacts_import_search_export(engine: Engine, owner: Account) -> None:
         dashboard.import_contacts(engine, owner, "name,email\nAda,a@b.c\n")
     with pytest.raises(ValueError, match="empty"):
         dashboard.import_contacts(engine, owner, "")
+
+
+def test_csv_export_neutralises_formulas_behind_tab_cr_lf(engine: Engine, owner: Account) -> None:
+    """OWASP CSV injection: a formula may hide behind a leading tab, CR or LF."""
+    cells = {
+        "firstname": "\t=1+2",
+        "lastname": "\r=HYPERLINK(\"http://x\")",
+        "address": "\n@SUM(A1)",
+        "email": "-2+3",
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            insert(contacts).values(
+                account_id=owner.id,
+                phone_number="+33612345678",
+                created_at=NOW,
+                updated_at=NOW,
+                **cells,
+            )
+        )
+    header, row = csv.reader(io.StringIO(dashboard.export_contacts(engine, owner.id)))
+    assert row[0] == "+33612345678"  # E.164 keeps its "+"
+    assert row[1:] == ["'" + cells[name] for name in header[1:]]
+    for start in "=+-@\t\r\n":
+        assert dashboard.spreadsheet_safe(start + "x") == "'" + start + "x"
+    assert dashboard.spreadsheet_safe("Ada =1") == "Ada =1"
 
 
 def test_contact_update_and_delete(engine: Engine, owner: Account) -> None:

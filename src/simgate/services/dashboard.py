@@ -433,12 +433,20 @@ def export_contacts(engine: Engine, account_id: int) -> str:
             .where(contacts.c.account_id == account_id)
             .order_by(contacts.c.id)
         )
-        for row in rows:
-            # A leading = + - @ would run as a formula in spreadsheets.
-            writer.writerow(
-                ["'" + v if v[:1] in ("=", "+", "-", "@") and i else v for i, v in enumerate(row)]
-            )
+        for phone_number, *rest in rows:
+            # The number is E.164 and always starts with "+": it is the one cell left as is.
+            writer.writerow([phone_number, *(spreadsheet_safe(v) for v in rest)])
     return out.getvalue()
+
+
+# What spreadsheets read as the start of a formula (OWASP "CSV injection"): = + - @,
+# and tab, CR and LF, which some of them skip before looking for those.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: a leading ' where it could start a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +457,8 @@ class ImportResult:
 
 def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult:
     """Upsert contacts from CSV text with a header row; raises ValueError on a bad file."""
+    if "\x00" in text:  # UTF-16 exports are full of them; PostgreSQL refuses them in text
+        raise ValueError("the file holds NUL characters: save it as CSV (UTF-8) and try again")
     sample = text[:4096]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")

@@ -12,18 +12,25 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from simgate.web import auth, common, manage, pages, setup
-from simgate.web.security import Sessions, SignInLimiter, session_secret
+from simgate.web.body_limit import BodyLimit
+from simgate.web.security import (
+    DeviceCookies,
+    PasswordChecks,
+    Sessions,
+    SignInLimiter,
+    session_secret,
+)
 
 
 def install(app: FastAPI) -> None:
     settings = app.state.settings
-    public = settings.public_url or ""
+    secret = session_secret(settings)
+    secure = settings.secure_cookies or (settings.public_url or "").startswith("https://")
     app.state.web = common.WebState(
-        sessions=Sessions(
-            session_secret(settings),
-            secure=settings.secure_cookies or public.startswith("https://"),
-        ),
+        sessions=Sessions(secret, secure=secure),
         limiter=SignInLimiter(),
+        devices=DeviceCookies(secret, secure=secure),
+        checks=PasswordChecks(),
     )
 
     async def refused(request: Request, exc: Exception) -> Response:
@@ -36,6 +43,12 @@ def install(app: FastAPI) -> None:
         return common.render(request, "error.html", status_code=exc.status, message=exc.message)
 
     app.add_exception_handler(common.Refused, refused)
+    app.add_middleware(
+        BodyLimit,
+        prefix="/app/",
+        cap=common.MAX_FORM_BODY,
+        caps={"/app/contacts/import": common.MAX_UPLOAD_BODY},
+    )
 
     router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -43,7 +56,7 @@ def install(app: FastAPI) -> None:
     async def app_root() -> RedirectResponse:
         return RedirectResponse("/app/", status_code=307)
 
-    guarded = APIRouter(dependencies=[Depends(common.check_csrf)])
+    guarded = APIRouter(dependencies=[Depends(common.check_query), Depends(common.check_csrf)])
     for module in (auth, pages, manage, setup):
         guarded.include_router(module.router)
     router.include_router(guarded)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,20 +14,22 @@ from zoneinfo import ZoneInfo
 import jinja2
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from simgate import __version__
+from simgate.services import sessions
 from simgate.services.accounts import Account
-from simgate.store.tables import accounts
 from simgate.web.security import (
+    DeviceCookies,
+    PasswordChecks,
     Sessions,
     SignInLimiter,
     csrf_matches,
     new_csrf_token,
-    password_fingerprint,
 )
 
 HERE = Path(__file__).parent
@@ -42,7 +45,17 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-MAX_FORM_PART = 5 * 1024 * 1024  # a CSV of contacts can be a few megabytes
+# Request bodies under /app/ are counted while they stream (web/body_limit.py) and
+# refused with 413 past these: the largest form, the send form, is under 100 KB
+# percent-encoded.
+MAX_FORM_BODY = 256 * 1024
+MAX_UPLOAD = 5 * 1024 * 1024  # a CSV of contacts can be a few megabytes
+MAX_UPLOAD_BODY = MAX_UPLOAD + 64 * 1024  # with the CSRF field and the multipart framing
+MAX_FIELDS = 50  # the largest form has 6
+TOO_LARGE = (
+    f"This request is larger than the dashboard accepts: forms up to {MAX_FORM_BODY // 1024} KB, "
+    f"CSV files up to {MAX_UPLOAD // (1024 * 1024)} MB."
+)
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -54,10 +67,38 @@ _env = jinja2.Environment(
 templates = Jinja2Templates(env=_env)
 
 
+class RowId(Convertor[int]):
+    """A row id in a dashboard path (`{id:id32}`, `{id:id64}`), bounded by its column.
+
+    Past the column's range SQLite overflows and PostgreSQL refuses the query (a
+    500): such an id becomes 0, which no row has, so the page answers its own 404.
+    """
+
+    regex = "[0-9]+"
+
+    def __init__(self, bits: int) -> None:
+        self.largest = 2 ** (bits - 1) - 1
+
+    def convert(self, value: str) -> int:
+        # Length first: int() of a few thousand digits is slow, and refused past 4300.
+        return int(value) if len(value) <= 19 and int(value) <= self.largest else 0
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+# Registered on import, before the route modules (which import this one) compile
+# their paths.
+register_url_convertor("id32", RowId(32))  # Integer ids: keys, devices, contacts
+register_url_convertor("id64", RowId(64))  # BigInteger ids: messages, calls, webhooks, sessions
+
+
 @dataclass
 class WebState:
     sessions: Sessions
     limiter: SignInLimiter
+    devices: DeviceCookies
+    checks: PasswordChecks
 
 
 class Refused(Exception):
@@ -94,28 +135,50 @@ def session_of(request: Request) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Signed:
-    """The signed-in account of a request."""
+    """The signed-in account of a request, and the session it came with."""
 
     account: Account
-    password_hash: str | None
+    session_id: int
 
 
-def _load_account(eng: Engine, account_id: int) -> Any:
-    with eng.connect() as conn:
-        return conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 async def signed_in(request: Request) -> Signed:
     """FastAPI dependency: the account, or a redirect to the sign-in page."""
-    session = session_of(request)
-    account_id = session.get("account")
-    row = None
-    if isinstance(account_id, int):
-        row = await run_in_threadpool(_load_account, engine(request), account_id)
-    if row is None or session.get("pw") != password_fingerprint(row.password_hash):
+    cached: Signed | None = getattr(request.state, "signed", None)
+    if cached is None:
+        cached = request.state.signed = await _signed_in(request)
+    return cached
+
+
+async def _signed_in(request: Request) -> Signed:
+    token = session_of(request).get("token")
+    found = None
+    if isinstance(token, str):
+        found = await run_in_threadpool(
+            sessions.find, engine(request), token, client_address(request)
+        )
+    if found is None:  # signed out, ended elsewhere, expired, or a cookie from before
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise Refused(303, "sign in first", "/app/login?next=" + quote(target, safe="/"))
-    return Signed(Account(row.id, row.email, row.timezone, row.region), row.password_hash)
+    return Signed(found.account, found.id)
+
+
+def holds_nul(items: Iterable[tuple[str, object]]) -> bool:
+    """Whether a name or a text value holds NUL (uploaded files are not text)."""
+    return any("\x00" in key or (isinstance(v, str) and "\x00" in v) for key, v in items)
+
+
+async def check_query(request: Request) -> None:
+    """Router dependency: no query parameter holds a NUL character.
+
+    PostgreSQL refuses NUL in text (a 500) and SQLite would store it: refused
+    here once for every page, on both stores alike.
+    """
+    if holds_nul(request.query_params.multi_items()):
+        raise Refused(400, "This link holds a NUL character (%00), which no page accepts.")
 
 
 async def check_csrf(request: Request) -> AsyncIterator[None]:
@@ -123,10 +186,10 @@ async def check_csrf(request: Request) -> AsyncIterator[None]:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         yield
         return
-    try:
-        form = await request.form(max_part_size=MAX_FORM_PART)
-    except Exception:  # malformed multipart, too large a part, bad encoding
-        raise Refused(400, "The form could not be read. Reload the page and try again.") from None
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        # Only an owner uploads: a visitor's file is never read, parsed or spooled.
+        await signed_in(request)
+    form = await form_of(request)
     try:
         if not csrf_matches(session_of(request), form.get("csrf_token")):
             raise Refused(
@@ -134,13 +197,25 @@ async def check_csrf(request: Request) -> AsyncIterator[None]:
                 "This form expired or did not come from this dashboard (missing or wrong CSRF "
                 "token). Reload the page and try again.",
             )
+        if holds_nul(form.multi_items()):
+            raise Refused(
+                400,
+                "A field of this form holds a NUL character (\\0), which no field accepts. "
+                "Remove it and send the form again.",
+            )
         yield
     finally:
         await form.close()  # uploaded files are spooled to disk: remove them
 
 
 async def form_of(request: Request) -> FormData:
-    return await request.form(max_part_size=MAX_FORM_PART)
+    """The request's form, read once (check_csrf reads it first) with the dashboard's limits."""
+    try:
+        return await request.form(max_files=1, max_fields=MAX_FIELDS, max_part_size=MAX_FORM_BODY)
+    except Refused:  # the body passed its cap while streaming
+        raise
+    except Exception:  # malformed multipart or urlencoded data, too many fields or files
+        raise Refused(400, "The form could not be read. Reload the page and try again.") from None
 
 
 def field(form: FormData, name: str, limit: int = 10_000) -> str:
@@ -151,7 +226,10 @@ def field(form: FormData, name: str, limit: int = 10_000) -> str:
 def local(moment: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if moment is None:
         return ""
-    return moment.replace(tzinfo=UTC).astimezone(tz).strftime(fmt)
+    try:
+        return moment.replace(tzinfo=UTC).astimezone(tz).strftime(fmt)
+    except OverflowError:  # a send time in 9999 is past the calendar's end in UTC+1
+        return moment.strftime(fmt) + " UTC"
 
 
 def render(
@@ -200,5 +278,10 @@ def replace_session(request: Request, data: dict[str, Any]) -> None:
 
 
 def page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return parse_page(request.query_params.get("page", ""))
+
+
+def parse_page(raw: str) -> int:
+    """A page number from 1 to 99999; anything else is the first page."""
+    # [0-9], not str.isdigit(): "²" is a digit to isdigit() and not to int().
+    return int(raw) if re.fullmatch("[0-9]{1,5}", raw) and int(raw) > 0 else 1

@@ -15,7 +15,6 @@ from simgate.web import common
 from simgate.web.common import Refused, Signed, signed_in
 
 router = APIRouter()
-MAX_CSV_BYTES = 5 * 1024 * 1024
 Account = Annotated[Signed, Depends(signed_in)]
 
 NOTICES = {
@@ -72,11 +71,11 @@ async def import_csv(request: Request, signed: Account) -> Response:
         return await _contacts_page(
             request, signed, 400, import_errors={"file": "Choose a CSV file to import."}
         )
-    if upload.size is not None and upload.size > MAX_CSV_BYTES:
+    if upload.size is not None and upload.size > common.MAX_UPLOAD:
         return await _contacts_page(
             request, signed, 400, import_errors={"file": "The file is over 5 MB: split it."}
         )
-    raw = await upload.read(MAX_CSV_BYTES + 1)
+    raw = await upload.read(common.MAX_UPLOAD + 1)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -90,7 +89,7 @@ async def import_csv(request: Request, signed: Account) -> Response:
     return await _contacts_page(request, signed, imported=result)
 
 
-@router.get("/contacts/{contact_id:int}")
+@router.get("/contacts/{contact_id:id32}")
 async def edit_form(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         row = await run_in_threadpool(
@@ -104,7 +103,7 @@ async def edit_form(request: Request, contact_id: int, signed: Account) -> Respo
     )
 
 
-@router.post("/contacts/{contact_id:int}")
+@router.post("/contacts/{contact_id:id32}")
 async def save(request: Request, contact_id: int, signed: Account) -> Response:
     form = await common.form_of(request)
     values = {name: common.field(form, name, 500) for name in dashboard.CSV_FIELDS}
@@ -127,7 +126,7 @@ async def save(request: Request, contact_id: int, signed: Account) -> Response:
     return common.redirect(request, "/app/contacts?done=saved")
 
 
-@router.post("/contacts/{contact_id:int}/delete")
+@router.post("/contacts/{contact_id:id32}/delete")
 async def remove(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(
@@ -164,7 +163,7 @@ async def calls(request: Request, signed: Account) -> Response:
     return await _calls_page(request, signed)
 
 
-@router.post("/calls/{call_id:int}/qualify")
+@router.post("/calls/{call_id:id64}/qualify")
 async def qualify(request: Request, call_id: int, signed: Account) -> Response:
     form = await common.form_of(request)
     try:

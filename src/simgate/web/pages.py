@@ -78,13 +78,11 @@ def _day(raw: str, tz: ZoneInfo, end: bool = False) -> tuple[datetime | None, st
     if not raw:
         return None, ""
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
+        day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
+        moment = datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01 or 9999-12-31 moved to UTC
         return None, "use a date like 2026-01-31"
-    if end:
-        day += timedelta(days=1)
-    moment = datetime.combine(day, time(), tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
-    return moment, ""
+    return moment.replace(tzinfo=None), ""
 
 
 @router.get("/messages")
@@ -118,7 +116,7 @@ async def messages(request: Request, signed: Account) -> Response:
     )
 
 
-@router.get("/messages/{message_id:int}")
+@router.get("/messages/{message_id:id64}")
 async def message(request: Request, message_id: int, signed: Account) -> Response:
     try:
         detail = await run_in_threadpool(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from simgate.errors import NotFound
+from simgate.services import sessions
 from simgate.store.tables import accounts
 
 MIN_LENGTH = 8
@@ -39,10 +40,15 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def set_password(engine: Engine, email: str, password: str) -> None:
+    """Set the account's password and sign all its browsers out (whoever knew the old one)."""
     hashed = hash_password(password)
     with engine.begin() as conn:
-        changed = conn.execute(
-            update(accounts).where(accounts.c.email == email.strip()).values(password_hash=hashed)
-        ).rowcount
-    if not changed:
-        raise NotFound(f"no account {email}")
+        account_id = conn.execute(
+            select(accounts.c.id).where(accounts.c.email == email.strip())
+        ).scalar()
+        if account_id is None:
+            raise NotFound(f"no account {email}")
+        conn.execute(
+            update(accounts).where(accounts.c.id == account_id).values(password_hash=hashed)
+        )
+        sessions.end_all(conn, account_id)

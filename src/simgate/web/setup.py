@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated
 
 import segno
@@ -110,7 +111,7 @@ async def secret(request: Request, signed: Account) -> Response:
     return common.redirect(request, "/app/webhooks?done=" + ("nosecret" if remove else "secret"))
 
 
-@router.post("/webhooks/{delivery_id:int}/replay")
+@router.post("/webhooks/{delivery_id:id64}/replay")
 async def replay(request: Request, delivery_id: int, signed: Account) -> Response:
     eng = common.engine(request)
     # The shared replay looks a delivery up by id alone: check the owner first.
@@ -154,6 +155,13 @@ async def devices(request: Request, signed: Account) -> Response:
     return await _devices_page(request, signed)
 
 
+def parse_rate(raw: str) -> int | None:
+    """SMS per minute, 1 to 10000, or None."""
+    text = raw.strip()
+    # [0-9], not str.isdigit(): "²" is a digit to isdigit() and not to int().
+    return int(text) if re.fullmatch("[0-9]{1,5}", text) and 1 <= int(text) <= 10_000 else None
+
+
 @router.post("/devices")
 async def pair(request: Request, signed: Account) -> Response:
     form = await common.form_of(request)
@@ -161,11 +169,10 @@ async def pair(request: Request, signed: Account) -> Response:
     errors = {}
     if not values["name"]:
         errors["name"] = "Give the phone a name, e.g. “Office phone”."
-    rate_text = values["rate"].strip()
-    rate = int(rate_text) if rate_text.isdigit() else 0
-    if not 1 <= rate <= 10_000:
+    rate = parse_rate(values["rate"])
+    if rate is None:
         errors["rate"] = "A whole number of SMS per minute, from 1 to 10000."
-    if errors:
+    if errors or rate is None:
         return await _devices_page(request, signed, 400, values=values, errors=errors)
     device_id, token = await run_in_threadpool(
         add_device, common.engine(request), signed.account.email, values["name"], rate
@@ -182,7 +189,7 @@ async def pair(request: Request, signed: Account) -> Response:
     return await _devices_page(request, signed, paired=paired)
 
 
-@router.post("/devices/{device_id:int}/remove")
+@router.post("/devices/{device_id:id32}/remove")
 async def unpair(request: Request, device_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(
@@ -214,7 +221,7 @@ async def new_key(request: Request, signed: Account) -> Response:
     return await _keys_page(request, signed, new_key=key)
 
 
-@router.post("/keys/{key_id:int}/revoke")
+@router.post("/keys/{key_id:id32}/revoke")
 async def revoke(request: Request, key_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(revoke_key, common.engine(request), signed.account.email, key_id)
