@@ -50,10 +50,15 @@ def load_settings(overrides: dict[str, Any]) -> Any:
 
 
 def open_store(overrides: dict[str, Any]) -> Any:
-    """An engine on the migrated store."""
+    """An engine on the migrated store, disposed when the command ends."""
     from simgate.store.db import make_engine, upgrade
 
     engine = make_engine(load_settings(overrides))
+    # Run in-process (tests, scripts), an engine left to the garbage collector
+    # drops its open PostgreSQL connections without closing them.
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(engine.dispose)
     upgrade(engine)
     return engine
 

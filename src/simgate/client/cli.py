@@ -37,12 +37,15 @@ SMS_CODES = {
     "#007": "id_sms_api already used for other content",
     "#008": "invalid id_sms_api",
     "#009": "item is not a JSON object",
+    "#010": "message longer than 255 SMS parts",
+    "#011": "message contains a NUL character",
 }
 CONTACT_CODES = {
     "#001": "invalid phone number",
     "#002": "empty phone number",
     "#003": "no phone number",
     "#004": "invalid e-mail (a warning: the contact is stored)",
+    "#005": "a field over 500 characters or with a NUL character",
 }
 # CSV header (lower case, spaces and dashes as "_") → Contact field.
 COLUMNS = {

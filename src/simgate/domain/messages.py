@@ -35,6 +35,7 @@ PRIORITY_RANGE = range(-1000, 1001)
 # 5,000-digit string raises.
 PRIORITY_RE = re.compile(r"\s*(-?[0-9]{1,6})\s*")
 MAX_URL_LENGTH = 2000
+COUNT_LIMIT = 4 * MAX_TEXT  # a refused text longer than this is answered sms_per_message 0
 
 # Many messages in a batch go to the same few numbers; parsing is the costly step.
 _cached_e164 = lru_cache(maxsize=65536)(to_e164)
@@ -183,7 +184,8 @@ def judge(
     # Only a client's own id can be repeated, so only then is the hash needed.
     digest = request_hash(item) if client_id else ""
     if errors:
-        segments = count_segments(text).parts if text and len(text) <= MAX_TEXT else 0
+        # Counting is linear; past a few times the longest SMS it only tells "far too long".
+        segments = count_segments(text).parts if text and len(text) <= COUNT_LIMIT else 0
         shown = raw_number if raw_number is not None else ""
         return Rejected(id_sms_api if client_id else "", digest, shown, text, segments, errors)
 

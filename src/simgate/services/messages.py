@@ -9,8 +9,10 @@ INSERT ... ON CONFLICT DO NOTHING, so exactly one row is ever stored.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Connection, Engine, Row, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -56,11 +58,21 @@ def _insert(conn: Connection):  # type: ignore[no-untyped-def]
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(messages)
 
 
+# A request with more messages than this is judged (numbers parsed, segments
+# counted, ids drawn) before it queues for the SQLite writer, so that the
+# writer holds the store only for the insert and other accounts' requests do
+# not wait behind the judging. Smaller requests keep the single hop, which is
+# the fastest path for one message.
+JUDGE_APART = 100
+
+
 def accept_messages(
     engine: Engine, account: Account, items: list[Any], public_url: str
 ) -> tuple[list[dict[str, Any]], int]:
     """Judge and store `items`; returns (answers in order, number newly stored)."""
-    return run_write(engine, lambda conn: _accept(conn, account, items, public_url))
+    now = utcnow()
+    judged = _judge_all(account, items, public_url, now)
+    return run_write(engine, lambda conn: _store(conn, account, judged, now))
 
 
 async def accept_with_key(
@@ -69,86 +81,64 @@ async def accept_with_key(
     """The API's path: authenticate and store in one transaction (one queue
     for the writer and one commit per request, shared with concurrent
     requests on SQLite). Raises AuthError, storing nothing."""
+    if len(items) <= JUDGE_APART:
 
-    def work(conn: Connection) -> tuple[Account, list[dict[str, Any]], int]:
-        account = authenticate(conn, login, access_key)
-        return (account, *_accept(conn, account, items, public_url))
+        def work(conn: Connection) -> tuple[Account, list[dict[str, Any]], int]:
+            account = authenticate(conn, login, access_key)
+            now = utcnow()
+            judged = _judge_all(account, items, public_url, now)
+            return (account, *_store(conn, account, judged, now))
 
-    return await run_write_async(engine, work)
+        return await run_write_async(engine, work)
 
-
-def _accept(
-    conn: Connection, account: Account, items: list[Any], public_url: str
-) -> tuple[list[dict[str, Any]], int]:
+    account = await run_write_async(engine, lambda conn: authenticate(conn, login, access_key))
     now = utcnow()
-    sent_time = iso_z(now)
+    judged = await anyio.to_thread.run_sync(_judge_all, account, items, public_url, now)
+
+    def store(conn: Connection) -> tuple[Account, list[dict[str, Any]], int]:
+        authenticate(conn, login, access_key)  # the key may have been revoked meanwhile
+        return (account, *_store(conn, account, judged, now))
+
+    return await run_write_async(engine, store)
+
+
+def _judge_all(
+    account: Account, items: list[Any], public_url: str, now: datetime
+) -> list[Draft | Rejected]:
+    """Judge every item alone; a client id repeated with other content is #007."""
     tz = account.tz
     judged: list[Draft | Rejected] = [
         judge(item, account.region, tz, public_url, now) for item in items
     ]
-
-    # Within one batch, a repeated client id is a repeat of its first use.
-    first_use: dict[str, int] = {}
+    first_use: dict[str, Draft] = {}
     for index, verdict in enumerate(judged):
         if isinstance(verdict, Draft) and verdict.client_id:
-            first = first_use.setdefault(verdict.id_sms_api, index)
-            if first != index:
-                original = judged[first]
-                assert isinstance(original, Draft)
-                if original.request_hash != verdict.request_hash:
-                    judged[index] = _reuse(verdict)
+            original = first_use.setdefault(verdict.id_sms_api, verdict)
+            if original.request_hash != verdict.request_hash:
+                judged[index] = _reuse(verdict)
+    return judged
 
-    drafts = {
-        d.id_sms_api: d
-        for i, d in enumerate(judged)
-        if isinstance(d, Draft) and (not d.client_id or first_use[d.id_sms_api] == i)
-    }
+
+def _store(
+    conn: Connection, account: Account, judged: list[Draft | Rejected], now: datetime
+) -> tuple[list[dict[str, Any]], int]:
+    """Store the accepted messages; the answers in order and how many are new.
+
+    A repeat of a client id (within the batch or of an earlier request)
+    answers with its first use: the stored row, same short link.
+    """
+    drafts: dict[str, Draft] = {}
+    for verdict in judged:
+        if isinstance(verdict, Draft):
+            drafts.setdefault(verdict.id_sms_api, verdict)
     stored: dict[str, Row[Any]] = {}
-    inserted = 0
-    if drafts:
-        client_ids = [d.id_sms_api for d in drafts.values() if d.client_id]
-        if client_ids:
-            stored.update(_existing(conn, account.id, client_ids))
-        fresh = [d for key, d in drafts.items() if key not in stored]
-        if fresh:
-            rows = [
-                {
-                    "account_id": account.id,
-                    "id_sms_api": d.id_sms_api,
-                    "request_hash": d.request_hash,
-                    "phone_number": d.phone_number,
-                    "message": d.message,
-                    "url": d.url,
-                    "short_code": d.short_code,
-                    "priority": d.priority,
-                    "encoding": d.encoding,
-                    "segments": d.segments,
-                    "state": "queued" if d.send_at is None else "scheduled",
-                    "send_at": d.send_at or now,
-                    "created_at": now,
-                    "attempts": 0,
-                }
-                for d in fresh
-            ]
-            # Generated ids (15 base62 characters) do not collide in practice:
-            # a plain executemany is the cheap path. Only the client's own ids
-            # can race a concurrent repeat, settled by the unique constraint.
-            generated = [row for row, d in zip(rows, fresh, strict=True) if not d.client_id]
-            if generated:
-                conn.execute(insert(messages), generated)
-            own = [row for row, d in zip(rows, fresh, strict=True) if d.client_id]
-            inserted = len(generated)
-            if own:
-                stmt = _insert(conn).on_conflict_do_nothing(
-                    index_elements=["account_id", "id_sms_api"]
-                )
-                result = conn.execute(stmt.returning(messages.c.id_sms_api), own)
-                won = {r.id_sms_api for r in result}
-                inserted += len(won)
-                lost = [d.id_sms_api for d in fresh if d.client_id and d.id_sms_api not in won]
-                if lost:  # a concurrent request stored these first
-                    stored.update(_existing(conn, account.id, lost))
+    client_ids = [d.id_sms_api for d in drafts.values() if d.client_id]
+    if client_ids:
+        stored.update(_existing(conn, account.id, client_ids))
+    fresh = [d for key, d in drafts.items() if key not in stored]
+    inserted = _insert_fresh(conn, account, fresh, now, stored) if fresh else 0
 
+    sent_time = iso_z(now)
     answers: list[dict[str, Any]] = []
     for verdict in judged:
         if isinstance(verdict, Rejected):
@@ -160,20 +150,65 @@ def _accept(
         elif row is not None:
             answers.append(_stored_answer(row, account.email))
         else:
-            # A repeat within the batch answers with its first use (same short link).
-            verdict = drafts[verdict.id_sms_api]
-            answers.append(
-                {
-                    "id_sms_api": verdict.id_sms_api,
-                    "sms_per_message": verdict.segments,
-                    "user": account.email,
-                    "sent_time": sent_time,
-                    "phone_number": verdict.phone_number,
-                    "message": verdict.message,
-                    "sent": 1,
-                }
-            )
+            answers.append(_new_answer(drafts[verdict.id_sms_api], account.email, sent_time))
     return answers, inserted
+
+
+def _insert_fresh(
+    conn: Connection,
+    account: Account,
+    fresh: list[Draft],
+    now: datetime,
+    stored: dict[str, Row[Any]],
+) -> int:
+    """Insert `fresh`; returns how many rows are new. Client ids a concurrent
+    request stored first are added to `stored` instead."""
+    rows = [
+        {
+            "account_id": account.id,
+            "id_sms_api": d.id_sms_api,
+            "request_hash": d.request_hash,
+            "phone_number": d.phone_number,
+            "message": d.message,
+            "url": d.url,
+            "short_code": d.short_code,
+            "priority": d.priority,
+            "encoding": d.encoding,
+            "segments": d.segments,
+            "state": "queued" if d.send_at is None else "scheduled",
+            "send_at": d.send_at or now,
+            "created_at": now,
+            "attempts": 0,
+        }
+        for d in fresh
+    ]
+    # Generated ids (15 base62 characters) do not collide in practice: a plain
+    # executemany is the cheap path. Only the client's own ids can race a
+    # concurrent repeat, settled by the unique constraint.
+    generated = [row for row, d in zip(rows, fresh, strict=True) if not d.client_id]
+    if generated:
+        conn.execute(insert(messages), generated)
+    own = [row for row, d in zip(rows, fresh, strict=True) if d.client_id]
+    if not own:
+        return len(generated)
+    stmt = _insert(conn).on_conflict_do_nothing(index_elements=["account_id", "id_sms_api"])
+    won = {r.id_sms_api for r in conn.execute(stmt.returning(messages.c.id_sms_api), own)}
+    lost = [d.id_sms_api for d in fresh if d.client_id and d.id_sms_api not in won]
+    if lost:  # a concurrent request stored these first
+        stored.update(_existing(conn, account.id, lost))
+    return len(generated) + len(won)
+
+
+def _new_answer(draft: Draft, user: str, sent_time: str) -> dict[str, Any]:
+    return {
+        "id_sms_api": draft.id_sms_api,
+        "sms_per_message": draft.segments,
+        "user": user,
+        "sent_time": sent_time,
+        "phone_number": draft.phone_number,
+        "message": draft.message,
+        "sent": 1,
+    }
 
 
 def _existing(conn: Connection, account_id: int, client_ids: list[str]) -> dict[str, Row[Any]]:

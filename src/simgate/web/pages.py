@@ -35,6 +35,8 @@ CODE_TEXT = {
     "#007": "id already used",
     "#008": "invalid id",
     "#009": "not an object",
+    "#010": "too long: over 255 SMS parts",
+    "#011": "contains a NUL character",
 }
 
 
