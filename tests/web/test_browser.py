@@ -4,13 +4,17 @@ The demo phone is the simulated device that `serve --demo` connects (sent
 after about 1 s, delivered after about 2 s), so a message sent from the form
 goes all the way to `received` through the dispatcher and the phone. Runs on
 SQLite only; the queries behind the pages run on both stores in
-test_dashboard_queries.py. Every test saves a screenshot of its page into
-docs/screenshots/ for the README.
+test_dashboard_queries.py. Every test takes a screenshot of its page; with
+SIMGATE_SCREENSHOTS=1 they are saved into docs/screenshots/ for the README
+(otherwise into the test's temporary folder, so that a test run leaves the
+tree as it found it).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -65,6 +69,10 @@ def page(browser: Any, demo: tuple[ServerProcess, Engine]) -> Iterator[Any]:
     context.close()
 
 
+def _scratch() -> Path:
+    return Path(tempfile.gettempdir()) / "simgate-screenshots"
+
+
 def note_console(page: Any, msg: Any) -> None:
     # The 4xx answers the tests provoke are logged as "Failed to load resource".
     if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
@@ -72,8 +80,9 @@ def note_console(page: Any, msg: Any) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    folder = SCREENSHOTS if os.environ.get("SIMGATE_SCREENSHOTS") == "1" else _scratch()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 5000
 
