@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from simgate.services.accounts import create_account
@@ -26,9 +28,25 @@ def post(server: LiveServer, account: dict[str, Any], *items: Any, path: str = "
     return answer["data"]["contact"]
 
 
-def rows(server: LiveServer) -> list[Any]:
+@pytest.fixture
+def server(shared_server: LiveServer) -> LiveServer:
+    return shared_server  # one server per store for the module: each test has its own account
+
+
+@pytest.fixture
+def account(shared_server: LiveServer) -> dict[str, Any]:
+    acc, key = create_account(shared_server.engine, f"{secrets.token_hex(5)}@example.com")
+    return {"login": acc.email, "accessKey": key, "id": acc.id}
+
+
+def rows(server: LiveServer, *owners: dict[str, Any]) -> list[Any]:
+    ids = [owner["id"] for owner in owners]
     with server.engine.connect() as conn:
-        return list(conn.execute(select(contacts).order_by(contacts.c.id)))
+        return list(
+            conn.execute(
+                select(contacts).where(contacts.c.account_id.in_(ids)).order_by(contacts.c.id)
+            )
+        )
 
 
 def test_reference_example(server: LiveServer, account: dict[str, Any]) -> None:
@@ -69,7 +87,7 @@ def test_reference_example(server: LiveServer, account: dict[str, Any]) -> None:
         },
     ]
     assert [list(a) for a in answer] == [SUCCESS_KEYS, SUCCESS_KEYS]
-    stored = rows(server)
+    stored = rows(server, account)
     assert [(r.firstname, r.phone_number, r.address) for r in stored] == [
         ("John", "+33612345678", ""),
         ("Jane", "+33698765432", "123 Peace Street, Paris"),
@@ -100,7 +118,7 @@ def test_reference_error_example(server: LiveServer, account: dict[str, Any]) ->
         }
     ]
     assert list(answer[0]) == FAILED_KEYS
-    assert rows(server) == []
+    assert rows(server, account) == []
 
 
 def test_upsert_per_number(server: LiveServer, account: dict[str, Any]) -> None:
@@ -117,7 +135,7 @@ def test_upsert_per_number(server: LiveServer, account: dict[str, Any]) -> None:
         },
     )
     assert answer[0]["phonenumber"] == "+33612345678"
-    stored = rows(server)
+    stored = rows(server, account)
     assert len(stored) == 1
     assert (stored[0].firstname, stored[0].email) == ("New", "n@example.com")
     assert stored[0].updated_at >= stored[0].created_at
@@ -133,18 +151,16 @@ def test_same_number_twice_in_a_batch_last_wins(
         {"firstname": "B", "phone_number": "+33612345678"},
     )
     assert [a["result"] for a in answer] == ["success", "success"]
-    assert [r.firstname for r in rows(server)] == ["B"]
+    assert [r.firstname for r in rows(server, account)] == ["B"]
 
 
 def test_contacts_are_per_account(server: LiveServer, account: dict[str, Any]) -> None:
-    _, key = create_account(server.engine, "other@example.com")
+    acc, key = create_account(server.engine, f"{secrets.token_hex(5)}@example.com")
+    other = {"login": acc.email, "accessKey": key, "id": acc.id}
     post(server, account, {"firstname": "Mine", "phone_number": "+33612345678"})
-    post(
-        server,
-        {"login": "other@example.com", "accessKey": key},
-        {"firstname": "Theirs", "phone_number": "+33612345678"},
-    )
-    assert sorted(r.firstname for r in rows(server)) == ["Mine", "Theirs"]
+    post(server, other, {"firstname": "Theirs", "phone_number": "+33612345678"})
+    assert [r.firstname for r in rows(server, account)] == ["Mine"]
+    assert sorted(r.firstname for r in rows(server, account, other)) == ["Mine", "Theirs"]
 
 
 def test_codes(server: LiveServer, account: dict[str, Any]) -> None:
@@ -171,7 +187,7 @@ def test_codes(server: LiveServer, account: dict[str, Any]) -> None:
         assert list(item) == FAILED_KEYS
     # #004 is a warning: the contact is stored anyway.
     assert answer[5]["phonenumber"] == "+33698765432"
-    assert [(r.firstname, r.email) for r in rows(server)] == [("Warn", "not-an-email")]
+    assert [(r.firstname, r.email) for r in rows(server, account)] == [("Warn", "not-an-email")]
 
 
 def test_other_spellings_are_read(server: LiveServer, account: dict[str, Any]) -> None:
@@ -196,7 +212,7 @@ def test_other_spellings_are_read(server: LiveServer, account: dict[str, Any]) -
             "result": "success",
         }
     ]
-    assert rows(server)[0].address == "1 Main St"
+    assert rows(server, account)[0].address == "1 Main St"
 
 
 def test_empty_list(server: LiveServer, account: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,17 @@ ENDPOINTS = [
     "clictocall",
     "clic.php",
 ]
+
+
+@pytest.fixture
+def server(shared_server: LiveServer) -> LiveServer:
+    return shared_server  # one server per store for the module: each test has its own account
+
+
+@pytest.fixture
+def account(shared_server: LiveServer) -> dict[str, Any]:
+    acc, key = create_account(shared_server.engine, f"{secrets.token_hex(5)}@example.com")
+    return {"login": acc.email, "accessKey": key, "id": acc.id}
 
 
 def stored(server: LiveServer) -> tuple[int, int]:
@@ -66,13 +78,14 @@ NOT_JSON = [
 
 
 def test_not_json_is_100(server: LiveServer) -> None:
+    before = stored(server)
     for endpoint in ENDPOINTS:
         for raw in NOT_JSON:
             response = server.post(
                 f"/api/v1/{endpoint}", content=raw, headers={"Content-Type": "application/json"}
             )
             assert_failed(response, 400, "#100")
-    assert stored(server) == (0, 0)
+    assert stored(server) == before
 
 
 WRONG_SHAPES: list[tuple[str, Any]] = [
@@ -91,26 +104,28 @@ WRONG_SHAPES: list[tuple[str, Any]] = [
 
 
 def test_wrong_shape_is_101(server: LiveServer, account: dict[str, Any]) -> None:
+    before = stored(server)
     for endpoint, body in WRONG_SHAPES:
         if isinstance(body, dict) and isinstance(body.get("header"), dict):
             body["header"].update(login=account["login"], accessKey=account["accessKey"])
         assert_failed(server.post(f"/api/v1/{endpoint}", json=body), 400, "#101")
-    assert stored(server) == (0, 0)
+    assert stored(server) == before
 
 
 def test_unknown_login_wrong_key_revoked_key_answer_alike(
     server: LiveServer, account: dict[str, Any]
 ) -> None:
+    before = stored(server)
     keys = list_keys(server.engine, account["login"])
-    _, other_key = create_account(server.engine, "other@example.com")
+    other, other_key = create_account(server.engine, f"{secrets.token_hex(5)}@example.com")
     revoke_key(server.engine, account["login"], keys[0].id)  # account's only key
     for endpoint in ENDPOINTS:
-        check_auth_failures(server, account, other_key, endpoint)
-    assert stored(server) == (0, 0)
+        check_auth_failures(server, account, other_key, endpoint, other.email)
+    assert stored(server) == before
 
 
 def check_auth_failures(
-    server: LiveServer, account: dict[str, Any], other_key: str, endpoint: str
+    server: LiveServer, account: dict[str, Any], other_key: str, endpoint: str, other_login: str
 ) -> None:
     def attempt(login: Any, key: Any, drop: str | None = None) -> dict[str, Any]:
         body = good_body(endpoint, {"login": login, "accessKey": key})
@@ -123,7 +138,7 @@ def check_auth_failures(
         attempt(account["login"], account["accessKey"]),  # revoked key
         attempt(account["login"], "sgk_" + "x" * 43),  # wrong key
         attempt(account["login"], other_key),  # another account's key
-        attempt("other@example.com", other_key + " "),
+        attempt(other_login, other_key + " "),
         attempt(account["login"], None, drop="accessKey"),
         attempt(None, account["accessKey"], drop="login"),
         attempt(123, ["list"]),
@@ -183,10 +198,11 @@ def test_more_items_than_limit_is_104(
     small: tuple[LiveServer, dict[str, Any]], endpoint: str, field: str
 ) -> None:
     server, account = small
+    before = stored(server)
     body = good_body(endpoint, account)
     body[field] = body[field] * 4
     assert_failed(server.post(f"/api/v1/{endpoint}", json=body), 413, "#104")
-    assert stored(server) == (0, 0)
+    assert stored(server) == before
     body[field] = body[field][:3]
     assert server.post(f"/api/v1/{endpoint}", json=body).status_code == 200
 
@@ -198,6 +214,7 @@ def test_shape_is_checked_before_the_key(server: LiveServer) -> None:
 
 
 def test_wrong_method_on_every_v1_path_is_105_with_allow(server: LiveServer) -> None:
+    before = stored(server)
     with httpx.Client(base_url=server.url, timeout=30) as client:
         for endpoint in ENDPOINTS:
             for method in ["GET", "PUT", "DELETE", "PATCH"]:
@@ -205,7 +222,7 @@ def test_wrong_method_on_every_v1_path_is_105_with_allow(server: LiveServer) -> 
                 body = assert_failed(response, 405, "#105")
                 assert response.headers["allow"] == "POST"
                 assert method in body["info"] and "POST" in body["info"]
-    assert stored(server) == (0, 0)
+    assert stored(server) == before
 
 
 def test_unknown_api_endpoint_is_106(server: LiveServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from simgate.services.accounts import create_account
 from simgate.store.tables import messages
 from tests.support.servers import LiveServer
 
@@ -25,14 +27,39 @@ def send(server: LiveServer, account: dict[str, Any], *items: Any, path: str = "
     return response.json()
 
 
-def rows(server: LiveServer) -> list[Any]:
-    with server.engine.connect() as conn:
-        return list(conn.execute(select(messages).order_by(messages.c.id)))
+@pytest.fixture
+def server(shared_server: LiveServer) -> LiveServer:
+    return shared_server  # one server per store for the module: each test has its own account
 
 
-def count(server: LiveServer) -> int:
+@pytest.fixture
+def account(shared_server: LiveServer) -> dict[str, Any]:
+    acc, key = create_account(
+        shared_server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
+    )
+    return {"login": acc.email, "accessKey": key, "id": acc.id}
+
+
+def rows(server: LiveServer, account: dict[str, Any]) -> list[Any]:
     with server.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(messages)).scalar_one())
+        return list(
+            conn.execute(
+                select(messages)
+                .where(messages.c.account_id == account["id"])
+                .order_by(messages.c.id)
+            )
+        )
+
+
+def count(server: LiveServer, account: dict[str, Any]) -> int:
+    with server.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(messages)
+                .where(messages.c.account_id == account["id"])
+            ).scalar_one()
+        )
 
 
 def test_reference_request(server: LiveServer, account: dict[str, Any]) -> None:
@@ -68,7 +95,7 @@ def test_reference_request(server: LiveServer, account: dict[str, Any]) -> None:
     assert link, first["message"]
     assert second["message"] == "Test from API"
     assert [first["phone_number"], second["phone_number"]] == ["+33612345678", "+33698765432"]
-    stored = rows(server)
+    stored = rows(server, account)
     assert [r.id_sms_api for r in stored] == [first["id_sms_api"], second["id_sms_api"]]
     # The date is in the past: the messages go now.
     assert all(r.state == "queued" for r in stored)
@@ -81,7 +108,7 @@ def test_php_alias(server: LiveServer, account: dict[str, Any]) -> None:
     answer = send(
         server, account, {"phone_number": "+33612345678", "message": "hi"}, path="sendsms.php"
     )
-    assert answer[0]["sent"] == 1 and count(server) == 1
+    assert answer[0]["sent"] == 1 and count(server, account) == 1
 
 
 def test_priorite_and_priority(server: LiveServer, account: dict[str, Any]) -> None:
@@ -92,7 +119,7 @@ def test_priorite_and_priority(server: LiveServer, account: dict[str, Any]) -> N
         {"phone_number": "+33612345678", "message": "b", "priority": 7},
         {"phone_number": "+33612345678", "message": "c"},
     )
-    assert [r.priority for r in rows(server)] == [3, 7, 1]
+    assert [r.priority for r in rows(server, account)] == [3, 7, 1]
 
 
 def test_placeholders_and_urls(server: LiveServer, account: dict[str, Any]) -> None:
@@ -112,7 +139,7 @@ def test_placeholders_and_urls(server: LiveServer, account: dict[str, Any]) -> N
     assert re.fullmatch(rf"C no placeholder {base}/\w{{10,}}", answer[2]["message"])
     assert answer[3]["message"] == "D gone"
     assert answer[4]["message"] == "E"
-    codes = [r.short_code for r in rows(server)]
+    codes = [r.short_code for r in rows(server, account)]
     assert len(set(codes[:3])) == 3 and codes[3:] == [None, None]
 
 
@@ -151,7 +178,7 @@ def test_date_to_send_local_iso_and_past(server: LiveServer, account: dict[str, 
         {"phone_number": "+33612345678", "message": "f", "date_to_send": "2020-01-01 00:00:00"},
         {"phone_number": "+33612345678", "message": "g", "date_to_send": ""},
     )
-    stored = rows(server)
+    stored = rows(server, account)
     assert [r.send_at for r in stored[:5]] == [
         datetime(2099, 1, 15, 9, 0),
         datetime(2099, 7, 15, 8, 0),
@@ -164,23 +191,22 @@ def test_date_to_send_local_iso_and_past(server: LiveServer, account: dict[str, 
         assert abs(r.send_at - r.created_at) < timedelta(seconds=1)
 
 
-def test_account_time_zone_and_region(settings: Any) -> None:
-    from simgate.services.accounts import create_account
-
-    with LiveServer(settings) as server:
-        _, key = create_account(server.engine, "ny@example.com", "America/New_York", "US")
-        account = {"login": "ny@example.com", "accessKey": key}
-        answer = send(
-            server,
-            account,
-            {
-                "phone_number": "(201) 555-0123",
-                "message": "x",
-                "date_to_send": "2099-01-15 10:00:00",
-            },
-            {"phone_number": "0612345678", "message": "national FR is not US"},
-        )
-        stored = rows(server)
+def test_account_time_zone_and_region(server: LiveServer) -> None:
+    acc, key = create_account(
+        server.engine, f"ny-{secrets.token_hex(4)}@example.com", "America/New_York", "US"
+    )
+    account = {"login": acc.email, "accessKey": key, "id": acc.id}
+    answer = send(
+        server,
+        account,
+        {
+            "phone_number": "(201) 555-0123",
+            "message": "x",
+            "date_to_send": "2099-01-15 10:00:00",
+        },
+        {"phone_number": "0612345678", "message": "national FR is not US"},
+    )
+    stored = rows(server, account)
     assert answer[0]["phone_number"] == "+12015550123" and answer[0]["sent"] == 1
     assert stored[0].send_at == datetime(2099, 1, 15, 15, 0)
     assert answer[1]["sent"] == 0 and answer[1]["errors"] == ["#001"]
@@ -203,7 +229,7 @@ def test_sms_per_message(server: LiveServer, account: dict[str, Any]) -> None:
         {"phone_number": "+33612345678", "message": "😀" * 35 + "a"},
     )
     assert [a["sms_per_message"] for a in answer] == [1, 2, 1, 2, 1, 2]
-    assert [r.encoding for r in rows(server)] == ["GSM-7"] * 4 + ["UCS-2"] * 2
+    assert [r.encoding for r in rows(server, account)] == ["GSM-7"] * 4 + ["UCS-2"] * 2
 
 
 def test_each_message_judged_alone(server: LiveServer, account: dict[str, Any]) -> None:
@@ -239,7 +265,7 @@ def test_each_message_judged_alone(server: LiveServer, account: dict[str, Any]) 
         assert list(item) == expected
     assert answer[1]["phone_number"] == "+33INVALID" and answer[1]["message"] == "bad number"
     assert (answer[8]["phone_number"], answer[8]["message"]) == ("", "")
-    assert [r.message for r in rows(server)] == ["good one", "good two"]
+    assert [r.message for r in rows(server, account)] == ["good one", "good two"]
 
 
 def test_repeat_returns_the_stored_answer(server: LiveServer, account: dict[str, Any]) -> None:
@@ -253,7 +279,7 @@ def test_repeat_returns_the_stored_answer(server: LiveServer, account: dict[str,
     again = send(server, account, item)
     assert first == again
     assert first[0]["id_sms_api"] == "order-1001" and first[0]["sent"] == 1
-    assert count(server) == 1
+    assert count(server, account) == 1
 
 
 def test_same_id_other_content_is_007_for_that_message_only(
@@ -269,7 +295,7 @@ def test_same_id_other_content_is_007_for_that_message_only(
     )
     assert [a["sent"] for a in answer] == [1, 0, 1]
     assert answer[1]["errors"] == ["#007"] and answer[1]["id_sms_api"] == "A1"
-    assert [r.message for r in rows(server)] == ["v1", "neighbour", "new"]
+    assert [r.message for r in rows(server, account)] == ["v1", "neighbour", "new"]
 
 
 def test_repeat_within_one_batch(server: LiveServer, account: dict[str, Any]) -> None:
@@ -282,18 +308,16 @@ def test_repeat_within_one_batch(server: LiveServer, account: dict[str, Any]) ->
     answer = send(server, account, item, item, {**item, "message": "other"})
     assert answer[0] == answer[1]
     assert answer[2]["sent"] == 0 and answer[2]["errors"] == ["#007"]
-    assert count(server) == 1
+    assert count(server, account) == 1
 
 
 def test_ids_are_per_account(server: LiveServer, account: dict[str, Any]) -> None:
-    from simgate.services.accounts import create_account
-
-    _, key = create_account(server.engine, "other@example.com")
-    other = {"login": "other@example.com", "accessKey": key}
+    acc, key = create_account(server.engine, f"{secrets.token_hex(5)}@example.com")
+    other = {"login": acc.email, "accessKey": key, "id": acc.id}
     item = {"phone_number": "+33612345678", "message": "x", "id_sms_api": "shared-id"}
     assert send(server, account, item)[0]["sent"] == 1
     assert send(server, other, {**item, "message": "y"})[0]["sent"] == 1
-    assert count(server) == 2
+    assert count(server, account) == count(server, other) == 1
 
 
 @pytest.mark.parametrize("threads", [8])
@@ -323,9 +347,9 @@ def test_concurrent_repeats_store_one_row(
         w.join(30)
     assert all(a == answers[0] for a in answers)
     assert all(item["sent"] == 1 for item in answers[0])
-    assert count(server) == 20
+    assert count(server, account) == 20
 
 
 def test_empty_batch(server: LiveServer, account: dict[str, Any]) -> None:
     assert send(server, account) == []
-    assert count(server) == 0
+    assert count(server, account) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,12 +14,26 @@ import pytest
 from sqlalchemy import select
 
 import simgate
+from simgate.services.accounts import create_account
 from simgate.store.tables import contacts, messages
 from tests.sdk.support import stored_ids
 from tests.support.servers import LiveServer
 
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 Call = Callable[..., Any]
+
+
+@pytest.fixture
+def server(shared_server: LiveServer) -> LiveServer:
+    return shared_server  # one server per store for the module: each test has its own account
+
+
+@pytest.fixture
+def account(shared_server: LiveServer) -> dict[str, Any]:
+    acc, key = create_account(
+        shared_server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
+    )
+    return {"login": acc.email, "accessKey": key, "id": acc.id}
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -94,7 +109,9 @@ def test_naive_date_is_account_local_and_repeat_is_stored_answer(
     changed = call("send_sms", [simgate.Sms("+33612345678", "Other", id_sms_api="rep-1")])
     assert changed[0].sent is False and changed[0].errors == ["#007"]
     with server.engine.connect() as conn:
-        row = conn.execute(select(messages.c.send_at)).one()
+        row = conn.execute(
+            select(messages.c.send_at).where(messages.c.account_id == account["id"])
+        ).one()
     expected = local.replace(tzinfo=ZoneInfo("Europe/Paris")).astimezone(UTC)
     assert row.send_at.replace(tzinfo=UTC) == expected
 
@@ -118,7 +135,11 @@ def test_add_contacts_reads_both_spellings(
     assert bad.errors == ["#001"]
     assert warned.ok and warned.errors == ["#004"] and warned.phone_number == "+33698765432"
     with server.engine.connect() as conn:
-        numbers = sorted(r.phone_number for r in conn.execute(select(contacts.c.phone_number)))
+        numbers = sorted(
+            conn.execute(
+                select(contacts.c.phone_number).where(contacts.c.account_id == account["id"])
+            ).scalars()
+        )
     assert numbers == ["+33612345678", "+33698765432"]
 
 
@@ -141,8 +162,11 @@ def test_click_to_call(call: Call, server: LiveServer, account: dict[str, Any]) 
 
     # A phone online: stand in for the device hub, which has its own tests.
     dialer = RecordingDialer()
-    server.app.state.dialer = dialer
-    online = call("click_to_call", "06 12 34 56 78")
+    hub, server.app.state.dialer = server.app.state.dialer, dialer
+    try:
+        online = call("click_to_call", "06 12 34 56 78")
+    finally:
+        server.app.state.dialer = hub
     assert online.ok and online.errors == [] and online.result == "success"
     assert dialer.calls == [(account["id"], "+33612345678")]
 
@@ -167,9 +191,10 @@ def test_whole_request_errors(call: Call, server: LiveServer, account: dict[str,
     assert caught_404.value.status_code == 404 and caught_404.value.code is None
 
 
-def test_too_many_messages(settings: Any, account: dict[str, Any]) -> None:
+def test_too_many_messages(settings: Any) -> None:
     with LiveServer(settings, max_messages_per_request=2) as small:
-        with simgate.Client(account["login"], account["accessKey"], base_url=small.url) as client:
+        acc, key = create_account(small.engine, "small@example.com")
+        with simgate.Client(acc.email, key, base_url=small.url) as client:
             with pytest.raises(simgate.PayloadTooLarge) as caught:
                 client.send_sms([simgate.Sms("+33612345678", str(i)) for i in range(3)])
     assert caught.value.code == "#104" and caught.value.status_code == 413

@@ -23,6 +23,9 @@ class Sockets:
     def open(self, token: str | None = None, path: str = "", **options: Any) -> ClientConnection:
         """A device socket; `options` go to websockets' `connect` (sock=, max_queue=...)."""
         headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+        # Unread frames (pings, mostly) must not stop the client from reading,
+        # or its close handshake waits out the close timeout.
+        options.setdefault("max_queue", None)
         return self._stack.enter_context(
             connect(self.url + path, additional_headers=headers, max_size=None, **options)
         )
