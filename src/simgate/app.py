@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from simgate import __version__, web
@@ -79,8 +79,16 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
         def ping() -> None:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            # On the driver's connection, outside any transaction: SQLAlchemy's
+            # would begin one, which on SQLite (BEGIN IMMEDIATE) queues for the
+            # write lock behind whatever the workers are writing.
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("SELECT 1")
+                cursor.close()
+            finally:
+                raw.close()  # back to the pool, which rolls back what psycopg began
 
         try:
             await run_in_threadpool(ping)

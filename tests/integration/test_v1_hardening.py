@@ -136,3 +136,23 @@ def test_a_login_no_account_can_have_is_refused_as_a_wrong_key(
         {"header": {"login": login, "accessKey": "sgk_x"}, "messages": [GOOD]},
     )
     assert response.status_code == 401 and response.json()["errors"] == ["#102"]
+
+
+def test_a_big_request_judged_before_the_writer_answers_like_a_small_one(
+    shared_server: LiveServer, owner: dict[str, Any]
+) -> None:
+    # Over JUDGE_APART messages: judged first, then only inserted by the writer.
+    items: list[Any] = [
+        {"phone_number": f"+336{12000000 + i:08d}", "message": f"m{i}", "id_sms_api": f"big-{i}"}
+        for i in range(1500)
+    ]
+    items[7] = {**items[7], "phone_number": "+33INVALID"}
+    items[9] = {**items[8]}  # a repeat within the batch: the first one's answer
+    answers = sendsms(shared_server, owner, items)
+    assert len(answers) == 1500
+    assert answers[7]["errors"] == ["#001"] and answers[9] == answers[8]
+    assert sum(a["sent"] for a in answers) == 1499
+    assert len(stored_texts(shared_server, owner["id"])) == 1498
+    again = sendsms(shared_server, owner, items)  # repeated whole: the stored answers
+    assert [a["sent"] for a in again] == [a["sent"] for a in answers]
+    assert len(stored_texts(shared_server, owner["id"])) == 1498

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -93,20 +94,26 @@ class SQLiteWriter:
     one that raises after writing rolls the transaction back and the others
     run again without it. Other processes (the CLI) meet the busy timeout as
     before.
+
+    Heavy work (the insert of a request of thousands of messages) commits in
+    a transaction of its own, after the light work queued with it: a big
+    request does not hold back the small ones of other accounts queued with
+    it, and big ones still share their commits.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cond = threading.Condition()
         self._queue: list[tuple[Callable[[Connection], Any], Future[Any]]] = []
+        self._heavy: deque[tuple[Callable[[Connection], Any], Future[Any]]] = deque()
         self._thread: threading.Thread | None = None
 
-    def submit(self, work: Callable[[Connection], T]) -> Future[T]:
+    def submit(self, work: Callable[[Connection], T], heavy: bool = False) -> Future[T]:
         future: Future[T] = Future()
         with self._cond:
             if self._thread is threading.current_thread():
                 raise RuntimeError("a write cannot wait for another write")
-            self._queue.append((work, future))
+            (self._heavy if heavy else self._queue).append((work, future))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._serve, name="simgate-sqlite-writer", daemon=True
@@ -120,13 +127,18 @@ class SQLiteWriter:
         try:
             while True:
                 with self._cond:
-                    if not self._queue:
+                    if not self._queue and not self._heavy:
                         self._cond.wait(WRITER_IDLE_SECONDS)
-                    if not self._queue:
+                    if not self._queue and not self._heavy:
                         self._thread = None
                         return
                     batch, self._queue = self._queue, []
-                self._commit([job for job in batch if job[1].set_running_or_notify_cancel()])
+                    heavy, self._heavy = list(self._heavy), deque()
+                # The light work first, together; then the heavy, together.
+                for jobs in (batch, heavy):
+                    live = [job for job in jobs if job[1].set_running_or_notify_cancel()]
+                    if live:
+                        self._commit(live)
         except BaseException:
             # Never leave callers waiting on a thread that is gone: the next
             # submit starts a new one.
@@ -178,24 +190,27 @@ def _writer(engine: Engine) -> SQLiteWriter:
         return writer
 
 
-def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:
+def run_write(engine: Engine, work: Callable[[Connection], T], heavy: bool = False) -> T:
     """Run `work(conn)` in a committed write transaction and return its result.
 
     On SQLite the work is queued to the engine's writer thread and group
-    committed (see SQLiteWriter); on PostgreSQL each call is its own
-    transaction. An exception from `work` undoes its writes and is raised here.
+    committed (see SQLiteWriter; `heavy` work commits after the light, apart);
+    on PostgreSQL each call is its own transaction. An exception from `work`
+    undoes its writes and is raised here.
     """
     if not is_sqlite(engine):
         with engine.begin() as conn:
             return work(conn)
-    return _writer(engine).submit(work).result()
+    return _writer(engine).submit(work, heavy).result()
 
 
-async def run_write_async(engine: Engine, work: Callable[[Connection], T]) -> T:
+async def run_write_async(
+    engine: Engine, work: Callable[[Connection], T], heavy: bool = False
+) -> T:
     """`run_write` for the event loop: waits without holding a worker thread on SQLite."""
     if not is_sqlite(engine):
         return await anyio.to_thread.run_sync(run_write, engine, work)
-    return await asyncio.wrap_future(_writer(engine).submit(work))
+    return await asyncio.wrap_future(_writer(engine).submit(work, heavy))
 
 
 def alembic_config(engine: Engine) -> Any:
