@@ -105,6 +105,16 @@ def shared_server(
 
 
 @pytest.fixture
+def shared_account(shared_server: LiveServer) -> dict[str, Any]:
+    """A fresh account on the module's shared server (Europe/Paris, FR)."""
+    from simgate.services.accounts import create_account
+
+    email = f"{secrets.token_hex(5)}@example.com"
+    acc, key = create_account(shared_server.engine, email, "Europe/Paris", "FR")
+    return {"login": acc.email, "accessKey": key, "id": acc.id}
+
+
+@pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings)
     yield engine

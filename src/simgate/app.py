@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -24,6 +25,20 @@ log = logging.getLogger(__name__)
 
 # Background workers started with the app; each is `async def run(app, stop_event)`.
 Worker = Callable[[FastAPI, asyncio.Event], Awaitable[None]]
+
+
+# How long shutdown waits for store work still running in worker threads
+# (a device's last heartbeat, a report batch): the engine is disposed after,
+# and a connection handed back to a disposed pool is never closed.
+SHUTDOWN_THREADS_SECONDS = 5.0
+
+
+async def _threads_done(timeout: float) -> None:
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while limiter.borrowed_tokens and loop.time() < deadline:
+        await asyncio.sleep(0.01)
 
 
 def create_app(settings: Settings, engine: Engine | None = None, migrate: bool = True) -> FastAPI:
@@ -50,6 +65,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await _threads_done(SHUTDOWN_THREADS_SECONDS)
 
     app = FastAPI(
         title="simgate",

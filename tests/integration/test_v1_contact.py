@@ -16,6 +16,16 @@ SUCCESS_KEYS = ["firstname", "lastname", "phonenumber", "adress", "email", "resu
 FAILED_KEYS = ["first_name", "last_name", "phone_number", "adress", "email", "result", "errors"]
 
 
+@pytest.fixture
+def server(shared_server: LiveServer) -> LiveServer:
+    return shared_server  # one server per store for the module: each test has its own account
+
+
+@pytest.fixture
+def account(shared_account: dict[str, Any]) -> dict[str, Any]:
+    return shared_account
+
+
 def post(server: LiveServer, account: dict[str, Any], *items: Any, path: str = "contact") -> Any:
     body = {
         "header": {"login": account["login"], "accessKey": account["accessKey"]},
@@ -26,17 +36,6 @@ def post(server: LiveServer, account: dict[str, Any], *items: Any, path: str = "
     answer = response.json()
     assert list(answer) == ["data"] and list(answer["data"]) == ["contact"]
     return answer["data"]["contact"]
-
-
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server  # one server per store for the module: each test has its own account
-
-
-@pytest.fixture
-def account(shared_server: LiveServer) -> dict[str, Any]:
-    acc, key = create_account(shared_server.engine, f"{secrets.token_hex(5)}@example.com")
-    return {"login": acc.email, "accessKey": key, "id": acc.id}
 
 
 def rows(server: LiveServer, *owners: dict[str, Any]) -> list[Any]:

@@ -34,9 +34,8 @@ def server(shared_server: LiveServer) -> LiveServer:
 
 
 @pytest.fixture
-def account(shared_server: LiveServer) -> dict[str, Any]:
-    acc, key = create_account(shared_server.engine, f"{secrets.token_hex(5)}@example.com")
-    return {"login": acc.email, "accessKey": key, "id": acc.id}
+def account(shared_account: dict[str, Any]) -> dict[str, Any]:
+    return shared_account
 
 
 def stored(server: LiveServer) -> tuple[int, int]:

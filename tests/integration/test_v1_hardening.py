@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from simgate.services.accounts import create_account
 from simgate.store.tables import contacts, messages
 from tests.support.servers import LiveServer
 
@@ -17,11 +15,8 @@ GOOD = {"phone_number": "+33612345678", "message": "neighbour"}
 
 
 @pytest.fixture
-def owner(shared_server: LiveServer) -> dict[str, Any]:
-    account, key = create_account(
-        shared_server.engine, f"{secrets.token_hex(4)}@example.com", "Europe/Paris", "FR"
-    )
-    return {"login": account.email, "accessKey": key, "id": account.id}
+def owner(shared_account: dict[str, Any]) -> dict[str, Any]:
+    return shared_account
 
 
 def post(server: LiveServer, path: str, body: dict[str, Any]) -> Any:

@@ -19,25 +19,22 @@ FIELDS = ["id_sms_api", "sms_per_message", "user", "sent_time", "phone_number", 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
-def send(server: LiveServer, account: dict[str, Any], *items: Any, path: str = "sendsms") -> Any:
-    body = {"header": {"login": account["login"], "accessKey": account["accessKey"]}}
-    response = server.post(f"/api/v1/{path}", json={**body, "messages": list(items)})
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "application/json"
-    return response.json()
-
-
 @pytest.fixture
 def server(shared_server: LiveServer) -> LiveServer:
     return shared_server  # one server per store for the module: each test has its own account
 
 
 @pytest.fixture
-def account(shared_server: LiveServer) -> dict[str, Any]:
-    acc, key = create_account(
-        shared_server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
-    )
-    return {"login": acc.email, "accessKey": key, "id": acc.id}
+def account(shared_account: dict[str, Any]) -> dict[str, Any]:
+    return shared_account
+
+
+def send(server: LiveServer, account: dict[str, Any], *items: Any, path: str = "sendsms") -> Any:
+    body = {"header": {"login": account["login"], "accessKey": account["accessKey"]}}
+    response = server.post(f"/api/v1/{path}", json={**body, "messages": list(items)})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    return response.json()
 
 
 def rows(server: LiveServer, account: dict[str, Any]) -> list[Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,11 +28,8 @@ def server(shared_server: LiveServer) -> LiveServer:
 
 
 @pytest.fixture
-def account(shared_server: LiveServer) -> dict[str, Any]:
-    acc, key = create_account(
-        shared_server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
-    )
-    return {"login": acc.email, "accessKey": key, "id": acc.id}
+def account(shared_account: dict[str, Any]) -> dict[str, Any]:
+    return shared_account
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -24,29 +24,35 @@ from simgate.store.db import run_write, run_write_async
 from simgate.store.tables import messages
 
 
-def _stored_answer(row: Row[Any], user: str) -> dict[str, Any]:
-    return {
-        "id_sms_api": row.id_sms_api,
-        "sms_per_message": row.segments,
+def _answer(
+    id_sms_api: str, segments: int, user: str, sent_time: str, phone: Any, text: Any,
+    errors: list[str] | None = None,
+) -> dict[str, Any]:
+    """One item of the answer, with exactly the reference's fields."""
+    item = {
+        "id_sms_api": id_sms_api,
+        "sms_per_message": segments,
         "user": user,
-        "sent_time": iso_z(row.created_at),
-        "phone_number": row.phone_number,
-        "message": row.message,
-        "sent": 1,
+        "sent_time": sent_time,
+        "phone_number": phone,
+        "message": text,
+        "sent": 0 if errors else 1,
     }
+    if errors:
+        item["errors"] = errors
+    return item
+
+
+def _stored_answer(row: Row[Any], user: str) -> dict[str, Any]:
+    return _answer(
+        row.id_sms_api, row.segments, user, iso_z(row.created_at), row.phone_number, row.message
+    )
 
 
 def _rejected_answer(rej: Rejected, user: str, sent_time: str) -> dict[str, Any]:
-    return {
-        "id_sms_api": rej.id_sms_api,
-        "sms_per_message": rej.segments,
-        "user": user,
-        "sent_time": sent_time,
-        "phone_number": rej.phone_number,
-        "message": rej.message,
-        "sent": 0,
-        "errors": rej.errors,
-    }
+    return _answer(
+        rej.id_sms_api, rej.segments, user, sent_time, rej.phone_number, rej.message, rej.errors
+    )
 
 
 def _reuse(draft: Draft) -> Rejected:
@@ -211,15 +217,9 @@ def _insert_fresh(
 
 
 def _new_answer(draft: Draft, user: str, sent_time: str) -> dict[str, Any]:
-    return {
-        "id_sms_api": draft.id_sms_api,
-        "sms_per_message": draft.segments,
-        "user": user,
-        "sent_time": sent_time,
-        "phone_number": draft.phone_number,
-        "message": draft.message,
-        "sent": 1,
-    }
+    return _answer(
+        draft.id_sms_api, draft.segments, user, sent_time, draft.phone_number, draft.message
+    )
 
 
 def _existing(conn: Connection, account_id: int, client_ids: list[str]) -> dict[str, Row[Any]]:
