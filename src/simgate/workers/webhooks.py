@@ -33,6 +33,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine, bindparam, or_, select, update
@@ -161,7 +162,9 @@ class Sender:
                     skip = self._saturated_urls()
                     self._claimed_full, self._left_over = False, set()
                     try:
-                        batch = await asyncio.to_thread(
+                        # anyio's threads, not asyncio's: shutdown waits for them
+                        # before the engine is disposed (app.py).
+                        batch = await anyio.to_thread.run_sync(
                             self._claim, room, skip, dict(self.host_held)
                         )
                     except Exception:
@@ -389,7 +392,7 @@ class Sender:
             if not batch:
                 continue
             try:
-                await asyncio.to_thread(self._write, batch)
+                await anyio.to_thread.run_sync(self._write, batch)
             except Exception:
                 log.exception("could not record %d webhook outcomes; retrying", len(batch))
                 self.results[:0] = batch
