@@ -54,6 +54,13 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+        # Store work the app started last (a device's "offline" on its way
+        # out) may still run in a worker thread: a connection handed back to
+        # a disposed pool is never closed, so let it come back first.
+        deadline = time.monotonic() + 10
+        checkedout = getattr(self.engine.pool, "checkedout", lambda: 0)
+        while checkedout() and time.monotonic() < deadline:
+            time.sleep(0.02)
         self.engine.dispose()
 
     def post(self, path: str, **kw: Any) -> httpx.Response:
