@@ -1,4 +1,4 @@
-"""services/dashboard.py on both stores: counts, filters, timelines, links, contacts,
+"""services/dashboard/ on both stores: counts, filters, timelines, links, contacts,
 call qualification (with its outbox row) and the delivery log."""
 
 from __future__ import annotations
