@@ -141,7 +141,7 @@ def accounts_create(
 ) -> None:
     """Create an account and print its first access key (shown once)."""
     from simgate.services.accounts import create_account
-    from simgate.web.passwords import hash_password
+    from simgate.services.passwords import hash_password
 
     engine = open_store(overrides)
     try:
@@ -165,7 +165,7 @@ def accounts_password(email: str, password: str | None, overrides: dict[str, Any
     import sys
 
     from simgate.errors import NotFound
-    from simgate.web.passwords import set_password
+    from simgate.services.passwords import set_password
 
     if password is None:
         if sys.stdin.isatty():

@@ -24,7 +24,7 @@ PHONE_NAME = "demo phone"
 
 def prepare(engine: Engine, settings: Settings) -> tuple[str, Worker]:
     """Set up the demo account and phone; returns (text to print, phone worker)."""
-    from simgate.web.passwords import set_password
+    from simgate.services.passwords import set_password
 
     try:
         _, key = create_account(engine, DEMO_LOGIN, "Europe/Paris", "FR")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from simgate.services.accounts import create_account
-from simgate.web.passwords import set_password
+from simgate.services.passwords import set_password
 from tests.support.servers import LiveServer
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from simgate.services.passwords import set_password
 from simgate.store.tables import messages
-from simgate.web.passwords import set_password
 from tests.support.servers import LiveServer
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 

@@ -28,9 +28,9 @@ from simgate.config import Settings
 from simgate.demo import DEMO_LOGIN
 from simgate.domain.dates import utcnow
 from simgate.domain.sms import count_segments
+from simgate.services.passwords import set_password
 from simgate.store.db import make_engine
 from simgate.store.tables import accounts, calls, devices, messages
-from simgate.web.passwords import set_password
 from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess
 from tests.web.conftest import SCREENSHOTS, Receiver

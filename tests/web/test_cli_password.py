@@ -17,9 +17,9 @@ from simgate import cli
 from simgate.cli import main
 from simgate.config import Settings
 from simgate.errors import NotFound
+from simgate.services.passwords import set_password, verify_password
 from simgate.store.db import make_engine
 from simgate.store.tables import accounts
-from simgate.web.passwords import set_password, verify_password
 from tests.support.servers import settings_env
 
 

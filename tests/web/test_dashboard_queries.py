@@ -1,4 +1,4 @@
-"""services/dashboard.py on both stores: counts, filters, timelines, links, contacts,
+"""services/dashboard/ on both stores: counts, filters, timelines, links, contacts,
 call qualification (with its outbox row) and the delivery log."""
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def test_overview_counts_today_week_and_hours(engine: Engine, owner: Account) ->
             )
         )
 
-    data = dashboard.overview(engine, owner, NOW)
+    data = dashboard.overview.overview(engine, owner, NOW)
     # Messages accepted today, by what became of them ("f" was accepted last week).
     assert (data.today.sent, data.today.delivered, data.today.failed) == (3, 1, 2)
     assert data.today.rate == pytest.approx(1 / 3)
@@ -111,7 +111,7 @@ def test_overview_counts_today_week_and_hours(engine: Engine, owner: Account) ->
 
 
 def test_an_empty_account_has_no_rate(engine: Engine, owner: Account) -> None:
-    data = dashboard.overview(engine, owner, NOW)
+    data = dashboard.overview.overview(engine, owner, NOW)
     assert data.today.sent == 0 and data.today.rate is None
     assert all(s == d == 0 for _, s, d in data.hours)
 
@@ -126,20 +126,28 @@ def test_message_filters_and_pages(engine: Engine, owner: Account) -> None:
             state="received" if i % 2 else "failed",
             created_at=NOW - timedelta(days=i),
         )
-    first = dashboard.list_messages(engine, owner.id, dashboard.MessageFilter(), 1)
+    first = dashboard.messages.list_messages(
+        engine, owner.id, dashboard.messages.MessageFilter(), 1
+    )
     assert len(first.rows) == 50 and first.has_next and first.rows[0].id_sms_api == "m0"
-    second = dashboard.list_messages(engine, owner.id, dashboard.MessageFilter(), 2)
+    second = dashboard.messages.list_messages(
+        engine, owner.id, dashboard.messages.MessageFilter(), 2
+    )
     assert len(second.rows) == 5 and not second.has_next
-    by_number = dashboard.list_messages(
-        engine, owner.id, dashboard.MessageFilter(number="06 12 34 56 07"), 1
+    by_number = dashboard.messages.list_messages(
+        engine, owner.id, dashboard.messages.MessageFilter(number="06 12 34 56 07"), 1
     )
     assert [r.id_sms_api for r in by_number.rows] == ["m7"]
-    failed = dashboard.list_messages(engine, owner.id, dashboard.MessageFilter(state="failed"), 1)
+    failed = dashboard.messages.list_messages(
+        engine, owner.id, dashboard.messages.MessageFilter(state="failed"), 1
+    )
     assert {r.state for r in failed.rows} == {"failed"}
-    window = dashboard.MessageFilter(since=NOW - timedelta(days=3, hours=1), until=NOW)
-    dated = dashboard.list_messages(engine, owner.id, window, 1)
+    window = dashboard.messages.MessageFilter(since=NOW - timedelta(days=3, hours=1), until=NOW)
+    dated = dashboard.messages.list_messages(engine, owner.id, window, 1)
     assert [r.id_sms_api for r in dated.rows] == ["m1", "m2", "m3"]
-    assert dashboard.list_messages(engine, owner.id, dashboard.MessageFilter(number="%"), 1).rows
+    assert dashboard.messages.list_messages(
+        engine, owner.id, dashboard.messages.MessageFilter(number="%"), 1
+    ).rows
 
 
 def test_message_detail_timeline_and_clicks(engine: Engine, owner: Account) -> None:
@@ -179,7 +187,7 @@ def test_message_detail_timeline_and_clicks(engine: Engine, owner: Account) -> N
                 },
             ],
         )
-    detail = dashboard.message_detail(engine, owner.id, message_id)
+    detail = dashboard.messages.message_detail(engine, owner.id, message_id)
     assert detail.final
     assert [state for _, state, _ in detail.timeline] == [
         "created",
@@ -192,11 +200,11 @@ def test_message_detail_timeline_and_clicks(engine: Engine, owner: Account) -> N
     assert [c.is_preview for c in detail.clicks] == [False, True]
     other, _ = create_account(engine, "other@example.com")
     with pytest.raises(NotFound):
-        dashboard.message_detail(engine, other.id, message_id)
-    links = dashboard.list_links(engine, owner.id)
+        dashboard.messages.message_detail(engine, other.id, message_id)
+    links = dashboard.links.list_links(engine, owner.id)
     assert [(r.people, r.previews) for r in links.rows] == [(1, 1)]
-    assert dashboard.link_totals(engine, owner.id) == (1, 1)
-    assert dashboard.link_totals(engine, other.id) == (0, 0)
+    assert dashboard.links.link_totals(engine, owner.id) == (1, 1)
+    assert dashboard.links.link_totals(engine, other.id) == (0, 0)
 
 
 CSV = (
@@ -210,26 +218,26 @@ CSV = (
 
 
 def test_contacts_import_search_export(engine: Engine, owner: Account) -> None:
-    result = dashboard.import_contacts(engine, owner, CSV.lstrip("\ufeff"))
+    result = dashboard.contacts.import_contacts(engine, owner, CSV.lstrip("\ufeff"))
     assert result.stored == 3 and [(line, number) for line, number, _ in result.failed] == [
         (5, "12")
     ]
-    found = dashboard.list_contacts(engine, owner.id, "ada LOVE")
+    found = dashboard.contacts.list_contacts(engine, owner.id, "ada LOVE")
     assert [r.phone_number for r in found.rows] == ["+33612345678"]
-    assert dashboard.list_contacts(engine, owner.id, "98765").rows[0].lastname == "Turing"
-    exported = dashboard.export_contacts(engine, owner.id)
+    assert dashboard.contacts.list_contacts(engine, owner.id, "98765").rows[0].lastname == "Turing"
+    exported = dashboard.contacts.export_contacts(engine, owner.id)
     lines = exported.splitlines()
     assert lines[0] == "phone_number,firstname,lastname,address,email"
     assert "+33612345678,Ada,Lovelace,London,ada@example.com" in lines
     assert "'=HYPERLINK" in exported  # spreadsheets must not run it
     # Import again what was exported: same contacts, nothing doubled.
-    again = dashboard.import_contacts(engine, owner, exported)
+    again = dashboard.contacts.import_contacts(engine, owner, exported)
     assert again.stored == 3 and not again.failed
-    assert len(dashboard.list_contacts(engine, owner.id).rows) == 3
+    assert len(dashboard.contacts.list_contacts(engine, owner.id).rows) == 3
     with pytest.raises(ValueError, match="phone_number"):
-        dashboard.import_contacts(engine, owner, "name,email\nAda,a@b.c\n")
+        dashboard.contacts.import_contacts(engine, owner, "name,email\nAda,a@b.c\n")
     with pytest.raises(ValueError, match="empty"):
-        dashboard.import_contacts(engine, owner, "")
+        dashboard.contacts.import_contacts(engine, owner, "")
 
 
 def test_csv_export_neutralises_formulas_behind_tab_cr_lf(engine: Engine, owner: Account) -> None:
@@ -250,34 +258,34 @@ def test_csv_export_neutralises_formulas_behind_tab_cr_lf(engine: Engine, owner:
                 **cells,
             )
         )
-    header, row = csv.reader(io.StringIO(dashboard.export_contacts(engine, owner.id)))
+    header, row = csv.reader(io.StringIO(dashboard.contacts.export_contacts(engine, owner.id)))
     assert row[0] == "+33612345678"  # E.164 keeps its "+"
     assert row[1:] == ["'" + cells[name] for name in header[1:]]
     for start in "=+-@\t\r\n":
-        assert dashboard.spreadsheet_safe(start + "x") == "'" + start + "x"
-    assert dashboard.spreadsheet_safe("Ada =1") == "Ada =1"
+        assert dashboard.contacts.spreadsheet_safe(start + "x") == "'" + start + "x"
+    assert dashboard.contacts.spreadsheet_safe("Ada =1") == "Ada =1"
 
 
 def test_contact_update_and_delete(engine: Engine, owner: Account) -> None:
-    dashboard.import_contacts(engine, owner, "phone_number\n0612345678\n0612345679\n")
-    first, second = dashboard.list_contacts(engine, owner.id).rows
+    dashboard.contacts.import_contacts(engine, owner, "phone_number\n0612345678\n0612345679\n")
+    first, second = dashboard.contacts.list_contacts(engine, owner.id).rows
     values = {"phone_number": second.phone_number, "firstname": "X"}
-    assert dashboard.update_contact(engine, owner, first.id, values) == {
+    assert dashboard.contacts.update_contact(engine, owner, first.id, values) == {
         "phone_number": "another contact already has this number"
     }
     assert (
-        dashboard.update_contact(
+        dashboard.contacts.update_contact(
             engine, owner, first.id, {"phone_number": "06 12 34 56 70", "email": "x@y.fr"}
         )
         == {}
     )
-    assert dashboard.get_contact(engine, owner.id, first.id).phone_number == "+33612345670"
+    assert dashboard.contacts.get_contact(engine, owner.id, first.id).phone_number == "+33612345670"
     other, _ = create_account(engine, "other@example.com")
     with pytest.raises(NotFound):
-        dashboard.delete_contact(engine, other.id, first.id)
-    dashboard.delete_contact(engine, owner.id, first.id)
+        dashboard.contacts.delete_contact(engine, other.id, first.id)
+    dashboard.contacts.delete_contact(engine, owner.id, first.id)
     with pytest.raises(NotFound):
-        dashboard.get_contact(engine, owner.id, first.id)
+        dashboard.contacts.get_contact(engine, owner.id, first.id)
 
 
 def test_qualify_call_queues_the_interface_webhook(engine: Engine, owner: Account) -> None:
@@ -297,12 +305,12 @@ def test_qualify_call_queues_the_interface_webhook(engine: Engine, owner: Accoun
             )
         ).inserted_primary_key[0]
     with pytest.raises(ValueError):
-        dashboard.qualify_call(engine, owner, call_id, "   ")
+        dashboard.calls.qualify_call(engine, owner, call_id, "   ")
     other, _ = create_account(engine, "other@example.com")
     with pytest.raises(NotFound):
-        dashboard.qualify_call(engine, other, call_id, "not mine")
-    dashboard.qualify_call(engine, owner, call_id, "  Wants a quote  ")
-    page, quals = dashboard.list_calls(engine, owner.id)
+        dashboard.calls.qualify_call(engine, other, call_id, "not mine")
+    dashboard.calls.qualify_call(engine, owner, call_id, "  Wants a quote  ")
+    page, quals = dashboard.calls.list_calls(engine, owner.id)
     assert [r.id for r in page.rows] == [call_id]
     assert [(q.source, q.text) for q in quals[call_id]] == [("interface", "Wants a quote")]
     with engine.connect() as conn:
@@ -312,7 +320,7 @@ def test_qualify_call_queues_the_interface_webhook(engine: Engine, owner: Accoun
     payload = json.loads(hooks[0].payload)
     assert payload["title"] == "call_qualification_from_interface"
     assert payload["from"] == "+33611223344" and payload["qualification"] == "Wants a quote"
-    assert dashboard.list_calls(engine, other.id)[0].rows == []
+    assert dashboard.calls.list_calls(engine, other.id)[0].rows == []
 
 
 def test_delivery_log_and_replayable(engine: Engine, owner: Account) -> None:
@@ -332,15 +340,15 @@ def test_delivery_log_and_replayable(engine: Engine, owner: Account) -> None:
                     last_error="boom" if i == 2 else None,
                 )
             )
-    log = dashboard.list_deliveries(engine, owner.id)
+    log = dashboard.webhooks.list_deliveries(engine, owner.id)
     assert [r.state for r in log.rows] == ["dead", "done", "pending"]
-    dead = dashboard.list_deliveries(engine, owner.id, "dead")
+    dead = dashboard.webhooks.list_deliveries(engine, owner.id, "dead")
     assert [r.last_error for r in dead.rows] == ["boom"]
     ids = {r.state: r.id for r in log.rows}
-    assert dashboard.finished_delivery(engine, owner.id, ids["dead"])
-    assert dashboard.finished_delivery(engine, owner.id, ids["done"])
-    assert not dashboard.finished_delivery(engine, owner.id, ids["pending"])
+    assert dashboard.webhooks.finished_delivery(engine, owner.id, ids["dead"])
+    assert dashboard.webhooks.finished_delivery(engine, owner.id, ids["done"])
+    assert not dashboard.webhooks.finished_delivery(engine, owner.id, ids["pending"])
     other, _ = create_account(engine, "other@example.com")
-    assert not dashboard.finished_delivery(engine, other.id, ids["dead"])
-    urls, secret = dashboard.webhook_settings(engine, owner.id)
-    assert urls == dict.fromkeys(dashboard.KINDS, "") and secret is None
+    assert not dashboard.webhooks.finished_delivery(engine, other.id, ids["dead"])
+    urls, secret = dashboard.webhooks.webhook_settings(engine, owner.id)
+    assert urls == dict.fromkeys(dashboard.webhooks.KINDS, "") and secret is None

@@ -15,8 +15,8 @@ from sqlalchemy import insert, select
 from simgate.domain.dates import utcnow
 from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
+from simgate.services.passwords import hash_password, set_password
 from simgate.store.tables import calls, contacts, messages, webhooks
-from simgate.web.passwords import hash_password, set_password
 from tests.support.servers import LiveServer
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 

@@ -23,8 +23,8 @@ import pytest
 
 from simgate.config import Settings
 from simgate.services.accounts import create_account
+from simgate.services.passwords import set_password
 from simgate.store.db import make_engine, upgrade
-from simgate.web.passwords import set_password
 from tests.support.servers import ServerProcess
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 

@@ -18,8 +18,8 @@ from simgate.config import Settings
 from simgate.domain.dates import utcnow
 from simgate.services import sessions
 from simgate.services.accounts import create_account
+from simgate.services.passwords import set_password
 from simgate.store.tables import dashboard_sessions
-from simgate.web.passwords import set_password
 from tests.support.servers import LiveServer, simgate
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 

@@ -20,14 +20,10 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
 from simgate.device import protocol
-from simgate.domain import ids
-from simgate.services import dispatch
-from simgate.services.accounts import Account
-from simgate.store.tables import accounts, devices
+from simgate.services import Engine, devices
 from simgate.workers.hub import Hub, Link
 
 log = logging.getLogger(__name__)
@@ -37,52 +33,6 @@ HELLO_TIMEOUT = 10.0
 # answers and pings ever need; a device that lets them pile up is not reading.
 MAX_OUTGOING = 1024
 _closing: set[asyncio.Task[None]] = set()  # close handshakes under way
-
-
-def _lookup(engine: Engine, token: str) -> tuple[int, int, Account] | None:
-    """(device id, rate, account) for a live token, else None."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                devices.c.id,
-                devices.c.rate_per_minute,
-                devices.c.account_id,
-                accounts.c.email,
-                accounts.c.timezone,
-                accounts.c.region,
-            )
-            .join(accounts, accounts.c.id == devices.c.account_id)
-            .where(devices.c.token_hash == ids.hash_secret(token), devices.c.removed_at.is_(None))
-        ).first()
-    if row is None:
-        return None
-    account = Account(row.account_id, row.email, row.timezone, row.region)
-    return row.id, row.rate_per_minute, account
-
-
-def _still_paired(engine: Engine, device_id: int, node: str | None) -> bool:
-    """Heartbeat bookkeeping: is the device still paired? Also marks it seen
-    (online on `node`) unless `node` is None."""
-    with engine.begin() as conn:
-        removed = conn.execute(
-            select(devices.c.removed_at).where(devices.c.id == device_id)
-        ).scalar()
-        if removed is not None:
-            return False
-        if node is not None:
-            dispatch.set_online(conn, device_id, node)
-    return True
-
-
-def _online(engine: Engine, device_id: int, node: str) -> None:
-    with engine.begin() as conn:
-        dispatch.set_online(conn, device_id, node)
-
-
-def _offline(engine: Engine, device_id: int, node: str) -> int:
-    with engine.begin() as conn:
-        dispatch.set_offline(conn, device_id, node)
-        return dispatch.release_unacked(conn, device_id)
 
 
 def _token(ws: WebSocket) -> str | None:
@@ -100,7 +50,7 @@ async def device_socket(ws: WebSocket) -> None:
     engine: Engine = state.engine
     hub: Hub = state.hub
     token = _token(ws)
-    found = await run_in_threadpool(_lookup, engine, token) if token else None
+    found = await run_in_threadpool(devices.find_by_token, engine, token) if token else None
     await ws.accept()
     if found is None:
         await _close(ws, protocol.CLOSE_BAD_TOKEN, "invalid or revoked device token")
@@ -164,7 +114,7 @@ async def device_socket(ws: WebSocket) -> None:
         previous = hub.add(link)
         if previous is not None:
             await previous.close(protocol.CLOSE_REPLACED, "replaced by a newer connection")
-        await run_in_threadpool(_online, engine, device_id, node)
+        await run_in_threadpool(devices.connected, engine, device_id, node)
     await send(protocol.welcome(device_id, settings.heartbeat_seconds, settings.lease_seconds))
     log.info("device connected", extra={"device_id": device_id, "action": "connect"})
     state.wake_dispatcher()
@@ -178,7 +128,7 @@ async def device_socket(ws: WebSocket) -> None:
         heartbeat.cancel()
         writer.cancel()
         if hub.remove(link):
-            released = await run_in_threadpool(_offline, engine, device_id, node)
+            released = await run_in_threadpool(devices.disconnected, engine, device_id, node)
             if released:
                 log.info("device %s left with %d unacked messages; requeued", device_id, released)
             state.wake_dispatcher()
@@ -229,7 +179,7 @@ async def _heartbeat(link: Link, engine: Engine, node: str | None, every: float)
     if its token was revoked."""
     while True:
         await asyncio.sleep(every)
-        paired = await run_in_threadpool(_still_paired, engine, link.device_id, node)
+        paired = await run_in_threadpool(devices.still_paired, engine, link.device_id, node)
         if not paired:
             await link.close(protocol.CLOSE_BAD_TOKEN, "device token revoked")
             return

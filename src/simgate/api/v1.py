@@ -20,11 +20,10 @@ from fastapi.responses import Response
 
 from simgate.api import openapi
 from simgate.errors import RequestError, TooLarge
-from simgate.services.accounts import Account, authenticate
+from simgate.services.accounts import Account, authenticate_request
 from simgate.services.calls import click_to_call
 from simgate.services.contacts import upsert_with_key
 from simgate.services.messages import accept_with_key
-from simgate.store.db import run_write_async
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["inSIM v1"])
@@ -64,11 +63,8 @@ async def read_json(request: Request) -> dict[str, Any]:
 
 
 async def authenticated(request: Request, header: dict[str, Any]) -> Account:
-    # Through the writer like every other API transaction: on SQLite every
-    # transaction takes the write lock, and queueing beats the busy handler.
-    login, key = header.get("login"), header.get("accessKey")
-    return await run_write_async(
-        request.app.state.engine, lambda conn: authenticate(conn, login, key)
+    return await authenticate_request(
+        request.app.state.engine, header.get("login"), header.get("accessKey")
     )
 
 

@@ -2,41 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine
 
 from simgate.domain import ids
 from simgate.domain.dates import utcnow
 from simgate.domain.numbers import is_valid_region
 from simgate.errors import AuthError, NotFound
-from simgate.store.tables import accounts, api_keys
+from simgate.store import accounts as store
+from simgate.store.accounts import Account, KeyInfo
+from simgate.store.db import run_write_async
 
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    id: int
-    email: str
-    timezone: str
-    region: str
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    id: int
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-def _account(row: object) -> Account:
-    return Account(row.id, row.email, row.timezone, row.region)  # type: ignore[attr-defined]
+__all__ = [
+    "Account",
+    "KeyInfo",
+    "authenticate",
+    "authenticate_request",
+    "create_account",
+    "create_key",
+    "get_account",
+    "list_accounts",
+    "list_keys",
+    "normalise_email",
+    "revoke_key",
+]
 
 
 def normalise_email(email: str) -> str:
@@ -65,44 +55,29 @@ def create_account(
     if not is_valid_region(region):
         raise ValueError(f"unknown region {region!r} (use a two-letter country code like FR)")
     with engine.begin() as conn:
-        if conn.execute(select(accounts.c.id).where(accounts.c.email == email)).first():
+        if store.email_taken(conn, email):
             raise ValueError(f"an account {email} already exists")
-        account_id = conn.execute(
-            insert(accounts).values(
-                email=email,
-                timezone=timezone,
-                region=region,
-                password_hash=password_hash,
-                created_at=utcnow(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        account_id = store.insert_account(conn, email, timezone, region, password_hash, utcnow())
         key = _create_key(conn, account_id)
     return Account(account_id, email, timezone, region), key
 
 
 def _create_key(conn: Connection, account_id: int) -> str:
     key = ids.new_secret(ids.ACCESS_KEY_PREFIX)
-    conn.execute(
-        insert(api_keys).values(
-            account_id=account_id,
-            prefix=key[:10],
-            key_hash=ids.hash_secret(key),
-            created_at=utcnow(),
-        )
-    )
+    store.insert_key(conn, account_id, key[:10], ids.hash_secret(key), utcnow())
     return key
 
 
 def get_account(conn: Connection, email: str) -> Account:
-    row = conn.execute(select(accounts).where(accounts.c.email == email.strip())).first()
-    if row is None:
+    account = store.by_email(conn, email.strip())
+    if account is None:
         raise NotFound(f"no account {email}")
-    return _account(row)
+    return account
 
 
 def list_accounts(engine: Engine) -> list[Account]:
     with engine.connect() as conn:
-        return [_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.id))]
+        return store.all_accounts(conn)
 
 
 def create_key(engine: Engine, email: str) -> str:
@@ -112,36 +87,14 @@ def create_key(engine: Engine, email: str) -> str:
 
 def list_keys(engine: Engine, email: str) -> list[KeyInfo]:
     with engine.connect() as conn:
-        account = get_account(conn, email)
-        rows = conn.execute(
-            select(api_keys).where(api_keys.c.account_id == account.id).order_by(api_keys.c.id)
-        )
-        return [KeyInfo(r.id, r.prefix, r.created_at, r.revoked_at) for r in rows]
+        return store.keys_of(conn, get_account(conn, email).id)
 
 
 def revoke_key(engine: Engine, email: str, key_id: int) -> None:
     with engine.begin() as conn:
-        account = get_account(conn, email)
-        changed = conn.execute(
-            update(api_keys)
-            .where(
-                api_keys.c.id == key_id,
-                api_keys.c.account_id == account.id,
-                api_keys.c.revoked_at.is_(None),
-            )
-            .values(revoked_at=utcnow())
-        ).rowcount
+        changed = store.revoke_key(conn, get_account(conn, email).id, key_id, utcnow())
     if not changed:
         raise NotFound(f"no active key {key_id} for {email}")
-
-
-# Built once: this runs on every API request.
-_ACTIVE_KEYS = (
-    select(accounts.c.id, accounts.c.email, accounts.c.timezone, accounts.c.region)
-    .add_columns(api_keys.c.key_hash)
-    .join(api_keys, api_keys.c.account_id == accounts.c.id)
-    .where(accounts.c.email == bindparam("login"), api_keys.c.revoked_at.is_(None))
-)
 
 
 def authenticate(conn: Connection, login: object, access_key: object) -> Account:
@@ -152,11 +105,19 @@ def authenticate(conn: Connection, login: object, access_key: object) -> Account
         raise AuthError()
     # Hash first, always: the lookup costs the same whether the login exists.
     key_hash = ids.hash_secret(access_key)
-    rows = conn.execute(_ACTIVE_KEYS, {"login": login.strip()}).all()
     match = None
-    for row in rows:
-        if ids.secret_matches_hash(key_hash, row.key_hash):
-            match = row
+    for account, stored_hash in store.active_keys(conn, login.strip()):
+        if ids.secret_matches_hash(key_hash, stored_hash):
+            match = account
     if match is None:
         raise AuthError()
-    return _account(match)
+    return match
+
+
+async def authenticate_request(engine: Engine, login: object, access_key: object) -> Account:
+    """`authenticate` for an API request, in a transaction of its own.
+
+    Through the writer like every other API transaction: on SQLite every
+    transaction takes the write lock, and queueing beats the busy handler.
+    """
+    return await run_write_async(engine, lambda conn: authenticate(conn, login, access_key))

@@ -14,13 +14,12 @@ import re
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.domain.dates import utcnow
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.services.accounts import Account, authenticate
+from simgate.store import contacts as store
 from simgate.store.db import run_write, run_write_async
-from simgate.store.tables import contacts
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_FIELD = 500  # characters in a name, address or e-mail
@@ -41,7 +40,7 @@ def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[
     """Upsert `items` for `account`; the answers in the reference's shape, in order."""
     answers, rows = _judge(account, items)
     if rows:
-        run_write(engine, lambda conn: _write(conn, rows))
+        run_write(engine, lambda conn: store.upsert(conn, rows))
     return answers
 
 
@@ -53,7 +52,7 @@ async def upsert_with_key(
     def work(conn: Connection) -> list[dict[str, Any]]:
         answers, rows = _judge(authenticate(conn, login, access_key), items)
         if rows:
-            _write(conn, rows)
+            store.upsert(conn, rows)
         return answers
 
     return await run_write_async(engine, work)
@@ -118,19 +117,3 @@ def _judge(account: Account, items: list[Any]) -> tuple[list[dict[str, Any]], li
             "updated_at": now,
         }
     return answers, list(rows.values())
-
-
-def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(contacts)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["account_id", "phone_number"],
-        set_={
-            "firstname": stmt.excluded.firstname,
-            "lastname": stmt.excluded.lastname,
-            "address": stmt.excluded.address,
-            "email": stmt.excluded.email,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    conn.execute(stmt, rows)

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine
 
 from simgate.device import protocol
 from simgate.domain import payloads
@@ -24,7 +23,8 @@ from simgate.domain.dates import utcnow
 from simgate.services import dispatch, outbox
 from simgate.services.accounts import Account
 from simgate.services.qualifications import record_qualification
-from simgate.store.tables import calls, device_refs, incoming_sms, message_events, messages
+from simgate.store import calls, devices, incoming
+from simgate.store import messages as store
 
 # How far ahead of the server's clock a device's time may be before it is
 # taken for a wrong clock (reports cannot come from the future).
@@ -79,19 +79,10 @@ class Batch:
         ids = {f.message_id for f in frames if isinstance(f, _ABOUT_MESSAGES)}
         self.rows: dict[int, Held] = {}
         if ids:
-            query = select(
-                messages.c.id,
-                messages.c.account_id,
-                messages.c.state,
-                messages.c.device_id,
-                messages.c.attempts,
-                messages.c.phone_number,
-                messages.c.id_sms_api,
-            ).where(messages.c.id.in_(ids), messages.c.account_id.in_(account_ids))
-            self.rows = {r.id: Held(*r) for r in conn.execute(query)}
-        self.acks: list[dict[str, Any]] = []
-        self.sent: list[dict[str, Any]] = []
-        self.delivered: list[dict[str, Any]] = []
+            self.rows = {r[0]: Held(*r) for r in store.held(conn, ids, account_ids)}
+        self.acks: list[tuple[int, datetime, datetime]] = []  # (id, at, lease end)
+        self.sent: list[tuple[int, datetime]] = []
+        self.delivered: list[tuple[int, datetime]] = []
         self.statuses: list[tuple[Held, str, datetime]] = []
 
     def held_by(self, reporter: Reporter, message_id: int) -> Held | None:
@@ -103,28 +94,12 @@ class Batch:
 
     def flush(self) -> None:
         conn = self.conn
-        by_id = messages.c.id == bindparam("mid")
         if self.acks:
-            conn.execute(
-                update(messages)
-                .where(by_id)
-                .values(acked_at=bindparam("at"), lease_until=bindparam("lease"), handovers=0),
-                self.acks,
-            )
+            store.mark_acked(conn, self.acks)
         if self.sent:
-            conn.execute(
-                update(messages)
-                .where(by_id)
-                .values(state="sent", sent_at=bindparam("at"), lease_until=None),
-                self.sent,
-            )
+            store.mark_sent(conn, self.sent)
         if self.delivered:
-            conn.execute(
-                update(messages)
-                .where(by_id)
-                .values(state="received", delivered_at=bindparam("at"), lease_until=None),
-                self.delivered,
-            )
+            store.mark_delivered(conn, self.delivered)
         for status in ("sent", "received"):
             group = [(row, at) for row, s, at in self.statuses if s == status]
             if group:
@@ -168,13 +143,7 @@ def _ack(work: Batch, reporter: Reporter, frame: protocol.Ack, result_timeout: f
     if row is None:
         return _unknown(frame.message_id, None)
     if row.state == "dispatched" and frame.attempt == row.attempts:
-        work.acks.append(
-            {
-                "mid": row.id,
-                "at": work.now,
-                "lease": work.now + timedelta(seconds=result_timeout),
-            }
-        )
+        work.acks.append((row.id, work.now, work.now + timedelta(seconds=result_timeout)))
     return Outcome()  # a late or repeated ack changes nothing
 
 
@@ -188,7 +157,7 @@ def _result(work: Batch, reporter: Reporter, frame: Any, max_attempts: int) -> O
     at = _when(frame.at, work.now)
     if frame.status == "sent":
         row.state = "sent"
-        work.sent.append({"mid": row.id, "at": at})
+        work.sent.append((row.id, at))
         work.statuses.append((row, "sent", at))
         return Outcome()
     work.flush()
@@ -197,24 +166,11 @@ def _result(work: Batch, reporter: Reporter, frame: Any, max_attempts: int) -> O
     row.attempts += 1
     if row.attempts < max_attempts:
         row.state = "queued"
-        # device_id stays: the last holder, whose late reports are still its own.
-        conn.execute(
-            update(messages)
-            .where(messages.c.id == row.id)
-            .values(state="queued", lease_until=None, acked_at=None, attempts=row.attempts)
-        )
-        conn.execute(
-            insert(message_events).values(
-                message_id=row.id,
-                at=at,
-                state="retry",
-                device_id=reporter.device_id,
-                detail=reason,
-            )
-        )
+        store.requeue_for_retry(conn, row.id, row.attempts)
+        store.add_event(conn, row.id, at, "retry", reporter.device_id, reason)
         return Outcome(requeued=True)
     row.state = "failed"
-    conn.execute(update(messages).where(messages.c.id == row.id).values(attempts=row.attempts))
+    store.set_attempts(conn, row.id, row.attempts)
     dispatch.fail_messages(conn, [row], reason, at)
     return Outcome()
 
@@ -229,7 +185,7 @@ def _delivery(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome
     at = _when(frame.at, work.now)
     if frame.status == "delivered":
         row.state = "received"
-        work.delivered.append({"mid": row.id, "at": at})
+        work.delivered.append((row.id, at))
         work.statuses.append((row, "received", at))
     else:
         work.flush()
@@ -241,14 +197,7 @@ def _delivery(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome
 
 def _first_time(conn: Connection, reporter: Reporter, ref: str, now: datetime) -> bool:
     """Record the report's ref; False when it was already stored (a re-send)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(device_refs).on_conflict_do_nothing(index_elements=["device_id", "ref"])
-    result = conn.execute(
-        stmt.values(device_id=reporter.device_id, ref=ref, created_at=now).returning(
-            device_refs.c.id
-        )
-    )
-    return result.first() is not None
+    return devices.record_ref(conn, reporter.device_id, ref, now)
 
 
 def _sms_received(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
@@ -257,15 +206,7 @@ def _sms_received(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Out
     if _first_time(conn, reporter, frame.ref, work.now):
         at = _when(frame.at, work.now)
         account = reporter.account
-        conn.execute(
-            insert(incoming_sms).values(
-                account_id=account.id,
-                device_id=reporter.device_id,
-                from_number=frame.sender,
-                text=frame.text,
-                received_at=at,
-            )
-        )
+        incoming.insert_sms(conn, account.id, reporter.device_id, frame.sender, frame.text, at)
         outbox.enqueue(
             conn,
             account.id,
@@ -281,15 +222,8 @@ def _call(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
     if _first_time(conn, reporter, frame.ref, work.now):
         at = _when(frame.at, work.now)
         account = reporter.account
-        conn.execute(
-            insert(calls).values(
-                account_id=account.id,
-                device_id=reporter.device_id,
-                kind=frame.event,
-                phone_number=frame.number,
-                call_time=at,
-                duration=frame.duration,
-            )
+        calls.insert_call(
+            conn, account.id, reporter.device_id, frame.event, frame.number, at, frame.duration
         )
         outbox.enqueue(
             conn,
@@ -307,12 +241,7 @@ def _qualification(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Ou
     conn = work.conn
     if _first_time(conn, reporter, frame.ref, work.now):
         account = reporter.account
-        call_id = conn.execute(
-            select(calls.c.id)
-            .where(calls.c.account_id == account.id, calls.c.phone_number == frame.number)
-            .order_by(calls.c.call_time.desc())
-            .limit(1)
-        ).scalar()
+        call_id = calls.latest_call_id(conn, account.id, frame.number)
         at = _when(frame.at, work.now)
         record_qualification(conn, account, frame.number, frame.text, "mobile", call_id, at)
     return Outcome()

@@ -1,17 +1,19 @@
-"""Devices (phones, modems) paired to an account, each with its own token."""
+"""Devices (phones, modems) paired to an account, each with its own token,
+and their presence while their socket is open."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine
 
 from simgate.domain import ids
 from simgate.domain.dates import utcnow
 from simgate.errors import NotFound
-from simgate.services.accounts import get_account
-from simgate.store.tables import accounts, devices, messages
+from simgate.services.accounts import Account, get_account
+from simgate.store import devices as store
+from simgate.store import messages as message_store
 
 DEFAULT_RATE = 30  # SMS per minute: what a phone's carrier usually tolerates
 # A node marks its devices seen at every heartbeat (20 s by default); a device
@@ -46,57 +48,69 @@ def add_device(
     token = ids.new_secret(ids.DEVICE_TOKEN_PREFIX)
     with engine.begin() as conn:
         account = get_account(conn, email)
-        device_id = conn.execute(
-            insert(devices).values(
-                account_id=account.id,
-                name=name.strip()[:120],
-                token_hash=ids.hash_secret(token),
-                rate_per_minute=rate_per_minute,
-                created_at=utcnow(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-    return int(device_id), token
+        device_id = store.insert_device(
+            conn, account.id, name.strip()[:120], ids.hash_secret(token), rate_per_minute, utcnow()
+        )
+    return device_id, token
 
 
 def list_devices(engine: Engine, email: str | None = None) -> list[DeviceInfo]:
-    in_flight = (
-        select(messages.c.device_id, func.count().label("n"))
-        .where(messages.c.state == "dispatched")
-        .group_by(messages.c.device_id)
-        .subquery()
-    )
-    query = (
-        select(devices, accounts.c.email, func.coalesce(in_flight.c.n, 0).label("in_flight"))
-        .join(accounts, accounts.c.id == devices.c.account_id)
-        .outerjoin(in_flight, in_flight.c.device_id == devices.c.id)
-        .where(devices.c.removed_at.is_(None))
-        .order_by(devices.c.id)
-    )
-    if email is not None:
-        query = query.where(accounts.c.email == email.strip())
     now = utcnow()
     with engine.connect() as conn:
-        return [
-            DeviceInfo(
-                r.id,
-                r.account_id,
-                r.email,
-                r.name,
-                r.rate_per_minute,
-                is_online(r.online_node, r.last_seen_at, now),
-                r.last_seen_at,
-                r.in_flight,
-            )
-            for r in conn.execute(query)
-        ]
+        rows = store.paired(conn, email.strip() if email is not None else None)
+    return [
+        DeviceInfo(
+            r.id,
+            r.account_id,
+            r.account_email,
+            r.name,
+            r.rate_per_minute,
+            is_online(r.online_node, r.last_seen_at, now),
+            r.last_seen_at,
+            r.in_flight,
+        )
+        for r in rows
+    ]
 
 
 def remove_device(engine: Engine, device_id: int, email: str | None = None) -> None:
     """Unpair: the token stops working at once (a connected device is closed)."""
     with engine.begin() as conn:
-        query = update(devices).where(devices.c.id == device_id, devices.c.removed_at.is_(None))
-        if email is not None:
-            query = query.where(devices.c.account_id == get_account(conn, email).id)
-        changed = conn.execute(query.values(removed_at=utcnow(), online_node=None)).rowcount
+        account_id = get_account(conn, email).id if email is not None else None
+        changed = store.mark_removed(conn, device_id, utcnow(), account_id)
     if not changed:
         raise NotFound(f"no device {device_id}")
+
+
+# --- presence (the device socket, api/devices.py) --------------------------------
+
+
+def find_by_token(engine: Engine, token: str) -> tuple[int, int, Account] | None:
+    """(device id, rate per minute, account) for a live token, else None."""
+    with engine.connect() as conn:
+        return store.by_token_hash(conn, ids.hash_secret(token))
+
+
+def still_paired(engine: Engine, device_id: int, node: str | None) -> bool:
+    """Heartbeat bookkeeping: is the device still paired? Also marks it seen
+    (online on `node`) unless `node` is None."""
+    with engine.begin() as conn:
+        if store.is_removed(conn, device_id):
+            return False
+        if node is not None:
+            store.set_online(conn, device_id, node, utcnow())
+    return True
+
+
+def connected(engine: Engine, device_id: int, node: str) -> None:
+    """The device's socket opened on `node`."""
+    with engine.begin() as conn:
+        store.set_online(conn, device_id, node, utcnow())
+
+
+def disconnected(engine: Engine, device_id: int, node: str) -> int:
+    """The device's socket on `node` closed: what it had not acked goes back to
+    the queue at once. Returns how many messages went back."""
+    with engine.begin() as conn:
+        store.set_offline(conn, device_id, node, utcnow())
+        return message_store.release_unacked(conn, device_id)

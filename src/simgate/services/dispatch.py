@@ -1,6 +1,7 @@
-"""The store side of dispatching: claim due messages for devices, leases, acks.
+"""Dispatching: claim due messages for devices, expire leases, fail what no
+device can take (the queries are in store/messages.py).
 
-Claims are one transaction per dispatcher tick. On PostgreSQL the candidate
+Claims are one transaction per dispatcher tick (`tick`). On PostgreSQL the candidate
 rows are locked with FOR UPDATE SKIP LOCKED so that two nodes never claim the
 same message; SQLite serialises writers (BEGIN IMMEDIATE), which gives the
 same guarantee on one node.
@@ -11,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine
 
 from simgate.domain import payloads
 from simgate.domain.dates import utcnow
 from simgate.domain.sms import MAX_TEXT
 from simgate.services import outbox
-from simgate.store.tables import accounts, devices, message_events, messages
+from simgate.store import accounts
+from simgate.store import messages as store
+from simgate.store.messages import Due
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +34,45 @@ class Claimed:
     attempts: int  # failed sends so far; part of the command id
 
 
+class AboutMessage(Protocol):
+    """What failing a message and its status webhook need (store.messages.MessageRef,
+    a report's Held row...)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def phone_number(self) -> str: ...
+    @property
+    def id_sms_api(self) -> str: ...
+
+
+def tick(
+    engine: Engine,
+    plan: dict[int, dict[int, int]],
+    lease: float,
+    max_attempts: int,
+    max_handovers: int,
+    sweep: bool,
+) -> list[Claimed]:
+    """One dispatcher tick in one transaction: with `sweep`, promote what is due
+    and expire leases; then claim work for each account of `plan` (account id →
+    device id → how many it may take now)."""
+    now = utcnow()
+    claimed: list[Claimed] = []
+    with engine.begin() as conn:
+        if sweep:
+            promote_due(conn, now)
+            expire_leases(conn, now, max_attempts)
+        for account_id, capacity in plan.items():
+            claimed += claim(conn, account_id, capacity, now, lease, max_handovers)
+    return claimed
+
+
 def promote_due(conn: Connection, now: datetime) -> None:
     """Scheduled messages whose time has come join the queue."""
-    conn.execute(
-        update(messages)
-        .where(messages.c.state == "scheduled", messages.c.send_at <= now)
-        .values(state="queued")
-    )
+    store.promote_due(conn, now)
 
 
 def expire_leases(conn: Connection, now: datetime, max_attempts: int) -> None:
@@ -46,68 +81,43 @@ def expire_leases(conn: Connection, now: datetime, max_attempts: int) -> None:
     An acked message is not handed to another phone: the phone said it holds
     it, and sending it elsewhere could send it twice.
     """
-    conn.execute(
-        update(messages)
-        .where(
-            messages.c.state == "dispatched",
-            messages.c.acked_at.is_(None),
-            messages.c.lease_until < now,
-        )
-        # device_id stays: the last holder may still report on it (services/device_reports).
-        .values(state="queued", lease_until=None)
-    )
-    stale = conn.execute(
-        select(messages.c.id, messages.c.account_id, messages.c.phone_number, messages.c.id_sms_api)
-        .where(
-            messages.c.state == "dispatched",
-            messages.c.acked_at.is_not(None),
-            messages.c.lease_until < now,
-        )
-        .with_for_update(skip_locked=True)
-    ).all()
+    store.requeue_unacked_expired(conn, now)
+    stale = store.acked_expired(conn, now)
     if stale:
         fail_messages(conn, stale, "no result from the device in time", now)
 
 
-def fail_messages(conn: Connection, rows: Iterable[Any], reason: str, now: datetime) -> None:
+def fail_messages(
+    conn: Connection, rows: Iterable[AboutMessage], reason: str, now: datetime
+) -> None:
     """Mark messages failed and queue their `status: failed` webhooks."""
     rows = list(rows)
-    conn.execute(
-        update(messages)
-        .where(messages.c.id.in_([r.id for r in rows]))
-        .values(state="failed", failed_at=now, fail_reason=reason, lease_until=None)
-    )
-    conn.execute(
-        insert(message_events),
-        [{"message_id": r.id, "at": now, "state": "failed", "detail": reason} for r in rows],
-    )
+    store.mark_failed(conn, [r.id for r in rows], reason, now)
     queue_status(conn, rows, "failed", now)
 
 
 def queue_status(
-    conn: Connection, rows: list[Any], status: str, at: datetime | list[datetime]
+    conn: Connection, rows: list[AboutMessage], status: str, at: datetime | list[datetime]
 ) -> None:
     """Queue `status` webhooks for message rows (id, account_id, phone_number,
     id_sms_api); `at` is one time for all or one per row."""
     times = at if isinstance(at, list) else [at] * len(rows)
-    by_account: dict[int, list[tuple[Any, datetime]]] = {}
+    by_account: dict[int, list[tuple[AboutMessage, datetime]]] = {}
     for row, moment in zip(rows, times, strict=True):
         by_account.setdefault(row.account_id, []).append((row, moment))
     for account_id, group in by_account.items():
-        account = conn.execute(
-            select(accounts.c.email, accounts.c.webhook_status).where(accounts.c.id == account_id)
-        ).one()
-        if not account.webhook_status:
+        email, url = accounts.status_target(conn, account_id)
+        if not url:
             continue
         outbox.enqueue_many(
             conn,
             account_id,
             "status",
             [
-                payloads.delivery_status(account.email, r.phone_number, status, t, r.id_sms_api)
+                payloads.delivery_status(email, r.phone_number, status, t, r.id_sms_api)
                 for r, t in group
             ],
-            url=account.webhook_status,
+            url=url,
         )
 
 
@@ -131,44 +141,15 @@ def claim(
     wanted = sum(capacity.values())
     if wanted <= 0:
         return []
-    rows = conn.execute(
-        select(
-            messages.c.id,
-            messages.c.account_id,
-            messages.c.phone_number,
-            messages.c.id_sms_api,
-            messages.c.message,
-            messages.c.attempts,
-            messages.c.handovers,
-        )
-        .where(
-            messages.c.account_id == account_id,
-            messages.c.state == "queued",
-            messages.c.send_at <= now,
-        )
-        .order_by(messages.c.priority.desc(), messages.c.send_at, messages.c.id)
-        .limit(wanted)
-        .with_for_update(skip_locked=True)
-    ).all()
-    rows = _drop_undeliverable(conn, list(rows), max_handovers, now)
+    rows = _drop_undeliverable(conn, store.due(conn, account_id, now, wanted), max_handovers, now)
     if not rows:
         return []
-    assigned = assign(rows, capacity, _failed_devices(conn, [r.id for r in rows if r.attempts]))
+    failed_on = store.retry_devices(conn, [r.id for r in rows if r.attempts])
+    assigned = assign(rows, capacity, failed_on)
     lease_until = now + timedelta(seconds=lease_seconds)
     claimed: list[Claimed] = []
     for device_id, group in assigned.items():
-        conn.execute(
-            update(messages)
-            .where(messages.c.id.in_([r.id for r in group]))
-            .values(
-                state="dispatched",
-                device_id=device_id,
-                lease_until=lease_until,
-                dispatched_at=now,
-                acked_at=None,
-                handovers=messages.c.handovers + 1,
-            )
-        )
+        store.hand_over(conn, [r.id for r in group], device_id, now, lease_until)
         claimed.extend(
             Claimed(r.id, r.phone_number, r.message, device_id, r.attempts) for r in group
         )
@@ -176,8 +157,8 @@ def claim(
 
 
 def _drop_undeliverable(
-    conn: Connection, rows: list[Any], max_handovers: int, now: datetime
-) -> list[Any]:
+    conn: Connection, rows: list[Due], max_handovers: int, now: datetime
+) -> list[Due]:
     """Fail the rows no device can take; return the others."""
     too_long = [r for r in rows if len(r.message) > MAX_TEXT]
     refused = [r for r in rows if r.handovers >= max_handovers and len(r.message) <= MAX_TEXT]
@@ -213,49 +194,3 @@ def assign(
         left[device] -= 1
         assigned.setdefault(device, []).append(row)
     return assigned
-
-
-def _failed_devices(conn: Connection, message_ids: list[int]) -> dict[int, set[int]]:
-    if not message_ids:
-        return {}
-    found: dict[int, set[int]] = {}
-    rows = conn.execute(
-        select(message_events.c.message_id, message_events.c.device_id).where(
-            message_events.c.message_id.in_(message_ids),
-            message_events.c.state == "retry",
-        )
-    )
-    for row in rows:
-        found.setdefault(row.message_id, set()).add(row.device_id)
-    return found
-
-
-def release_unacked(conn: Connection, device_id: int) -> int:
-    """A device went away: what it had not acked goes back to the queue at once."""
-    return conn.execute(
-        update(messages)
-        .where(
-            messages.c.device_id == device_id,
-            messages.c.state == "dispatched",
-            messages.c.acked_at.is_(None),
-        )
-        .values(state="queued", lease_until=None)
-    ).rowcount
-
-
-def set_online(conn: Connection, device_id: int, node: str) -> None:
-    conn.execute(
-        update(devices)
-        .where(devices.c.id == device_id)
-        .values(online_node=node, last_seen_at=utcnow())
-    )
-
-
-def set_offline(conn: Connection, device_id: int, node: str) -> None:
-    # Only the node that holds the socket marks it offline: the device may
-    # already have reconnected to another node.
-    conn.execute(
-        update(devices)
-        .where(devices.c.id == device_id, devices.c.online_node == node)
-        .values(online_node=None, last_seen_at=utcnow())
-    )

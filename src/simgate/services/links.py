@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
 from simgate.domain import payloads
 from simgate.domain.dates import utcnow
 from simgate.domain.previews import is_preview
 from simgate.services import outbox
-from simgate.store.tables import accounts, link_clicks, messages
+from simgate.store import links as store
 
 
 def open_link(
@@ -24,43 +24,25 @@ def open_link(
     """The url behind `code` (None if unknown); stores the click."""
     preview = is_preview(user_agent, method)
     with engine.begin() as conn:
-        row = conn.execute(
-            select(
-                messages.c.id,
-                messages.c.url,
-                messages.c.account_id,
-                messages.c.id_sms_api,
-                messages.c.phone_number,
-                accounts.c.timezone,
-                accounts.c.webhook_clics,
-            )
-            .join(accounts, accounts.c.id == messages.c.account_id)
-            .where(messages.c.short_code == code)
-        ).first()
-        if row is None or not row.url:
+        link = store.target(conn, code)
+        if link is None or not link.url:
             return None
         clicked_at = utcnow()
-        conn.execute(
-            insert(link_clicks).values(
-                message_id=row.id,
-                clicked_at=clicked_at,
-                user_agent=(user_agent or "")[:1000],
-                ip=ip,
-                is_preview=preview,
-            )
+        store.insert_click(
+            conn, link.message_id, clicked_at, (user_agent or "")[:1000], ip, preview
         )
-        if not preview and row.webhook_clics:
+        if not preview and link.clics_url:
             outbox.enqueue(
                 conn,
-                row.account_id,
+                link.account_id,
                 "clics",
                 payloads.link_click(
-                    row.id_sms_api,
-                    row.phone_number,
-                    row.url,
+                    link.id_sms_api,
+                    link.phone_number,
+                    link.url,
                     clicked_at,
-                    ZoneInfo(row.timezone),
+                    ZoneInfo(link.timezone),
                 ),
-                url=row.webhook_clics,
+                url=link.clics_url,
             )
-    return str(row.url)
+    return link.url

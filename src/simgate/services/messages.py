@@ -14,14 +14,14 @@ from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, Row, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine
 
 from simgate.domain.dates import iso_z, utcnow
 from simgate.domain.messages import Draft, Rejected, judge
 from simgate.services.accounts import Account, authenticate
+from simgate.store import messages as store
 from simgate.store.db import run_write, run_write_async
-from simgate.store.tables import messages
+from simgate.store.messages import StoredMessage
 
 
 def _answer(
@@ -43,7 +43,7 @@ def _answer(
     return item
 
 
-def _stored_answer(row: Row[Any], user: str) -> dict[str, Any]:
+def _stored_answer(row: StoredMessage, user: str) -> dict[str, Any]:
     return _answer(
         row.id_sms_api, row.segments, user, iso_z(row.created_at), row.phone_number, row.message
     )
@@ -59,10 +59,6 @@ def _reuse(draft: Draft) -> Rejected:
     return Rejected(
         draft.id_sms_api, draft.request_hash, draft.phone_number, draft.text, 0, ["#007"]
     )
-
-
-def _insert(conn: Connection):  # type: ignore[no-untyped-def]
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(messages)
 
 
 # A request with more messages than this is judged (numbers parsed, segments
@@ -148,10 +144,10 @@ def _store(
     for verdict in judged:
         if isinstance(verdict, Draft):
             drafts.setdefault(verdict.id_sms_api, verdict)
-    stored: dict[str, Row[Any]] = {}
+    stored: dict[str, StoredMessage] = {}
     client_ids = [d.id_sms_api for d in drafts.values() if d.client_id]
     if client_ids:
-        stored.update(_existing(conn, account.id, client_ids))
+        stored.update(store.by_client_ids(conn, account.id, client_ids))
     fresh = [d for key, d in drafts.items() if key not in stored]
     inserted = _insert_fresh(conn, account, fresh, now, stored) if fresh else 0
 
@@ -176,66 +172,21 @@ def _insert_fresh(
     account: Account,
     fresh: list[Draft],
     now: datetime,
-    stored: dict[str, Row[Any]],
+    stored: dict[str, StoredMessage],
 ) -> int:
     """Insert `fresh`; returns how many rows are new. Client ids a concurrent
     request stored first are added to `stored` instead."""
-    rows = [
-        {
-            "account_id": account.id,
-            "id_sms_api": d.id_sms_api,
-            "request_hash": d.request_hash,
-            "phone_number": d.phone_number,
-            "message": d.message,
-            "url": d.url,
-            "short_code": d.short_code,
-            "priority": d.priority,
-            "encoding": d.encoding,
-            "segments": d.segments,
-            "state": "queued" if d.send_at is None else "scheduled",
-            "send_at": d.send_at or now,
-            "created_at": now,
-            "attempts": 0,
-        }
-        for d in fresh
-    ]
-    # Generated ids (15 base62 characters) do not collide in practice: a plain
-    # executemany is the cheap path. Only the client's own ids can race a
-    # concurrent repeat, settled by the unique constraint.
-    generated = [row for row, d in zip(rows, fresh, strict=True) if not d.client_id]
-    if generated:
-        conn.execute(insert(messages), generated)
-    own = [row for row, d in zip(rows, fresh, strict=True) if d.client_id]
-    if not own:
-        return len(generated)
-    stmt = _insert(conn).on_conflict_do_nothing(index_elements=["account_id", "id_sms_api"])
-    won = {r.id_sms_api for r in conn.execute(stmt.returning(messages.c.id_sms_api), own)}
+    generated, won = store.insert_new(conn, account.id, fresh, now)
     lost = [d.id_sms_api for d in fresh if d.client_id and d.id_sms_api not in won]
     if lost:  # a concurrent request stored these first
-        stored.update(_existing(conn, account.id, lost))
-    return len(generated) + len(won)
+        stored.update(store.by_client_ids(conn, account.id, lost))
+    return generated + len(won)
 
 
 def _new_answer(draft: Draft, user: str, sent_time: str) -> dict[str, Any]:
     return _answer(
         draft.id_sms_api, draft.segments, user, sent_time, draft.phone_number, draft.message
     )
-
-
-def _existing(conn: Connection, account_id: int, client_ids: list[str]) -> dict[str, Row[Any]]:
-    found: dict[str, Row[Any]] = {}
-    for start in range(0, len(client_ids), 500):
-        chunk = client_ids[start : start + 500]
-        query = select(
-            messages.c.id_sms_api,
-            messages.c.request_hash,
-            messages.c.segments,
-            messages.c.created_at,
-            messages.c.phone_number,
-            messages.c.message,
-        ).where(messages.c.account_id == account_id, messages.c.id_sms_api.in_(chunk))
-        found.update({row.id_sms_api: row for row in conn.execute(query)})
-    return found
 
 
 __all__ = ["accept_messages", "accept_with_key"]

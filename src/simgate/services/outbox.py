@@ -10,20 +10,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
 from simgate.domain.dates import utcnow
 from simgate.domain.payloads import KINDS, json_text
-from simgate.store.tables import accounts, webhooks
+from simgate.store import accounts
+from simgate.store import outbox as store
 
 
 def new_event_id() -> str:
     return "msg_" + secrets.token_hex(12)
-
-
-def callback_url(conn: Connection, account_id: int, kind: str) -> str | None:
-    column = accounts.c[f"webhook_{kind}"]
-    return conn.execute(select(column).where(accounts.c.id == account_id)).scalar()
 
 
 def enqueue(
@@ -50,25 +46,9 @@ def enqueue_many(
 ) -> int:
     assert kind in KINDS, kind
     if url is None:
-        url = callback_url(conn, account_id, kind)
+        url = accounts.callback_url(conn, account_id, kind)
     if not url or not payloads:
         return 0
-    now = utcnow()
-    conn.execute(
-        insert(webhooks),
-        [
-            {
-                "event_id": new_event_id(),
-                "account_id": account_id,
-                "kind": kind,
-                "url": url,
-                "payload": json_text(payload),
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for payload in payloads
-        ],
-    )
+    events = [(new_event_id(), json_text(payload)) for payload in payloads]
+    store.insert_events(conn, account_id, kind, url, events, utcnow())
     return len(payloads)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from simgate.domain import payloads
 from simgate.domain.dates import utcnow
 from simgate.services import outbox
 from simgate.services.accounts import Account
-from simgate.store.tables import qualifications
+from simgate.store import calls
 
 SOURCES = ("mobile", "interface")
 
@@ -27,20 +27,13 @@ def record_qualification(
     """Store a qualification and queue its `qualification` webhook, in `conn`'s transaction."""
     assert source in SOURCES, source
     at = at or utcnow()
-    qualification_id = conn.execute(
-        insert(qualifications).values(
-            account_id=account.id,
-            call_id=call_id,
-            source=source,
-            from_number=from_number,
-            text=text,
-            created_at=at,
-        )
-    ).inserted_primary_key[0]  # type: ignore[index]
+    qualification_id = calls.insert_qualification(
+        conn, account.id, call_id, source, from_number, text, at
+    )
     outbox.enqueue(
         conn,
         account.id,
         "qualification",
         payloads.qualification(account.email, source, from_number, text, at, account.tz),
     )
-    return int(qualification_id)
+    return qualification_id

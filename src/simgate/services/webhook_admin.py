@@ -13,41 +13,22 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
 from simgate.domain.dates import utcnow
 from simgate.domain.payloads import KINDS
 from simgate.errors import NotFound
 from simgate.services.accounts import get_account
 from simgate.services.urlguard import RefusedAddress, check_url_literal
-from simgate.store.tables import accounts, webhooks
+from simgate.store import accounts
+from simgate.store import outbox as store
+from simgate.store.outbox import WebhookInfo
 
 SECRET_PREFIX = "whsec_"
 STATES = ("pending", "done", "dead")
 MAX_URL_LENGTH = 2000
-# Statements carrying this execution option wake the sender of this process
-# (see workers/webhooks.py); other nodes find the rows on their next poll.
-WAKE_OPTION = "simgate_wake_webhooks"
-WAKE = {WAKE_OPTION: True}
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookInfo:
-    id: int
-    event_id: str
-    kind: str
-    state: str
-    attempts: int
-    last_status: int | None
-    last_error: str | None
-    created_at: datetime
-    next_attempt_at: datetime
-    done_at: datetime | None
 
 
 # --- callback URLs -------------------------------------------------------------
@@ -85,9 +66,7 @@ def validate_callback_url(url: str, allow_private: bool = False) -> str:
 
 def get_callbacks(engine: Engine, email: str) -> dict[str, str | None]:
     with engine.connect() as conn:
-        account = get_account(conn, email)
-        row = conn.execute(select(accounts).where(accounts.c.id == account.id)).one()
-    return {kind: row._mapping[f"webhook_{kind}"] for kind in KINDS}
+        return accounts.callback_urls(conn, get_account(conn, email).id)
 
 
 def set_callbacks(
@@ -102,13 +81,13 @@ def set_callbacks(
         if kind not in KINDS:
             raise ValueError(f"unknown webhook kind {kind!r} (one of {', '.join(KINDS)})")
         try:
-            values[f"webhook_{kind}"] = validate_callback_url(url, allow_private) or None
+            values[kind] = validate_callback_url(url, allow_private) or None
         except ValueError as exc:
             raise ValueError(f"--{kind}: {exc}") from None
     with engine.begin() as conn:
         account = get_account(conn, email)
         if values:
-            conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values))
+            accounts.set_callback_urls(conn, account.id, values)
     return get_callbacks(engine, email)
 
 
@@ -123,15 +102,11 @@ def signing_secret(engine: Engine, email: str, rotate: bool = False) -> str:
     """The account's signing secret, created on first use or replaced with `rotate`."""
     with engine.begin() as conn:
         account = get_account(conn, email)
-        current = conn.execute(
-            select(accounts.c.webhook_secret).where(accounts.c.id == account.id)
-        ).scalar()
+        current = accounts.webhook_secret(conn, account.id)
         if current and not rotate:
-            return str(current)
+            return current
         secret = new_secret()
-        conn.execute(
-            update(accounts).where(accounts.c.id == account.id).values(webhook_secret=secret)
-        )
+        accounts.set_webhook_secret(conn, account.id, secret)
     return secret
 
 
@@ -153,39 +128,7 @@ def list_webhooks(
     if state is not None and state not in STATES:
         raise ValueError(f"state must be one of {', '.join(STATES)}")
     with engine.connect() as conn:
-        account = get_account(conn, email)
-        query = select(webhooks).where(webhooks.c.account_id == account.id)
-        if state:
-            query = query.where(webhooks.c.state == state)
-        query = query.order_by(webhooks.c.id.desc()).limit(limit)
-        return [_info(r) for r in conn.execute(query)]
-
-
-def _info(r: Any) -> WebhookInfo:
-    return WebhookInfo(
-        r.id,
-        r.event_id,
-        r.kind,
-        r.state,
-        r.attempts,
-        r.last_status,
-        r.last_error,
-        r.created_at,
-        r.next_attempt_at,
-        r.done_at,
-    )
-
-
-def _replay_values() -> dict[str, object]:
-    # A fresh schedule, due now. The event id stays: a receiver that got an
-    # earlier attempt can still tell it is the same event.
-    return {
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": utcnow(),
-        "claimed_until": None,
-        "done_at": None,
-    }
+        return store.listing(conn, get_account(conn, email).id, state, limit)
 
 
 def replay(engine: Engine, ident: str, account_id: int | None = None) -> WebhookInfo:
@@ -193,27 +136,16 @@ def replay(engine: Engine, ident: str, account_id: int | None = None) -> Webhook
 
     Pass `account_id` to find only that account's deliveries (the dashboard).
     """
-    column = webhooks.c.id if ident.isdigit() else webhooks.c.event_id
-    key: object = int(ident) if ident.isdigit() else ident
-    query = select(webhooks).where(column == key)
-    if account_id is not None:
-        query = query.where(webhooks.c.account_id == account_id)
     with engine.begin() as conn:
-        row = conn.execute(query).first()
-        if row is None:
+        found = store.find(conn, ident, account_id)
+        if found is None:
             raise NotFound(f"no webhook {ident}")
-        url = conn.execute(
-            select(accounts.c[f"webhook_{row.kind}"]).where(accounts.c.id == row.account_id)
-        ).scalar()
+        webhook_id, owner, kind = found
+        url = accounts.callback_url(conn, owner, kind)
         if not url:
-            raise ValueError(f"the account has no {row.kind} callback URL now; set one first")
-        conn.execute(
-            update(webhooks)
-            .where(webhooks.c.id == row.id)
-            .values(url=url, **_replay_values())
-            .execution_options(**WAKE)
-        )
-        return _info(conn.execute(select(webhooks).where(webhooks.c.id == row.id)).one())
+            raise ValueError(f"the account has no {kind} callback URL now; set one first")
+        store.replay(conn, webhook_id, url, utcnow())
+        return store.info(conn, webhook_id)
 
 
 def replay_dead(engine: Engine, email: str) -> tuple[int, int]:
@@ -223,22 +155,13 @@ def replay_dead(engine: Engine, email: str) -> tuple[int, int]:
     """
     with engine.begin() as conn:
         account = get_account(conn, email)
-        urls = conn.execute(select(accounts).where(accounts.c.id == account.id)).one()._mapping
+        urls = accounts.callback_urls(conn, account.id)
         replayed = skipped = 0
+        now = utcnow()
         for kind in KINDS:
-            dead = (
-                webhooks.c.account_id == account.id,
-                webhooks.c.state == "dead",
-                webhooks.c.kind == kind,
-            )
-            url = urls[f"webhook_{kind}"]
+            url = urls[kind]
             if not url:
-                skipped += len(conn.execute(select(webhooks.c.id).where(*dead)).all())
+                skipped += store.count_dead(conn, account.id, kind)
                 continue
-            replayed += conn.execute(
-                update(webhooks)
-                .where(*dead)
-                .values(url=url, **_replay_values())
-                .execution_options(**WAKE)
-            ).rowcount
+            replayed += store.replay_dead(conn, account.id, kind, url, now)
     return replayed, skipped

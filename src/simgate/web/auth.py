@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from simgate.services import sessions
-from simgate.store.tables import accounts
+from simgate.services.passwords import check_sign_in
 from simgate.web import common
-from simgate.web.passwords import verify_password
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -56,16 +54,6 @@ def _plain_dashboard_path(text: str) -> bool:
         and not _CONTROL.search(text)
         and not any(segment in (".", "..") for segment in path.split("/"))
     )
-
-
-def _check(eng: Any, email: str, password: str) -> Any:
-    with eng.connect() as conn:
-        row = conn.execute(
-            select(accounts.c.id, accounts.c.password_hash).where(accounts.c.email == email)
-        ).first()
-    # verify_password runs argon2 even for an unknown e-mail: same cost, no hint.
-    ok = verify_password(row.password_hash if row else None, password)
-    return row if ok and row is not None else None
 
 
 @router.get("/login")
@@ -114,15 +102,15 @@ async def login(request: Request) -> Response:
         log.info("sign-in refused: too many attempts", extra={"action": "login_limited"})
         limited = {"form": f"Too many failed sign-in attempts. Wait {wait} seconds and try again."}
         return with_retry_after(again(429, limited), wait)
-    row = await web.checks.run(_check, common.engine(request), email, password)
-    if row is None:
+    account_id = await web.checks.run(check_sign_in, common.engine(request), email, password)
+    if account_id is None:
         return again(401, {"password": "Wrong e-mail address or password."})
     web.limiter.succeeded(email, device)
     await _end_this_session(request)
     token = await run_in_threadpool(
         sessions.start,
         common.engine(request),
-        int(row.id),
+        account_id,
         request.headers.get("user-agent", ""),
         address,
     )

@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo
 import jinja2
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from simgate import __version__
-from simgate.services import sessions
+from simgate.services import Engine, sessions
 from simgate.services.accounts import Account
 from simgate.web.security import (
     DeviceCookies,

@@ -33,7 +33,7 @@ async def _contacts_page(
 ) -> Response:
     search = request.query_params.get("q", "")[:200]
     page = await run_in_threadpool(
-        dashboard.list_contacts,
+        dashboard.contacts.list_contacts,
         common.engine(request),
         signed.account.id,
         search,
@@ -54,7 +54,7 @@ async def contacts(request: Request, signed: Account) -> Response:
 @router.get("/contacts/export.csv")
 async def export(request: Request, signed: Account) -> Response:
     text = await run_in_threadpool(
-        dashboard.export_contacts, common.engine(request), signed.account.id
+        dashboard.contacts.export_contacts, common.engine(request), signed.account.id
     )
     return Response(
         text,
@@ -82,7 +82,7 @@ async def import_csv(request: Request, signed: Account) -> Response:
         text = raw.decode("cp1252", errors="replace")  # what spreadsheet exports often are
     try:
         result = await run_in_threadpool(
-            dashboard.import_contacts, common.engine(request), signed.account, text
+            dashboard.contacts.import_contacts, common.engine(request), signed.account, text
         )
     except ValueError as exc:
         return await _contacts_page(request, signed, 400, import_errors={"file": str(exc)})
@@ -93,11 +93,11 @@ async def import_csv(request: Request, signed: Account) -> Response:
 async def edit_form(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         row = await run_in_threadpool(
-            dashboard.get_contact, common.engine(request), signed.account.id, contact_id
+            dashboard.contacts.get_contact, common.engine(request), signed.account.id, contact_id
         )
     except NotFound:
         raise Refused(404, "There is no such contact in this account.") from None
-    values = {name: row._mapping[name] for name in dashboard.CSV_FIELDS}
+    values = {name: getattr(row, name) for name in dashboard.contacts.CSV_FIELDS}
     return common.render(
         request, "contact.html", signed, contact_id=contact_id, values=values, errors={}
     )
@@ -106,10 +106,14 @@ async def edit_form(request: Request, contact_id: int, signed: Account) -> Respo
 @router.post("/contacts/{contact_id:id32}")
 async def save(request: Request, contact_id: int, signed: Account) -> Response:
     form = await common.form_of(request)
-    values = {name: common.field(form, name, 500) for name in dashboard.CSV_FIELDS}
+    values = {name: common.field(form, name, 500) for name in dashboard.contacts.CSV_FIELDS}
     try:
         errors = await run_in_threadpool(
-            dashboard.update_contact, common.engine(request), signed.account, contact_id, values
+            dashboard.contacts.update_contact,
+            common.engine(request),
+            signed.account,
+            contact_id,
+            values,
         )
     except NotFound:
         raise Refused(404, "There is no such contact in this account.") from None
@@ -130,7 +134,7 @@ async def save(request: Request, contact_id: int, signed: Account) -> Response:
 async def remove(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(
-            dashboard.delete_contact, common.engine(request), signed.account.id, contact_id
+            dashboard.contacts.delete_contact, common.engine(request), signed.account.id, contact_id
         )
     except NotFound:
         raise Refused(404, "There is no such contact in this account.") from None
@@ -144,7 +148,10 @@ async def _calls_page(
     request: Request, signed: Signed, status: int = 200, errors: dict[int, str] | None = None
 ) -> Response:
     page, quals = await run_in_threadpool(
-        dashboard.list_calls, common.engine(request), signed.account.id, common.page_number(request)
+        dashboard.calls.list_calls,
+        common.engine(request),
+        signed.account.id,
+        common.page_number(request),
     )
     return common.render(
         request,
@@ -168,7 +175,7 @@ async def qualify(request: Request, call_id: int, signed: Account) -> Response:
     form = await common.form_of(request)
     try:
         await run_in_threadpool(
-            dashboard.qualify_call,
+            dashboard.calls.qualify_call,
             common.engine(request),
             signed.account,
             call_id,

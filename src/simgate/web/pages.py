@@ -68,7 +68,9 @@ def chart(hours: list[tuple[datetime, int, int]], tz: ZoneInfo) -> dict[str, Any
 
 @router.get("/")
 async def overview(request: Request, signed: Account) -> Response:
-    data = await run_in_threadpool(dashboard.overview, common.engine(request), signed.account)
+    data = await run_in_threadpool(
+        dashboard.overview.overview, common.engine(request), signed.account
+    )
     template = "_overview.html" if request.headers.get("HX-Request") else "overview.html"
     return common.render(
         request, template, signed, data=data, chart=chart(data.hours, signed.account.tz)
@@ -95,11 +97,11 @@ async def messages(request: Request, signed: Account) -> Response:
     errors = {}
     since, errors["from"] = _day(values["from"], tz)
     until, errors["to"] = _day(values["to"], tz, end=True)
-    if values["state"] and values["state"] not in dashboard.STATES:
+    if values["state"] and values["state"] not in dashboard.messages.STATES:
         errors["state"] = "unknown state"
-    filt = dashboard.MessageFilter(values["number"], values["state"], since, until)
+    filt = dashboard.messages.MessageFilter(values["number"], values["state"], since, until)
     page = await run_in_threadpool(
-        dashboard.list_messages,
+        dashboard.messages.list_messages,
         common.engine(request),
         signed.account.id,
         filt,
@@ -113,7 +115,7 @@ async def messages(request: Request, signed: Account) -> Response:
         page=page,
         values=values,
         errors={k: v for k, v in errors.items() if v},
-        states=dashboard.STATES,
+        states=dashboard.messages.STATES,
         query=query,
     )
 
@@ -122,7 +124,7 @@ async def messages(request: Request, signed: Account) -> Response:
 async def message(request: Request, message_id: int, signed: Account) -> Response:
     try:
         detail = await run_in_threadpool(
-            dashboard.message_detail, common.engine(request), signed.account.id, message_id
+            dashboard.messages.message_detail, common.engine(request), signed.account.id, message_id
         )
     except NotFound:
         raise Refused(404, "There is no such message in this account.") from None
@@ -205,7 +207,7 @@ async def send(request: Request, signed: Account) -> Response:
         if stored:
             request.app.state.wake_dispatcher()
         ids = await run_in_threadpool(
-            dashboard.message_ids,
+            dashboard.messages.message_ids,
             eng,
             account.id,
             [a["id_sms_api"] for a in answers if a["sent"]],
@@ -250,9 +252,9 @@ async def send(request: Request, signed: Account) -> Response:
 async def links(request: Request, signed: Account) -> Response:
     eng = common.engine(request)
     page = await run_in_threadpool(
-        dashboard.list_links, eng, signed.account.id, common.page_number(request)
+        dashboard.links.list_links, eng, signed.account.id, common.page_number(request)
     )
-    people, previews = await run_in_threadpool(dashboard.link_totals, eng, signed.account.id)
+    people, previews = await run_in_threadpool(dashboard.links.link_totals, eng, signed.account.id)
     return common.render(
         request,
         "links.html",

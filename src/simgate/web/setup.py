@@ -54,10 +54,16 @@ async def _webhooks_page(
     typed: dict[str, str] | None = None,
 ) -> Response:
     eng = common.engine(request)
-    urls, secret = await run_in_threadpool(dashboard.webhook_settings, eng, signed.account.id)
+    urls, secret = await run_in_threadpool(
+        dashboard.webhooks.webhook_settings, eng, signed.account.id
+    )
     state = request.query_params.get("state", "")
     page = await run_in_threadpool(
-        dashboard.list_deliveries, eng, signed.account.id, state, common.page_number(request)
+        dashboard.webhooks.list_deliveries,
+        eng,
+        signed.account.id,
+        state,
+        common.page_number(request),
     )
     return common.render(
         request,
@@ -69,8 +75,8 @@ async def _webhooks_page(
         labels=LABELS,
         errors=errors or {},
         page=page,
-        state=state if state in dashboard.DELIVERY_STATES else "",
-        states=dashboard.DELIVERY_STATES,
+        state=state if state in dashboard.webhooks.DELIVERY_STATES else "",
+        states=dashboard.webhooks.DELIVERY_STATES,
         notice=notice(request),
     )
 
@@ -83,7 +89,7 @@ async def webhooks(request: Request, signed: Account) -> Response:
 @router.post("/webhooks")
 async def save_urls(request: Request, signed: Account) -> Response:
     form = await common.form_of(request)
-    urls = {kind: common.field(form, kind, 2100).strip() for kind in dashboard.KINDS}
+    urls = {kind: common.field(form, kind, 2100).strip() for kind in dashboard.webhooks.KINDS}
     allow = request.app.state.settings.allow_private_callbacks
     errors = {}
     for kind, url in urls.items():
@@ -105,7 +111,7 @@ async def secret(request: Request, signed: Account) -> Response:
     remove = common.field(form, "action", 20) == "remove"
     eng = common.engine(request)
     if remove:
-        await run_in_threadpool(dashboard.clear_webhook_secret, eng, signed.account.id)
+        await run_in_threadpool(dashboard.webhooks.clear_webhook_secret, eng, signed.account.id)
     else:
         await run_in_threadpool(webhook_admin.signing_secret, eng, signed.account.email, True)
     return common.redirect(request, "/app/webhooks?done=" + ("nosecret" if remove else "secret"))
@@ -115,7 +121,9 @@ async def secret(request: Request, signed: Account) -> Response:
 async def replay(request: Request, delivery_id: int, signed: Account) -> Response:
     eng = common.engine(request)
     # The shared replay looks a delivery up by id alone: check the owner first.
-    mine = await run_in_threadpool(dashboard.finished_delivery, eng, signed.account.id, delivery_id)
+    mine = await run_in_threadpool(
+        dashboard.webhooks.finished_delivery, eng, signed.account.id, delivery_id
+    )
     if not mine:
         raise Refused(404, "There is no finished delivery with this id in this account.")
     try:

@@ -1,6 +1,6 @@
 """The dispatcher: due messages → this node's connected devices.
 
-Each tick is one transaction (services/dispatch.py): promote scheduled
+Each tick is one transaction (`services.dispatch.tick`): promote scheduled
 messages that are due, expire leases, and claim work for every account that
 has a device here with send budget left. It wakes when a commit stores new
 messages (on any node: on PostgreSQL that commit NOTIFYs every node) or a
@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from simgate.device import protocol
-from simgate.domain.dates import utcnow
 from simgate.services import dispatch
 from simgate.store.tables import messages
 from simgate.workers import wake as waking
@@ -29,25 +28,6 @@ log = logging.getLogger(__name__)
 TICK = 0.5
 CHANNEL = "simgate_dispatch"
 SWEEP_EVERY = 1.0
-
-
-def _tick(
-    engine: Engine,
-    plan: dict[int, dict[int, int]],
-    lease: float,
-    max_attempts: int,
-    max_handovers: int,
-    sweep: bool,
-) -> list[dispatch.Claimed]:
-    now = utcnow()
-    claimed: list[dispatch.Claimed] = []
-    with engine.begin() as conn:
-        if sweep:
-            dispatch.promote_due(conn, now)
-            dispatch.expire_leases(conn, now, max_attempts)
-        for account_id, capacity in plan.items():
-            claimed += dispatch.claim(conn, account_id, capacity, now, lease, max_handovers)
-    return claimed
 
 
 async def run(app: FastAPI, stop: asyncio.Event) -> None:
@@ -81,7 +61,7 @@ async def _loop(app: FastAPI, stop: asyncio.Event) -> None:
             continue
         try:
             claimed = await run_in_threadpool(
-                _tick,
+                dispatch.tick,
                 app.state.engine,
                 plan,
                 settings.lease_seconds,

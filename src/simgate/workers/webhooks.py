@@ -30,36 +30,25 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import anyio.to_thread
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import Engine, bindparam, or_, select, update
-from sqlalchemy.sql import Insert
+from sqlalchemy import Engine
 
 from simgate.config import Settings
 from simgate.domain.dates import utcnow
 from simgate.domain.payloads import delivery_url
 from simgate.domain.retry import next_delay
 from simgate.services.urlguard import RefusedAddress, transport
-from simgate.services.webhook_admin import WAKE_OPTION, sign
-from simgate.store.tables import accounts, webhooks
+from simgate.services.webhook_admin import sign
+from simgate.store import accounts, outbox
 from simgate.workers import wake
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "simgate_webhooks"
-
-
-def _wrote_outbox(clause: Any, options: Any) -> bool:
-    """New outbox rows, or a statement marked as a replay (webhook_admin.WAKE)."""
-    return (isinstance(clause, Insert) and clause.table is webhooks) or bool(
-        options.get(WAKE_OPTION)
-    )
-
-
 POLL_SECONDS = 1.0
 FLUSH_SECONDS = 0.02
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver may slow us down, not park events for ever
@@ -114,7 +103,6 @@ class Sender:
         # only `host_cap` of them, so slow receivers cannot take every place.
         self.max_held = 4 * self.concurrency
         self.host_cap = min(16 * self.per_host, self.max_held // 2)
-        self.postgres = engine.dialect.name == "postgresql"
         self.held: dict[int, Delivery] = {}
         self.host_held: dict[str, int] = {}
         self.host_slots: dict[str, asyncio.Semaphore] = {}
@@ -142,7 +130,7 @@ class Sender:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
-        unwatch = wake.watch_commits(self.engine, CHANNEL, _wrote_outbox, self.wake)
+        unwatch = wake.watch_commits(self.engine, CHANNEL, outbox.wakes_sender, self.wake)
         client = httpx.AsyncClient(
             transport=transport(self.settings.allow_private_callbacks, self.concurrency),
             timeout=self.timeout,
@@ -314,34 +302,10 @@ class Sender:
         transaction, so one host with a big backlog cannot fill every place.
         """
         now = utcnow()
-        due = (
-            webhooks.c.state == "pending",
-            webhooks.c.next_attempt_at <= now,
-            or_(webhooks.c.claimed_until.is_(None), webhooks.c.claimed_until < now),
-        )
-        ids = select(webhooks.c.id).where(*due)
-        if skip_urls:
-            ids = ids.where(webhooks.c.url.not_in(skip_urls))
-        ids = ids.order_by(webhooks.c.next_attempt_at).limit(limit)
-        if self.postgres:
-            ids = ids.with_for_update(skip_locked=True)
-        claim = (
-            update(webhooks)
-            .where(webhooks.c.id.in_(ids.scalar_subquery()), *due)
-            .values(claimed_until=now + timedelta(seconds=self.lease))
-            .returning(
-                webhooks.c.id,
-                webhooks.c.event_id,
-                webhooks.c.account_id,
-                webhooks.c.kind,
-                webhooks.c.url,
-                webhooks.c.payload,
-                webhooks.c.attempts,
-            )
-        )
+        until = now + timedelta(seconds=self.lease)
         start_by = time.monotonic() + self.lease - self.timeout - 2
         with self.engine.begin() as conn:
-            rows = sorted(conn.execute(claim).all(), key=lambda r: r.id)
+            rows = outbox.claim_due(conn, now, limit, skip_urls, until)
             kept, extra, left_over = [], [], set()
             for r in rows:
                 host = _host_key(r.url)
@@ -355,19 +319,10 @@ class Sender:
             # Read by the loop once this returns: worth claiming again at once?
             self._claimed_full = len(rows) == limit and not extra
             if extra:
-                conn.execute(
-                    update(webhooks).where(webhooks.c.id.in_(extra)).values(claimed_until=None)
-                )
+                outbox.unclaim(conn, extra)
             if not kept:
                 return []
-            owners = {r.account_id for r, _ in kept}
-            secrets = dict(
-                conn.execute(
-                    select(accounts.c.id, accounts.c.webhook_secret).where(
-                        accounts.c.id.in_(owners)
-                    )
-                ).all()
-            )
+            secrets = accounts.webhook_secrets(conn, {r.account_id for r, _ in kept})
         return [
             Delivery(
                 r.id,
@@ -401,40 +356,13 @@ class Sender:
 
     def _write(self, batch: list[Outcome]) -> None:
         now = utcnow()
-        params = [
-            {
-                "b_id": o.id,
-                "b_state": o.state,
-                "b_attempts": o.attempts,
-                "b_next": o.next_attempt_at or now,
-                "b_status": o.last_status,
-                "b_error": o.last_error,
-                "b_done": now if o.state in ("done", "dead") else None,
-            }
-            for o in batch
-            if o.state != "release"
-        ]
+        settled = [o for o in batch if o.state != "release"]
         released = [o.id for o in batch if o.state == "release"]
         with self.engine.begin() as conn:
-            if params:
-                conn.execute(
-                    update(webhooks)
-                    .where(webhooks.c.id == bindparam("b_id"), webhooks.c.state == "pending")
-                    .values(
-                        state=bindparam("b_state"),
-                        attempts=bindparam("b_attempts"),
-                        next_attempt_at=bindparam("b_next"),
-                        last_status=bindparam("b_status"),
-                        last_error=bindparam("b_error"),
-                        done_at=bindparam("b_done"),
-                        claimed_until=None,
-                    ),
-                    params,
-                )
+            if settled:
+                outbox.settle(conn, settled, now)
             if released:
-                conn.execute(
-                    update(webhooks).where(webhooks.c.id.in_(released)).values(claimed_until=None)
-                )
+                outbox.unclaim(conn, released)
 
     def _release_and_flush(self, held: list[int]) -> None:
         """At shutdown: record the outcomes known, hand back the claims not settled."""
@@ -444,11 +372,7 @@ class Sender:
                 self.results = []
             if held:
                 with self.engine.begin() as conn:
-                    conn.execute(
-                        update(webhooks)
-                        .where(webhooks.c.id.in_(held), webhooks.c.state == "pending")
-                        .values(claimed_until=None)
-                    )
+                    outbox.unclaim(conn, held, pending_only=True)
         except Exception:
             log.warning("could not hand back webhook claims at shutdown; they lapse by themselves")
 

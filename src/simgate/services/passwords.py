@@ -1,14 +1,14 @@
-"""Dashboard passwords: argon2id hashes in accounts.password_hash."""
+"""Dashboard passwords: argon2id hashes in accounts.password_hash, and sign-in checks."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
 from simgate.errors import NotFound
 from simgate.services import sessions
-from simgate.store.tables import accounts
+from simgate.store import accounts as store
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024  # hashing a megabyte on every try would be a denial of service
@@ -39,16 +39,21 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def check_sign_in(engine: Engine, email: str, password: str) -> int | None:
+    """The account id if `password` is the account's, else None (unknown e-mail alike)."""
+    with engine.connect() as conn:
+        found = store.password_hash_of(conn, email)
+    # verify_password runs argon2 even for an unknown e-mail: same cost, no hint.
+    ok = verify_password(found[1] if found else None, password)
+    return found[0] if ok and found is not None else None
+
+
 def set_password(engine: Engine, email: str, password: str) -> None:
     """Set the account's password and sign all its browsers out (whoever knew the old one)."""
     hashed = hash_password(password)
     with engine.begin() as conn:
-        account_id = conn.execute(
-            select(accounts.c.id).where(accounts.c.email == email.strip())
-        ).scalar()
+        account_id = store.id_of(conn, email.strip())
         if account_id is None:
             raise NotFound(f"no account {email}")
-        conn.execute(
-            update(accounts).where(accounts.c.id == account_id).values(password_hash=hashed)
-        )
+        store.set_password_hash(conn, account_id, hashed)
         sessions.end_all(conn, account_id)

@@ -1,0 +1,41 @@
+"""The Calls page: the call log and qualifying a call from the dashboard."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from simgate.errors import NotFound
+from simgate.services.accounts import Account
+from simgate.services.qualifications import record_qualification
+from simgate.store import calls as call_store
+from simgate.store.dashboard import calls as store
+from simgate.store.dashboard.calls import QualificationRow
+from simgate.store.dashboard.common import Page
+
+MAX_QUALIFICATION = 2000  # characters
+
+
+def list_calls(
+    engine: Engine, account_id: int, page: int = 1
+) -> tuple[Page, dict[int, list[QualificationRow]]]:
+    """A page of calls, newest first, and each call's qualifications."""
+    with engine.connect() as conn:
+        result = store.page_of_calls(conn, account_id, page)
+        qualifications = store.qualifications_of(conn, [row.id for row in result.rows])
+    return result, qualifications
+
+
+def qualify_call(engine: Engine, account: Account, call_id: int, text: str) -> int:
+    """Record a qualification typed in the dashboard; its webhook commits with it."""
+    text = text.strip()
+    if not text:
+        raise ValueError("write the qualification first")
+    if len(text) > MAX_QUALIFICATION:
+        raise ValueError(f"at most {MAX_QUALIFICATION} characters")
+    with engine.begin() as conn:
+        number = call_store.number_of_call(conn, account.id, call_id)
+        if number is None:
+            raise NotFound(f"no call {call_id}")
+        return record_qualification(
+            conn, account, number, text, source="interface", call_id=call_id
+        )

@@ -1,0 +1,150 @@
+"""The Contacts page: search, edit, delete, and CSV import and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from simgate.domain.dates import utcnow
+from simgate.domain.numbers import InvalidNumber, to_e164
+from simgate.errors import NotFound
+from simgate.services.accounts import Account
+from simgate.services.contacts import EMAIL_RE, upsert_contacts
+from simgate.store import contacts as contact_store
+from simgate.store.dashboard import contacts as store
+from simgate.store.dashboard.common import Page
+from simgate.store.dashboard.contacts import ContactRow
+
+CSV_FIELDS = contact_store.FIELDS
+# Headers people actually use for the same columns (lower-cased, spaces → _).
+CSV_ALIASES = {
+    "phonenumber": "phone_number",
+    "phone": "phone_number",
+    "number": "phone_number",
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "adress": "address",
+    "e-mail": "email",
+}
+MAX_IMPORT_ROWS = 50_000
+
+
+def list_contacts(engine: Engine, account_id: int, search: str = "", page: int = 1) -> Page:
+    with engine.connect() as conn:
+        return store.page_of_contacts(conn, account_id, search, page)
+
+
+def get_contact(engine: Engine, account_id: int, contact_id: int) -> ContactRow:
+    with engine.connect() as conn:
+        row = store.contact(conn, account_id, contact_id)
+    if row is None:
+        raise NotFound(f"no contact {contact_id}")
+    return row
+
+
+def update_contact(
+    engine: Engine, account: Account, contact_id: int, values: dict[str, str]
+) -> dict[str, str]:
+    """Save an edited contact; returns errors by field (empty when saved)."""
+    errors: dict[str, str] = {}
+    clean = {k: (values.get(k) or "").strip()[:500] for k in CSV_FIELDS}
+    try:
+        clean["phone_number"] = to_e164(clean["phone_number"], account.region)
+    except InvalidNumber:
+        errors["phone_number"] = "not a valid phone number"
+    if clean["email"] and not EMAIL_RE.match(clean["email"]):
+        errors["email"] = "not a valid e-mail address"
+    if errors:
+        return errors
+    with engine.begin() as conn:
+        if contact_store.number_taken(conn, account.id, clean["phone_number"], contact_id):
+            return {"phone_number": "another contact already has this number"}
+        changed = contact_store.update_contact(conn, account.id, contact_id, clean, utcnow())
+    if not changed:
+        raise NotFound(f"no contact {contact_id}")
+    return {}
+
+
+def delete_contact(engine: Engine, account_id: int, contact_id: int) -> None:
+    with engine.begin() as conn:
+        changed = contact_store.delete_contact(conn, account_id, contact_id)
+    if not changed:
+        raise NotFound(f"no contact {contact_id}")
+
+
+def export_contacts(engine: Engine, account_id: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
+    with engine.connect() as conn:
+        rows = store.export_rows(conn, account_id)
+    for phone_number, *rest in rows:
+        # The number is E.164 and always starts with "+": it is the one cell left as is.
+        writer.writerow([phone_number, *(spreadsheet_safe(v) for v in rest)])
+    return out.getvalue()
+
+
+# What spreadsheets read as the start of a formula (OWASP "CSV injection"): = + - @,
+# and tab, CR and LF, which some of them skip before looking for those.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: a leading ' where it could start a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    stored: int
+    failed: list[tuple[int, str, str]]  # (line, number as written, reason)
+
+
+def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult:
+    """Upsert contacts from CSV text with a header row; raises ValueError on a bad file."""
+    if "\x00" in text:  # UTF-16 exports are full of them; PostgreSQL refuses them in text
+        raise ValueError("the file holds NUL characters: save it as CSV (UTF-8) and try again")
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        return _import_rows(engine, account, csv.reader(io.StringIO(text), dialect))
+    except csv.Error as exc:
+        raise ValueError(f"not a CSV file this can read: {exc}") from None
+
+
+def _import_rows(engine: Engine, account: Account, reader: Any) -> ImportResult:
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValueError("the file is empty") from None
+    names = [
+        CSV_ALIASES.get(h.strip().lower().replace(" ", "_"), h.strip().lower().replace(" ", "_"))
+        for h in header
+    ]
+    if "phone_number" not in names:
+        raise ValueError("the first line must name the columns, one of them phone_number")
+    items: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(items) >= MAX_IMPORT_ROWS:
+            raise ValueError(f"at most {MAX_IMPORT_ROWS} contacts per file")
+        record = {n: v for n, v in zip(names, row, strict=False) if n in CSV_FIELDS}
+        record["adress"] = record.pop("address", "")
+        items.append(record)
+        lines.append(reader.line_num)
+    answers = upsert_contacts(engine, account, items) if items else []
+    failed = [
+        (line, str(item.get("phone_number", "")), ", ".join(answer.get("errors", [])))
+        for line, item, answer in zip(lines, items, answers, strict=True)
+        if answer["result"] != "success"
+    ]
+    return ImportResult(len(items) - len(failed), failed)

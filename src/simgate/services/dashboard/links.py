@@ -1,0 +1,20 @@
+"""The Links page: tracked links and their clicks, by people and by link previews."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from simgate.store.dashboard import messages as store
+from simgate.store.dashboard.common import Page
+
+
+def list_links(engine: Engine, account_id: int, page: int = 1) -> Page:
+    """A page of tracked links, newest first, with clicks by people and by previews."""
+    with engine.connect() as conn:
+        return store.page_of_links(conn, account_id, page)
+
+
+def link_totals(engine: Engine, account_id: int) -> tuple[int, int]:
+    """(clicks by people, clicks by link previews) over all of the account's links."""
+    with engine.connect() as conn:
+        return store.link_totals(conn, account_id)

@@ -1,0 +1,85 @@
+"""The Messages page and each message's page: filters, timeline, clicks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from simgate.errors import NotFound
+from simgate.store import messages as message_store
+from simgate.store.dashboard import messages as store
+from simgate.store.dashboard.common import Page
+from simgate.store.dashboard.messages import ClickRow, MessageRow
+
+STATES = store.STATES
+MAX_CLICKS = 200  # shown on a message's page
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    number: str = ""
+    state: str = ""
+    since: datetime | None = None  # naive UTC, inclusive
+    until: datetime | None = None  # naive UTC, exclusive
+
+
+def list_messages(engine: Engine, account_id: int, filt: MessageFilter, page: int = 1) -> Page:
+    # Match what people type: "06 12 34", "+33 6 12", "0033612": national and
+    # international prefixes start with zeros, E.164 numbers never do.
+    digits = "".join(ch for ch in filt.number if ch.isdigit()).lstrip("0")
+    with engine.connect() as conn:
+        return store.page_of_messages(
+            conn, account_id, page, digits, filt.state, filt.since, filt.until
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDetail:
+    message: MessageRow
+    timeline: list[tuple[datetime, str, str]]  # (when, state, detail)
+    clicks: list[ClickRow]
+
+    @property
+    def final(self) -> bool:
+        return self.message.state in ("received", "failed")
+
+
+# The time columns that tell a message's life cycle, and the state each marks.
+_MILESTONES = (
+    ("dispatched_at", "dispatched"),
+    ("sent_at", "sent"),
+    ("delivered_at", "received"),
+    ("failed_at", "failed"),
+)
+
+
+def message_detail(engine: Engine, account_id: int, message_id: int) -> MessageDetail:
+    with engine.connect() as conn:
+        row = store.message(conn, account_id, message_id)
+        if row is None:
+            raise NotFound(f"no message {message_id}")
+        events = store.events(conn, message_id)
+        clicks = store.clicks(conn, message_id, MAX_CLICKS)
+    # The time columns always tell the life cycle; events add retries and details.
+    timeline = [(row.created_at, "created", "scheduled" if row.send_at > row.created_at else "")]
+    for column, state in _MILESTONES:
+        moment = getattr(row, column)
+        if moment is not None:
+            detail = row.fail_reason or "" if state == "failed" else ""
+            timeline.append((moment, state, detail))
+    seen = {(state, when) for when, state, _ in timeline}
+    for event in events:
+        if (event.state, event.at) not in seen:
+            timeline.append((event.at, event.state, event.detail or ""))
+    timeline.sort(key=lambda item: item[0])
+    return MessageDetail(row, timeline, clicks)
+
+
+def message_ids(engine: Engine, account_id: int, client_ids: list[str]) -> dict[str, int]:
+    """id_sms_api → row id, to link the send form's results to message pages."""
+    if not client_ids:
+        return {}
+    with engine.connect() as conn:
+        return message_store.ids_by_client_id(conn, account_id, client_ids)

@@ -1,0 +1,37 @@
+"""The Webhooks page's delivery log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from simgate.store.dashboard.common import Page, columns, page_of
+from simgate.store.tables import webhooks
+
+STATES = ("pending", "done", "dead")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    id: int
+    event_id: str
+    kind: str
+    url: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+
+def page_of_deliveries(conn: Connection, account_id: int, state: str, page: int) -> Page:
+    """The account's deliveries, newest first; only those in `state` if it is one of STATES."""
+    query = select(*columns(webhooks, DeliveryRow)).where(webhooks.c.account_id == account_id)
+    if state in STATES:
+        query = query.where(webhooks.c.state == state)
+    query = query.order_by(webhooks.c.created_at.desc(), webhooks.c.id.desc())
+    return page_of(conn, query, page, DeliveryRow)

@@ -1,0 +1,131 @@
+"""Queries on `devices` and `device_refs`: pairing, presence, and the refs of
+the reports a device already sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from simgate.store.accounts import Account
+from simgate.store.tables import accounts, device_refs, devices, messages
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    id: int
+    account_id: int
+    account_email: str
+    name: str
+    rate_per_minute: int
+    online_node: str | None
+    last_seen_at: datetime | None
+    in_flight: int  # dispatched to it, waiting for the result
+
+
+def insert_device(
+    conn: Connection, account_id: int, name: str, token_hash: str, rate: int, now: datetime
+) -> int:
+    return int(
+        conn.execute(
+            insert(devices).values(
+                account_id=account_id,
+                name=name,
+                token_hash=token_hash,
+                rate_per_minute=rate,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+    )
+
+
+def paired(conn: Connection, email: str | None = None) -> list[DeviceRow]:
+    """The paired devices (of the account `email`, or all), with their in-flight counts."""
+    in_flight = (
+        select(messages.c.device_id, func.count().label("n"))
+        .where(messages.c.state == "dispatched")
+        .group_by(messages.c.device_id)
+        .subquery()
+    )
+    query = (
+        select(
+            devices.c.id,
+            devices.c.account_id,
+            accounts.c.email,
+            devices.c.name,
+            devices.c.rate_per_minute,
+            devices.c.online_node,
+            devices.c.last_seen_at,
+            func.coalesce(in_flight.c.n, 0).label("in_flight"),
+        )
+        .join(accounts, accounts.c.id == devices.c.account_id)
+        .outerjoin(in_flight, in_flight.c.device_id == devices.c.id)
+        .where(devices.c.removed_at.is_(None))
+        .order_by(devices.c.id)
+    )
+    if email is not None:
+        query = query.where(accounts.c.email == email)
+    return [DeviceRow(*row) for row in conn.execute(query)]
+
+
+def mark_removed(
+    conn: Connection, device_id: int, now: datetime, account_id: int | None = None
+) -> bool:
+    """Unpair a device (of `account_id` when given); False when there is none to unpair."""
+    query = update(devices).where(devices.c.id == device_id, devices.c.removed_at.is_(None))
+    if account_id is not None:
+        query = query.where(devices.c.account_id == account_id)
+    changed: int = conn.execute(query.values(removed_at=now, online_node=None)).rowcount
+    return bool(changed)
+
+
+def by_token_hash(conn: Connection, token_hash: str) -> tuple[int, int, Account] | None:
+    """(device id, rate per minute, account) of a paired device's token."""
+    row = conn.execute(
+        select(
+            devices.c.id,
+            devices.c.rate_per_minute,
+            devices.c.account_id,
+            accounts.c.email,
+            accounts.c.timezone,
+            accounts.c.region,
+        )
+        .join(accounts, accounts.c.id == devices.c.account_id)
+        .where(devices.c.token_hash == token_hash, devices.c.removed_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return row.id, row.rate_per_minute, Account(row.account_id, row.email, row.timezone, row.region)
+
+
+def is_removed(conn: Connection, device_id: int) -> bool:
+    removed = conn.execute(select(devices.c.removed_at).where(devices.c.id == device_id)).scalar()
+    return removed is not None
+
+
+def set_online(conn: Connection, device_id: int, node: str, now: datetime) -> None:
+    conn.execute(
+        update(devices).where(devices.c.id == device_id).values(online_node=node, last_seen_at=now)
+    )
+
+
+def set_offline(conn: Connection, device_id: int, node: str, now: datetime) -> None:
+    # Only the node that holds the socket marks it offline: the device may
+    # already have reconnected to another node.
+    conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id, devices.c.online_node == node)
+        .values(online_node=None, last_seen_at=now)
+    )
+
+
+def record_ref(conn: Connection, device_id: int, ref: str, now: datetime) -> bool:
+    """Record a report's ref; False when the device already sent it (a re-send)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(device_refs).on_conflict_do_nothing(index_elements=["device_id", "ref"])
+    result = conn.execute(
+        stmt.values(device_id=device_id, ref=ref, created_at=now).returning(device_refs.c.id)
+    )
+    return result.first() is not None

@@ -1,0 +1,338 @@
+"""Queries on `messages` and `message_events`: accepting, dispatching and the
+state changes devices report.
+
+Batches stay batches: a list of rows is one executemany, a list of ids one
+`IN (...)`, so callers pay one round trip per statement as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from simgate.domain.messages import Draft
+from simgate.store.tables import message_events, messages
+
+# Client ids looked up per query: keeps the IN list well under every driver's limit.
+LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """What a repeat of an `id_sms_api` answers with."""
+
+    id_sms_api: str
+    request_hash: str
+    segments: int
+    created_at: datetime
+    phone_number: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Enough of a message to fail it and to queue its status webhook."""
+
+    id: int
+    account_id: int
+    phone_number: str
+    id_sms_api: str
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A queued message a dispatcher tick may hand to a device."""
+
+    id: int
+    account_id: int
+    phone_number: str
+    id_sms_api: str
+    message: str
+    attempts: int
+    handovers: int
+
+
+# --- accepting -------------------------------------------------------------------
+
+
+def _upsert(conn: Connection) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(messages)
+
+
+def by_client_ids(
+    conn: Connection, account_id: int, client_ids: list[str]
+) -> dict[str, StoredMessage]:
+    found: dict[str, StoredMessage] = {}
+    for start in range(0, len(client_ids), LOOKUP_CHUNK):
+        chunk = client_ids[start : start + LOOKUP_CHUNK]
+        query = select(
+            messages.c.id_sms_api,
+            messages.c.request_hash,
+            messages.c.segments,
+            messages.c.created_at,
+            messages.c.phone_number,
+            messages.c.message,
+        ).where(messages.c.account_id == account_id, messages.c.id_sms_api.in_(chunk))
+        found.update({row.id_sms_api: StoredMessage(*row) for row in conn.execute(query)})
+    return found
+
+
+def insert_new(
+    conn: Connection, account_id: int, fresh: list[Draft], now: datetime
+) -> tuple[int, set[str]]:
+    """Insert accepted drafts; returns (generated ids stored, client ids stored).
+
+    A client id a concurrent request stored first is not stored again (the
+    unique (account_id, id_sms_api) constraint settles the race) and is
+    missing from the returned set.
+    """
+    rows = [
+        {
+            "account_id": account_id,
+            "id_sms_api": d.id_sms_api,
+            "request_hash": d.request_hash,
+            "phone_number": d.phone_number,
+            "message": d.message,
+            "url": d.url,
+            "short_code": d.short_code,
+            "priority": d.priority,
+            "encoding": d.encoding,
+            "segments": d.segments,
+            "state": "queued" if d.send_at is None else "scheduled",
+            "send_at": d.send_at or now,
+            "created_at": now,
+            "attempts": 0,
+        }
+        for d in fresh
+    ]
+    # Generated ids (15 base62 characters) do not collide in practice: a plain
+    # executemany is the cheap path. Only the client's own ids can race a
+    # concurrent repeat, settled by the unique constraint.
+    generated = [row for row, d in zip(rows, fresh, strict=True) if not d.client_id]
+    if generated:
+        conn.execute(insert(messages), generated)
+    own = [row for row, d in zip(rows, fresh, strict=True) if d.client_id]
+    if not own:
+        return len(generated), set()
+    stmt = _upsert(conn).on_conflict_do_nothing(index_elements=["account_id", "id_sms_api"])
+    won = {r.id_sms_api for r in conn.execute(stmt.returning(messages.c.id_sms_api), own)}
+    return len(generated), won
+
+
+def ids_by_client_id(conn: Connection, account_id: int, client_ids: list[str]) -> dict[str, int]:
+    rows = conn.execute(
+        select(messages.c.id_sms_api, messages.c.id).where(
+            messages.c.account_id == account_id, messages.c.id_sms_api.in_(client_ids)
+        )
+    )
+    return {r.id_sms_api: int(r.id) for r in rows}
+
+
+# --- dispatching -----------------------------------------------------------------
+
+
+def promote_due(conn: Connection, now: datetime) -> None:
+    """Scheduled messages whose time has come join the queue."""
+    conn.execute(
+        update(messages)
+        .where(messages.c.state == "scheduled", messages.c.send_at <= now)
+        .values(state="queued")
+    )
+
+
+def requeue_unacked_expired(conn: Connection, now: datetime) -> None:
+    """Hand-overs the device never acknowledged within their lease go back to the queue."""
+    conn.execute(
+        update(messages)
+        .where(
+            messages.c.state == "dispatched",
+            messages.c.acked_at.is_(None),
+            messages.c.lease_until < now,
+        )
+        # device_id stays: the last holder may still report on it (services/device_reports).
+        .values(state="queued", lease_until=None)
+    )
+
+
+def acked_expired(conn: Connection, now: datetime) -> list[MessageRef]:
+    """Acknowledged messages with no result within their lease (rows locked on PostgreSQL)."""
+    rows = conn.execute(
+        select(messages.c.id, messages.c.account_id, messages.c.phone_number, messages.c.id_sms_api)
+        .where(
+            messages.c.state == "dispatched",
+            messages.c.acked_at.is_not(None),
+            messages.c.lease_until < now,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return [MessageRef(*row) for row in rows]
+
+
+def mark_failed(conn: Connection, message_ids: list[int], reason: str, now: datetime) -> None:
+    """Messages failed for `reason`, each with its `failed` event."""
+    conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(message_ids))
+        .values(state="failed", failed_at=now, fail_reason=reason, lease_until=None)
+    )
+    conn.execute(
+        insert(message_events),
+        [{"message_id": i, "at": now, "state": "failed", "detail": reason} for i in message_ids],
+    )
+
+
+def due(conn: Connection, account_id: int, now: datetime, limit: int) -> list[Due]:
+    """Up to `limit` queued messages of the account that are due, in sending
+    order, locked against other nodes (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    rows = conn.execute(
+        select(
+            messages.c.id,
+            messages.c.account_id,
+            messages.c.phone_number,
+            messages.c.id_sms_api,
+            messages.c.message,
+            messages.c.attempts,
+            messages.c.handovers,
+        )
+        .where(
+            messages.c.account_id == account_id,
+            messages.c.state == "queued",
+            messages.c.send_at <= now,
+        )
+        .order_by(messages.c.priority.desc(), messages.c.send_at, messages.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [Due(*row) for row in rows]
+
+
+def hand_over(
+    conn: Connection, message_ids: list[int], device_id: int, now: datetime, lease_until: datetime
+) -> None:
+    conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(message_ids))
+        .values(
+            state="dispatched",
+            device_id=device_id,
+            lease_until=lease_until,
+            dispatched_at=now,
+            acked_at=None,
+            handovers=messages.c.handovers + 1,
+        )
+    )
+
+
+def retry_devices(conn: Connection, message_ids: list[int]) -> dict[int, set[int]]:
+    """Message id → the devices it already failed on."""
+    if not message_ids:
+        return {}
+    found: dict[int, set[int]] = {}
+    rows = conn.execute(
+        select(message_events.c.message_id, message_events.c.device_id).where(
+            message_events.c.message_id.in_(message_ids),
+            message_events.c.state == "retry",
+        )
+    )
+    for message_id, device_id in rows:
+        found.setdefault(message_id, set()).add(device_id)
+    return found
+
+
+def release_unacked(conn: Connection, device_id: int) -> int:
+    """A device went away: what it had not acked goes back to the queue at once."""
+    released: int = conn.execute(
+        update(messages)
+        .where(
+            messages.c.device_id == device_id,
+            messages.c.state == "dispatched",
+            messages.c.acked_at.is_(None),
+        )
+        .values(state="queued", lease_until=None)
+    ).rowcount
+    return released
+
+
+# --- what devices report ---------------------------------------------------------
+
+HeldRow = tuple[int, int, str, int | None, int, str, str]
+
+
+def held(conn: Connection, message_ids: set[int], account_ids: set[int]) -> list[HeldRow]:
+    """(id, account_id, state, device_id, attempts, phone_number, id_sms_api) of
+    the messages named, among the accounts' own."""
+    query = select(
+        messages.c.id,
+        messages.c.account_id,
+        messages.c.state,
+        messages.c.device_id,
+        messages.c.attempts,
+        messages.c.phone_number,
+        messages.c.id_sms_api,
+    ).where(messages.c.id.in_(message_ids), messages.c.account_id.in_(account_ids))
+    return [tuple(row) for row in conn.execute(query)]
+
+
+_BY_ID = messages.c.id == bindparam("mid")
+
+
+def mark_acked(conn: Connection, acks: list[tuple[int, datetime, datetime]]) -> None:
+    """(message id, acked at, new lease end) for each acknowledged hand-over."""
+    conn.execute(
+        update(messages)
+        .where(_BY_ID)
+        .values(acked_at=bindparam("at"), lease_until=bindparam("lease"), handovers=0),
+        [{"mid": mid, "at": at, "lease": lease} for mid, at, lease in acks],
+    )
+
+
+def mark_sent(conn: Connection, sent: list[tuple[int, datetime]]) -> None:
+    """(message id, sent at) for each message a device sent."""
+    conn.execute(
+        update(messages)
+        .where(_BY_ID)
+        .values(state="sent", sent_at=bindparam("at"), lease_until=None),
+        [{"mid": mid, "at": at} for mid, at in sent],
+    )
+
+
+def mark_delivered(conn: Connection, delivered: list[tuple[int, datetime]]) -> None:
+    """(message id, delivered at) for each delivery report."""
+    conn.execute(
+        update(messages)
+        .where(_BY_ID)
+        .values(state="received", delivered_at=bindparam("at"), lease_until=None),
+        [{"mid": mid, "at": at} for mid, at in delivered],
+    )
+
+
+def requeue_for_retry(conn: Connection, message_id: int, attempts: int) -> None:
+    # device_id stays: the last holder, whose late reports are still its own.
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(state="queued", lease_until=None, acked_at=None, attempts=attempts)
+    )
+
+
+def set_attempts(conn: Connection, message_id: int, attempts: int) -> None:
+    conn.execute(update(messages).where(messages.c.id == message_id).values(attempts=attempts))
+
+
+def add_event(
+    conn: Connection,
+    message_id: int,
+    at: datetime,
+    state: str,
+    device_id: int | None = None,
+    detail: str | None = None,
+) -> None:
+    conn.execute(
+        insert(message_events).values(
+            message_id=message_id, at=at, state=state, device_id=device_id, detail=detail
+        )
+    )
