@@ -7,18 +7,18 @@ sender in `workers/webhooks.py` delivers the rows.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from simgate.domain import ids
 from simgate.domain.dates import utcnow
 from simgate.domain.payloads import KINDS, json_text
 from simgate.store.tables import accounts, webhooks
 
 
 def new_event_id() -> str:
-    return "msg_" + secrets.token_hex(12)
+    return ids.event_id()
 
 
 def callback_url(conn: Connection, account_id: int, kind: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
@@ -19,6 +20,18 @@ from simgate.store import retention as store
 from simgate.store.db import run_write_async
 
 Target = store.Target
+
+# The pruner's share of the store's time at most: after a batch that took t
+# seconds (waiting for the writer included) it rests t * (1 / share - 1), so it
+# slows down by itself on a slow disk or a busy store. Accepts never wait
+# behind more than one batch.
+STORE_SHARE = 0.1
+
+
+def pause(settings: Settings, batch_seconds: float) -> float:
+    """Seconds to rest after a batch that took `batch_seconds`."""
+    rest = batch_seconds * (1 / STORE_SHARE - 1)
+    return max(settings.retention_batch_pause_seconds, rest)
 
 
 def cutoffs(settings: Settings, now: datetime) -> dict[Target, datetime | None]:
@@ -65,11 +78,12 @@ async def prune(
 
         total = 0
         while not stop.is_set():
+            started = time.monotonic()
             n = await run_write_async(engine, batch, heavy=True)
             total += n
             if n < limit:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.retention_batch_pause_seconds)
+                await asyncio.wait_for(stop.wait(), pause(settings, time.monotonic() - started))
         removed[target] = total
     return removed
