@@ -63,10 +63,13 @@ class Settings(BaseSettings):
     retention_message_events_days: int = Field(180, ge=0)
     # The pruner runs at start and then this often.
     retention_interval_seconds: float = Field(3600.0, gt=0)
-    # Rows deleted per transaction, and the pause between two: SQLite has one
-    # writer, and a big delete would hold every accept behind it.
+    # Rows deleted per transaction: SQLite has one writer, and a big delete
+    # would hold every accept behind it.
     retention_batch_rows: int = Field(500, ge=1, le=100_000)
-    retention_batch_pause_seconds: float = Field(0.2, ge=0)
+    # The pruner's share of the store's time at most: after a batch that took t
+    # it rests t * (1 / share - 1), so it slows down by itself on a slow disk or
+    # a busy store. 1 prunes flat out (`simgate prune` in a quiet hour).
+    retention_store_share: float = Field(0.01, gt=0, le=1)
     # --- end of retention ----------------------------------------------------------
 
     @field_validator("sqlite_synchronous")

@@ -177,7 +177,7 @@ def test_the_worker_prunes_what_is_due_and_keeps_the_rest(
 ) -> None:
     seed(engine, utcnow(), extra_done=6)
     # Small batches: the 7 due delivered webhooks take 4 of them.
-    small = {"retention_batch_rows": 2, "retention_batch_pause_seconds": 0.0}
+    small = {"retention_batch_rows": 2, "retention_store_share": 1.0}
     with LiveServer(settings, **small) as live:
         wait_for(lambda: left(live.engine) == KEPT, timeout=20)
 

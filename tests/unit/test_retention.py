@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from simgate.config import Settings
-from simgate.services.retention import cutoffs
+from simgate.services.retention import cutoffs, pause
 from simgate.store import retention as store
 
 NOW = datetime(2026, 3, 11, 14, 20)
@@ -21,6 +21,8 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.retention_device_refs_days == 30
     assert settings.retention_message_events_days == 180
     assert settings.retention_interval_seconds == 3600
+    assert settings.retention_batch_rows == 500
+    assert settings.retention_store_share == 0.01
     assert cutoffs(settings, NOW) == {
         store.WEBHOOKS_DONE: NOW - timedelta(days=30),
         store.WEBHOOKS_DEAD: NOW - timedelta(days=90),
@@ -55,7 +57,8 @@ def test_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         ("SIMGATE_RETENTION_INTERVAL_SECONDS", "0"),
         ("SIMGATE_RETENTION_BATCH_ROWS", "0"),
         ("SIMGATE_RETENTION_BATCH_ROWS", "1000000"),
-        ("SIMGATE_RETENTION_BATCH_PAUSE_SECONDS", "-0.1"),
+        ("SIMGATE_RETENTION_STORE_SHARE", "0"),
+        ("SIMGATE_RETENTION_STORE_SHARE", "1.5"),
     ],
 )
 def test_bad_values_are_refused_naming_the_setting(
@@ -65,3 +68,9 @@ def test_bad_values_are_refused_naming_the_setting(
     with pytest.raises(ValidationError) as info:
         Settings()
     assert variable.removeprefix("SIMGATE_").lower() in str(info.value)
+
+
+def test_the_pruner_rests_in_proportion_to_its_batches() -> None:
+    assert pause(Settings(), 0.02) == pytest.approx(1.98)  # 1 % of the store's time
+    assert pause(Settings(retention_store_share=0.5), 0.02) == pytest.approx(0.02)
+    assert pause(Settings(retention_store_share=1), 0.02) == 0

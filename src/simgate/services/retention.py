@@ -21,17 +21,12 @@ from simgate.store.db import run_write_async
 
 Target = store.Target
 
-# The pruner's share of the store's time at most: after a batch that took t
-# seconds (waiting for the writer included) it rests t * (1 / share - 1), so it
-# slows down by itself on a slow disk or a busy store. Accepts never wait
-# behind more than one batch.
-STORE_SHARE = 0.1
-
 
 def pause(settings: Settings, batch_seconds: float) -> float:
-    """Seconds to rest after a batch that took `batch_seconds`."""
-    rest = batch_seconds * (1 / STORE_SHARE - 1)
-    return max(settings.retention_batch_pause_seconds, rest)
+    """Seconds to rest after a batch that took `batch_seconds` (waiting for the
+    writer included), so that pruning takes at most `retention_store_share` of
+    the store's time."""
+    return batch_seconds * (1 / settings.retention_store_share - 1)
 
 
 def cutoffs(settings: Settings, now: datetime) -> dict[Target, datetime | None]:
