@@ -13,8 +13,9 @@ are pooled, so that load from other work on the machine, which drifts, lands
 on both. It prints p50/p99 of both, their ratio, and the pruner's throughput
 over the measured windows (rows gone / seconds); `--until-done` also waits, in
 the last round, for the last row to go. The pruner must not finish inside a
-window, or that phase is partly idle: it says so if that happens. Only
-loopback is used.
+window, or that phase is partly idle: it says so if that happens.
+`--flat-out` then times `simgate prune` at full speed on the rest, with no
+server running. Only loopback is used.
 
     .venv/bin/python bench/prune.py                       # SQLite, 1M rows, 60 s each
     .venv/bin/python bench/prune.py --rows 200000 --seconds 10
@@ -222,6 +223,9 @@ def main() -> None:
     parser.add_argument(
         "--random-ids", action="store_true", help="event ids as before time-ordered ones"
     )
+    parser.add_argument(
+        "--flat-out", action="store_true", help="then time `simgate prune` at full speed"
+    )
     parser.add_argument("--until-done", action="store_true", help="time the whole prune")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and server logs")
     args = parser.parse_args()
@@ -288,6 +292,15 @@ def main() -> None:
         print(f"pruned {pruned:.0f} rows in the measured windows: {rate:.0f} rows/s")
         if after == 0:
             print("warning: the pruner finished inside a window; seed more rows")
+        if args.flat_out and after:
+            # What an operator's `simgate prune` in a quiet hour does with the rest.
+            started = time.perf_counter()
+            simgate("prune", env={**env, "SIMGATE_RETENTION_STORE_SHARE": "1"})
+            took = time.perf_counter() - started
+            print(
+                f"then `simgate prune` flat out (no server): {after} rows in {took:.1f} s "
+                f"({after / took:.0f} rows/s)"
+            )
     finally:
         if store is not None:
             store.close()

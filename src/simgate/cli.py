@@ -253,7 +253,8 @@ def prune(dry_run: bool, overrides: dict[str, Any]) -> None:
     """Delete finished rows past their retention now (`serve` also does it every hour).
 
     How long rows are kept comes from the SIMGATE_RETENTION_* settings
-    (docs/retention.md). Safe while the server runs: it deletes in small batches.
+    (docs/retention.md). Safe while the server runs: it deletes in small batches
+    and rests between them (SIMGATE_RETENTION_STORE_SHARE=1: flat out).
     """
     import asyncio
 
@@ -277,7 +278,8 @@ def prune(dry_run: bool, overrides: dict[str, Any]) -> None:
             click.echo(f"{target.label}: kept (retention off)")
             continue
         verb = "to delete" if dry_run else "deleted"
-        click.echo(f"{target.label}: {count} {verb} (older than {cutoff:%Y-%m-%d %H:%M} UTC)")
+        when = f"{target.aged} before {cutoff:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"{target.label}: {count} {verb} ({when})")
 
 
 # Command groups that live beside the code they drive.

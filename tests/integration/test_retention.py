@@ -223,7 +223,7 @@ def test_prune_command_dry_run_then_for_real(settings: Settings, engine: Engine)
         "message events",
         "expired dashboard sessions",
     ]
-    assert lines[0].startswith("delivered webhooks: 1 to delete (older than ")
+    assert lines[0].startswith("delivered webhooks: 1 to delete (delivered before ")
     assert lines[2] == "device report refs: kept (retention off)"
     assert "message events: 1 to delete" in dry.output
     assert left(engine) == SEEDED  # a dry run deletes nothing

@@ -25,6 +25,7 @@ IN_FLIGHT_STATES = ("scheduled", "queued", "dispatched")
 class Target:
     name: str
     label: str
+    aged: str  # what happened before the cutoff: "delivered", "expired"...
     table: Table
     age: Column[datetime]
     finished: tuple[ColumnElement[bool], ...] = ()
@@ -34,27 +35,48 @@ class Target:
 
 
 WEBHOOKS_DONE = Target(
-    "webhooks_done", "delivered webhooks", webhooks, webhooks.c.done_at,
-    (webhooks.c.state == "done",),
-)  # fmt: skip
+    name="webhooks_done",
+    label="delivered webhooks",
+    aged="delivered",
+    table=webhooks,
+    age=webhooks.c.done_at,
+    finished=(webhooks.c.state == "done",),
+)
 WEBHOOKS_DEAD = Target(
-    "webhooks_dead", "dead webhooks", webhooks, webhooks.c.done_at,
-    (webhooks.c.state == "dead",),
-)  # fmt: skip
-DEVICE_REFS = Target("device_refs", "device report refs", device_refs, device_refs.c.created_at)
+    name="webhooks_dead",
+    label="dead webhooks",
+    aged="died",
+    table=webhooks,
+    age=webhooks.c.done_at,
+    finished=(webhooks.c.state == "dead",),
+)
+DEVICE_REFS = Target(
+    name="device_refs",
+    label="device report refs",
+    aged="stored",
+    table=device_refs,
+    age=device_refs.c.created_at,
+)
 MESSAGE_EVENTS = Target(
-    "message_events", "message events", message_events, message_events.c.at,
-    (
+    name="message_events",
+    label="message events",
+    aged="recorded",
+    table=message_events,
+    age=message_events.c.at,
+    finished=(
         exists().where(
             messages.c.id == message_events.c.message_id,
             messages.c.state.not_in(IN_FLIGHT_STATES),
         ),
     ),
-)  # fmt: skip
+)
 EXPIRED_SESSIONS = Target(
-    "dashboard_sessions", "expired dashboard sessions", dashboard_sessions,
-    dashboard_sessions.c.expires_at,
-)  # fmt: skip
+    name="dashboard_sessions",
+    label="expired dashboard sessions",
+    aged="expired",
+    table=dashboard_sessions,
+    age=dashboard_sessions.c.expires_at,
+)
 
 TARGETS = (WEBHOOKS_DONE, WEBHOOKS_DEAD, DEVICE_REFS, MESSAGE_EVENTS, EXPIRED_SESSIONS)
 
