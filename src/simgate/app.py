@@ -18,6 +18,7 @@ from simgate.api import devices, docs, errors, links, v1
 from simgate.config import Settings
 from simgate.store.db import make_engine, upgrade
 from simgate.workers import dispatcher, reports
+from simgate.workers import retention as pruner
 from simgate.workers import webhooks as webhook_sender
 from simgate.workers.hub import Hub
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.workers = [dispatcher.run, reports.run]
     app.state.wake_webhooks = lambda: None  # the sender replaces it when it starts
     app.state.workers.append(webhook_sender.run)
+    app.state.workers.append(pruner.run)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

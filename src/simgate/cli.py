@@ -243,6 +243,45 @@ def keys_revoke(email: str, key_id: int, overrides: dict[str, Any]) -> None:
     click.echo(f"revoked key {key_id}")
 
 
+# --- retention -----------------------------------------------------------------
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@store_options
+def prune(dry_run: bool, overrides: dict[str, Any]) -> None:
+    """Delete finished rows past their retention now (`serve` also does it every hour).
+
+    How long rows are kept comes from the SIMGATE_RETENTION_* settings
+    (docs/retention.md). Safe while the server runs: it deletes in small batches
+    and rests between them (SIMGATE_RETENTION_STORE_SHARE=1: flat out).
+    """
+    import asyncio
+
+    from simgate.domain.dates import utcnow
+    from simgate.services import retention
+
+    settings = load_settings(overrides)
+    engine = open_store(overrides)
+    now = utcnow()
+    try:
+        if dry_run:
+            counts = retention.count_due(engine, settings, now)
+        else:
+            counts = asyncio.run(retention.prune(engine, settings, now, asyncio.Event()))
+    finally:
+        engine.dispose()
+    cutoffs = retention.cutoffs(settings, now)
+    for target, count in counts.items():
+        cutoff = cutoffs[target]
+        if count is None or cutoff is None:
+            click.echo(f"{target.label}: kept (retention off)")
+            continue
+        verb = "to delete" if dry_run else "deleted"
+        when = f"{target.aged} before {cutoff:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"{target.label}: {count} {verb} ({when})")
+
+
 # Command groups that live beside the code they drive.
 from simgate.device.cli import device, devices  # noqa: E402
 

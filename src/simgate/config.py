@@ -50,6 +50,28 @@ class Settings(BaseSettings):
     session_secret: str | None = None
     secure_cookies: bool = False
 
+    # --- Retention (docs/retention.md) ------------------------------------------
+    # How long finished rows are kept, in days; 0 keeps them for ever. Messages,
+    # received SMS, calls, qualifications and clicks are history and never pruned.
+    # Delivered webhooks (state done), counted from delivery.
+    retention_webhooks_done_days: int = Field(30, ge=0)
+    # Dead webhooks, counted from when they died; a replay makes them pending again.
+    retention_webhooks_dead_days: int = Field(90, ge=0)
+    # The refs that dedupe device reports re-sent after a reconnect.
+    retention_device_refs_days: int = Field(30, ge=0)
+    # Message events (retries, failures) of messages no longer in flight.
+    retention_message_events_days: int = Field(180, ge=0)
+    # The pruner runs at start and then this often.
+    retention_interval_seconds: float = Field(3600.0, gt=0)
+    # Rows deleted per transaction: SQLite has one writer, and a big delete
+    # would hold every accept behind it.
+    retention_batch_rows: int = Field(500, ge=1, le=100_000)
+    # The pruner's share of the store's time at most: after a batch that took t
+    # it rests t * (1 / share - 1), so it slows down by itself on a slow disk or
+    # a busy store. 1 prunes flat out (`simgate prune` in a quiet hour).
+    retention_store_share: float = Field(0.01, gt=0, le=1)
+    # --- end of retention ----------------------------------------------------------
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _check_sync(cls, value: str) -> str:

@@ -44,3 +44,13 @@ def test_hash_and_compare() -> None:
     assert ids.secret_matches(key, stored)
     assert not ids.secret_matches(key + "x", stored)
     assert ids.secret_matches_hash(ids.hash_secret(key), stored)
+
+
+def test_event_ids_sort_by_time_and_do_not_repeat() -> None:
+    first = ids.event_id(now=1_773_000_000.000)
+    later = ids.event_id(now=1_773_000_000.001)
+    assert re.fullmatch(r"msg_[0-9a-f]{28}", first)
+    assert first[4:16] == f"{1_773_000_000_000:012x}"
+    assert first < later  # a prune of the oldest rows touches few index pages
+    same_millisecond = {ids.event_id(now=1_773_000_000.0) for _ in range(10000)}
+    assert len(same_millisecond) == 10000

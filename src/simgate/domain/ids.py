@@ -1,4 +1,4 @@
-"""Random identifiers: message ids, short-link codes, access keys, tokens."""
+"""Random identifiers: message ids, short-link codes, webhook event ids, access keys, tokens."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import string
+import time
 
 BASE62 = string.digits + string.ascii_letters
 
@@ -36,6 +37,19 @@ def short_code() -> str:
 
 def message_id() -> str:
     return base62(MESSAGE_ID_LENGTH)
+
+
+def event_id(now: float | None = None) -> str:
+    """A webhook event id: `msg_`, 12 hex digits of Unix milliseconds, 16 random.
+
+    Time first, so that the ids of rows written close in time sit close in the
+    unique index: inserts append, and pruning the oldest rows rewrites a few
+    index pages rather than one per row (a random id made a prune batch on
+    SQLite four times slower). 64 random bits keep ids made in the same
+    millisecond, by one node or several, apart.
+    """
+    millis = int((time.time() if now is None else now) * 1000)
+    return f"msg_{millis:012x}{secrets.token_hex(8)}"
 
 
 def new_secret(prefix: str) -> str:

@@ -7,11 +7,11 @@ sender in `workers/webhooks.py` delivers the rows.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import Connection
 
+from simgate.domain import ids
 from simgate.domain.dates import utcnow
 from simgate.domain.payloads import KINDS, json_text
 from simgate.store import accounts
@@ -19,7 +19,7 @@ from simgate.store import outbox as store
 
 
 def new_event_id() -> str:
-    return "msg_" + secrets.token_hex(12)
+    return ids.event_id()
 
 
 def enqueue(

@@ -117,6 +117,7 @@ message_events = Table(
     Column("state", String(12), nullable=False),
     Column("device_id", Integer),
     Column("detail", Text),
+    Index("ix_message_events_at", "at"),  # for pruning old events (store/retention.py)
 )
 
 # Reports a device sent (received SMS, call events...), by the device's own
@@ -129,6 +130,7 @@ device_refs = Table(
     Column("ref", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("device_id", "ref"),
+    Index("ix_device_refs_created_at", "created_at"),  # for pruning
 )
 
 link_clicks = Table(
@@ -206,6 +208,7 @@ dashboard_sessions = Table(
     Column("expires_at", DateTime, nullable=False),
     Column("user_agent", String(200), nullable=False, default="", server_default=""),
     Column("ip", String(64), nullable=False, default="", server_default=""),
+    Index("ix_dashboard_sessions_expires_at", "expires_at"),  # for pruning
 )
 
 webhooks = Table(
@@ -227,4 +230,6 @@ webhooks = Table(
     Column("done_at", DateTime),
     Index("ix_webhooks_due", "state", "next_attempt_at"),
     Index("ix_webhooks_account", "account_id", "created_at"),
+    # Finished rows by age, for pruning (store/retention.py).
+    Index("ix_webhooks_finished", "state", "done_at"),
 )
