@@ -3,7 +3,8 @@
 Used by the pruning worker (workers/retention.py) and `simgate prune`. Each
 batch is its own short write transaction; on SQLite it goes through the
 engine's group-commit writer as heavy work (store/db.py), so the accepts
-queued meanwhile commit first and wait for at most one batch.
+queued meanwhile commit first and wait for at most one batch. Between batches
+the pruner rests in proportion to the last one (`pause`).
 """
 
 from __future__ import annotations
