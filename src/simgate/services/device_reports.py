@@ -42,7 +42,6 @@ class Reporter:
 @dataclass(slots=True)
 class Outcome:
     reply: dict[str, Any] | None = None
-    requeued: bool = False  # a failed send went back to the queue
 
 
 @dataclass(slots=True)
@@ -212,7 +211,7 @@ def _result(work: Batch, reporter: Reporter, frame: Any, max_attempts: int) -> O
                 detail=reason,
             )
         )
-        return Outcome(requeued=True)
+        return Outcome()  # its commit wakes the dispatcher (workers/dispatcher.py)
     row.state = "failed"
     conn.execute(update(messages).where(messages.c.id == row.id).values(attempts=row.attempts))
     dispatch.fail_messages(conn, [row], reason, at)

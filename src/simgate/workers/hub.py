@@ -70,9 +70,10 @@ class Hub:
             return True
         return False
 
-    def plan(self) -> dict[int, dict[int, int]]:
-        """account id → {device id → capacity} for devices that can take work now."""
-        now = time.monotonic()
+    def plan(self, now: float | None = None) -> dict[int, dict[int, int]]:
+        """account id → {device id → capacity} for devices that can take work
+        `now` (monotonic seconds, the runtime clock's)."""
+        now = time.monotonic() if now is None else now
         plan: dict[int, dict[int, int]] = {}
         for link in self.links.values():
             capacity = link.capacity(now)
