@@ -67,5 +67,6 @@ def test_serve_refuses_a_wrong_proxy_address(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "error: bad setting forwarded_allow_ips (--forwarded-allow-ips): 'proxy.internal' is "
-        "not an IP address or network (does not appear to be an IPv4 or IPv6 address)"
+        "not an IP address or network ('proxy.internal' does not appear to be an IPv4 or IPv6 "
+        "address)"
     ]
