@@ -12,7 +12,10 @@ from typing import Any
 from simgate.device import protocol
 from simgate.services.accounts import Account
 
-MAX_IN_FLIGHT = 200  # handed to a device and not yet reported on
+# SMS handed to a device and not yet reported on, at most: the rate limits
+# the pace, this bounds what one phone that stops reporting holds back (until
+# leases and result timeouts take it back) and what waits in its own queue.
+MAX_IN_FLIGHT = 200
 MAX_PENDING_REPORTS = 256  # a connection's frames waiting to be stored; then its socket waits
 
 
