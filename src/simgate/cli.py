@@ -1,4 +1,4 @@
-"""Command line: serve, db, accounts, keys (devices, webhooks and send come later).
+"""Command line: serve, db, config, accounts, keys; devices, webhooks and send beside.
 
 Every command that touches the store takes the same --data-dir / --database-url
 (and SIMGATE_* environment) as `serve`, and works while the server runs.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,6 +25,9 @@ def main() -> None:
 # --- serve -------------------------------------------------------------------
 
 
+# Flags named after the setting they set (`--header-timeout` sets
+# header_timeout_seconds): serve passes them on by name, and docs/configuration.md
+# lists each beside its SIMGATE_* variable.
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port to listen on [default 8000].")
@@ -33,6 +37,7 @@ def main() -> None:
 @click.option(
     "--allow-private-callbacks",
     is_flag=True,
+    default=None,
     help="Let webhooks reach private/loopback addresses [env SIMGATE_ALLOW_PRIVATE_CALLBACKS].",
 )
 @click.option(
@@ -43,6 +48,7 @@ def main() -> None:
 )
 @click.option(
     "--header-timeout",
+    "header_timeout_seconds",
     type=float,
     default=None,
     help="Seconds a connection has to send a complete request head "
@@ -50,42 +56,23 @@ def main() -> None:
 )
 @click.option(
     "--body-timeout",
+    "body_timeout_seconds",
     type=float,
     default=None,
     help="Seconds a request has to send its body after its head "
     "[env SIMGATE_BODY_TIMEOUT_SECONDS; default 60].",
 )
 @store_options
-def serve(
-    host: str | None,
-    port: int | None,
-    public_url: str | None,
-    demo: bool,
-    access_log: bool,
-    allow_private_callbacks: bool,
-    forwarded_allow_ips: str | None,
-    header_timeout: float | None,
-    body_timeout: float | None,
-    overrides: dict[str, Any],
-) -> None:
+def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any) -> None:
     """Run the gateway (applies migrations first)."""
     import uvicorn
 
     from simgate import serving
     from simgate.app import create_app
+    from simgate.runtime import runtime_of
+    from simgate.workers.supervisor import Worker
 
-    for name, value in (
-        ("host", host),
-        ("port", port),
-        ("public_url", public_url),
-        ("forwarded_allow_ips", forwarded_allow_ips),
-        ("header_timeout_seconds", header_timeout),
-        ("body_timeout_seconds", body_timeout),
-    ):
-        if value is not None:
-            overrides[name] = value
-    if allow_private_callbacks:
-        overrides["allow_private_callbacks"] = True
+    overrides |= {name: value for name, value in flags.items() if value is not None}
     settings = load_settings(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
@@ -94,9 +81,10 @@ def serve(
     if demo:
         from simgate import demo as demo_setup
 
-        text, phone = demo_setup.prepare(app.state.engine, settings)
+        runtime = runtime_of(app)
+        text, phone = demo_setup.prepare(runtime.engine, settings)
         click.echo(text)
-        app.state.workers.append(phone)
+        runtime.workers.add(Worker("demo-phone", phone))
     uvicorn.run(app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings))
 
 
@@ -114,6 +102,32 @@ def db_upgrade(overrides: dict[str, Any]) -> None:
     """Apply all migrations."""
     engine = open_store(overrides)
     click.echo(f"database is up to date ({engine.dialect.name})")
+
+
+# --- config ------------------------------------------------------------------
+
+
+@main.group()
+def config() -> None:
+    """Settings: SIMGATE_* variables and flags."""
+
+
+@config.command("docs")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (docs/configuration.md) instead of printing.",
+)
+def config_docs(output: Path | None) -> None:
+    """The table of every setting, its variable, flag, default and meaning."""
+    from simgate import config_docs as generator
+
+    if output is None:
+        click.echo(generator.render(), nl=False)
+    else:
+        generator.write(output)
+        click.echo(f"wrote {output}")
 
 
 # --- accounts and keys -------------------------------------------------------

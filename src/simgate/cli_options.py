@@ -36,6 +36,8 @@ def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_settings(overrides: dict[str, Any]) -> Any:
+    """Settings from `overrides` (flags) and the environment; a wrong value ends
+    the command with one line naming the variable (or flag) and what is wrong."""
     from pydantic import ValidationError
 
     from simgate.config import Settings
@@ -44,9 +46,32 @@ def load_settings(overrides: dict[str, Any]) -> Any:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            describe_problem(error, overrides) for error in exc.errors(include_url=False)
         )
-        raise click.UsageError(f"bad setting: {problems}") from None
+        click.echo(f"error: bad setting {problems}", err=True)
+        sys.exit(2)  # as click does for a wrong flag
+
+
+def describe_problem(error: Any, overrides: dict[str, Any]) -> str:
+    """`name (SIMGATE_NAME): why`, or `name (--flag): why` when a flag gave it."""
+    from simgate.config import env_name
+
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    source = env_name(field)
+    if field in overrides:
+        source = _flag_of(field) or source
+    why = str(error["msg"]).removeprefix("Value error, ")
+    return f"{field} ({source}): {why}"
+
+
+def _flag_of(field: str) -> str | None:
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return None
+    for param in context.command.params:
+        if param.name == field and isinstance(param, click.Option):
+            return max(param.opts, key=len)
+    return None
 
 
 def open_store(overrides: dict[str, Any]) -> Any:

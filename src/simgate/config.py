@@ -1,54 +1,158 @@
-"""Settings from flags and SIMGATE_* environment variables, checked at start."""
+"""Settings from flags and SIMGATE_* environment variables, checked at start.
+
+Every value is parsed and checked here, when `Settings` is built: a wrong
+one stops `simgate serve` before anything starts (cli_options.load_settings
+names the variable), never later inside a worker. Each field's description
+is the text of docs/configuration.md (`simgate config docs` writes it).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from simgate.domain.retry import DEFAULT_SCHEDULE, parse_schedule
+
+ENV_PREFIX = "SIMGATE_"
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SIMGATE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    data_dir: Path = Path("./simgate-data")
-    database_url: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    public_url: str | None = None
+    # --- where the data lives -------------------------------------------------
+    data_dir: Path = Field(
+        Path("./simgate-data"),
+        description="Folder of the embedded SQLite store, and of the dashboard's "
+        "session secret when none is configured.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="`postgresql://user:pass@host/db` to use PostgreSQL (needed for "
+        "several nodes); unset, the store is SQLite in the data folder.",
+    )
     # synchronous=FULL makes `sent: 1` survive a power cut; NORMAL only a crash.
-    sqlite_synchronous: str = "FULL"
-    max_body_bytes: int = 5 * 1024 * 1024
-    # Slow or idle clients (docs/deploy.md): a connection must send a complete
-    # request head this long after it opens (or after its previous request's
-    # first byte), and a body this long after its head; else it is closed.
-    # 60 s carries max_body_bytes at about 90 kB/s.
-    header_timeout_seconds: float = Field(10.0, gt=0)
-    body_timeout_seconds: float = Field(60.0, gt=0)
-    # The reverse proxies whose X-Forwarded-For/-Proto are believed; none by default.
-    forwarded_allow_ips: Annotated[list[str], NoDecode] = []
-    max_messages_per_request: int = 10_000
-    # Phones and dispatch (issue 3)
-    lease_seconds: float = 30.0
-    max_send_attempts: int = 3
-    # Hand-overs a device never acknowledges before the message fails: a
-    # message no device can take must not block the queue (docs/security.md).
-    max_handovers: int = 5
-    # After a device acks a message, how long it has to report sent/failed.
-    result_timeout_seconds: float = 600.0
-    heartbeat_seconds: float = 20.0
-    node_name: str | None = None
-    # Webhooks (issue 4)
-    webhook_retry_schedule: str | None = None
-    webhook_timeout_seconds: float = 5.0
-    webhook_concurrency: int = 64
-    webhook_per_host: int = 8
-    allow_private_callbacks: bool = False
-    # Dashboard
-    session_secret: str | None = None
-    secure_cookies: bool = False
+    sqlite_synchronous: str = Field(
+        "FULL",
+        description="SQLite's `synchronous` pragma: FULL (an accepted message survives "
+        "a power cut), NORMAL (survives a crash of simgate) or EXTRA.",
+    )
+
+    # --- serving --------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port to listen on.")
+    public_url: str | None = Field(
+        None,
+        description="Base URL of tracked short links and of the server address shown "
+        "when pairing phones; default `http://HOST:PORT`.",
+    )
+    max_body_bytes: int = Field(
+        5 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
+    )
+    # Slow or idle clients (docs/deploy.md). 60 s carries max_body_bytes at about 90 kB/s.
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a connection has to send a complete request head, from its "
+        "opening or from its previous request's first byte.",
+    )
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, description="Seconds a request has to send its body after its head."
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; none by default.",
+    )
+    max_messages_per_request: int = Field(
+        10_000, ge=1, description="Most messages (or contacts) in one API request."
+    )
+    node_name: str | None = Field(
+        None,
+        min_length=1,
+        description="This node's name among the nodes sharing a PostgreSQL store; "
+        "default `HOSTNAME-PID-RANDOM`.",
+    )
+
+    # --- phones and dispatch --------------------------------------------------
+    lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a phone has to acknowledge a message handed to it before "
+        "the message goes back to the queue.",
+    )
+    max_send_attempts: int = Field(
+        3, ge=1, description="Failed sends of one message (on any phones) before it fails."
+    )
+    # A message no device can take must not block the queue (docs/security.md).
+    max_handovers: int = Field(
+        5,
+        ge=1,
+        description="Hand-overs a phone never acknowledges before the message fails.",
+    )
+    result_timeout_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a phone has, once it acknowledged a message, to report it "
+        "sent or failed; then the message fails.",
+    )
+    heartbeat_seconds: float = Field(
+        20.0, gt=0, description="Seconds between pings to each connected phone."
+    )
+    dispatch_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        description="Seconds between the dispatcher's looks for due messages when "
+        "nothing wakes it (new messages and freed phones wake it at once).",
+    )
+    dispatch_sweep_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds between sweeps that queue scheduled messages whose time "
+        "has come and take back expired hand-overs.",
+    )
+
+    # --- webhooks ---------------------------------------------------------------
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        DEFAULT_SCHEDULE,
+        description="Comma-separated seconds to wait before each retry of a failed "
+        "webhook (plus up to 10 % jitter); after the last one the delivery is dead.",
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, description="Seconds a callback URL has to answer."
+    )
+    webhook_concurrency: int = Field(
+        64, ge=1, description="Webhook requests in flight at once on this node."
+    )
+    webhook_per_host: int = Field(
+        8, ge=1, description="Webhook requests in flight at once to one destination."
+    )
+    webhook_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds between the webhook sender's looks for due deliveries "
+        "when nothing wakes it (new events wake it at once).",
+    )
+    allow_private_callbacks: bool = Field(
+        False,
+        description="Let callback URLs reach private, loopback and link-local addresses.",
+    )
+
+    # --- dashboard ----------------------------------------------------------------
+    session_secret: str | None = Field(
+        None,
+        description="Key that signs dashboard cookies; set the same on every node. "
+        "Unset: generated once and kept in the data folder.",
+    )
+    secure_cookies: bool = Field(
+        False,
+        description="Send dashboard cookies over HTTPS only (implied by an https "
+        "public URL).",
+    )
 
     # --- Retention (docs/retention.md) ------------------------------------------
     # How long finished rows are kept, in days; 0 keeps them for ever. Messages,
@@ -87,6 +191,25 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql://")
         return value or None
 
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises on a port that is not a number)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL ({exc})") from None
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{value!r} must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
     def _check_proxies(cls, value: Any) -> Any:
@@ -105,6 +228,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP address or network ({exc})") from None
             proxies.append(str(parsed))
         return proxies
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: Any) -> Any:
+        # "15,60,300" in the environment; empty means the default schedule.
+        if isinstance(value, str):
+            return tuple(parse_schedule(value)) if value.strip() else DEFAULT_SCHEDULE
+        if value is None:
+            return DEFAULT_SCHEDULE
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(step < 0 for step in value):
+            raise ValueError("retry schedule needs at least one non-negative number of seconds")
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -133,9 +273,7 @@ class Settings(BaseSettings):
 
         return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
 
-    def retry_schedule(self) -> list[float]:
-        from simgate.domain.retry import DEFAULT_SCHEDULE, parse_schedule
 
-        if self.webhook_retry_schedule:
-            return parse_schedule(self.webhook_retry_schedule)
-        return list(DEFAULT_SCHEDULE)
+def env_name(field: str) -> str:
+    """The environment variable of a setting: `port` → `SIMGATE_PORT`."""
+    return ENV_PREFIX + field.upper()

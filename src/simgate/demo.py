@@ -11,18 +11,18 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from simgate.app import Worker
 from simgate.config import Settings
 from simgate.device.agent import Agent
 from simgate.device.simulator import Journal, SimulatedPhone
 from simgate.services.accounts import create_account, create_key
 from simgate.services.devices import add_device, list_devices, remove_device
+from simgate.workers.supervisor import WorkerRun
 
 DEMO_LOGIN = "demo@simgate.local"
 PHONE_NAME = "demo phone"
 
 
-def prepare(engine: Engine, settings: Settings) -> tuple[str, Worker]:
+def prepare(engine: Engine, settings: Settings) -> tuple[str, WorkerRun]:
     """Set up the demo account and phone; returns (text to print, phone worker)."""
     from simgate.services.passwords import set_password
 

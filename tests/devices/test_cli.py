@@ -78,7 +78,7 @@ def test_devices_add_list_remove_and_report(
             "x",
             settings=settings,
         )
-        assert bad.returncode != 0 and "invalid or revoked device token" in bad.stderr
+        assert bad.returncode == 1 and "invalid or revoked device token" in bad.stderr
         bad = simgate(
             "device",
             "report",
@@ -95,7 +95,7 @@ def test_devices_add_list_remove_and_report(
             "forever",
             settings=settings,
         )
-        assert bad.returncode != 0 and "duration" in bad.stderr
+        assert bad.returncode == 1 and "duration" in bad.stderr
 
         removed = simgate("devices", "remove", str(device["device_id"]), settings=settings)
         assert removed.returncode == 0
@@ -113,7 +113,7 @@ def test_devices_add_list_remove_and_report(
             "x",
             settings=settings,
         )
-        assert gone.returncode != 0
+        assert gone.returncode == 1 and "invalid or revoked device token" in gone.stderr
 
     with store.connect() as conn:
         assert conn.execute(select(incoming_sms.c.text)).scalars().all() == [

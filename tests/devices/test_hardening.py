@@ -18,6 +18,7 @@ from sqlalchemy import Engine, insert, select
 from websockets.exceptions import ConnectionClosed
 
 from simgate.api import devices as devices_api
+from simgate.clock import SYSTEM_CLOCK
 from simgate.config import Settings
 from simgate.device import protocol
 from simgate.domain.dates import utcnow
@@ -240,7 +241,7 @@ def test_a_flooding_device_waits_behind_its_own_reports(
     flooder = account(live, "flooder@example.com")
     quiet = sockets.join(add_device(live.engine, victim["login"], "quiet")[1], capabilities=[])
     loud = sockets.join(add_device(live.engine, flooder["login"], "loud")[1], capabilities=[])
-    queue: reports.ReportQueue = live.app.state.reports
+    queue: reports.ReportQueue = live.runtime.reports
     most = [0]
     done = threading.Event()
 
@@ -320,18 +321,6 @@ class FakeLink:
         self.sent.append(frame)
 
 
-class FakeApp:
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        class State:
-            pass
-
-        self.state = State()
-        self.state.settings = settings  # type: ignore[attr-defined]
-        self.state.engine = engine  # type: ignore[attr-defined]
-        self.state.reports = reports.ReportQueue()  # type: ignore[attr-defined]
-        self.state.wake_dispatcher = lambda: None  # type: ignore[attr-defined]
-
-
 def test_a_frame_the_store_refuses_fails_alone(settings: Settings, engine: Engine) -> None:
     good_id = create_account(engine, "good@example.com")[0].id
     bad_id = create_account(engine, "bad@example.com")[0].id
@@ -352,7 +341,7 @@ def test_a_frame_the_store_refuses_fails_alone(settings: Settings, engine: Engin
     ]
 
     async def main() -> list[Outcome]:
-        return await reports._apply(FakeApp(settings, engine), batch)  # type: ignore[arg-type]
+        return await reports._apply(engine, settings, SYSTEM_CLOCK, batch)  # type: ignore[arg-type]
 
     outcomes = asyncio.run(main())
     assert outcomes[0].reply == {"type": "ack", "ref": "g1"}

@@ -43,6 +43,6 @@ def test_servers_down_is_001(server: LiveServer, account: dict[str, Any]) -> Non
         async def dial(self, account_id: int, phone_number: str) -> bool:
             raise ConnectionError("relay unavailable")
 
-    server.app.state.dialer = Broken()
+    server.runtime.dialer = Broken()
     answer = call(server, account, "+33612345678")
     assert answer[0]["result"] == "failed" and answer[0]["errors"] == ["#001"]

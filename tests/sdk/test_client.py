@@ -158,11 +158,11 @@ def test_click_to_call(call: Call, server: LiveServer, account: dict[str, Any]) 
 
     # A phone online: stand in for the device hub, which has its own tests.
     dialer = RecordingDialer()
-    hub, server.app.state.dialer = server.app.state.dialer, dialer
+    hub, server.runtime.dialer = server.runtime.dialer, dialer
     try:
         online = call("click_to_call", "06 12 34 56 78")
     finally:
-        server.app.state.dialer = hub
+        server.runtime.dialer = hub
     assert online.ok and online.errors == [] and online.result == "success"
     assert dialer.calls == [(account["id"], "+33612345678")]
 

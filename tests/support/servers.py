@@ -17,7 +17,9 @@ import uvicorn
 
 from simgate import serving
 from simgate.app import create_app
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
+from simgate.runtime import Runtime, runtime_of
 
 
 def free_port() -> int:
@@ -29,12 +31,14 @@ def free_port() -> int:
 class LiveServer:
     """The app under uvicorn on 127.0.0.1, in a background thread of this process."""
 
-    def __init__(self, settings: Settings, **overrides: Any) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK, **overrides: Any) -> None:
         self.port = free_port()
-        self.settings = settings.model_copy(update={"port": self.port, **overrides})
+        # Built, not copied: the overrides are checked and parsed like any setting.
+        self.settings = Settings(**{**settings.model_dump(), "port": self.port, **overrides})
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(self.settings)
-        self.engine = self.app.state.engine
+        self.app = create_app(self.settings, clock=clock)
+        self.runtime: Runtime = runtime_of(self.app)
+        self.engine = self.runtime.engine
         # Served as `simgate serve` serves it (deadlines, proxy headers).
         config = uvicorn.Config(
             self.app, log_level="warning", **serving.uvicorn_options(self.settings)
@@ -62,6 +66,10 @@ class LiveServer:
         while checkedout() and time.monotonic() < deadline:
             time.sleep(0.02)
         self.engine.dispose()
+
+    def ready(self) -> bool:
+        """Every worker running and able to work (on PostgreSQL: LISTEN in force)."""
+        return not self.runtime.workers.not_ready()
 
     def post(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.post(self.url + path, timeout=30, **kw)
@@ -126,7 +134,8 @@ class ServerProcess:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                # Ready, not only up: its workers run and, on PostgreSQL, it LISTENs.
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -107,7 +107,7 @@ def test_send_schedules_in_the_account_time_zone(
         row = conn.execute(select(messages).where(messages.c.account_id == account["id"])).one()
     assert row.state == "scheduled"
     assert row.send_at.isoformat() == "2099-01-15T08:30:00"  # Paris is UTC+1 in January
-    assert row.message == "Later" + " " + server.app.state.public_url + "/" + row.short_code
+    assert row.message == "Later" + " " + server.runtime.public_url + "/" + row.short_code
     assert "\r" not in row.message
     detail = client.get(f"/app/messages/{row.id}")
     assert detail.status_code == 200 and "2099-01-15 09:30:00" in detail.text

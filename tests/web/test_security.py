@@ -139,6 +139,7 @@ def test_cookies_are_secure_behind_https(tmp_path: Path) -> None:
     from starlette.responses import Response
 
     from simgate.app import create_app
+    from simgate.runtime import runtime_of
 
     for overrides, secure in (
         ({}, False),
@@ -147,8 +148,9 @@ def test_cookies_are_secure_behind_https(tmp_path: Path) -> None:
     ):
         settings = Settings(data_dir=tmp_path / "data", **overrides)
         app = create_app(settings)
+        runtime = runtime_of(app)
         try:
-            sessions = app.state.web.sessions
+            sessions = runtime.web.sessions
             assert sessions.secure is secure
             response = Response()
             sessions.save(response, {"csrf": "x"})
@@ -156,4 +158,4 @@ def test_cookies_are_secure_behind_https(tmp_path: Path) -> None:
             assert ("Secure" in cookie) is secure
             assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/app" in cookie
         finally:
-            app.state.engine.dispose()
+            runtime.engine.dispose()

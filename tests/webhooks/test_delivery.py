@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from simgate.config import Settings
 from simgate.domain import payloads
 from simgate.domain.payloads import encode_uri_component, json_text
 from tests.support.polling import wait_for
@@ -82,20 +83,19 @@ def test_redirect_is_not_followed_and_retried_then_dead(
 
 
 def test_sender_wakes_on_commit_not_on_the_next_poll(
-    fast_server: LiveServer, recorder: Recorder
+    settings: Settings, recorder: Recorder
 ) -> None:
     import time
 
-    account = make_account(fast_server.engine, message=recorder.url + "/")
-    time.sleep(0.3)  # let the sender settle into its one-second poll
-    latencies = []
-    for n in range(4):
-        start = time.monotonic()
-        emit(fast_server.engine, account, "message", sms(f"wake {n}"))
-        wait_for(lambda: len(recorder.acked()) > n, every=0.005)  # noqa: B023
-        latencies.append(time.monotonic() - start)
-        time.sleep(0.2)
-    # A poll would leave each one waiting up to a second; the commit hook wakes it at once.
+    # A poll of 30 s: only the commit hook can deliver within the test's time.
+    with LiveServer(settings, webhook_poll_seconds=30) as live:
+        account = make_account(live.engine, message=recorder.url + "/")
+        latencies = []
+        for n in range(4):
+            start = time.monotonic()
+            emit(live.engine, account, "message", sms(f"wake {n}"))
+            wait_for(lambda: len(recorder.acked()) > n, timeout=10, every=0.005)  # noqa: B023
+            latencies.append(time.monotonic() - start)
     assert max(latencies) < 0.5, latencies
 
 

@@ -23,11 +23,15 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from simgate.device import protocol
+from simgate.runtime import RuntimeDep
 from simgate.services import Engine, devices
-from simgate.workers.hub import Hub, Link
+from simgate.workers.hub import Link
+from simgate.workers.reports import ReportQueue
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+# Seconds a device has to say hello once connected: the agent does at once,
+# and a socket that says nothing must not hold a place for long.
 HELLO_TIMEOUT = 10.0
 # Frames waiting to go to one device: more than its in-flight SMS, report
 # answers and pings ever need; a device that lets them pile up is not reading.
@@ -45,10 +49,8 @@ def _token(ws: WebSocket) -> str | None:
 
 
 @router.websocket(protocol.PATH)
-async def device_socket(ws: WebSocket) -> None:
-    state = ws.app.state
-    engine: Engine = state.engine
-    hub: Hub = state.hub
+async def device_socket(ws: WebSocket, runtime: RuntimeDep) -> None:
+    engine, hub = runtime.engine, runtime.hub
     token = _token(ws)
     found = await run_in_threadpool(devices.find_by_token, engine, token) if token else None
     await ws.accept()
@@ -103,9 +105,10 @@ async def device_socket(ws: WebSocket) -> None:
         send=send,
         close=close,
         capabilities=hello.capabilities,
+        refilled_at=runtime.clock.monotonic(),
     )
-    settings = state.settings
-    node: str = state.node_name
+    settings = runtime.settings
+    node = runtime.node_name
     # A connection that takes no work (`device report` says hello with no
     # capabilities) only reports: it must not replace the device's own
     # connection, which would reconnect and replace it in turn.
@@ -117,21 +120,19 @@ async def device_socket(ws: WebSocket) -> None:
         await run_in_threadpool(devices.connected, engine, device_id, node)
     await send(protocol.welcome(device_id, settings.heartbeat_seconds, settings.lease_seconds))
     log.info("device connected", extra={"device_id": device_id, "action": "connect"})
-    state.wake_dispatcher()
 
     heartbeat = asyncio.create_task(
         _heartbeat(link, engine, None if reporter_only else node, settings.heartbeat_seconds)
     )
     try:
-        await _receive(ws, link, state)
+        await _receive(ws, link, runtime.reports)
     finally:
         heartbeat.cancel()
         writer.cancel()
         if hub.remove(link):
             released = await run_in_threadpool(devices.disconnected, engine, device_id, node)
-            if released:
+            if released:  # their commit woke the dispatcher
                 log.info("device %s left with %d unacked messages; requeued", device_id, released)
-            state.wake_dispatcher()
         log.info("device disconnected", extra={"device_id": device_id, "action": "disconnect"})
 
 
@@ -149,7 +150,7 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
         await ws.close(code, reason.encode()[:120].decode(errors="ignore"))
 
 
-async def _receive(ws: WebSocket, link: Link, state: Any) -> None:
+async def _receive(ws: WebSocket, link: Link, reports: ReportQueue) -> None:
     while True:
         try:
             raw = await ws.receive_text()
@@ -166,12 +167,12 @@ async def _receive(ws: WebSocket, link: Link, state: Any) -> None:
         if isinstance(frame, protocol.Pong | protocol.Hello):
             continue
         if isinstance(frame, protocol.Result):
+            # The dispatcher wakes when the report writer commits the result.
             link.in_flight.discard(frame.message_id)
-            state.wake_dispatcher()
         # Back-pressure: a device that sends faster than its reports are stored
         # waits here, and its socket is not read meanwhile.
         await link.report_slots.acquire()
-        state.reports.submit(link, frame)
+        reports.submit(link, frame)
 
 
 async def _heartbeat(link: Link, engine: Engine, node: str | None, every: float) -> None:

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from simgate.api import openapi
 from simgate.errors import RequestError, TooLarge
+from simgate.runtime import Runtime, RuntimeDep
 from simgate.services.accounts import Account, authenticate_request
 from simgate.services.calls import click_to_call
 from simgate.services.contacts import upsert_with_key
@@ -42,8 +43,8 @@ def failed(error: RequestError) -> Response:
     )
 
 
-async def read_json(request: Request) -> dict[str, Any]:
-    limit: int = request.app.state.settings.max_body_bytes
+async def read_json(request: Request, runtime: Runtime) -> dict[str, Any]:
+    limit = runtime.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge("#103", f"the body is over the limit of {limit} bytes")
@@ -62,17 +63,15 @@ async def read_json(request: Request) -> dict[str, Any]:
     return data
 
 
-async def authenticated(request: Request, header: dict[str, Any]) -> Account:
-    return await authenticate_request(
-        request.app.state.engine, header.get("login"), header.get("accessKey")
-    )
+async def authenticated(runtime: Runtime, header: dict[str, Any]) -> Account:
+    return await authenticate_request(runtime.engine, header.get("login"), header.get("accessKey"))
 
 
-def list_field(request: Request, data: dict[str, Any], name: str) -> list[Any]:
+def list_field(runtime: Runtime, data: dict[str, Any], name: str) -> list[Any]:
     items = data.get(name)
     if not isinstance(items, list):
         raise RequestError("#101", f'"{name}" must be a JSON array')
-    limit = request.app.state.settings.max_messages_per_request
+    limit = runtime.settings.max_messages_per_request
     if len(items) > limit:
         raise TooLarge("#104", f"{len(items)} {name}; at most {limit} per request")
     return items
@@ -80,15 +79,20 @@ def list_field(request: Request, data: dict[str, Any], name: str) -> list[Any]:
 
 @router.post("/sendsms", openapi_extra=openapi.SENDSMS)
 @router.post("/sendsms.php", include_in_schema=False)
-async def sendsms(request: Request) -> Response:
-    state = request.app.state
+async def sendsms(request: Request, runtime: RuntimeDep) -> Response:
     try:
-        data = await read_json(request)
-        items = list_field(request, data, "messages")
+        data = await read_json(request, runtime)
+        items = list_field(runtime, data, "messages")
         header = data["header"]
-        # Authentication and storage share one transaction (group-committed on SQLite).
+        # Authentication and storage share one transaction (group-committed on
+        # SQLite); its commit wakes the dispatcher (runtime.py).
         account, answers, stored = await accept_with_key(
-            state.engine, header.get("login"), header.get("accessKey"), items, state.public_url
+            runtime.engine,
+            header.get("login"),
+            header.get("accessKey"),
+            items,
+            runtime.public_url,
+            runtime.clock,
         )
     except RequestError as error:
         return failed(error)
@@ -97,20 +101,18 @@ async def sendsms(request: Request) -> Response:
         "sendsms accepted",
         extra={"action": "sendsms", "account_id": account.id, "items": len(items), "new": stored},
     )
-    if stored:
-        state.wake_dispatcher()
     return json_response(answers)
 
 
 @router.post("/contact", openapi_extra=openapi.CONTACT)
 @router.post("/contact.php", include_in_schema=False)
-async def contact(request: Request) -> Response:
+async def contact(request: Request, runtime: RuntimeDep) -> Response:
     try:
-        data = await read_json(request)
-        items = list_field(request, data, "contacts")
+        data = await read_json(request, runtime)
+        items = list_field(runtime, data, "contacts")
         header = data["header"]
         answers = await upsert_with_key(
-            request.app.state.engine, header.get("login"), header.get("accessKey"), items
+            runtime.engine, header.get("login"), header.get("accessKey"), items
         )
     except RequestError as error:
         return failed(error)
@@ -120,17 +122,17 @@ async def contact(request: Request) -> Response:
 @router.post("/clicTocall", openapi_extra=openapi.CLICTOCALL)
 @router.post("/clictocall", include_in_schema=False)
 @router.post("/clic.php", include_in_schema=False)
-async def clic_to_call(request: Request) -> Response:
+async def clic_to_call(request: Request, runtime: RuntimeDep) -> Response:
     try:
-        data = await read_json(request)
+        data = await read_json(request, runtime)
         header = data["header"]
         if header.get("type") != "clicToCall":
             raise RequestError("#101", 'header.type must be "clicToCall"')
-        account = await authenticated(request, header)
+        account = await authenticated(runtime, header)
     except RequestError as error:
         return failed(error)
     try:
-        answer = await click_to_call(request.app.state.dialer, account, header.get("phone_number"))
+        answer = await click_to_call(runtime.dialer, account, header.get("phone_number"))
     except Exception:  # the reference's "#001: our servers are down"
         log.exception("click-to-call failed", extra={"action": "clictocall"})
         answer = [{"info": SERVERS_DOWN, "result": "failed", "errors": ["#001"]}]

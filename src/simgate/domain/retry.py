@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 # Exponential, about three days in all: 15 s, 1 min, 5 min, 15 min, 1 h, 3 h,
-# 6 h, then 12 h steps (sum is a little under 72 h).
+# 6 h, then 12 h steps: 58 h in all, about 64 h with the jitter.
 DEFAULT_SCHEDULE: tuple[float, ...] = (
     15,
     60,
@@ -22,11 +23,12 @@ DEFAULT_SCHEDULE: tuple[float, ...] = (
 
 
 def parse_schedule(text: str) -> list[float]:
+    """Seconds before each retry from "15, 60, 300"; ValueError says what is wrong."""
     try:
         steps = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ValueError(f"retry schedule must be comma-separated seconds, got {text!r}") from None
-    if not steps or any(step < 0 for step in steps):
+    if not steps or any(not math.isfinite(step) or step < 0 for step in steps):
         raise ValueError("retry schedule needs at least one non-negative number of seconds")
     return steps
 

@@ -42,7 +42,6 @@ class Reporter:
 @dataclass(slots=True)
 class Outcome:
     reply: dict[str, Any] | None = None
-    requeued: bool = False  # a failed send went back to the queue
 
 
 @dataclass(slots=True)
@@ -168,7 +167,7 @@ def _result(work: Batch, reporter: Reporter, frame: Any, max_attempts: int) -> O
         row.state = "queued"
         store.requeue_for_retry(conn, row.id, row.attempts)
         store.add_event(conn, row.id, at, "retry", reporter.device_id, reason)
-        return Outcome(requeued=True)
+        return Outcome()  # its commit wakes the dispatcher (workers/dispatcher.py)
     row.state = "failed"
     store.set_attempts(conn, row.id, row.attempts)
     dispatch.fail_messages(conn, [row], reason, at)

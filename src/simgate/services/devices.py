@@ -12,6 +12,7 @@ from simgate.domain import ids
 from simgate.domain.dates import utcnow
 from simgate.errors import NotFound
 from simgate.services.accounts import Account, get_account
+from simgate.services.dispatch import WAKE_OPTION
 from simgate.store import devices as store
 from simgate.store import messages as message_store
 
@@ -105,6 +106,8 @@ def still_paired(engine: Engine, device_id: int, node: str | None) -> bool:
 def connected(engine: Engine, device_id: int, node: str) -> None:
     """The device's socket opened on `node`."""
     with engine.begin() as conn:
+        # A phone more: its commit wakes the dispatcher (workers/dispatcher.py).
+        conn.execution_options(**{WAKE_OPTION: True})
         store.set_online(conn, device_id, node, utcnow())
 
 

@@ -17,12 +17,18 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine
 
 from simgate.domain import payloads
-from simgate.domain.dates import utcnow
 from simgate.domain.sms import MAX_TEXT
 from simgate.services import outbox
 from simgate.store import accounts
 from simgate.store import messages as store
 from simgate.store.messages import Due
+
+# Marks a transaction (Connection.execution_options) that gives the dispatcher
+# work without writing a message: a phone that came online.
+WAKE_OPTION = "simgate_wake_dispatcher"
+# Marks the dispatcher's own ticks: their claims do not wake it (it goes round
+# again by itself when a tick claimed something).
+OWN_TICK = "simgate_dispatcher_tick"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +61,14 @@ def tick(
     max_attempts: int,
     max_handovers: int,
     sweep: bool,
+    now: datetime,
 ) -> list[Claimed]:
     """One dispatcher tick in one transaction: with `sweep`, promote what is due
     and expire leases; then claim work for each account of `plan` (account id →
     device id → how many it may take now)."""
-    now = utcnow()
     claimed: list[Claimed] = []
     with engine.begin() as conn:
+        conn.execution_options(**{OWN_TICK: True})
         if sweep:
             promote_due(conn, now)
             expire_leases(conn, now, max_attempts)

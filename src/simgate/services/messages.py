@@ -16,7 +16,8 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy import Connection, Engine
 
-from simgate.domain.dates import iso_z, utcnow
+from simgate.clock import SYSTEM_CLOCK, Clock
+from simgate.domain.dates import iso_z
 from simgate.domain.messages import Draft, Rejected, judge
 from simgate.services.accounts import Account, authenticate
 from simgate.store import messages as store
@@ -73,16 +74,25 @@ _judging = threading.Lock()
 
 
 def accept_messages(
-    engine: Engine, account: Account, items: list[Any], public_url: str
+    engine: Engine,
+    account: Account,
+    items: list[Any],
+    public_url: str,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[list[dict[str, Any]], int]:
     """Judge and store `items`; returns (answers in order, number newly stored)."""
-    now = utcnow()
+    now = clock.now()
     judged = _judge_all(account, items, public_url, now)
     return run_write(engine, lambda conn: _store(conn, account, judged, now))
 
 
 async def accept_with_key(
-    engine: Engine, login: object, access_key: object, items: list[Any], public_url: str
+    engine: Engine,
+    login: object,
+    access_key: object,
+    items: list[Any],
+    public_url: str,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[Account, list[dict[str, Any]], int]:
     """The API's path: authenticate and store in one transaction (one queue
     for the writer and one commit per request, shared with concurrent
@@ -91,14 +101,14 @@ async def accept_with_key(
 
         def work(conn: Connection) -> tuple[Account, list[dict[str, Any]], int]:
             account = authenticate(conn, login, access_key)
-            now = utcnow()
+            now = clock.now()
             judged = _judge_all(account, items, public_url, now)
             return (account, *_store(conn, account, judged, now))
 
         return await run_write_async(engine, work)
 
     account = await run_write_async(engine, lambda conn: authenticate(conn, login, access_key))
-    now = utcnow()
+    now = clock.now()
     judged = await anyio.to_thread.run_sync(_judge_apart, account, items, public_url, now)
 
     def store(conn: Connection) -> tuple[Account, list[dict[str, Any]], int]:

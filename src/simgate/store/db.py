@@ -227,3 +227,42 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), "head")
+
+
+def _read_raw(engine: Engine, sql: str) -> Any:
+    # On the driver's connection, outside any transaction: SQLAlchemy's would
+    # begin one, which on SQLite (BEGIN IMMEDIATE) queues for the write lock
+    # behind whatever the workers are writing.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        raw.close()  # back to the pool, which rolls back what psycopg began
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the store answers."""
+    _read_raw(engine, "SELECT 1")
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The migration the store is at (None before the first)."""
+    row = _read_raw(engine, "SELECT version_num FROM alembic_version")
+    return None if row is None else str(row[0])
+
+
+def head_revision() -> str:
+    """The newest migration this code knows."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head

@@ -3,6 +3,8 @@
 `install(app)` is the one entry point: it adds the routes, the static files and
 the page shown when a dashboard request is refused. The routes must be added
 before the short-link router, which catches every other path at the root.
+`make_state(settings)` builds what the dashboard keeps in memory (sessions,
+sign-in limits); the runtime holds it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from simgate.config import Settings
 from simgate.web import auth, common, manage, pages, setup
 from simgate.web.body_limit import BodyLimit
 from simgate.web.security import (
@@ -22,17 +25,18 @@ from simgate.web.security import (
 )
 
 
-def install(app: FastAPI) -> None:
-    settings = app.state.settings
+def make_state(settings: Settings) -> common.WebState:
     secret = session_secret(settings)
     secure = settings.secure_cookies or (settings.public_url or "").startswith("https://")
-    app.state.web = common.WebState(
+    return common.WebState(
         sessions=Sessions(secret, secure=secure),
         limiter=SignInLimiter(),
         devices=DeviceCookies(secret, secure=secure),
         checks=PasswordChecks(),
     )
 
+
+def install(app: FastAPI) -> None:
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, common.Refused)
         if exc.location and request.headers.get("HX-Request"):

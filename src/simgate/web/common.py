@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from simgate import __version__
+from simgate.runtime import Runtime, get_runtime
 from simgate.services import Engine, sessions
 from simgate.services.accounts import Account
 from simgate.web.security import (
@@ -110,14 +111,16 @@ class Refused(Exception):
         self.location = location
 
 
+def runtime(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
 def state(request: Request) -> WebState:
-    web: WebState = request.app.state.web
-    return web
+    return get_runtime(request).web
 
 
 def engine(request: Request) -> Engine:
-    result: Engine = request.app.state.engine
-    return result
+    return get_runtime(request).engine
 
 
 def session_of(request: Request) -> dict[str, Any]:

@@ -200,12 +200,12 @@ async def send(request: Request, signed: Account) -> Response:
             }
             for number in numbers
         ]
-        eng = common.engine(request)
+        runtime = common.runtime(request)
+        eng = runtime.engine
+        # Stored messages wake the dispatcher when they commit (runtime.py).
         answers, stored = await run_in_threadpool(
-            accept_messages, eng, account, items, request.app.state.public_url
+            accept_messages, eng, account, items, runtime.public_url, runtime.clock
         )
-        if stored:
-            request.app.state.wake_dispatcher()
         ids = await run_in_threadpool(
             dashboard.messages.message_ids,
             eng,
@@ -262,5 +262,5 @@ async def links(request: Request, signed: Account) -> Response:
         page=page,
         people=people,
         previews=previews,
-        public_url=request.app.state.public_url,
+        public_url=common.runtime(request).public_url,
     )

@@ -90,7 +90,7 @@ async def webhooks(request: Request, signed: Account) -> Response:
 async def save_urls(request: Request, signed: Account) -> Response:
     form = await common.form_of(request)
     urls = {kind: common.field(form, kind, 2100).strip() for kind in dashboard.webhooks.KINDS}
-    allow = request.app.state.settings.allow_private_callbacks
+    allow = common.runtime(request).settings.allow_private_callbacks
     errors = {}
     for kind, url in urls.items():
         try:
@@ -185,7 +185,7 @@ async def pair(request: Request, signed: Account) -> Response:
     device_id, token = await run_in_threadpool(
         add_device, common.engine(request), signed.account.email, values["name"], rate
     )
-    server = request.app.state.public_url
+    server = common.runtime(request).public_url
     paired = {
         "id": device_id,
         "name": values["name"],

@@ -2,76 +2,86 @@
 
 Each tick is one transaction (`services.dispatch.tick`): promote scheduled
 messages that are due, expire leases, and claim work for every account that
-has a device here with send budget left. It wakes when a commit stores new
-messages (on any node: on PostgreSQL that commit NOTIFYs every node) or a
-device frees capacity, and every half second otherwise (scheduled messages,
-retries).
+has a device here with send budget left.
+
+Waking: the commit of any transaction that wrote messages (new ones, ones
+put back in the queue, or reports that free a phone) wakes it, and so does
+one marked with WAKE_OPTION (a phone came online); on PostgreSQL a commit
+that stored new messages also NOTIFYs every node. A poll every
+`dispatch_poll_seconds` covers the rest (scheduled messages, retries).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy.sql import Insert, Update
 from starlette.concurrency import run_in_threadpool
 
 from simgate.device import protocol
 from simgate.services import dispatch
 from simgate.store.tables import messages
 from simgate.workers import wake as waking
-from simgate.workers.hub import Hub
+
+if TYPE_CHECKING:
+
+    from simgate.runtime import Runtime
 
 log = logging.getLogger(__name__)
-TICK = 0.5
 CHANNEL = "simgate_dispatch"
-SWEEP_EVERY = 1.0
+WAKE_OPTION, _OWN_TICK = dispatch.WAKE_OPTION, dispatch.OWN_TICK
 
 
-async def run(app: FastAPI, stop: asyncio.Event) -> None:
-    engine: Engine = app.state.engine
-    unwatch = waking.watch_commits(
-        engine, CHANNEL, waking.inserts_into(messages), app.state.wake_dispatcher
+def _may_give_work(clause: Any, options: Any) -> bool:
+    if options.get(_OWN_TICK):
+        return False
+    if options.get(WAKE_OPTION):
+        return True
+    return isinstance(clause, Insert | Update) and clause.table is messages
+
+
+def wake_on_commits(runtime: Runtime) -> Callable[[], None]:
+    """Install the dispatcher's commit hook on the runtime's engine; returns an undo.
+    Only new messages NOTIFY the other nodes: the rest concerns this node's phones."""
+    return waking.watch_commits(
+        runtime.engine,
+        CHANNEL,
+        _may_give_work,
+        runtime.wake_dispatcher.set,
+        notify=waking.inserts_into(messages),
     )
-    listening = waking.listen_in_thread(engine, CHANNEL, app.state.wake_dispatcher)
-    try:
-        await _loop(app, stop)
-    finally:
-        listening.set()
-        unwatch()
 
 
-async def _loop(app: FastAPI, stop: asyncio.Event) -> None:
-    hub: Hub = app.state.hub
-    wake: asyncio.Event = app.state.dispatch_event
-    settings = app.state.settings
-    last_sweep = 0.0
+async def run(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Worker entry point (runtime.py)."""
+    hub, wake, clock = runtime.hub, runtime.wake_dispatcher, runtime.clock
+    settings = runtime.settings
+    last_sweep: float | None = None
     while not stop.is_set():
-        try:
-            await asyncio.wait_for(wake.wait(), TICK)
-        except TimeoutError:
-            pass
+        await wake.wait(settings.dispatch_poll_seconds)
         wake.clear()
-        now = time.monotonic()
-        sweep = now - last_sweep >= SWEEP_EVERY
-        plan = hub.plan()
+        now = clock.monotonic()
+        sweep = last_sweep is None or now - last_sweep >= settings.dispatch_sweep_seconds
+        plan = hub.plan(now)
         if not plan and not sweep:
             continue
         try:
             claimed = await run_in_threadpool(
                 dispatch.tick,
-                app.state.engine,
+                runtime.engine,
                 plan,
                 settings.lease_seconds,
                 settings.max_send_attempts,
                 settings.max_handovers,
                 sweep,
+                clock.now(),
             )
         except Exception:
             log.exception("dispatcher tick failed; retrying")
-            await asyncio.sleep(TICK)
+            await asyncio.sleep(settings.dispatch_poll_seconds)
             continue
         if sweep:
             last_sweep = now

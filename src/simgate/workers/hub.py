@@ -12,7 +12,10 @@ from typing import Any
 from simgate.device import protocol
 from simgate.services.accounts import Account
 
-MAX_IN_FLIGHT = 200  # handed to a device and not yet reported on
+# SMS handed to a device and not yet reported on, at most: the rate limits
+# the pace, this bounds what one phone that stops reporting holds back (until
+# leases and result timeouts take it back) and what waits in its own queue.
+MAX_IN_FLIGHT = 200
 MAX_PENDING_REPORTS = 256  # a connection's frames waiting to be stored; then its socket waits
 
 
@@ -70,9 +73,10 @@ class Hub:
             return True
         return False
 
-    def plan(self) -> dict[int, dict[int, int]]:
-        """account id → {device id → capacity} for devices that can take work now."""
-        now = time.monotonic()
+    def plan(self, now: float | None = None) -> dict[int, dict[int, int]]:
+        """account id → {device id → capacity} for devices that can take work
+        `now` (monotonic seconds, the runtime clock's)."""
+        now = time.monotonic() if now is None else now
         plan: dict[int, dict[int, int]] = {}
         for link in self.links.values():
             capacity = link.capacity(now)

@@ -22,17 +22,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from simgate.clock import Clock
+from simgate.config import Settings
 from simgate.device import protocol
 from simgate.services.device_reports import Frame, Outcome, Reporter, apply_batch
 from simgate.workers.hub import Link
 
+if TYPE_CHECKING:
+    from simgate.runtime import Runtime
+
 log = logging.getLogger(__name__)
+# Frames applied in one transaction at most: big enough that a flood of
+# reports costs one commit per 500 (the commit is most of a small frame's
+# cost), small enough that one batch holds the store well under a second.
 MAX_BATCH = 500
+# Waits between tries while the store is unavailable: the first ones short (a
+# busy SQLite clears fast), then no more than one try every 5 s.
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -92,13 +103,14 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-async def run(app: FastAPI, stop: asyncio.Event) -> None:
-    reports: ReportQueue = app.state.reports
+async def run(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Worker entry point (runtime.py)."""
+    reports = runtime.reports
     failures = 0
     while not stop.is_set():
         batch = await reports.take()
         try:
-            outcomes = await _apply(app, batch)
+            outcomes = await _apply(runtime.engine, runtime.settings, runtime.clock, batch)
         except Exception as exc:
             if not _transient(exc):
                 raise  # _apply answers every other refusal frame by frame
@@ -116,26 +128,25 @@ async def run(app: FastAPI, stop: asyncio.Event) -> None:
             await asyncio.sleep(delay)
             continue
         failures = 0
-        requeued = False
+        # Messages these reports put back in the queue woke the dispatcher
+        # when their transaction committed (workers/dispatcher.py).
         for (link, _frame), outcome in zip(batch, outcomes, strict=True):
-            requeued |= outcome.requeued
             link.report_slots.release()
             if outcome.reply is not None:
                 try:
                     await link.send(outcome.reply)
                 except Exception:
                     pass  # the device re-sends the report after reconnecting
-        if requeued:
-            app.state.wake_dispatcher()
 
 
-async def _apply(app: FastAPI, batch: list[tuple[Link, Frame]]) -> list[Outcome]:
+async def _apply(
+    engine: Engine, settings: Settings, clock: Clock, batch: list[tuple[Link, Frame]]
+) -> list[Outcome]:
     """Apply the batch whole; if the store refuses it, frame by frame."""
-    settings = app.state.settings
     items = [(Reporter(link.device_id, link.account), frame) for link, frame in batch]
-    args = (settings.max_send_attempts, settings.result_timeout_seconds)
+    args = (settings.max_send_attempts, settings.result_timeout_seconds, clock.now())
     try:
-        return await run_in_threadpool(apply_batch, app.state.engine, items, *args)
+        return await run_in_threadpool(apply_batch, engine, items, *args)
     except Exception as exc:
         if _transient(exc):
             raise
@@ -144,7 +155,7 @@ async def _apply(app: FastAPI, batch: list[tuple[Link, Frame]]) -> list[Outcome]
     outcomes = []
     for (link, frame), item in zip(batch, items, strict=True):
         try:
-            outcomes += await run_in_threadpool(apply_batch, app.state.engine, [item], *args)
+            outcomes += await run_in_threadpool(apply_batch, engine, [item], *args)
         except Exception as exc:
             if _transient(exc):
                 raise  # the whole rest waits for the store, the stored part stays stored

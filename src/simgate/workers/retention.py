@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
-
-from simgate.domain.dates import utcnow
 from simgate.services import retention
+
+if TYPE_CHECKING:
+    from simgate.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +23,13 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 60.0
 
 
-async def run(app: FastAPI, stop: asyncio.Event) -> None:
-    """Worker entry point (see app.py)."""
-    engine = app.state.engine
-    settings = app.state.settings
+async def run(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Worker entry point (runtime.py)."""
+    engine, settings, clock = runtime.engine, runtime.settings, runtime.clock
     while not stop.is_set():
         wait = settings.retention_interval_seconds
         try:
-            removed = await retention.prune(engine, settings, utcnow(), stop)
+            removed = await retention.prune(engine, settings, clock.now(), stop)
         except Exception:
             log.exception("pruning failed; trying again in %.0f s", RETRY_SECONDS)
             wait = min(wait, RETRY_SECONDS)

@@ -17,8 +17,8 @@ dead.
 
 Waking: the engine's commits that wrote outbox rows wake the sender at once;
 on PostgreSQL they also NOTIFY the other nodes, which LISTEN; a poll every
-second picks up what is left (rows written elsewhere, retries, lapsed claims).
-See wake.py.
+`webhook_poll_seconds` picks up what is left (rows written elsewhere, retries,
+lapsed claims). See wake.py.
 """
 
 from __future__ import annotations
@@ -27,18 +27,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import anyio.to_thread
 import httpx
-from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from simgate.clock import Clock
 from simgate.config import Settings
-from simgate.domain.dates import utcnow
 from simgate.domain.payloads import delivery_url
 from simgate.domain.retry import next_delay
 from simgate.services.urlguard import RefusedAddress, transport
@@ -46,11 +47,29 @@ from simgate.services.webhook_admin import sign
 from simgate.store import accounts, outbox
 from simgate.workers import wake
 
+if TYPE_CHECKING:
+    from simgate.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "simgate_webhooks"
-POLL_SECONDS = 1.0
+
+
+def wake_on_commits(runtime: Runtime) -> Callable[[], None]:
+    """Install the sender's commit hook on the runtime's engine; returns an undo."""
+    return wake.watch_commits(
+        runtime.engine, CHANNEL, outbox.wakes_sender, runtime.wake_webhooks.set
+    )
+
+
+# Outcomes wait this long to be written together: one commit for a burst of them.
 FLUSH_SECONDS = 0.02
+# Rows held in memory (sending or waiting for a slot) per place of
+# webhook_concurrency: enough that a free place always finds a row ready.
+HELD_PER_SLOT = 4
+# One host may hold this many rows per place of webhook_per_host (and never
+# more than half of all held), so slow receivers cannot take every place.
+HOST_SHARE_PER_SLOT = 16
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver may slow us down, not park events for ever
 MAX_BODY = 64 * 1024  # read this much of an answer at most (it is ignored anyway)
 USER_AGENT = "simgate-webhooks"
@@ -79,37 +98,38 @@ class Outcome:
     last_error: str | None
 
 
-async def run(app: FastAPI, stop: asyncio.Event) -> None:
-    """Worker entry point (see app.py)."""
+async def run(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Worker entry point (runtime.py)."""
     # httpx logs every request's URL at INFO; ours carry the payloads (customer
     # data), and one line per delivery would also cost a tenth of the CPU.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    sender = Sender(app.state.engine, app.state.settings)
-    app.state.wake_webhooks = sender.wake
+    sender = Sender(runtime.engine, runtime.settings, runtime.wake_webhooks, runtime.clock)
     await sender.run(stop)
 
 
 class Sender:
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, wakeup: wake.Wakeup, clock: Clock
+    ) -> None:
         self.engine = engine
         self.settings = settings
-        self.schedule = settings.retry_schedule()
+        self.clock = clock
+        self.schedule = settings.webhook_retry_schedule
         self.timeout = settings.webhook_timeout_seconds
+        self.poll = settings.webhook_poll_seconds
         # A claim outlives the longest wait behind a busy host plus one request.
         self.lease = 4 * self.timeout + 2
-        self.concurrency = max(1, settings.webhook_concurrency)
-        self.per_host = max(1, settings.webhook_per_host)
-        # Rows held in memory: sending or waiting for a slot. One host may hold
-        # only `host_cap` of them, so slow receivers cannot take every place.
-        self.max_held = 4 * self.concurrency
-        self.host_cap = min(16 * self.per_host, self.max_held // 2)
+        self.concurrency = settings.webhook_concurrency
+        self.per_host = settings.webhook_per_host
+        self.max_held = HELD_PER_SLOT * self.concurrency
+        self.host_cap = min(HOST_SHARE_PER_SLOT * self.per_host, self.max_held // 2)
         self.held: dict[int, Delivery] = {}
         self.host_held: dict[str, int] = {}
         self.host_slots: dict[str, asyncio.Semaphore] = {}
         self.slots = asyncio.Semaphore(self.concurrency)
         self.results: list[Outcome] = []
         self.tasks: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
+        self._wake = wakeup
         self._flush_wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._more_due = False  # the last claim was full within shares: more may be due
@@ -121,16 +141,12 @@ class Sender:
 
     def wake(self) -> None:
         """Look for due rows now. Safe from any thread."""
-        loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
-                loop.call_soon_threadsafe(self._wake.set)
+        self._wake.set()
 
     # --- the loop -----------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
-        unwatch = wake.watch_commits(self.engine, CHANNEL, outbox.wakes_sender, self.wake)
         client = httpx.AsyncClient(
             transport=transport(self.settings.allow_private_callbacks, self.concurrency),
             timeout=self.timeout,
@@ -139,7 +155,6 @@ class Sender:
         )
         flusher = asyncio.create_task(self._flush_loop(stop))
         stopping = asyncio.create_task(stop.wait())
-        listening = wake.listen_in_thread(self.engine, CHANNEL, self.wake)
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -168,15 +183,11 @@ class Sender:
                         self._more_for |= {d.host for d in batch}
                     if self._more_due and len(self.held) < self.max_held and batch:
                         continue
-                waker = asyncio.create_task(self._wake.wait())
-                await asyncio.wait(
-                    {waker, stopping}, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED"
-                )
+                waker = asyncio.create_task(self._wake.wait(self.poll))
+                await asyncio.wait({waker, stopping}, return_when="FIRST_COMPLETED")
                 waker.cancel()
         finally:
-            listening.set()  # the listener thread ends within half a second
             stopping.cancel()
-            unwatch()
             claimed = list(self.held)
             for task in list(self.tasks):
                 task.cancel()
@@ -210,7 +221,8 @@ class Sender:
             try:
                 # Wait for the host's turn only while the claim is sure to outlast
                 # the request; then hand the row back untouched instead.
-                async with asyncio.timeout(max(0.0, delivery.start_by - time.monotonic())):
+                start_in = delivery.start_by - self.clock.monotonic()
+                async with asyncio.timeout(max(0.0, start_in)):
                     await slot.acquire()
             except TimeoutError:
                 outcome = Outcome(delivery.id, "release", delivery.attempts, None, None, None)
@@ -241,7 +253,7 @@ class Sender:
         # The id goes out signed or not: receivers dedupe on it (delivery is at least once).
         headers = {"user-agent": USER_AGENT, "webhook-id": d.event_id}
         if d.secret:
-            stamp = int(time.time())
+            stamp = int(self.clock.now().replace(tzinfo=UTC).timestamp())
             headers |= {
                 "webhook-timestamp": str(stamp),
                 "webhook-signature": sign(d.secret, d.event_id, stamp, d.payload),
@@ -285,9 +297,9 @@ class Sender:
         if delay is None:
             log.info("webhook %s dead after %d attempts: %s", d.event_id, attempts, error)
             return Outcome(d.id, "dead", attempts, None, status, error)
-        if delay < POLL_SECONDS and self._loop is not None:
+        if delay < self.poll and self._loop is not None:
             self._loop.call_later(delay + FLUSH_SECONDS * 2, self._wake.set)
-        next_at = utcnow() + timedelta(seconds=delay)
+        next_at = self.clock.now() + timedelta(seconds=delay)
         return Outcome(d.id, "pending", attempts, next_at, status, error)
 
     # --- the store ----------------------------------------------------------
@@ -301,9 +313,9 @@ class Sender:
         a thread). Rows over a host's share are handed back in the same
         transaction, so one host with a big backlog cannot fill every place.
         """
-        now = utcnow()
+        now = self.clock.now()
         until = now + timedelta(seconds=self.lease)
-        start_by = time.monotonic() + self.lease - self.timeout - 2
+        start_by = self.clock.monotonic() + self.lease - self.timeout - 2
         with self.engine.begin() as conn:
             rows = outbox.claim_due(conn, now, limit, skip_urls, until)
             kept, extra, left_over = [], [], set()
@@ -355,7 +367,7 @@ class Sender:
                 self._flush_wake.set()
 
     def _write(self, batch: list[Outcome]) -> None:
-        now = utcnow()
+        now = self.clock.now()
         settled = [o for o in batch if o.state != "release"]
         released = [o.id for o in batch if o.state == "release"]
         with self.engine.begin() as conn:

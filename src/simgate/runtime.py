@@ -1,0 +1,153 @@
+"""What one running node is made of, built once and handed around explicitly.
+
+`bootstrap(settings)` builds the `Runtime`: the store, the settings, this
+node's name and public URL, the devices connected here (hub), the device
+reports waiting to be stored, the clock, the wake-ups of the workers and the
+supervisor that runs them. `create_app` (app.py) serves it; routes receive it
+through the `RuntimeDep` dependency and workers as their first argument. No
+other module reads `app.state`.
+
+Waking the workers has one path, the commit hooks installed by `start`: a
+transaction that queues messages (or frees a phone) wakes the dispatcher
+when it commits, one that writes outbox rows wakes the webhook sender; on
+PostgreSQL a NOTIFY carries the news to the other nodes, whose wake listener
+passes it on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+import anyio.to_thread
+from fastapi import Depends, FastAPI
+from sqlalchemy import Engine
+from starlette.requests import HTTPConnection
+
+from simgate.clock import SYSTEM_CLOCK, Clock
+from simgate.config import Settings
+from simgate.services.calls import Dialer
+from simgate.store.db import make_engine, upgrade
+from simgate.workers.hub import Hub
+from simgate.workers.reports import ReportQueue
+from simgate.workers.supervisor import Supervisor, Worker
+from simgate.workers.wake import WakeListener, Wakeup
+
+if TYPE_CHECKING:
+    from simgate.web.common import WebState
+
+# How long shutdown waits for store work still running in worker threads
+# (a device's last heartbeat, a report batch): the engine is disposed after,
+# and a connection handed back to a disposed pool is never closed.
+SHUTDOWN_THREADS_SECONDS = 5.0
+
+
+@dataclass(eq=False)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    public_url: str
+    node_name: str
+    clock: Clock
+    hub: Hub
+    dialer: Dialer  # click-to-call goes to a connected phone: the hub
+    reports: ReportQueue
+    wake_dispatcher: Wakeup
+    wake_webhooks: Wakeup
+    workers: Supervisor
+    web: WebState
+    # PostgreSQL only: hears the other nodes' NOTIFYs.
+    listener: WakeListener | None = None
+    # Set from the start of shutdown: /readyz turns traffic away.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _undo: list[Callable[[], None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Install the commit hooks and start the workers (the app's startup)."""
+        from simgate.workers import dispatcher, webhooks
+
+        loop = asyncio.get_running_loop()
+        self.wake_dispatcher.attach(loop)
+        self.wake_webhooks.attach(loop)
+        self.stopping.clear()
+        self._undo = [dispatcher.wake_on_commits(self), webhooks.wake_on_commits(self)]
+        self.workers.start(self, self.stopping)
+
+    async def stop(self) -> None:
+        """Stop the workers and wait for their store work (the app's shutdown)."""
+        self.stopping.set()
+        await self.workers.shutdown()
+        for undo in self._undo:
+            undo()
+        self._undo = []
+        await _threads_done(SHUTDOWN_THREADS_SECONDS)
+
+
+def bootstrap(
+    settings: Settings,
+    engine: Engine | None = None,
+    migrate: bool = True,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Runtime:
+    """Build a node's runtime; nothing runs until `start`."""
+    from simgate import web
+    from simgate.workers import dispatcher, reports, retention, webhooks
+
+    engine = engine or make_engine(settings)
+    if migrate:
+        upgrade(engine)
+    hub = Hub()
+    wake_dispatcher, wake_webhooks = Wakeup(), Wakeup()
+    listener = None
+    if engine.dialect.name == "postgresql":
+        listener = WakeListener(
+            engine,
+            {dispatcher.CHANNEL: wake_dispatcher.set, webhooks.CHANNEL: wake_webhooks.set},
+        )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        public_url=settings.resolved_public_url(),
+        node_name=settings.resolved_node_name(),
+        clock=clock,
+        hub=hub,
+        dialer=hub,
+        reports=ReportQueue(),
+        wake_dispatcher=wake_dispatcher,
+        wake_webhooks=wake_webhooks,
+        workers=Supervisor(clock),
+        web=web.make_state(settings),
+        listener=listener,
+    )
+    # The background workers; one more is one more line here.
+    runtime.workers.add(Worker("dispatcher", dispatcher.run))
+    runtime.workers.add(Worker("reports", reports.run))
+    runtime.workers.add(Worker("webhooks", webhooks.run))
+    runtime.workers.add(Worker("pruner", retention.run))
+    if listener is not None:
+        runtime.workers.add(Worker("wake-listener", listener.run, ready=listener.ready))
+    return runtime
+
+
+def runtime_of(app: FastAPI) -> Runtime:
+    """The runtime `create_app` built for `app`."""
+    runtime: Runtime = app.state.runtime
+    return runtime
+
+
+def get_runtime(connection: HTTPConnection) -> Runtime:
+    """FastAPI dependency (HTTP and WebSocket routes alike)."""
+    return runtime_of(connection.app)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def _threads_done(timeout: float) -> None:
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while limiter.borrowed_tokens and loop.time() < deadline:
+        await asyncio.sleep(0.01)
