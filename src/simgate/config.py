@@ -154,27 +154,45 @@ class Settings(BaseSettings):
         "public URL).",
     )
 
-    # --- Retention (docs/retention.md) ------------------------------------------
-    # How long finished rows are kept, in days; 0 keeps them for ever. Messages,
-    # received SMS, calls, qualifications and clicks are history and never pruned.
-    # Delivered webhooks (state done), counted from delivery.
-    retention_webhooks_done_days: int = Field(30, ge=0)
-    # Dead webhooks, counted from when they died; a replay makes them pending again.
-    retention_webhooks_dead_days: int = Field(90, ge=0)
-    # The refs that dedupe device reports re-sent after a reconnect.
-    retention_device_refs_days: int = Field(30, ge=0)
-    # Message events (retries, failures) of messages no longer in flight.
-    retention_message_events_days: int = Field(180, ge=0)
-    # The pruner runs at start and then this often.
-    retention_interval_seconds: float = Field(3600.0, gt=0)
-    # Rows deleted per transaction: SQLite has one writer, and a big delete
-    # would hold every accept behind it.
-    retention_batch_rows: int = Field(500, ge=1, le=100_000)
-    # The pruner's share of the store's time at most: after a batch that took t
-    # it rests t * (1 / share - 1), so it slows down by itself on a slow disk or
-    # a busy store. 1 prunes flat out (`simgate prune` in a quiet hour).
-    retention_store_share: float = Field(0.01, gt=0, le=1)
-    # --- end of retention ----------------------------------------------------------
+    # --- retention (docs/retention.md) -------------------------------------------
+    # Messages, received SMS, calls, qualifications and clicks are history and
+    # never pruned; these are the rows that only serve while work is in flight.
+    retention_webhooks_done_days: int = Field(
+        30, ge=0, description="Days a delivered webhook is kept, from delivery; 0 keeps it."
+    )
+    retention_webhooks_dead_days: int = Field(
+        90,
+        ge=0,
+        description="Days a dead webhook is kept, from when it died, unless replayed; "
+        "0 keeps it.",
+    )
+    retention_device_refs_days: int = Field(
+        30,
+        ge=0,
+        description="Days the refs that dedupe re-sent device reports are kept; 0 keeps them.",
+    )
+    retention_message_events_days: int = Field(
+        180,
+        ge=0,
+        description="Days the events (retries, failures) of settled messages are kept; "
+        "0 keeps them.",
+    )
+    retention_interval_seconds: float = Field(
+        3600.0, gt=0, description="Seconds between pruning runs (one runs at start)."
+    )
+    # SQLite has one writer: a big delete would hold every accept behind it.
+    retention_batch_rows: int = Field(
+        500, ge=1, le=100_000, description="Rows the pruner deletes per transaction."
+    )
+    # After a batch that took t the pruner rests t * (1 / share - 1), so it
+    # slows down by itself on a slow disk or a busy store.
+    retention_store_share: float = Field(
+        0.01,
+        gt=0,
+        le=1,
+        description="Share of the store's time the pruner may take at most; 1 prunes "
+        "flat out (`simgate prune` in a quiet hour).",
+    )
 
     @field_validator("sqlite_synchronous")
     @classmethod
