@@ -242,4 +242,5 @@ def test_prune_command_dry_run_then_for_real(settings: Settings, engine: Engine)
 def test_prune_command_refuses_bad_settings(settings: Settings) -> None:
     bad = run("prune", settings=settings, env={"SIMGATE_RETENTION_BATCH_ROWS": "0"})
     assert bad.exit_code == 2
-    assert "SIMGATE_RETENTION_BATCH_ROWS" in bad.output and "greater than or equal to 1" in bad.output
+    assert "SIMGATE_RETENTION_BATCH_ROWS" in bad.output
+    assert "greater than or equal to 1" in bad.output
