@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_handovers: int = 5
     # After a device acks a message, how long it has to report sent/failed.
     result_timeout_seconds: float = 600.0
+    # Messages one device may hold at once (handed over, not yet reported on):
+    # bounds what a phone that stops reporting can strand until its leases end.
+    max_in_flight: int = Field(200, ge=1)
     heartbeat_seconds: float = 20.0
     node_name: str | None = None
     # Webhooks (issue 4)

@@ -2,7 +2,9 @@
 
 Each tick is one transaction (services/dispatch.py): promote scheduled
 messages that are due, expire leases, and claim work for every account that
-has a device here with send budget left. It wakes when a commit stores new
+has a device here with send budget left: its send rate allows more, and it
+holds fewer than `max_in_flight` messages (counted in the same transaction,
+after expired leases went back to the queue). It wakes when a commit stores new
 messages (on any node: on PostgreSQL that commit NOTIFYs every node) or a
 device frees capacity, and every half second otherwise (scheduled messages,
 retries).
@@ -21,9 +23,10 @@ from starlette.concurrency import run_in_threadpool
 from simgate.device import protocol
 from simgate.domain.dates import utcnow
 from simgate.services import dispatch
+from simgate.store import in_flight
 from simgate.store.tables import messages
 from simgate.workers import wake as waking
-from simgate.workers.hub import Hub
+from simgate.workers.hub import Hub, Plan, limit_in_flight
 
 log = logging.getLogger(__name__)
 TICK = 0.5
@@ -33,10 +36,11 @@ SWEEP_EVERY = 1.0
 
 def _tick(
     engine: Engine,
-    plan: dict[int, dict[int, int]],
+    plan: Plan,
     lease: float,
     max_attempts: int,
     max_handovers: int,
+    max_in_flight: int,
     sweep: bool,
 ) -> list[dispatch.Claimed]:
     now = utcnow()
@@ -45,6 +49,9 @@ def _tick(
         if sweep:
             dispatch.promote_due(conn, now)
             dispatch.expire_leases(conn, now, max_attempts)
+        if plan:
+            devices = [device_id for capacity in plan.values() for device_id in capacity]
+            plan = limit_in_flight(plan, in_flight.held_by(conn, devices), max_in_flight)
         for account_id, capacity in plan.items():
             claimed += dispatch.claim(conn, account_id, capacity, now, lease, max_handovers)
     return claimed
@@ -76,7 +83,7 @@ async def _loop(app: FastAPI, stop: asyncio.Event) -> None:
         wake.clear()
         now = time.monotonic()
         sweep = now - last_sweep >= SWEEP_EVERY
-        plan = hub.plan()
+        plan = hub.plan(now)
         if not plan and not sweep:
             continue
         try:
@@ -87,6 +94,7 @@ async def _loop(app: FastAPI, stop: asyncio.Event) -> None:
                 settings.lease_seconds,
                 settings.max_send_attempts,
                 settings.max_handovers,
+                settings.max_in_flight,
                 sweep,
             )
         except Exception:
@@ -100,7 +108,6 @@ async def _loop(app: FastAPI, stop: asyncio.Event) -> None:
             if link is None:  # gone meanwhile: its lease will expire
                 continue
             link.spend(1)
-            link.in_flight.add(item.id)
             try:
                 await link.send(
                     protocol.send_sms(item.id, item.attempts, item.phone_number, item.message)
