@@ -163,5 +163,5 @@ def _refused(item: tuple[Link, Frame], exc: Exception) -> Outcome:
         type(exc).__name__,
         exc_info=exc,
     )
-    ref = getattr(frame, "ref", None)
+    ref = None if isinstance(frame, protocol.Ack) else frame.ref  # a command ack has none
     return Outcome(protocol.error("rejected", "the server could not store this report", ref))
