@@ -163,18 +163,29 @@ def device_run(
 ) -> None:
     """Connect as a device and drive a phone (reconnects with back-off)."""
     from simgate.device.agent import Agent, Fatal
-    from simgate.device.simulator import Journal, SimulatedPhone
+    from simgate.device.drivers.simulator import SimulatedPhone
+    from simgate.device.journal import Journal
 
+    assert driver == "simulator"  # the only one so far; click checked the choice
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder = state_dir or Path(f"simgate-agent-{token[4:12]}")
-    phone = SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync)
-    agent = Agent(server, token, phone, Journal(folder, fsync=not no_fsync))
+    journal = Journal(folder, fsync=not no_fsync)
+
+    async def run() -> None:
+        phone = SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync)
+        try:
+            await Agent(server, token, phone, journal).run()
+        finally:
+            phone.close()
+
     try:
-        asyncio.run(agent.run())
+        asyncio.run(run())
     except Fatal as exc:
         fail(f"the server refused this device: {exc}")
     except KeyboardInterrupt:
         pass
+    finally:
+        journal.close()
 
 
 @device.group("report")
