@@ -91,13 +91,18 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
     serving.raise_open_file_limit()
     app = create_app(settings)
-    if demo:
-        from simgate import demo as demo_setup
+    try:
+        if demo:
+            from simgate import demo as demo_setup
 
-        text, phone = demo_setup.prepare(app.state.engine, settings)
-        click.echo(text)
-        app.state.workers.append(phone)
-    uvicorn.run(app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings))
+            text, phone = demo_setup.prepare(app.state.engine, settings)
+            click.echo(text)
+            app.state.workers.append(phone)
+        uvicorn.run(
+            app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
+        )
+    finally:
+        app.state.engine.dispose()  # after the workers stopped (uvicorn ran the lifespan's end)
 
 
 # --- db ----------------------------------------------------------------------
@@ -244,9 +249,10 @@ def keys_revoke(email: str, key_id: int, overrides: dict[str, Any]) -> None:
 
 
 # Command groups that live beside the code they drive.
-from simgate.device.cli import device, devices  # noqa: E402
+from simgate import devices_cli  # noqa: E402
+from simgate.device.cli import device  # noqa: E402  (the agent's, not the operator's)
 
-main.add_command(devices)
+main.add_command(devices_cli.devices)
 main.add_command(device)
 
 from simgate import webhooks_cli  # noqa: E402
