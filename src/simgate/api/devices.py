@@ -215,6 +215,10 @@ async def _receive(ws: WebSocket, link: Link, state: Any) -> None:
             continue
         if isinstance(frame, protocol.Pong | protocol.Hello):
             continue
+        if isinstance(frame, protocol.Result):
+            # Its room is free now, not once the report writer has stored it.
+            link.settling.add(frame.message_id)
+            state.wake_dispatcher()
         # Back-pressure: a device that sends faster than its reports are stored
         # waits here, and its socket is not read meanwhile.
         await link.report_slots.acquire()

@@ -41,6 +41,7 @@ def _tick(
     max_attempts: int,
     max_handovers: int,
     max_in_flight: int,
+    settling: set[int],
     sweep: bool,
 ) -> list[dispatch.Claimed]:
     now = utcnow()
@@ -51,7 +52,8 @@ def _tick(
             dispatch.expire_leases(conn, now, max_attempts)
         if plan:
             devices = [device_id for capacity in plan.values() for device_id in capacity]
-            plan = limit_in_flight(plan, in_flight.held_by(conn, devices), max_in_flight)
+            held = in_flight.held_by(conn, devices, settling)
+            plan = limit_in_flight(plan, held, max_in_flight)
         for account_id, capacity in plan.items():
             claimed += dispatch.claim(conn, account_id, capacity, now, lease, max_handovers)
     return claimed
@@ -95,6 +97,7 @@ async def _loop(app: FastAPI, stop: asyncio.Event) -> None:
                 settings.max_send_attempts,
                 settings.max_handovers,
                 settings.max_in_flight,
+                hub.settling(plan),
                 sweep,
             )
         except Exception:

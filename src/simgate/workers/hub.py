@@ -2,10 +2,13 @@
 
 A device's budget has two limits. Its send rate is a token bucket kept here,
 in memory: it is this connection's pace and dies with it. How many SMS it
-holds (handed over, not yet reported on) is not kept here: it is read from
-the store on every dispatcher tick (`store/in_flight.py`), so that a hand-over
-whose lease expires or whose result never comes frees its room as soon as the
-store says so, without the device having to reconnect.
+holds (handed over, not yet reported on) is read from the store on every
+dispatcher tick (`store/in_flight.py`), so that a hand-over whose lease
+expires or whose result never comes frees its room as soon as the store says
+so, without the device having to reconnect. The one thing kept here is what
+the store cannot know yet: results received and still waiting for the report
+writer (`Link.settling`), whose room is free at once; each leaves that set when
+its frame is applied, so it never outlives the report queue.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class Link:
     report_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_PENDING_REPORTS)
     )
+    # Messages whose result frame came and waits for the report writer: they
+    # still count in the store, not against the device (at most MAX_PENDING_REPORTS).
+    settling: set[int] = field(default_factory=set)
     tokens: float = 1.0
     refilled_at: float = field(default_factory=time.monotonic)
 
@@ -91,6 +97,15 @@ class Hub:
             del self.links[link.device_id]
             return True
         return False
+
+    def settling(self, plan: Plan) -> set[int]:
+        """Messages of the planned devices whose results wait to be stored."""
+        return {
+            message_id
+            for capacity in plan.values()
+            for device_id in capacity
+            for message_id in self.links[device_id].settling
+        }
 
     def plan(self, now: float) -> Plan:
         """What each device's send rate allows now, for those it allows any;

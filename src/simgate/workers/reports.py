@@ -116,18 +116,19 @@ async def run(app: FastAPI, stop: asyncio.Event) -> None:
             await asyncio.sleep(delay)
             continue
         failures = 0
-        # A stored result frees room on its device (in flight is read from the
-        # store) and a failed send may be back in the queue: either is work.
-        freed = False
-        for (link, frame), outcome in zip(batch, outcomes, strict=True):
-            freed |= outcome.requeued or isinstance(frame, protocol.Result)
+        for link, frame in batch:  # before any await: the store has the last word now
+            if isinstance(frame, protocol.Result):
+                link.settling.discard(frame.message_id)
+        requeued = False
+        for (link, _frame), outcome in zip(batch, outcomes, strict=True):
+            requeued |= outcome.requeued
             link.report_slots.release()
             if outcome.reply is not None:
                 try:
                     await link.send(outcome.reply)
                 except Exception:
                     pass  # the device re-sends the report after reconnecting
-        if freed:
+        if requeued:
             app.state.wake_dispatcher()
 
 
