@@ -4,15 +4,18 @@ room without a reconnect (issue 10, bug 2). Real WebSockets, both stores."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, insert, select
 
 from simgate.config import Settings
+from simgate.domain.dates import utcnow
 from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
+from simgate.store import in_flight
 from simgate.store.tables import messages
 from tests.support.servers import LiveServer
 from tests.support.sockets import Sockets, next_frame
@@ -72,3 +75,31 @@ def test_a_device_that_never_reports_gets_its_room_back_without_reconnecting(
     third = next_frame(phone, "send_sms")
     assert third["text"] == "m2" and third["id"] not in first
     assert {k: v for k, v in states(live).items() if k != "m2"} == {"m0": "failed", "m1": "failed"}
+
+
+def test_held_counts_leave_out_results_waiting_to_be_stored(engine: Engine) -> None:
+    account, _ = create_account(engine, "owner@example.com", "Europe/Paris", "FR")
+    phone, other, idle = (add_device(engine, account.email, name)[0] for name in "abc")
+    now = utcnow()
+
+    def message(device_id: int, state: str) -> int:
+        with engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(messages).values(
+                        account_id=account.id, id_sms_api=secrets.token_hex(6), request_hash="x",
+                        phone_number="+33612345678", message="hi", priority=1, encoding="GSM-7",
+                        segments=1, state=state, send_at=now, created_at=now, attempts=0,
+                        device_id=device_id,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+            )  # fmt: skip
+
+    held = [message(phone, "dispatched") for _ in range(3)]
+    message(phone, "sent")
+    message(phone, "queued")  # its lease expired: no longer the phone's
+    message(other, "dispatched")
+    with engine.connect() as conn:
+        assert in_flight.held_by(conn, [phone, other, idle]) == {phone: 3, other: 1}
+        assert in_flight.held_by(conn, [phone], settling={held[0], held[1]}) == {phone: 1}
+        assert in_flight.held_by(conn, []) == {}

@@ -132,3 +132,13 @@ def test_every_row_is_assigned_once_while_there_is_room(capacity: dict[int, int]
     for device, rows in assigned.items():
         assert len(rows) <= capacity[device]
         assert [r.id for r in rows] == sorted(r.id for r in rows)  # order kept per device
+
+
+def test_results_waiting_to_be_stored_are_named_for_the_planned_devices_only() -> None:
+    hub = Hub()
+    planned, resting = link(rate=600, device_id=1), link(rate=600, device_id=2, tokens=0.0)
+    planned.settling |= {11, 12}
+    resting.settling |= {21}
+    hub.add(planned)
+    hub.add(resting)
+    assert hub.settling(hub.plan(0.0)) == {11, 12}
