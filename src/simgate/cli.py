@@ -78,14 +78,20 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
     serving.raise_open_file_limit()
     app = create_app(settings)
-    if demo:
-        from simgate import demo as demo_setup
+    try:
+        if demo:
+            from simgate import demo as demo_setup
 
-        runtime = runtime_of(app)
-        text, phone = demo_setup.prepare(runtime.engine, settings)
-        click.echo(text)
-        runtime.workers.add(Worker("demo-phone", phone))
-    uvicorn.run(app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings))
+            runtime = runtime_of(app)
+            text, phone = demo_setup.prepare(runtime.engine, settings)
+            click.echo(text)
+            runtime.workers.add(Worker("demo-phone", phone))
+        uvicorn.run(
+            app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
+        )
+    finally:
+        # After the workers stopped: uvicorn ran the lifespan's end.
+        runtime_of(app).engine.dispose()
 
 
 # --- db ----------------------------------------------------------------------
@@ -297,9 +303,10 @@ def prune(dry_run: bool, overrides: dict[str, Any]) -> None:
 
 
 # Command groups that live beside the code they drive.
-from simgate.device.cli import device, devices  # noqa: E402
+from simgate import devices_cli  # noqa: E402
+from simgate.device.cli import device  # noqa: E402  (the agent's, not the operator's)
 
-main.add_command(devices)
+main.add_command(devices_cli.devices)
 main.add_command(device)
 
 from simgate import webhooks_cli  # noqa: E402

@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         description="Seconds a phone has, once it acknowledged a message, to report it "
         "sent or failed; then the message fails.",
     )
+    # Bounds what a phone that stops reporting can strand until its leases end.
+    max_in_flight: int = Field(
+        200,
+        ge=1,
+        description="Messages one phone may hold at once (handed over, not yet "
+        "reported on).",
+    )
     heartbeat_seconds: float = Field(
         20.0, gt=0, description="Seconds between pings to each connected phone."
     )

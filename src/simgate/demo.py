@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 
 from simgate.config import Settings
 from simgate.device.agent import Agent
-from simgate.device.simulator import Journal, SimulatedPhone
+from simgate.device.drivers.simulator import SimulatedPhone
+from simgate.device.journal import Journal
 from simgate.services.accounts import create_account, create_key
 from simgate.services.devices import add_device, list_devices, remove_device
 from simgate.workers.supervisor import WorkerRun
@@ -74,6 +75,11 @@ def prepare(engine: Engine, settings: Settings) -> tuple[str, WorkerRun]:
     async def run_phone(_app: Any, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.3)  # let the server start listening first
         phone = SimulatedPhone(folder, sent_delay=1.0, delivery_delay=2.0)
-        await Agent(base, token, phone, Journal(folder)).run(stop)
+        journal = Journal(folder)
+        try:
+            await Agent(base, token, phone, journal).run(stop)
+        finally:
+            phone.close()
+            journal.close()
 
     return text, run_phone

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from simgate.config import Settings
 from simgate.store.tables import calls, devices, incoming_sms, qualifications
-from tests.support.servers import ServerProcess, simgate
+from tests.support.polling import wait_for
+from tests.support.servers import ServerProcess, free_port, simgate
 
 
 def test_devices_add_list_remove_and_report(
@@ -127,3 +132,23 @@ def test_devices_add_list_remove_and_report(
     assert simgate("devices", "list", settings=settings).stdout.strip() == ""
     unknown = simgate("devices", "add", "nobody@example.com", "--name", "x", settings=settings)
     assert unknown.returncode == 1 and "no account" in unknown.stderr
+
+
+def test_device_run_keeps_its_journal_in_the_users_data_directory(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "started-here"
+    elsewhere.mkdir()
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data-home")}
+    token = "sgd_abcdefgh" + "x" * 30
+    # No server listens there: the agent keeps retrying, its journal already open.
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "simgate.cli", "device", "run", "--token", token,
+         "--server", f"http://127.0.0.1:{free_port()}"],
+        cwd=elsewhere, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        journal = tmp_path / "data-home" / "simgate" / "agent-abcdefgh" / "journal.jsonl"
+        wait_for(journal.exists, timeout=30)
+    finally:
+        agent.kill()
+        agent.wait(10)
+    assert list(elsewhere.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from contextlib import ExitStack
 from typing import Any
 
@@ -45,9 +46,11 @@ class Sockets:
 
 
 def next_frame(ws: ClientConnection, kind: str, timeout: float = 5) -> dict[str, Any]:
-    """The next frame, which must be of `kind` (pings are answered on the way)."""
+    """The next frame, which must be of `kind` (pings are answered on the way);
+    TimeoutError if none comes within `timeout` seconds, pings or not."""
+    deadline = time.monotonic() + timeout
     while True:
-        frame: dict[str, Any] = json.loads(ws.recv(timeout))
+        frame: dict[str, Any] = json.loads(ws.recv(max(0.0, deadline - time.monotonic())))
         if frame["type"] == "ping":
             ws.send(json.dumps({"type": "pong", "ts": frame["ts"]}))
             continue

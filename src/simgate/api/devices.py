@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -125,7 +126,7 @@ async def device_socket(ws: WebSocket, runtime: RuntimeDep) -> None:
         _heartbeat(link, engine, None if reporter_only else node, settings.heartbeat_seconds)
     )
     try:
-        await _receive(ws, link, runtime.reports)
+        await _receive(ws, link, runtime.reports, runtime.wake_dispatcher.set)
     finally:
         heartbeat.cancel()
         writer.cancel()
@@ -150,7 +151,9 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
         await ws.close(code, reason.encode()[:120].decode(errors="ignore"))
 
 
-async def _receive(ws: WebSocket, link: Link, reports: ReportQueue) -> None:
+async def _receive(
+    ws: WebSocket, link: Link, reports: ReportQueue, wake_dispatcher: Callable[[], None]
+) -> None:
     while True:
         try:
             raw = await ws.receive_text()
@@ -167,8 +170,9 @@ async def _receive(ws: WebSocket, link: Link, reports: ReportQueue) -> None:
         if isinstance(frame, protocol.Pong | protocol.Hello):
             continue
         if isinstance(frame, protocol.Result):
-            # The dispatcher wakes when the report writer commits the result.
-            link.in_flight.discard(frame.message_id)
+            # Its room is free now, not once the report writer has stored it.
+            link.settling.add(frame.message_id)
+            wake_dispatcher()
         # Back-pressure: a device that sends faster than its reports are stored
         # waits here, and its socket is not read meanwhile.
         await link.report_slots.acquire()

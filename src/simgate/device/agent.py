@@ -1,8 +1,9 @@
 """The reference device agent: holds the WebSocket, drives a phone driver.
 
 It reconnects with back-off, acknowledges commands once they are in its
-journal, and keeps every report until the server acknowledges it, re-sending
-pending reports after each reconnect (docs/device-protocol.md).
+journal, hands them to its `Driver` (device/drivers), turns the driver's
+events into reports, and keeps every report until the server acknowledges it,
+re-sending pending reports after each reconnect (docs/device-protocol.md).
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import json
 import logging
 import random
 import secrets
+from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, assert_never
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from simgate.device import protocol
-from simgate.device.simulator import Journal, SimulatedPhone
+from simgate.device import drivers, protocol
+from simgate.device.drivers import Driver, DriverEvent
+from simgate.device.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +37,12 @@ def socket_url(server: str) -> str:
     return base + protocol.PATH
 
 
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
 
 
 class Fatal(Exception):
@@ -43,38 +50,44 @@ class Fatal(Exception):
 
 
 class Agent:
-    def __init__(self, server: str, token: str, phone: SimulatedPhone, journal: Journal) -> None:
+    def __init__(self, server: str, token: str, driver: Driver, journal: Journal) -> None:
         self.url = socket_url(server)
         self.token = token
-        self.phone = phone
+        self.driver = driver
         self.journal = journal
         self.ws: ClientConnection | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
-        # Work the previous run of this phone accepted but did not finish.
-        to_send, to_deliver = journal.unfinished()
-        self.resume = [self._deliver(f) for f in to_send]
-        self.resume += [self._deliver(f, transmitted=True) for f in to_deliver]
+        capabilities = driver.capabilities
+        # "call" tells the server it may hand this device dial commands.
+        self.capabilities = ["sms", "call"] if capabilities.dial else ["sms"]
+        # Work the previous run of this phone accepted but did not finish: the
+        # driver is asked again and reports what it knows (it never sends twice).
+        self.resume = journal.unfinished(awaiting_delivery=capabilities.delivery_reports)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Stay connected until `stop` is set; raises Fatal if refused for good."""
         stop = stop or asyncio.Event()
-        for job in self.resume:
-            self._spawn(job)
+        events = asyncio.create_task(self._follow_driver())
+        for frame in self.resume:
+            self._spawn(self._send_sms(frame))
         self.resume = []
         delay = 0.5
-        while not stop.is_set():
-            try:
-                await self._session(stop)
-                delay = 0.5
-            except Fatal:
-                raise
-            except (OSError, ConnectionClosed, InvalidStatus, TimeoutError) as exc:
-                log.info("connection lost (%s); retrying in %.1fs", type(exc).__name__, delay)
-            self.connected.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, 10.0)
+        try:
+            while not stop.is_set():
+                try:
+                    await self._session(stop)
+                    delay = 0.5
+                except Fatal:
+                    raise
+                except (OSError, ConnectionClosed, InvalidStatus, TimeoutError) as exc:
+                    log.info("connection lost (%s); retrying in %.1fs", type(exc).__name__, delay)
+                self.connected.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 10.0)
+        finally:
+            events.cancel()
 
     async def _session(self, stop: asyncio.Event) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -85,8 +98,8 @@ class Agent:
                     {
                         "type": "hello",
                         "protocol": protocol.VERSION,
-                        "capabilities": ["sms", "call"],
-                        "agent": "simgate-simulator",
+                        "capabilities": self.capabilities,
+                        "agent": f"simgate-{self.driver.name}",
                     }
                 )
             )
@@ -146,54 +159,90 @@ class Agent:
             fresh = self.journal.accept(frame)
             await self._send({"type": "ack", "id": frame["id"]})
             if fresh:
-                self._spawn(self._deliver(frame))
+                self._spawn(self._send_sms(frame))
         elif kind == "dial":
             await self._send({"type": "ack", "id": frame["id"]})
-            self._spawn(self._report(self._call_frame("outgoing_call", frame["to"], "00:00:05")))
+            if self.driver.capabilities.dial:
+                self._spawn(self._dial(frame["id"], frame["to"]))
+            else:
+                log.warning("dial command %s ignored: this driver cannot dial", frame["id"])
 
-    def _call_frame(self, event: str, number: str, duration: str) -> dict[str, Any]:
-        return {
-            "type": "call",
-            "ref": "c-" + secrets.token_hex(8),
-            "event": event,
-            "number": number,
-            "duration": duration,
-            "at": now_iso(),
-        }
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(job)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _deliver(self, frame: dict[str, Any], transmitted: bool = False) -> None:
-        """Send one SMS and report it; `transmitted` resumes after the send."""
-        message_id = frame["id"]
-        if not transmitted:
-            await asyncio.sleep(self.phone.sent_delay)
-            failure = self.phone.transmit(message_id, frame["to"], frame["text"])
-            result: dict[str, Any] = {
-                "type": "result",
-                "ref": "r-" + message_id,
-                "id": message_id,
-                "status": "failed" if failure else "sent",
-                "at": now_iso(),
+    async def _send_sms(self, frame: dict[str, Any]) -> None:
+        command_id = frame["id"]
+        try:
+            await self.driver.send_sms(command_id, frame["to"], frame["text"])
+        except drivers.NotSent as exc:
+            await self._on_event(drivers.Failed(command_id, exc.reason, datetime.now(UTC)))
+        except Exception:
+            # Perhaps sent: reporting it failed could send it twice. The server
+            # fails it after its result timeout instead.
+            log.exception("driver %s could not take SMS %s", self.driver.name, command_id)
+
+    async def _dial(self, command_id: str, to: str) -> None:
+        try:
+            await self.driver.dial(command_id, to)
+        except Exception:
+            log.exception("driver %s could not dial (command %s)", self.driver.name, command_id)
+
+    async def _follow_driver(self) -> None:
+        async for event in self.driver.events():
+            try:
+                await self._on_event(event)
+            except Exception:  # one bad event must not silence the driver for good
+                log.exception("could not report %s", event)
+
+    async def _on_event(self, event: DriverEvent) -> None:
+        """Report what the driver says, once: a driver asked again after a
+        restart reports again what it already reported."""
+        journal = self.journal
+        if isinstance(event, drivers.Sent | drivers.Failed) and event.command_id in journal.results:
+            return
+        if (
+            isinstance(event, drivers.Delivered | drivers.Undelivered)
+            and event.command_id in journal.delivered
+        ):
+            return
+        await self._report(report_for(event))
+
+
+def report_for(event: DriverEvent) -> dict[str, Any]:
+    """The protocol frame that reports a driver event (docs/device-protocol.md).
+
+    Results and delivery reports take their ref from the command id, so a
+    re-sent report is the same report; the others get a fresh one.
+    """
+    match event:
+        case drivers.Sent(command_id, at):
+            return _about(command_id, "result", "r-", at, status="sent")
+        case drivers.Failed(command_id, reason, at):
+            return _about(command_id, "result", "r-", at, status="failed", reason=reason)
+        case drivers.Delivered(command_id, at):
+            return _about(command_id, "delivery", "d-", at, status="delivered")
+        case drivers.Undelivered(command_id, reason, at):
+            return _about(command_id, "delivery", "d-", at, status="undelivered", reason=reason)
+        case drivers.IncomingSms(sender, text, at):
+            ref = "s-" + secrets.token_hex(8)
+            return {"type": "sms_received", "ref": ref, "from": sender, "text": text, "at": iso(at)}
+        case drivers.CallEvent(kind, number, duration, at):
+            return {
+                "type": "call",
+                "ref": "c-" + secrets.token_hex(8),
+                "event": kind,
+                "number": number,
+                "duration": duration,
+                "at": iso(at),
             }
-            if failure:
-                result["reason"] = failure
-            await self._report(result)
-            if failure:
-                return
-        await asyncio.sleep(self.phone.delivery_delay)
-        await self._report(
-            {
-                "type": "delivery",
-                "ref": "d-" + message_id,
-                "id": message_id,
-                "status": "delivered",
-                "at": now_iso(),
-            }
-        )
+        case _:
+            assert_never(event)
+
+
+def _about(command_id: str, kind: str, prefix: str, at: datetime, **fields: str) -> dict[str, Any]:
+    return {"type": kind, "ref": prefix + command_id, "id": command_id, **fields, "at": iso(at)}
 
 
 async def report_once(server: str, token: str, frame: dict[str, Any], timeout: float = 15) -> None:

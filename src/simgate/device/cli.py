@@ -1,10 +1,11 @@
-"""`simgate devices ...` (operator: pair, list, remove) and `simgate device ...`
-(the reference agent: run, report)."""
+"""`simgate device ...`: the reference agent (run, report), which acts as a device.
+
+The operator's `simgate devices ...` (pair, list, remove) is in devices_cli.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import sys
@@ -13,84 +14,9 @@ from typing import Any
 
 import click
 
-from simgate.cli_options import fail, open_store, store_options
+from simgate.cli_options import fail
 
-
-@click.group()
-def devices() -> None:
-    """Phones and modems paired to accounts."""
-
-
-@devices.command("add")
-@click.argument("email")
-@click.option("--name", required=True, help="A name to tell the device apart.")
-@click.option("--rate", type=int, default=30, show_default=True, help="SMS per minute.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"device_id", "token"} as JSON.')
-@store_options
-def devices_add(email: str, name: str, rate: int, as_json: bool, overrides: dict[str, Any]) -> None:
-    """Pair a device to the account EMAIL and print its token (shown once)."""
-    from simgate.errors import NotFound
-    from simgate.services.devices import add_device
-
-    try:
-        device_id, token = add_device(open_store(overrides), email, name, rate)
-    except (NotFound, ValueError) as exc:
-        fail(str(exc))
-    if as_json:
-        click.echo(json.dumps({"device_id": device_id, "token": token}))
-    else:
-        click.echo(f"device {device_id} paired to {email}")
-        click.echo(f"token (shown once): {token}")
-
-
-@devices.command("list")
-@click.argument("email", required=False)
-@click.option("--json", "as_json", is_flag=True)
-@store_options
-def devices_list(email: str | None, as_json: bool, overrides: dict[str, Any]) -> None:
-    """List devices (of EMAIL, or all): online or not, last seen, queue."""
-    from simgate.services.devices import list_devices
-
-    rows = list_devices(open_store(overrides), email)
-    if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "device_id": d.id,
-                        "account": d.account_email,
-                        "name": d.name,
-                        "rate_per_minute": d.rate_per_minute,
-                        "online": d.online,
-                        "last_seen_at": d.last_seen_at.isoformat() if d.last_seen_at else None,
-                        "in_flight": d.in_flight,
-                    }
-                    for d in rows
-                ]
-            )
-        )
-        return
-    for d in rows:
-        seen = f"{d.last_seen_at:%Y-%m-%d %H:%M:%S}" if d.last_seen_at else "never"
-        click.echo(
-            f"{d.id}\t{d.account_email}\t{d.name}\t{'online' if d.online else 'offline'}"
-            f"\tlast seen {seen}\t{d.rate_per_minute}/min\tin flight {d.in_flight}"
-        )
-
-
-@devices.command("remove")
-@click.argument("device_id", type=int)
-@store_options
-def devices_remove(device_id: int, overrides: dict[str, Any]) -> None:
-    """Unpair a device; its token stops working at once."""
-    from simgate.errors import NotFound
-    from simgate.services.devices import remove_device
-
-    try:
-        remove_device(open_store(overrides), device_id)
-    except NotFound as exc:
-        fail(str(exc))
-    click.echo(f"removed device {device_id}")
+DRIVERS = ("simulator",)
 
 
 @click.group()
@@ -117,7 +43,13 @@ def _server_options(func: Any) -> Any:
 
 @device.command("run")
 @_server_options
-@click.option("--driver", type=click.Choice(["simulator"]), default="simulator", show_default=True)
+@click.option(
+    "--driver",
+    type=click.Choice(DRIVERS),
+    default="simulator",
+    show_default=True,
+    help="What sends the SMS: simulator is a virtual phone.",
+)
 @click.option(
     "--sent-delay",
     type=float,
@@ -143,7 +75,8 @@ def _server_options(func: Any) -> Any:
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Journal folder [default ./simgate-agent-<token prefix>].",
+    help="Folder of the agent's journal and the simulator's sent log "
+    "[default: agent-<token prefix> in the user's data directory].",
 )
 @click.option(
     "--no-fsync",
@@ -163,18 +96,37 @@ def device_run(
 ) -> None:
     """Connect as a device and drive a phone (reconnects with back-off)."""
     from simgate.device.agent import Agent, Fatal
-    from simgate.device.simulator import Journal, SimulatedPhone
+    from simgate.device.drivers.simulator import SimulatedPhone
+    from simgate.device.journal import Journal
 
+    assert driver == "simulator"  # the only one so far; click checked the choice
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    folder = state_dir or Path(f"simgate-agent-{token[4:12]}")
-    phone = SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync)
-    agent = Agent(server, token, phone, Journal(folder, fsync=not no_fsync))
+    folder = state_dir or default_state_dir(token)
+    journal = Journal(folder, fsync=not no_fsync)
+
+    async def run() -> None:
+        phone = SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync)
+        try:
+            await Agent(server, token, phone, journal).run()
+        finally:
+            phone.close()
+
     try:
-        asyncio.run(agent.run())
+        asyncio.run(run())
     except Fatal as exc:
         fail(f"the server refused this device: {exc}")
     except KeyboardInterrupt:
         pass
+    finally:
+        journal.close()
+
+
+def default_state_dir(token: str) -> Path:
+    """One folder per device token in the user's data directory (not the current
+    folder: an agent started from elsewhere would lose its journal)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("simgate") / f"agent-{token[4:12]}"
 
 
 @device.group("report")

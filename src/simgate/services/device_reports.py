@@ -10,10 +10,9 @@ from the device that holds that message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import Connection, Engine
 
@@ -119,15 +118,33 @@ def apply_batch(
     with engine.begin() as conn:
         work = Batch(conn, [f for _, f in batch], {r.account.id for r, _ in batch}, now)
         for reporter, frame in batch:
-            if isinstance(frame, protocol.Ack):
-                outcome = _ack(work, reporter, frame, result_timeout)
-            else:
-                outcome = _REPORT_HANDLERS[type(frame)](work, reporter, frame, max_attempts)
-                if outcome.reply is None:
-                    outcome.reply = protocol.ack_report(frame.ref)
-            outcomes.append(outcome)
+            outcomes.append(_apply(work, reporter, frame, max_attempts, result_timeout))
         work.flush()
     return outcomes
+
+
+def _apply(
+    work: Batch, reporter: Reporter, frame: Frame, max_attempts: int, result_timeout: float
+) -> Outcome:
+    """One frame; a report with no other answer is acknowledged by its ref."""
+    match frame:
+        case protocol.Ack():
+            return _ack(work, reporter, frame, result_timeout)
+        case protocol.Result():
+            outcome = _result(work, reporter, frame, max_attempts)
+        case protocol.Delivery():
+            outcome = _delivery(work, reporter, frame)
+        case protocol.SmsReceived():
+            outcome = _sms_received(work, reporter, frame)
+        case protocol.CallEvent():
+            outcome = _call(work, reporter, frame)
+        case protocol.Qualification():
+            outcome = _qualification(work, reporter, frame)
+        case _:
+            assert_never(frame)
+    if outcome.reply is None:
+        outcome.reply = protocol.ack_report(frame.ref)
+    return outcome
 
 
 def _unknown(message_id: int, ref: str | None) -> Outcome:
@@ -146,8 +163,7 @@ def _ack(work: Batch, reporter: Reporter, frame: protocol.Ack, result_timeout: f
     return Outcome()  # a late or repeated ack changes nothing
 
 
-def _result(work: Batch, reporter: Reporter, frame: Any, max_attempts: int) -> Outcome:
-    assert isinstance(frame, protocol.Result)
+def _result(work: Batch, reporter: Reporter, frame: protocol.Result, max_attempts: int) -> Outcome:
     row = work.held_by(reporter, frame.message_id)
     if row is None:
         return _unknown(frame.message_id, frame.ref)
@@ -174,8 +190,7 @@ def _result(work: Batch, reporter: Reporter, frame: Any, max_attempts: int) -> O
     return Outcome()
 
 
-def _delivery(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
-    assert isinstance(frame, protocol.Delivery)
+def _delivery(work: Batch, reporter: Reporter, frame: protocol.Delivery) -> Outcome:
     row = work.held_by(reporter, frame.message_id)
     if row is None:
         return _unknown(frame.message_id, frame.ref)
@@ -199,8 +214,7 @@ def _first_time(conn: Connection, reporter: Reporter, ref: str, now: datetime) -
     return devices.record_ref(conn, reporter.device_id, ref, now)
 
 
-def _sms_received(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
-    assert isinstance(frame, protocol.SmsReceived)
+def _sms_received(work: Batch, reporter: Reporter, frame: protocol.SmsReceived) -> Outcome:
     conn = work.conn
     if _first_time(conn, reporter, frame.ref, work.now):
         at = _when(frame.at, work.now)
@@ -215,8 +229,7 @@ def _sms_received(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Out
     return Outcome()
 
 
-def _call(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
-    assert isinstance(frame, protocol.CallEvent)
+def _call(work: Batch, reporter: Reporter, frame: protocol.CallEvent) -> Outcome:
     conn = work.conn
     if _first_time(conn, reporter, frame.ref, work.now):
         at = _when(frame.at, work.now)
@@ -235,8 +248,7 @@ def _call(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
     return Outcome()
 
 
-def _qualification(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Outcome:
-    assert isinstance(frame, protocol.Qualification)
+def _qualification(work: Batch, reporter: Reporter, frame: protocol.Qualification) -> Outcome:
     conn = work.conn
     if _first_time(conn, reporter, frame.ref, work.now):
         account = reporter.account
@@ -247,12 +259,3 @@ def _qualification(work: Batch, reporter: Reporter, frame: Any, _max: int) -> Ou
 
 
 _ABOUT_MESSAGES = (protocol.Ack, protocol.Result, protocol.Delivery)
-
-ReportHandler = Callable[[Batch, Reporter, Any, int], Outcome]
-_REPORT_HANDLERS: dict[type, ReportHandler] = {
-    protocol.Result: _result,
-    protocol.Delivery: _delivery,
-    protocol.SmsReceived: _sms_received,
-    protocol.CallEvent: _call,
-    protocol.Qualification: _qualification,
-}

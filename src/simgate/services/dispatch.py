@@ -19,9 +19,10 @@ from sqlalchemy import Connection, Engine
 from simgate.domain import payloads
 from simgate.domain.sms import MAX_TEXT
 from simgate.services import outbox
-from simgate.store import accounts
+from simgate.store import accounts, in_flight
 from simgate.store import messages as store
 from simgate.store.messages import Due
+from simgate.workers.hub import limit_in_flight
 
 # Marks a transaction (Connection.execution_options) that gives the dispatcher
 # work without writing a message: a phone that came online.
@@ -60,6 +61,8 @@ def tick(
     lease: float,
     max_attempts: int,
     max_handovers: int,
+    max_in_flight: int,
+    settling: set[int],
     sweep: bool,
     now: datetime,
 ) -> list[Claimed]:
@@ -72,6 +75,11 @@ def tick(
         if sweep:
             promote_due(conn, now)
             expire_leases(conn, now, max_attempts)
+        if plan:
+            # Counted after expired leases went back: what a device holds now.
+            devices = [device_id for capacity in plan.values() for device_id in capacity]
+            held = in_flight.held_by(conn, devices, settling)
+            plan = limit_in_flight(plan, held, max_in_flight)
         for account_id, capacity in plan.items():
             claimed += claim(conn, account_id, capacity, now, lease, max_handovers)
     return claimed

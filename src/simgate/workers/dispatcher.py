@@ -2,7 +2,9 @@
 
 Each tick is one transaction (`services.dispatch.tick`): promote scheduled
 messages that are due, expire leases, and claim work for every account that
-has a device here with send budget left.
+has a device here with send budget left: its send rate allows more, and it
+holds fewer than `max_in_flight` messages (counted in the same transaction,
+after expired leases went back to the queue).
 
 Waking: the commit of any transaction that wrote messages (new ones, ones
 put back in the queue, or reports that free a phone) wakes it, and so does
@@ -76,6 +78,8 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
                 settings.lease_seconds,
                 settings.max_send_attempts,
                 settings.max_handovers,
+                settings.max_in_flight,
+                hub.settling(plan),
                 sweep,
                 clock.now(),
             )
@@ -90,7 +94,6 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
             if link is None:  # gone meanwhile: its lease will expire
                 continue
             link.spend(1)
-            link.in_flight.add(item.id)
             try:
                 await link.send(
                     protocol.send_sms(item.id, item.attempts, item.phone_number, item.message)

@@ -1,22 +1,32 @@
-"""The devices connected to this node, with each one's send budget."""
+"""The devices connected to this node, with each one's send budget.
+
+A device's budget has two limits. Its send rate is a token bucket kept here,
+in memory: it is this connection's pace and dies with it. How many SMS it
+holds (handed over, not yet reported on) is read from the store on every
+dispatcher tick (`store/in_flight.py`), so that a hand-over whose lease
+expires or whose result never comes frees its room as soon as the store says
+so, without the device having to reconnect. The one thing kept here is what
+the store cannot know yet: results received and still waiting for the report
+writer (`Link.settling`), whose room is free at once; each leaves that set when
+its frame is applied, so it never outlives the report queue.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from simgate.device import protocol
 from simgate.services.accounts import Account
 
-# SMS handed to a device and not yet reported on, at most: the rate limits
-# the pace, this bounds what one phone that stops reporting holds back (until
-# leases and result timeouts take it back) and what waits in its own queue.
-MAX_IN_FLIGHT = 200
 MAX_PENDING_REPORTS = 256  # a connection's frames waiting to be stored; then its socket waits
+
+# account id → {device id → how many SMS it may be handed now}
+Plan = dict[int, dict[int, int]]
 
 
 @dataclass(eq=False)
@@ -29,11 +39,13 @@ class Link:
     send: Callable[[dict[str, Any]], Awaitable[None]]
     close: Callable[[int, str], Awaitable[None]]
     capabilities: frozenset[str] = frozenset({"sms", "call"})
-    in_flight: set[int] = field(default_factory=set)
     # Frames of this connection waiting for the report writer (workers/reports.py).
     report_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_PENDING_REPORTS)
     )
+    # Messages whose result frame came and waits for the report writer: they
+    # still count in the store, not against the device (at most MAX_PENDING_REPORTS).
+    settling: set[int] = field(default_factory=set)
     tokens: float = 1.0
     refilled_at: float = field(default_factory=time.monotonic)
 
@@ -43,17 +55,30 @@ class Link:
         return max(1.0, self.rate_per_minute / 30)
 
     def capacity(self, now: float) -> int:
-        """How many SMS this device may be handed right now."""
+        """How many SMS this device's send rate allows right now (`now` is a
+        monotonic reading, in seconds)."""
         if "sms" not in self.capabilities:
             return 0
         self.tokens = min(
             self.burst, self.tokens + (now - self.refilled_at) * self.rate_per_minute / 60
         )
         self.refilled_at = now
-        return max(0, min(int(self.tokens), MAX_IN_FLIGHT - len(self.in_flight)))
+        return max(0, int(self.tokens))
 
     def spend(self, count: int) -> None:
         self.tokens -= count
+
+
+def limit_in_flight(plan: Plan, held: Mapping[int, int], max_in_flight: int) -> Plan:
+    """`plan` with each device kept under `max_in_flight` SMS held at once
+    (`held`: device id → SMS it holds now); devices left with no room drop out."""
+    limited: Plan = {}
+    for account_id, capacity in plan.items():
+        for device_id, count in capacity.items():
+            room = min(count, max_in_flight - held.get(device_id, 0))
+            if room > 0:
+                limited.setdefault(account_id, {})[device_id] = room
+    return limited
 
 
 class Hub:
@@ -73,11 +98,19 @@ class Hub:
             return True
         return False
 
-    def plan(self, now: float | None = None) -> dict[int, dict[int, int]]:
-        """account id → {device id → capacity} for devices that can take work
-        `now` (monotonic seconds, the runtime clock's)."""
-        now = time.monotonic() if now is None else now
-        plan: dict[int, dict[int, int]] = {}
+    def settling(self, plan: Plan) -> set[int]:
+        """Messages of the planned devices whose results wait to be stored."""
+        return {
+            message_id
+            for capacity in plan.values()
+            for device_id in capacity
+            for message_id in self.links[device_id].settling
+        }
+
+    def plan(self, now: float) -> Plan:
+        """What each device's send rate allows now, for those it allows any;
+        the dispatcher then keeps each under its in-flight cap."""
+        plan: Plan = {}
         for link in self.links.values():
             capacity = link.capacity(now)
             if capacity > 0:

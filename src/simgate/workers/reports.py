@@ -128,6 +128,9 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
             await asyncio.sleep(delay)
             continue
         failures = 0
+        for link, frame in batch:  # before any await: the store has the last word now
+            if isinstance(frame, protocol.Result):
+                link.settling.discard(frame.message_id)
         # Messages these reports put back in the queue woke the dispatcher
         # when their transaction committed (workers/dispatcher.py).
         for (link, _frame), outcome in zip(batch, outcomes, strict=True):
@@ -172,5 +175,5 @@ def _refused(item: tuple[Link, Frame], exc: Exception) -> Outcome:
         type(exc).__name__,
         exc_info=exc,
     )
-    ref = getattr(frame, "ref", None)
+    ref = None if isinstance(frame, protocol.Ack) else frame.ref  # a command ack has none
     return Outcome(protocol.error("rejected", "the server could not store this report", ref))

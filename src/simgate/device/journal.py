@@ -1,17 +1,14 @@
-"""A simulated phone: "sends" SMS after a delay, reports delivery later, fails
-a given share. It keeps a journal so that it survives restarts like a real
-phone app: it never sends a message id twice, and re-sends reports the server
-has not acknowledged.
+"""The agent's journal: what it accepted and what it still has to report.
 
-`sent.log` in the state folder lists every SMS the phone actually sent, one
-message id a line: the tests read it to check that nothing is sent twice.
+Append-only and fsynced, so that the agent survives restarts like a real
+phone app: it never takes a command id twice, re-sends the reports the server
+has not acknowledged, and knows which SMS it still waits to hear about.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +23,7 @@ class Journal:
     commands: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → send_sms frame
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # ref → report frame
     results: dict[str, str] = field(default_factory=dict)  # command id → sent / failed
-    delivered: set[str] = field(default_factory=set)
+    delivered: set[str] = field(default_factory=set)  # command ids with a delivery report
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -66,15 +63,20 @@ class Journal:
         self._write({"k": "cmd", "frame": frame})
         return True
 
-    def unfinished(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Commands to resume after a restart: (not yet sent, sent but not yet delivered)."""
-        to_send = [f for i, f in self.commands.items() if i not in self.results]
-        to_deliver = [
-            f
-            for i, f in self.commands.items()
-            if self.results.get(i) == "sent" and i not in self.delivered
+    def unfinished(self, awaiting_delivery: bool) -> list[dict[str, Any]]:
+        """Commands to hand to the driver again after a restart: those with no
+        result yet, and (when the driver reports delivery) those sent but not
+        yet delivered."""
+        return [
+            frame
+            for command_id, frame in self.commands.items()
+            if command_id not in self.results
+            or (
+                awaiting_delivery
+                and self.results[command_id] == "sent"
+                and command_id not in self.delivered
+            )
         ]
-        return to_send, to_deliver
 
     def report(self, frame: dict[str, Any]) -> None:
         self._remember(frame)
@@ -87,39 +89,3 @@ class Journal:
 
     def close(self) -> None:
         self._file.close()
-
-
-@dataclass
-class SimulatedPhone:
-    """The radio of a simulated phone."""
-
-    folder: Path
-    sent_delay: float = 0.5
-    delivery_delay: float = 1.0
-    fail_rate: float = 0.0
-    fsync: bool = True
-    rng: random.Random = field(default_factory=random.Random)
-
-    def __post_init__(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / "sent.log"
-        # The radio's own record, like a phone's "sent" box: what it holds was
-        # transmitted, even if the app died before journaling the result.
-        self.transmitted = set(path.read_text().split()) if path.exists() else set()
-        self._sent_log = open(path, "a", encoding="utf-8")  # noqa: SIM115
-
-    def transmit(self, message_id: str, to: str, text: str) -> str | None:
-        """Send one SMS; returns None on success or a failure reason."""
-        if message_id in self.transmitted:
-            return None
-        if self.rng.random() < self.fail_rate:
-            return "simulated radio failure"
-        self.transmitted.add(message_id)
-        self._sent_log.write(message_id + "\n")
-        self._sent_log.flush()
-        if self.fsync:
-            os.fsync(self._sent_log.fileno())
-        return None
-
-    def close(self) -> None:
-        self._sent_log.close()

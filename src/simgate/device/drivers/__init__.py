@@ -1,0 +1,125 @@
+"""What the agent needs from whatever puts SMS on a radio: the `Driver` protocol.
+
+The agent (device/agent.py) speaks to the server; a driver speaks to a phone,
+a modem or an operator's SMSC. Drivers to come (docs/device-protocol.md,
+DESIGN section 10): the SMS Gateway for Android app's local REST API, Gammu
+for USB modems, Termux on the phone itself, SMPP. `simulator` is the virtual
+phone of the demo, the tests and the benchmarks.
+
+A driver tells the agent what happened through one stream of events, and
+reports only what it truly knows: one that cannot see delivery reports says
+so in its capabilities and never sends `Delivered`, and its messages stay at
+`sent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a driver can really do and report."""
+
+    delivery_reports: bool  # tells when an SMS reached the recipient (or could not)
+    incoming_sms: bool  # reports SMS the phone receives
+    call_events: bool  # reports incoming, outgoing and missed calls
+    dial: bool  # places calls on command (click-to-call)
+    sim_slots: int = 1  # SIM cards it can send from, numbered from 1
+
+
+# --- events, from the driver to the agent -------------------------------------
+# Times are timezone-aware (UTC); the agent puts them on the wire as ISO 8601.
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    command_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The SMS was not sent."""
+
+    command_id: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    command_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Undelivered:
+    """Sent, and the network said it will not reach the recipient."""
+
+    command_id: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingSms:
+    sender: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    event: str  # incoming_call, outgoing_call or missed_call
+    number: str
+    duration: str  # "HH:MM:SS", or "0"
+    at: datetime
+
+
+DriverEvent = Sent | Failed | Delivered | Undelivered | IncomingSms | CallEvent
+
+
+class NotSent(Exception):
+    """Raised by `send_sms` when the SMS certainly was not sent (the agent
+    reports it failed, and the server may hand it to another phone)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Driver(Protocol):
+    @property
+    def name(self) -> str:
+        """Short name, sent to the server in the agent's hello."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def send_sms(
+        self, command_id: str, to: str, text: str, sim_slot: int | None = None
+    ) -> None:
+        """Take one SMS to send; its outcome comes back as events.
+
+        Returns once the driver holds the SMS, not once it is sent. Idempotent
+        per `command_id`: after a restart the agent asks again for every SMS
+        whose outcome (or delivery report) it is still waiting for, and a
+        driver that already sent it must not send it again, only report what
+        it knows. Raise `NotSent` only when the SMS certainly was not sent; any
+        other error leaves it unreported, and the server fails it after its
+        result timeout rather than risk sending it twice.
+        """
+        ...
+
+    async def dial(self, command_id: str, to: str) -> None:
+        """Place a call (only asked of drivers whose capabilities say `dial`)."""
+        ...
+
+    def events(self) -> AsyncIterator[DriverEvent]:
+        """Everything that happens, in order; read by one consumer, the agent."""
+        ...

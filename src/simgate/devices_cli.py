@@ -1,0 +1,91 @@
+"""`simgate devices ...`: the operator pairs, lists and removes devices.
+
+The agent that acts as a device (`simgate device ...`) is in device/cli.py.
+`cli.py` registers the group.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from simgate.cli_options import fail, open_store, store_options
+
+
+@click.group()
+def devices() -> None:
+    """Phones and modems paired to accounts."""
+
+
+@devices.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="A name to tell the device apart.")
+@click.option("--rate", type=int, default=30, show_default=True, help="SMS per minute.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"device_id", "token"} as JSON.')
+@store_options
+def devices_add(email: str, name: str, rate: int, as_json: bool, overrides: dict[str, Any]) -> None:
+    """Pair a device to the account EMAIL and print its token (shown once)."""
+    from simgate.errors import NotFound
+    from simgate.services.devices import add_device
+
+    try:
+        device_id, token = add_device(open_store(overrides), email, name, rate)
+    except (NotFound, ValueError) as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps({"device_id": device_id, "token": token}))
+    else:
+        click.echo(f"device {device_id} paired to {email}")
+        click.echo(f"token (shown once): {token}")
+
+
+@devices.command("list")
+@click.argument("email", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@store_options
+def devices_list(email: str | None, as_json: bool, overrides: dict[str, Any]) -> None:
+    """List devices (of EMAIL, or all): online or not, last seen, queue."""
+    from simgate.services.devices import list_devices
+
+    rows = list_devices(open_store(overrides), email)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "device_id": d.id,
+                        "account": d.account_email,
+                        "name": d.name,
+                        "rate_per_minute": d.rate_per_minute,
+                        "online": d.online,
+                        "last_seen_at": d.last_seen_at.isoformat() if d.last_seen_at else None,
+                        "in_flight": d.in_flight,
+                    }
+                    for d in rows
+                ]
+            )
+        )
+        return
+    for d in rows:
+        seen = f"{d.last_seen_at:%Y-%m-%d %H:%M:%S}" if d.last_seen_at else "never"
+        click.echo(
+            f"{d.id}\t{d.account_email}\t{d.name}\t{'online' if d.online else 'offline'}"
+            f"\tlast seen {seen}\t{d.rate_per_minute}/min\tin flight {d.in_flight}"
+        )
+
+
+@devices.command("remove")
+@click.argument("device_id", type=int)
+@store_options
+def devices_remove(device_id: int, overrides: dict[str, Any]) -> None:
+    """Unpair a device; its token stops working at once."""
+    from simgate.errors import NotFound
+    from simgate.services.devices import remove_device
+
+    try:
+        remove_device(open_store(overrides), device_id)
+    except NotFound as exc:
+        fail(str(exc))
+    click.echo(f"removed device {device_id}")

@@ -1,0 +1,39 @@
+"""What each device holds: messages handed to it and not yet reported on.
+
+A device's in-flight SMS are the `dispatched` rows naming it, as `devices
+list` shows them; the dispatcher reads them here to keep each device under
+its cap, so that the cap can never disagree with the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import BindParameter, Connection, bindparam, func, select
+
+from simgate.store.tables import messages
+
+
+def held_by(
+    conn: Connection, device_ids: Collection[int], settling: Collection[int] = ()
+) -> dict[int, int]:
+    """device id → how many messages it holds now (devices holding none are left out),
+    not counting `settling`: messages whose result came and is not stored yet.
+
+    One query for all the devices of a tick; the `dispatched` rows are few
+    (each is under a lease), and ix_messages_due (state, send_at) finds them.
+    """
+    if not device_ids:
+        return {}
+    query = (
+        select(messages.c.device_id, func.count())
+        .where(messages.c.state == "dispatched", messages.c.device_id.in_(list(device_ids)))
+        .group_by(messages.c.device_id)
+    )
+    if settling:
+        # Inlined integers: a busy tick may name more ids than SQLite takes parameters.
+        ids: BindParameter[list[int]] = bindparam(
+            "settling", sorted(settling), expanding=True, literal_execute=True
+        )
+        query = query.where(messages.c.id.not_in(ids))
+    return {int(device_id): int(count) for device_id, count in conn.execute(query)}
