@@ -8,12 +8,29 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from simgate.config import Settings
+from simgate.services import dispatch
 from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
 from simgate.services.messages import accept_messages
 from simgate.store.tables import messages
-from simgate.workers.dispatcher import _tick
 from tests.support.clock import ManualClock
+
+
+def _tick(
+    engine: Engine, settings: Settings, plan: dict[int, dict[int, int]], now: datetime, sweep: bool
+) -> list[dispatch.Claimed]:
+    """One dispatcher tick as the worker runs it, at `now`."""
+    return dispatch.tick(
+        engine,
+        plan,
+        settings.lease_seconds,
+        settings.max_send_attempts,
+        settings.max_handovers,
+        settings.max_in_flight,
+        set(),
+        sweep,
+        now,
+    )
 
 
 def _state(engine: Engine, id_sms_api: str) -> str:
