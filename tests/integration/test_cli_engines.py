@@ -55,9 +55,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Engine]]:
     yield engines
 
 
-def test_every_store_command_disposes_its_engine(
-    settings: Settings, opened: list[Engine], tmp_path: Any
-) -> None:
+def test_every_store_command_disposes_its_engine(settings: Settings, opened: list[Engine]) -> None:
     environ: dict[str, str | None] = {**settings_env(settings)}
     environ.setdefault("SIMGATE_DATABASE_URL", None)  # unset for SQLite
     for args in COMMANDS:

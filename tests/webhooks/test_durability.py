@@ -177,13 +177,14 @@ def test_other_nodes_are_woken_by_notify_on_postgresql(
     import pytest
 
     from simgate.store.db import make_engine
+    from simgate.store.outbox import wakes_sender
     from simgate.workers.wake import watch_commits
-    from simgate.workers.webhooks import CHANNEL, _wrote_outbox
+    from simgate.workers.webhooks import CHANNEL
 
     if not settings.database_url:
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite nodes share one machine's file")
     writer = make_engine(settings)  # another node's engine: its commits NOTIFY
-    unwatch = watch_commits(writer, CHANNEL, _wrote_outbox, lambda: None)
+    unwatch = watch_commits(writer, CHANNEL, wakes_sender, lambda: None)
     try:
         # A poll of 30 s: only the NOTIFY can deliver within the test's time.
         with LiveServer(settings, webhook_poll_seconds=30) as live:
