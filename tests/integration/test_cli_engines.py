@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from simgate import app as app_module
+from simgate import runtime as runtime_module
 from simgate.cli import main
 from simgate.config import Settings
 from simgate.store import db
@@ -50,7 +50,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Engine]]:
         return engine
 
     monkeypatch.setattr(db, "make_engine", tracked)
-    monkeypatch.setattr(app_module, "make_engine", tracked)
+    monkeypatch.setattr(runtime_module, "make_engine", tracked)
     monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: None)
     yield engines
 
