@@ -199,9 +199,16 @@ class Sender:
             for task in list(self.tasks):
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            if stop.is_set():
+                # Not cancelled: a write under way in its thread would go on
+                # after the engine is disposed (anyio frees the thread's place
+                # on cancellation, so shutdown would not wait for it).
+                self._flush_wake.set()
                 await flusher
+            else:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
             # Whatever was claimed and not settled goes back at once rather than
             # when its claim lapses; a request cut off mid-way may be sent again.
             self._release_and_flush(claimed)
@@ -391,7 +398,9 @@ class Sender:
         ]
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
-        while True:
+        """Record outcomes in small batches until `stop` (_release_and_flush
+        records what is left)."""
+        while not stop.is_set():
             await self._flush_wake.wait()
             await asyncio.sleep(FLUSH_SECONDS)  # gather a batch
             self._flush_wake.clear()
