@@ -136,19 +136,13 @@ class Sender:
         self.slots = asyncio.Semaphore(self.concurrency)
         self.results: list[Outcome] = []
         self.tasks: set[asyncio.Task[None]] = set()
-        self._wake = wakeup
+        self._wake = wakeup  # given by the commit hook and the listener (runtime.py)
         self._flush_wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._more_due = False  # the last claim was full within shares: more may be due
         self._claimed_full = False  # set by _claim: as many rows as asked, none handed back
         self._left_over: set[str] = set()  # set by _claim: hosts whose rows were handed back
         self._more_for: set[str] = set()  # hosts that may have more due rows than they got
-
-    # --- waking -------------------------------------------------------------
-
-    def wake(self) -> None:
-        """Look for due rows now. Safe from any thread."""
-        self._wake.set()
 
     # --- the loop -----------------------------------------------------------
 
