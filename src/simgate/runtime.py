@@ -78,6 +78,9 @@ class Runtime:
     async def stop(self) -> None:
         """Stop the workers and wait for their store work (the app's shutdown)."""
         self.stopping.set()
+        # Waiting workers see `stopping` now rather than at their next poll.
+        self.wake_dispatcher.set()
+        self.wake_webhooks.set()
         await self.workers.shutdown()
         for undo in self._undo:
             undo()

@@ -62,8 +62,10 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     hub, wake, clock = runtime.hub, runtime.wake_dispatcher, runtime.clock
     settings = runtime.settings
     last_sweep: float | None = None
-    while not stop.is_set():
+    while True:
         await wake.wait(settings.dispatch_poll_seconds)
+        if stop.is_set():
+            return  # runtime.stop wakes it: no tick starts after shutdown begins
         wake.clear()
         now = clock.monotonic()
         sweep = last_sweep is None or now - last_sweep >= settings.dispatch_sweep_seconds

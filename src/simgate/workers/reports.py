@@ -108,7 +108,9 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     reports = runtime.reports
     failures = 0
     while not stop.is_set():
-        batch = await reports.take()
+        batch = await _take_until(reports, stop)
+        if batch is None:
+            return  # frames left are sent again by their devices after reconnecting
         try:
             outcomes = await _apply(runtime.engine, runtime.settings, runtime.clock, batch)
         except Exception as exc:
@@ -140,6 +142,22 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
                     await link.send(outcome.reply)
                 except Exception:
                     pass  # the device re-sends the report after reconnecting
+
+
+async def _take_until(
+    reports: ReportQueue, stop: asyncio.Event
+) -> list[tuple[Link, Frame]] | None:
+    """The next batch, or None once `stop` is set first."""
+    taking = asyncio.ensure_future(reports.take())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([taking, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if taking.done():  # checked before cancelling: a batch taken is never dropped
+        return taking.result()
+    taking.cancel()
+    return None
 
 
 async def _apply(

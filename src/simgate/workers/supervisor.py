@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 RESTART_FIRST_SECONDS = 0.25
 RESTART_MAX_SECONDS = 15.0
+# At shutdown, how long workers have to finish the step under way and return
+# once `stop` is set, before they are cancelled. Cancelling one that waits for
+# a thread leaves the thread running (anyio frees its place at once), and it
+# could still be using the store when the engine is disposed.
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 WorkerRun = Callable[["Runtime", asyncio.Event], Awaitable[None]]
 
@@ -67,10 +72,14 @@ class Supervisor:
         ]
 
     async def shutdown(self) -> None:
-        """Cancel every worker (after `stop` was set) and wait for them."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Once `stop` is set: wait for the workers to return, then cancel the
+        ones still running after SHUTDOWN_GRACE_SECONDS."""
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in late:
+                log.warning("worker %s did not stop in time; cancelled", task.get_name())
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
     def report(self) -> list[dict[str, Any]]:

@@ -129,19 +129,13 @@ class Sender:
         self.slots = asyncio.Semaphore(self.concurrency)
         self.results: list[Outcome] = []
         self.tasks: set[asyncio.Task[None]] = set()
-        self._wake = wakeup
+        self._wake = wakeup  # given by the commit hook and the listener (runtime.py)
         self._flush_wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._more_due = False  # the last claim was full within shares: more may be due
         self._claimed_full = False  # set by _claim: as many rows as asked, none handed back
         self._left_over: set[str] = set()  # set by _claim: hosts whose rows were handed back
         self._more_for: set[str] = set()  # hosts that may have more due rows than they got
-
-    # --- waking -------------------------------------------------------------
-
-    def wake(self) -> None:
-        """Look for due rows now. Safe from any thread."""
-        self._wake.set()
 
     # --- the loop -----------------------------------------------------------
 
@@ -192,9 +186,16 @@ class Sender:
             for task in list(self.tasks):
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            if stop.is_set():
+                # Not cancelled: a write under way in its thread would go on
+                # after the engine is disposed (anyio frees the thread's place
+                # on cancellation, so shutdown would not wait for it).
+                self._flush_wake.set()
                 await flusher
+            else:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
             # Whatever was claimed and not settled goes back at once rather than
             # when its claim lapses; a request cut off mid-way may be sent again.
             self._release_and_flush(claimed)
@@ -351,7 +352,9 @@ class Sender:
         ]
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
-        while True:
+        """Record outcomes in small batches until `stop` (_release_and_flush
+        records what is left)."""
+        while not stop.is_set():
             await self._flush_wake.wait()
             await asyncio.sleep(FLUSH_SECONDS)  # gather a batch
             self._flush_wake.clear()
