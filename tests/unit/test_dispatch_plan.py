@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 import pytest
 
 from simgate.services.accounts import Account
-from simgate.services.dispatch import assign
-from simgate.workers.hub import Hub, Link, limit_in_flight
+from simgate.services.dispatch import assign, limit_in_flight
+from simgate.workers.hub import Hub, Link
 
 ACCOUNT = Account(1, "owner@example.com", "Europe/Paris", "FR")
 

@@ -9,7 +9,7 @@ same guarantee on one node.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,7 +22,9 @@ from simgate.services import outbox
 from simgate.store import accounts, in_flight
 from simgate.store import messages as store
 from simgate.store.messages import Due
-from simgate.workers.hub import limit_in_flight
+
+# account id → {device id → how many SMS it may be handed now}
+Plan = dict[int, dict[int, int]]
 
 # Marks a transaction (Connection.execution_options) that gives the dispatcher
 # work without writing a message: a phone that came online.
@@ -57,7 +59,7 @@ class AboutMessage(Protocol):
 
 def tick(
     engine: Engine,
-    plan: dict[int, dict[int, int]],
+    plan: Plan,
     lease: float,
     max_attempts: int,
     max_handovers: int,
@@ -83,6 +85,18 @@ def tick(
         for account_id, capacity in plan.items():
             claimed += claim(conn, account_id, capacity, now, lease, max_handovers)
     return claimed
+
+
+def limit_in_flight(plan: Plan, held: Mapping[int, int], max_in_flight: int) -> Plan:
+    """`plan` with each device kept under `max_in_flight` SMS held at once
+    (`held`: device id → SMS it holds now); devices left with no room drop out."""
+    limited: Plan = {}
+    for account_id, capacity in plan.items():
+        for device_id, count in capacity.items():
+            room = min(count, max_in_flight - held.get(device_id, 0))
+            if room > 0:
+                limited.setdefault(account_id, {})[device_id] = room
+    return limited
 
 
 def promote_due(conn: Connection, now: datetime) -> None:

@@ -14,11 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import Column, ColumnElement, Connection, Table, delete, exists, func, select
 
+from simgate.store.messages import UNSETTLED
 from simgate.store.tables import dashboard_sessions, device_refs, message_events, messages, webhooks
 
 # Messages still on their way: their retry events steer the dispatcher away from
 # devices that failed them (services/dispatch.py), so those events stay.
-IN_FLIGHT_STATES = ("scheduled", "queued", "dispatched")
+IN_FLIGHT_STATES = UNSETTLED
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared by identity: columns overload ==

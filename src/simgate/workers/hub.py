@@ -16,17 +16,16 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from simgate.device import protocol
 from simgate.services.accounts import Account
+from simgate.services.dispatch import Plan
 
 MAX_PENDING_REPORTS = 256  # a connection's frames waiting to be stored; then its socket waits
 
-# account id → {device id → how many SMS it may be handed now}
-Plan = dict[int, dict[int, int]]
 
 
 @dataclass(eq=False)
@@ -67,18 +66,6 @@ class Link:
 
     def spend(self, count: int) -> None:
         self.tokens -= count
-
-
-def limit_in_flight(plan: Plan, held: Mapping[int, int], max_in_flight: int) -> Plan:
-    """`plan` with each device kept under `max_in_flight` SMS held at once
-    (`held`: device id → SMS it holds now); devices left with no room drop out."""
-    limited: Plan = {}
-    for account_id, capacity in plan.items():
-        for device_id, count in capacity.items():
-            room = min(count, max_in_flight - held.get(device_id, 0))
-            if room > 0:
-                limited.setdefault(account_id, {})[device_id] = room
-    return limited
 
 
 class Hub:

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from simgate.store.dashboard.common import count_if
+from simgate.store.messages import UNSETTLED
 from simgate.store.tables import devices, messages
 
-WAITING = ("scheduled", "queued", "dispatched")
+WAITING = UNSETTLED
 
 
 def _flags() -> tuple[Any, Any, Any]:
