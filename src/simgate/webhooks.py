@@ -26,18 +26,26 @@ subclass InvalidSignature) with a `reason`; it never echoes the payload.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from simgate._wire import (
+    CALL_KINDS,
+    DELIVERY_STATUSES,
+    QUALIFICATION_TITLES,
+    WEBHOOK_KINDS,
+    CallKind,
+    DeliveryStatusValue,
+    QualificationTitle,
+    sign,
+)
 
 __all__ = [
     "CallEvent",
@@ -83,7 +91,7 @@ class IncomingSms:
 class CallEvent:
     kind: ClassVar[str] = "calls"
     device_identification: str
-    title: Literal["incoming_call", "outgoing_call", "missed_call"]
+    title: CallKind
     phone_number: str
     call_time: datetime
     duration: str  # "HH:mm:ss", or "0"
@@ -116,7 +124,7 @@ class LinkClick:
 class CallQualification:
     kind: ClassVar[str] = "qualification"
     device_identification: str
-    title: Literal["call_qualification_from_mobile", "call_qualification_from_interface"]
+    title: QualificationTitle
     from_: str
     date: datetime
     qualification: str
@@ -133,7 +141,7 @@ class DeliveryStatus:
     kind: ClassVar[str] = "status"
     user: str
     phone_number: str
-    status: Literal["sent", "received", "failed"]  # "failed" is simgate's extension
+    status: DeliveryStatusValue  # "failed" is simgate's extension
     date_status: datetime
     id_sms_api: str
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -141,10 +149,6 @@ class DeliveryStatus:
 
 Event = IncomingSms | CallEvent | LinkClick | CallQualification | DeliveryStatus
 Source = str | bytes | Mapping[str, Any]
-KINDS = ("message", "calls", "clics", "qualification", "status")
-_CALL_TITLES = ("incoming_call", "outgoing_call", "missed_call")
-_QUALIFICATION_TITLES = ("call_qualification_from_mobile", "call_qualification_from_interface")
-_STATUSES = ("sent", "received", "failed")
 
 
 class Headers(Protocol):
@@ -227,10 +231,11 @@ def _query_pairs(text: str) -> dict[str, Any]:
 def _pick(pairs: dict[str, Any]) -> tuple[str, str]:
     if not pairs:
         raise InvalidWebhook("the webhook has no query parameter")
-    found = [kind for kind in KINDS if kind in pairs]
+    found = [kind for kind in WEBHOOK_KINDS if kind in pairs]
     if not found:
         names = ", ".join(sorted(pairs)[:5])
-        raise InvalidWebhook(f"unknown parameter {names}; expected one of {', '.join(KINDS)}")
+        expected = ", ".join(WEBHOOK_KINDS)
+        raise InvalidWebhook(f"unknown parameter {names}; expected one of {expected}")
     if len(found) > 1:
         raise InvalidWebhook(f"several webhook parameters: {', '.join(found)}")
     value = pairs[found[0]]
@@ -264,11 +269,11 @@ def _infer_kind(payload: Mapping[str, Any]) -> str:
     title = payload.get("title")
     if title == "incoming_sms":
         return "message"
-    if title in _CALL_TITLES:
+    if title in CALL_KINDS:
         return "calls"
     if title == "clicked link":
         return "clics"
-    if title in _QUALIFICATION_TITLES:
+    if title in QUALIFICATION_TITLES:
         return "qualification"
     if "date_status" in payload and "status" in payload:
         return "status"
@@ -291,7 +296,7 @@ def _build(kind: str | None, payload: dict[str, Any], tz: tzinfo) -> Event:
     elif kind == "calls":
         event = CallEvent(
             device_identification=get.text("device_identification"),
-            title=get.title(_CALL_TITLES),  # type: ignore[arg-type]
+            title=get.title(CALL_KINDS),  # type: ignore[arg-type]
             phone_number=get.text("phone_number"),
             call_time=get.date("call_time", tz),
             duration=get.text("duration"),
@@ -309,7 +314,7 @@ def _build(kind: str | None, payload: dict[str, Any], tz: tzinfo) -> Event:
     elif kind == "qualification":
         event = CallQualification(
             device_identification=get.text("device_identification"),
-            title=get.title(_QUALIFICATION_TITLES),  # type: ignore[arg-type]
+            title=get.title(QUALIFICATION_TITLES),  # type: ignore[arg-type]
             from_=get.text("from"),
             date=get.date("date", tz),
             qualification=get.text("qualification", allow_empty=True),
@@ -317,8 +322,8 @@ def _build(kind: str | None, payload: dict[str, Any], tz: tzinfo) -> Event:
         )
     else:
         status = get.text("status")
-        if status not in _STATUSES:
-            get.problems.append(f"status must be one of {', '.join(_STATUSES)}")
+        if status not in DELIVERY_STATUSES:
+            get.problems.append(f"status must be one of {', '.join(DELIVERY_STATUSES)}")
         event = DeliveryStatus(
             user=get.text("user"),
             phone_number=get.text("phone_number"),
@@ -391,22 +396,6 @@ def _zone(tz: tzinfo | str) -> tzinfo:
 
 
 # --- Standard Webhooks signatures ----------------------------------------------------
-
-
-def _secret_key(secret: str | bytes) -> bytes:
-    if isinstance(secret, bytes):
-        return secret
-    try:
-        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError('the secret must be "whsec_" followed by base64') from None
-
-
-def sign(text: str, secret: str | bytes, msg_id: str, timestamp: int | str) -> str:
-    """The `webhook-signature` value for `text` (used by tests and senders)."""
-    content = f"{msg_id}.{timestamp}.{text}".encode()
-    digest = hmac.new(_secret_key(secret), content, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
 
 
 def _check_signature(

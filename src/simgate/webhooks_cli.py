@@ -18,8 +18,9 @@ from typing import Any
 
 import click
 
+from simgate._wire import WEBHOOK_KINDS
 from simgate.cli_options import fail, load_settings, store_options
-from simgate.domain.payloads import KINDS
+from simgate.domain.states import DELIVERY_STATES
 
 
 @contextmanager
@@ -63,7 +64,7 @@ def accounts_webhooks(email: str, overrides: dict[str, Any], **urls: str | None)
                 current = get_callbacks(engine, email)
         except (NotFound, ValueError) as exc:
             fail(str(exc))
-    for kind in KINDS:
+    for kind in WEBHOOK_KINDS:
         click.echo(f"{kind:<14}{current[kind] or '-'}")
 
 
@@ -90,7 +91,7 @@ def webhooks() -> None:
 
 @webhooks.command("list")
 @click.argument("email")
-@click.option("--state", type=click.Choice(["pending", "dead", "done"]), default=None)
+@click.option("--state", type=click.Choice(DELIVERY_STATES), default=None)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @store_options

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import simgate
 from simgate import webhooks
@@ -26,6 +30,24 @@ def test_import_is_light() -> None:
     loaded = set(json.loads(done.stdout))
     assert "httpx" in loaded
     assert not loaded & SERVER_PACKAGES
+
+
+# Modules the SDK and the server share: the SDK installs without the server's
+# dependencies, so these may import the standard library only.
+SHARED = ("_wire.py", "_contacts_csv.py")
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_shared_modules_import_the_standard_library_only(name: str) -> None:
+    tree = ast.parse((Path(simgate.__file__).parent / name).read_text(encoding="utf-8"))
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    outside = {m for m in imported if m.split(".")[0] not in sys.stdlib_module_names}
+    assert not outside, outside
 
 
 def test_exports_are_sorted_and_stable() -> None:

@@ -20,7 +20,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 
 import simgate
-from simgate import webhooks
+from simgate import _wire, webhooks
 from simgate.domain import payloads
 from tests.support.servers import LiveServer
 
@@ -184,7 +184,7 @@ def test_the_servers_signer_verifies() -> None:
     headers = {
         "webhook-id": "evt_9",
         "webhook-timestamp": str(stamp),
-        "webhook-signature": admin.sign(secret, "evt_9", stamp, text),
+        "webhook-signature": _wire.sign(text, secret, "evt_9", stamp),
     }
     url = payloads.delivery_url("https://hooks.example/in", "clics", text)
     event = webhooks.verify(url, headers, secret)

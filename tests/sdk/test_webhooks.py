@@ -22,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.serving import make_server
 
 from simgate import webhooks
+from simgate._wire import CALL_KINDS, WEBHOOK_KINDS
 from simgate.domain import payloads
 from tests.support.servers import free_port
 
@@ -69,7 +70,7 @@ def check(event: webhooks.Event, kind: str) -> None:
         assert (event.status, event.date_status, event.user) == ("received", utc, EMAIL)
 
 
-@pytest.mark.parametrize("kind", payloads.KINDS)
+@pytest.mark.parametrize("kind", WEBHOOK_KINDS)
 def test_parse_url_query_string_and_mappings(kind: str) -> None:
     url = url_for(kind)
     query = urlsplit(url).query
@@ -97,7 +98,7 @@ def test_local_dates_follow_tz_and_default_to_utc() -> None:
 
 
 def test_every_call_title_qualification_source_and_status() -> None:
-    for title in payloads.CALL_KINDS:
+    for title in CALL_KINDS:
         event = webhooks.parse(
             {"calls": payloads.json_text(payloads.call_event(EMAIL, title, "+1", AT, "0", PARIS))}
         )
@@ -233,12 +234,12 @@ def test_real_receivers(framework: str, request: pytest.FixtureRequest) -> None:
     base, seen = request.getfixturevalue(f"{framework}_receiver")
     seen.clear()
     for callback in (base, base + "?token=abc"):
-        for kind in payloads.KINDS:
+        for kind in WEBHOOK_KINDS:
             # The exact URL the server requests (same builder as the sender).
             response = httpx.get(url_for(kind, callback), timeout=5)
             assert response.status_code == 200, response.text
     assert len(seen) == 10
-    for event, kind in zip(seen, list(payloads.KINDS) * 2, strict=True):
+    for event, kind in zip(seen, list(WEBHOOK_KINDS) * 2, strict=True):
         assert dict(event.raw) == every_kind()[kind]
     clicks = [e for e in seen if isinstance(e, webhooks.LinkClick)]
     assert clicks[0].date == datetime(2026, 7, 14, 18, 30, 5, tzinfo=UTC)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
+from simgate._wire import WEBHOOK_KINDS
 from simgate.domain.dates import utcnow
 from simgate.errors import NotFound
 from simgate.services import dashboard
@@ -351,4 +352,4 @@ def test_delivery_log_and_replayable(engine: Engine, owner: Account) -> None:
     other, _ = create_account(engine, "other@example.com")
     assert not dashboard.webhooks.finished_delivery(engine, other.id, ids["dead"])
     urls, secret = dashboard.webhooks.webhook_settings(engine, owner.id)
-    assert urls == dict.fromkeys(dashboard.webhooks.KINDS, "") and secret is None
+    assert urls == dict.fromkeys(WEBHOOK_KINDS, "") and secret is None

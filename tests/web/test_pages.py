@@ -87,7 +87,7 @@ def test_send_form_errors_sit_next_to_their_fields(client: httpx.Client) -> None
     assert answer.status_code == 200
     assert "2 of 3 accepted" in answer.text
     assert "Not valid phone numbers: 12" in answer.text
-    assert "not a valid phone number" in answer.text
+    assert "invalid phone number" in answer.text
 
 
 def test_send_schedules_in_the_account_time_zone(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from simgate._wire import WEBHOOK_KINDS
 from simgate.domain import payloads
 from simgate.domain.payloads import encode_uri_component, json_text
 from simgate.services.accounts import get_account
@@ -80,7 +81,7 @@ def _click(server: LiveServer, email: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("kind", payloads.KINDS)
+@pytest.mark.parametrize("kind", WEBHOOK_KINDS)
 def test_kind_reaches_the_reference_handlers(
     fast_server: LiveServer, flask_receiver: Any, express_receiver: Any, kind: str
 ) -> None:

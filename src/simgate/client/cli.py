@@ -9,9 +9,7 @@ tracked link, hence --base-url for the server.) The key is never printed.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import sys
 from collections import defaultdict
@@ -21,49 +19,14 @@ from typing import Any, TypeVar
 
 import click
 
+from simgate._contacts_csv import CsvProblem, read_contacts
+from simgate._wire import CONTACT_ERRORS, SMS_ERRORS, describe
 from simgate.client._client import Client
 from simgate.client._errors import ApiError
 from simgate.client._models import Contact, Sms
 
 LOCAL_URL = "http://127.0.0.1:8000"  # where `simgate serve` listens by default
 
-SMS_CODES = {
-    "#001": "invalid phone number",
-    "#002": "empty phone number",
-    "#003": "empty message",
-    "#004": "invalid date_to_send",
-    "#005": "invalid priority",
-    "#006": "invalid url",
-    "#007": "id_sms_api already used for other content",
-    "#008": "invalid id_sms_api",
-    "#009": "item is not a JSON object",
-    "#010": "message longer than 255 SMS parts",
-    "#011": "message contains a NUL character",
-}
-CONTACT_CODES = {
-    "#001": "invalid phone number",
-    "#002": "empty phone number",
-    "#003": "no phone number",
-    "#004": "invalid e-mail (a warning: the contact is stored)",
-    "#005": "a field over 500 characters or with a NUL character",
-}
-# CSV header (lower case, spaces and dashes as "_") → Contact field.
-COLUMNS = {
-    "phone_number": "phone_number",
-    "phonenumber": "phone_number",
-    "phone": "phone_number",
-    "number": "phone_number",
-    "mobile": "phone_number",
-    "firstname": "first_name",
-    "first_name": "first_name",
-    "lastname": "last_name",
-    "last_name": "last_name",
-    "adress": "address",
-    "address": "address",
-    "email": "email",
-    "e_mail": "email",
-    "mail": "email",
-}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,10 +59,6 @@ def connection_options(func: F) -> F:
                 sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
-
-
-def _describe(code: str, codes: dict[str, str]) -> str:
-    return f"{code} {codes[code]}" if code in codes else code
 
 
 # --- send ----------------------------------------------------------------------------
@@ -154,7 +113,7 @@ def send(
                     f"  parts={result.sms_per_message}"
                 )
             else:
-                reasons = ", ".join(_describe(c, SMS_CODES) for c in result.errors)
+                reasons = ", ".join(describe(c, SMS_ERRORS) for c in result.errors)
                 click.echo(f"failed  {number}  {reasons}")
     if not all(r.sent for r in results):
         sys.exit(1)
@@ -182,7 +141,8 @@ def contacts_import(client: Client, file: Path, batch_size: int) -> None:
     """Add or update the contacts of a CSV file (header row needed).
 
     Columns: phone_number (or phone, number, mobile), firstname, lastname,
-    adress (or address), email; others are ignored. Comma, semicolon or tab
+    adress (or address), email (or e-mail, mail), in any case, with spaces or
+    dashes ("First Name"); others are ignored. Comma, semicolon or tab
     separated. Exits with 1 when any contact was refused.
     """
     rows = list(_read_csv(file))
@@ -209,23 +169,19 @@ def contacts_import(client: Client, file: Path, batch_size: int) -> None:
 
 def _read_csv(file: Path) -> Iterator[tuple[int, Contact]]:
     """(line number, contact) for each data row."""
-    text = file.read_text(encoding="utf-8-sig")  # Excel writes a BOM
     try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader, None)
-    if header is None:
-        raise click.UsageError(f"{file} is empty")
-    fields = [COLUMNS.get(h.strip().lower().replace(" ", "_").replace("-", "_")) for h in header]
-    if "phone_number" not in fields:
-        raise click.UsageError(f"{file} has no phone_number column (header: {', '.join(header)})")
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        values = {f: cell.strip() for f, cell in zip(fields, row, strict=False) if f}
-        yield reader.line_num, Contact(**values)
+        rows = read_contacts(file.read_text(encoding="utf-8-sig"))
+    except CsvProblem as exc:
+        raise click.UsageError(f"{file}: {exc}") from None
+    for row in rows:
+        get = row.values.get
+        yield row.line, Contact(
+            phone_number=get("phone_number", ""),
+            first_name=get("firstname", ""),
+            last_name=get("lastname", ""),
+            address=get("address", ""),
+            email=get("email", ""),
+        )
 
 
 def _summary(
@@ -241,7 +197,7 @@ def _summary(
             count = len(found[code])
             where = ", ".join(str(n) for n in found[code][:10])
             more = ", ..." if count > 10 else ""
-            label = _describe(code, CONTACT_CODES)
+            label = describe(code, CONTACT_ERRORS)
             lines.append(f"  {label}: {count} (line{'s' if count > 1 else ''} {where}{more})")
 
     block("failures by code:", failures)

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from simgate._wire import CALL_KINDS
 from simgate.cli_options import fail
 
 DRIVERS = ("simulator",)
@@ -167,7 +168,7 @@ def report_sms(ctx: click.Context, sender: str, text: str) -> None:
     "--type",
     "event",
     required=True,
-    type=click.Choice(["incoming_call", "outgoing_call", "missed_call"]),
+    type=click.Choice(CALL_KINDS),
 )
 @click.option("--number", required=True)
 @click.option("--duration", default="0", show_default=True, help="HH:MM:SS, or 0.")

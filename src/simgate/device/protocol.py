@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import orjson
 
-from simgate.domain.payloads import CALL_KINDS
+from simgate._wire import CALL_KINDS
 
 VERSION = 1
 PATH = "/api/devices/v1/ws"
@@ -45,7 +45,6 @@ CAPABILITIES = frozenset({"sms", "call"})
 EARLIEST = datetime(2000, 1, 1)
 LATEST = datetime(2100, 1, 1)
 
-CALL_EVENTS = CALL_KINDS
 DURATION_RE = re.compile(r"(0|[0-9]{1,3}:[0-5][0-9]:[0-5][0-9])")
 REF_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 # <message id>.<attempt>: ASCII digits only (str.isdigit accepts "²"), and
@@ -170,7 +169,7 @@ class SmsReceived:
 @dataclass(frozen=True, slots=True)
 class CallEvent:
     ref: str
-    event: str  # one of CALL_EVENTS
+    event: str  # one of CALL_KINDS
     number: str
     duration: str  # "HH:MM:SS" or "0"
     at: datetime | None
@@ -296,8 +295,8 @@ def _report(kind: str, frame: dict[str, Any]) -> Report:
         return SmsReceived(ref, sender, _string(frame, "text", ref, MAX_TEXT), at)
     if kind == "call":
         event = frame.get("event")
-        if event not in CALL_EVENTS:
-            raise FrameError("bad_frame", f"call event must be one of {CALL_EVENTS}", ref)
+        if event not in CALL_KINDS:
+            raise FrameError("bad_frame", f"call event must be one of {CALL_KINDS}", ref)
         duration = frame.get("duration", "0")
         if not isinstance(duration, str) or not DURATION_RE.fullmatch(duration):
             raise FrameError("bad_frame", 'duration must be "HH:MM:SS" or "0"', ref)

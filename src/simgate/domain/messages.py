@@ -1,14 +1,8 @@
 """Judging one message of a sendsms request, without I/O.
 
 Each message is judged alone: the result is either a `Draft` ready to store or
-a list of error codes (see docs/errors.md). Codes for sendsms items:
-
-    #001 invalid phone number          #007 id_sms_api already used for other content
-    #002 empty phone number            #008 invalid id_sms_api
-    #003 empty message                 #009 item is not a JSON object
-    #004 invalid date_to_send          #010 message longer than 255 SMS parts
-    #005 invalid priority              #011 message contains a NUL character
-    #006 invalid url
+a list of error codes, whose texts are `simgate._wire.SMS_ERRORS` (explained in
+docs/errors.md).
 """
 
 from __future__ import annotations

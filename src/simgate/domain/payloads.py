@@ -15,10 +15,6 @@ from zoneinfo import ZoneInfo
 
 from simgate.domain.dates import iso_z, local_text
 
-# Webhook kind → query parameter (they happen to be the same words).
-KINDS = ("message", "calls", "clics", "qualification", "status")
-CALL_KINDS = ("incoming_call", "outgoing_call", "missed_call")
-
 
 def json_text(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)

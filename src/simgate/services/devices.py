@@ -3,7 +3,6 @@ and their presence while their socket is open."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -15,6 +14,7 @@ from simgate.services.accounts import Account, get_account
 from simgate.services.dispatch import WAKE_OPTION
 from simgate.store import devices as store
 from simgate.store import messages as message_store
+from simgate.store.devices import DeviceRow
 
 DEFAULT_RATE = 30  # SMS per minute: what a phone's carrier usually tolerates
 # A node marks its devices seen at every heartbeat (20 s by default); a device
@@ -22,20 +22,9 @@ DEFAULT_RATE = 30  # SMS per minute: what a phone's carrier usually tolerates
 STALE_AFTER = timedelta(seconds=90)
 
 
-def is_online(online_node: str | None, last_seen_at: datetime | None, now: datetime) -> bool:
-    return online_node is not None and last_seen_at is not None and now - last_seen_at < STALE_AFTER
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceInfo:
-    id: int
-    account_id: int
-    account_email: str
-    name: str
-    rate_per_minute: int
-    online: bool
-    last_seen_at: datetime | None
-    in_flight: int  # dispatched to it, waiting for the result
+def seen_after(now: datetime) -> datetime:
+    """Devices seen after this moment are online (store.devices.is_online)."""
+    return now - STALE_AFTER
 
 
 def add_device(
@@ -55,23 +44,10 @@ def add_device(
     return device_id, token
 
 
-def list_devices(engine: Engine, email: str | None = None) -> list[DeviceInfo]:
-    now = utcnow()
+def list_devices(engine: Engine, email: str | None = None) -> list[DeviceRow]:
     with engine.connect() as conn:
-        rows = store.paired(conn, email.strip() if email is not None else None)
-    return [
-        DeviceInfo(
-            r.id,
-            r.account_id,
-            r.account_email,
-            r.name,
-            r.rate_per_minute,
-            is_online(r.online_node, r.last_seen_at, now),
-            r.last_seen_at,
-            r.in_flight,
-        )
-        for r in rows
-    ]
+        email = email.strip() if email is not None else None
+        return store.paired(conn, seen_after(utcnow()), email)
 
 
 def remove_device(engine: Engine, device_id: int, email: str | None = None) -> None:

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from simgate._wire import WEBHOOK_KINDS
 from simgate.domain import ids
 from simgate.domain.dates import utcnow
-from simgate.domain.payloads import KINDS, json_text
+from simgate.domain.payloads import json_text
 from simgate.store import accounts
 from simgate.store import outbox as store
 
@@ -44,7 +45,7 @@ def enqueue_many(
     payloads: list[dict[str, Any]],
     url: str | None = None,
 ) -> int:
-    assert kind in KINDS, kind
+    assert kind in WEBHOOK_KINDS, kind
     if url is None:
         url = accounts.callback_url(conn, account_id, kind)
     if not url or not payloads:

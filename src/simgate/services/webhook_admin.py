@@ -10,15 +10,14 @@ text being exactly what the query parameter carries once decoded, so the
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import secrets
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
+from simgate._wire import SECRET_PREFIX, WEBHOOK_KINDS
 from simgate.domain.dates import utcnow
-from simgate.domain.payloads import KINDS
+from simgate.domain.states import DELIVERY_STATES
 from simgate.errors import NotFound
 from simgate.services.accounts import get_account
 from simgate.services.urlguard import RefusedAddress, check_url_literal
@@ -26,8 +25,6 @@ from simgate.store import accounts
 from simgate.store import outbox as store
 from simgate.store.outbox import WebhookInfo
 
-SECRET_PREFIX = "whsec_"
-STATES = ("pending", "done", "dead")
 MAX_URL_LENGTH = 2000
 
 
@@ -78,8 +75,8 @@ def set_callbacks(
     """
     values: dict[str, str | None] = {}
     for kind, url in urls.items():
-        if kind not in KINDS:
-            raise ValueError(f"unknown webhook kind {kind!r} (one of {', '.join(KINDS)})")
+        if kind not in WEBHOOK_KINDS:
+            raise ValueError(f"unknown webhook kind {kind!r} (one of {', '.join(WEBHOOK_KINDS)})")
         try:
             values[kind] = validate_callback_url(url, allow_private) or None
         except ValueError as exc:
@@ -110,14 +107,6 @@ def signing_secret(engine: Engine, email: str, rotate: bool = False) -> str:
     return secret
 
 
-def sign(secret: str, event_id: str, timestamp: int, payload_text: str) -> str:
-    """The `webhook-signature` header value: `v1,<base64 HMAC-SHA256>`."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    content = f"{event_id}.{timestamp}.{payload_text}".encode()
-    digest = hmac.new(key, content, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
 # --- the delivery log ------------------------------------------------------------
 
 
@@ -125,8 +114,8 @@ def list_webhooks(
     engine: Engine, email: str, state: str | None = None, limit: int = 100
 ) -> list[WebhookInfo]:
     """The account's deliveries, newest first."""
-    if state is not None and state not in STATES:
-        raise ValueError(f"state must be one of {', '.join(STATES)}")
+    if state is not None and state not in DELIVERY_STATES:
+        raise ValueError(f"state must be one of {', '.join(DELIVERY_STATES)}")
     with engine.connect() as conn:
         return store.listing(conn, get_account(conn, email).id, state, limit)
 
@@ -158,7 +147,7 @@ def replay_dead(engine: Engine, email: str) -> tuple[int, int]:
         urls = accounts.callback_urls(conn, account.id)
         replayed = skipped = 0
         now = utcnow()
-        for kind in KINDS:
+        for kind in WEBHOOK_KINDS:
             url = urls[kind]
             if not url:
                 skipped += store.count_dead(conn, account.id, kind)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from simgate.domain.payloads import KINDS
+from simgate._wire import WEBHOOK_KINDS
 from simgate.store.tables import accounts, api_keys
 
 
@@ -157,18 +157,18 @@ def callback_url(conn: Connection, account_id: int, kind: str) -> str | None:
 
 def callback_urls(conn: Connection, account_id: int) -> dict[str, str | None]:
     """Every kind's callback URL (None when unset)."""
-    columns = [accounts.c[f"webhook_{kind}"] for kind in KINDS]
+    columns = [accounts.c[f"webhook_{kind}"] for kind in WEBHOOK_KINDS]
     row = conn.execute(select(*columns).where(accounts.c.id == account_id)).one()
-    return dict(zip(KINDS, row, strict=True))
+    return dict(zip(WEBHOOK_KINDS, row, strict=True))
 
 
 def webhook_settings(conn: Connection, account_id: int) -> tuple[dict[str, str | None], str | None]:
     """(every kind's callback URL, signing secret), in one query."""
-    columns = [accounts.c[f"webhook_{kind}"] for kind in KINDS]
+    columns = [accounts.c[f"webhook_{kind}"] for kind in WEBHOOK_KINDS]
     *urls, secret = conn.execute(
         select(*columns, accounts.c.webhook_secret).where(accounts.c.id == account_id)
     ).one()
-    return dict(zip(KINDS, urls, strict=True)), secret
+    return dict(zip(WEBHOOK_KINDS, urls, strict=True)), secret
 
 
 def set_callback_urls(conn: Connection, account_id: int, urls: dict[str, str | None]) -> None:

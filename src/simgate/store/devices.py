@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.store.accounts import Account
@@ -20,9 +20,15 @@ class DeviceRow:
     account_email: str
     name: str
     rate_per_minute: int
-    online_node: str | None
+    online: bool
     last_seen_at: datetime | None
     in_flight: int  # dispatched to it, waiting for the result
+
+
+def is_online(seen_after: datetime) -> ColumnElement[bool]:
+    """A node holds the device's socket and marked it seen after `seen_after`
+    (services/devices.py says how recent that must be)."""
+    return and_(devices.c.online_node.is_not(None), devices.c.last_seen_at > seen_after)
 
 
 def insert_device(
@@ -41,8 +47,9 @@ def insert_device(
     )
 
 
-def paired(conn: Connection, email: str | None = None) -> list[DeviceRow]:
-    """The paired devices (of the account `email`, or all), with their in-flight counts."""
+def paired(conn: Connection, seen_after: datetime, email: str | None = None) -> list[DeviceRow]:
+    """The paired devices (of the account `email`, or all), with their in-flight
+    counts; online if seen after `seen_after`."""
     in_flight = (
         select(messages.c.device_id, func.count().label("n"))
         .where(messages.c.state == "dispatched")
@@ -56,7 +63,7 @@ def paired(conn: Connection, email: str | None = None) -> list[DeviceRow]:
             accounts.c.email,
             devices.c.name,
             devices.c.rate_per_minute,
-            devices.c.online_node,
+            is_online(seen_after).label("online"),
             devices.c.last_seen_at,
             func.coalesce(in_flight.c.n, 0).label("in_flight"),
         )
@@ -67,7 +74,19 @@ def paired(conn: Connection, email: str | None = None) -> list[DeviceRow]:
     )
     if email is not None:
         query = query.where(accounts.c.email == email)
-    return [DeviceRow(*row) for row in conn.execute(query)]
+    return [
+        DeviceRow(
+            r.id,
+            r.account_id,
+            r.email,
+            r.name,
+            r.rate_per_minute,
+            bool(r.online),
+            r.last_seen_at,
+            r.in_flight,
+        )
+        for r in conn.execute(query)
+    ]
 
 
 def mark_removed(

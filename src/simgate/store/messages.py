@@ -18,8 +18,6 @@ from simgate.domain.messages import Draft
 from simgate.store.tables import message_events, messages
 
 # Client ids looked up per query: keeps the IN list well under every driver's limit.
-# States of a message still on its way to a phone (not yet sent, received or failed).
-UNSETTLED = ("scheduled", "queued", "dispatched")
 LOOKUP_CHUNK = 500
 
 

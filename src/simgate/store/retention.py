@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Column, ColumnElement, Connection, Table, delete, exists, func, select
 
-from simgate.store.messages import UNSETTLED
+from simgate.domain.states import UNSETTLED
 from simgate.store.tables import dashboard_sessions, device_refs, message_events, messages, webhooks
 
 # Messages still on their way: their retry events steer the dispatcher away from

@@ -176,7 +176,7 @@ calls = Table(
     Column("id", BigId, primary_key=True),
     Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("device_id", Integer, ForeignKey("devices.id")),
-    Column("kind", String(16), nullable=False),  # incoming_call / outgoing_call / missed_call
+    Column("kind", String(16), nullable=False),  # one of simgate._wire.CALL_KINDS
     Column("phone_number", String(32), nullable=False),
     Column("call_time", DateTime, nullable=False),
     Column("duration", String(16), nullable=False),

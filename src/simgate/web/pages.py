@@ -12,8 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from simgate._wire import SMS_ERRORS
 from simgate.domain.dates import InvalidDate, parse_send_date
 from simgate.domain.sms import count_segments
+from simgate.domain.states import MESSAGE_STATES
 from simgate.errors import NotFound
 from simgate.services import dashboard
 from simgate.services.messages import accept_messages
@@ -25,19 +27,6 @@ Account = Annotated[Signed, Depends(signed_in)]
 
 MAX_NUMBERS = 1000
 MAX_TEXT = 5000
-CODE_TEXT = {
-    "#001": "not a valid phone number",
-    "#002": "empty phone number",
-    "#003": "empty message",
-    "#004": "invalid date",
-    "#005": "invalid priority",
-    "#006": "invalid url",
-    "#007": "id already used",
-    "#008": "invalid id",
-    "#009": "not an object",
-    "#010": "too long: over 255 SMS parts",
-    "#011": "contains a NUL character",
-}
 
 
 def chart(hours: list[tuple[datetime, int, int]], tz: ZoneInfo) -> dict[str, Any]:
@@ -97,7 +86,7 @@ async def messages(request: Request, signed: Account) -> Response:
     errors = {}
     since, errors["from"] = _day(values["from"], tz)
     until, errors["to"] = _day(values["to"], tz, end=True)
-    if values["state"] and values["state"] not in dashboard.messages.STATES:
+    if values["state"] and values["state"] not in MESSAGE_STATES:
         errors["state"] = "unknown state"
     filt = dashboard.messages.MessageFilter(values["number"], values["state"], since, until)
     page = await run_in_threadpool(
@@ -115,7 +104,7 @@ async def messages(request: Request, signed: Account) -> Response:
         page=page,
         values=values,
         errors={k: v for k, v in errors.items() if v},
-        states=dashboard.messages.STATES,
+        states=MESSAGE_STATES,
         query=query,
     )
 
@@ -226,7 +215,7 @@ async def send(request: Request, signed: Account) -> Response:
                     "ok": bool(answer["sent"]),
                     "parts": answer["sms_per_message"],
                     "id": ids.get(answer["id_sms_api"]),
-                    "why": ", ".join(CODE_TEXT.get(c, c) for c in codes),
+                    "why": ", ".join(SMS_ERRORS.get(c, c) for c in codes),
                 }
             )
         if bad_numbers:

@@ -12,6 +12,8 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from simgate._wire import WEBHOOK_KINDS
+from simgate.domain.states import DELIVERY_STATES
 from simgate.errors import NotFound
 from simgate.services import dashboard, webhook_admin
 from simgate.services.accounts import create_key, list_keys, revoke_key
@@ -75,8 +77,8 @@ async def _webhooks_page(
         labels=LABELS,
         errors=errors or {},
         page=page,
-        state=state if state in dashboard.webhooks.DELIVERY_STATES else "",
-        states=dashboard.webhooks.DELIVERY_STATES,
+        state=state if state in DELIVERY_STATES else "",
+        states=DELIVERY_STATES,
         notice=notice(request),
     )
 
@@ -89,7 +91,7 @@ async def webhooks(request: Request, signed: Account) -> Response:
 @router.post("/webhooks")
 async def save_urls(request: Request, signed: Account) -> Response:
     form = await common.form_of(request)
-    urls = {kind: common.field(form, kind, 2100).strip() for kind in dashboard.webhooks.KINDS}
+    urls = {kind: common.field(form, kind, 2100).strip() for kind in WEBHOOK_KINDS}
     allow = common.runtime(request).settings.allow_private_callbacks
     errors = {}
     for kind, url in urls.items():

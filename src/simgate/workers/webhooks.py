@@ -38,12 +38,12 @@ import anyio.to_thread
 import httpx
 from sqlalchemy import Engine
 
+from simgate._wire import sign
 from simgate.clock import Clock
 from simgate.config import Settings
 from simgate.domain.payloads import delivery_url
 from simgate.domain.retry import next_delay
 from simgate.services.urlguard import RefusedAddress, transport
-from simgate.services.webhook_admin import sign
 from simgate.store import accounts, outbox
 from simgate.workers import wake
 
@@ -257,7 +257,7 @@ class Sender:
             stamp = int(self.clock.now().replace(tzinfo=UTC).timestamp())
             headers |= {
                 "webhook-timestamp": str(stamp),
-                "webhook-signature": sign(d.secret, d.event_id, stamp, d.payload),
+                "webhook-signature": sign(d.payload, d.secret, d.event_id, stamp),
             }
         attempts = d.attempts + 1
         status: int | None = None

@@ -74,7 +74,7 @@ class IncomingSms:
 
 @dataclass(frozen=True, slots=True)
 class CallEvent:
-    event: str  # incoming_call, outgoing_call or missed_call
+    event: str  # one of simgate._wire.CALL_KINDS
     number: str
     duration: str  # "HH:MM:SS", or "0"
     at: datetime

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from simgate._contacts_csv import read_contacts
+from simgate._wire import CONTACT_ERRORS
 from simgate.domain.dates import utcnow
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.errors import NotFound
@@ -20,16 +22,6 @@ from simgate.store.dashboard.common import Page
 from simgate.store.dashboard.contacts import ContactRow
 
 CSV_FIELDS = contact_store.FIELDS
-# Headers people actually use for the same columns (lower-cased, spaces → _).
-CSV_ALIASES = {
-    "phonenumber": "phone_number",
-    "phone": "phone_number",
-    "number": "phone_number",
-    "first_name": "firstname",
-    "last_name": "lastname",
-    "adress": "address",
-    "e-mail": "email",
-}
 MAX_IMPORT_ROWS = 50_000
 
 
@@ -101,50 +93,28 @@ def spreadsheet_safe(value: str) -> str:
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     stored: int
-    failed: list[tuple[int, str, str]]  # (line, number as written, reason)
+    failed: list[tuple[int, str, str]]  # (line, number as written, reasons)
 
 
 def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult:
-    """Upsert contacts from CSV text with a header row; raises ValueError on a bad file."""
+    """Upsert contacts from CSV text with a header row (simgate._contacts_csv);
+    raises ValueError on a bad file."""
     if "\x00" in text:  # UTF-16 exports are full of them; PostgreSQL refuses them in text
         raise ValueError("the file holds NUL characters: save it as CSV (UTF-8) and try again")
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        return _import_rows(engine, account, csv.reader(io.StringIO(text), dialect))
-    except csv.Error as exc:
-        raise ValueError(f"not a CSV file this can read: {exc}") from None
-
-
-def _import_rows(engine: Engine, account: Account, reader: Any) -> ImportResult:
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValueError("the file is empty") from None
-    names = [
-        CSV_ALIASES.get(h.strip().lower().replace(" ", "_"), h.strip().lower().replace(" ", "_"))
-        for h in header
-    ]
-    if "phone_number" not in names:
-        raise ValueError("the first line must name the columns, one of them phone_number")
+    rows = read_contacts(text, MAX_IMPORT_ROWS)
     items: list[dict[str, Any]] = []
-    lines: list[int] = []
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(items) >= MAX_IMPORT_ROWS:
-            raise ValueError(f"at most {MAX_IMPORT_ROWS} contacts per file")
-        record = {n: v for n, v in zip(names, row, strict=False) if n in CSV_FIELDS}
-        record["adress"] = record.pop("address", "")
+    for row in rows:
+        record: dict[str, Any] = dict(row.values)
+        record["adress"] = record.pop("address", "")  # the API's spelling
         items.append(record)
-        lines.append(reader.line_num)
     answers = upsert_contacts(engine, account, items) if items else []
     failed = [
-        (line, str(item.get("phone_number", "")), ", ".join(answer.get("errors", [])))
-        for line, item, answer in zip(lines, items, answers, strict=True)
+        (row.line, row.values.get("phone_number", ""), _reasons(answer.get("errors", [])))
+        for row, answer in zip(rows, answers, strict=True)
         if answer["result"] != "success"
     ]
     return ImportResult(len(items) - len(failed), failed)
+
+
+def _reasons(codes: list[str]) -> str:
+    return ", ".join(CONTACT_ERRORS.get(code, code) for code in codes)

@@ -13,7 +13,6 @@ from simgate.store.dashboard import messages as store
 from simgate.store.dashboard.common import Page
 from simgate.store.dashboard.messages import ClickRow, MessageRow
 
-STATES = store.STATES
 MAX_CLICKS = 200  # shown on a message's page
 
 

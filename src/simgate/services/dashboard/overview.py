@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from simgate.domain.dates import utcnow
 from simgate.services.accounts import Account
-from simgate.services.devices import STALE_AFTER
+from simgate.services.devices import seen_after
 from simgate.store.dashboard import overview as store
 
 WAITING_CAP = 9999
@@ -58,7 +58,7 @@ def overview(engine: Engine, account: Account, now: datetime | None = None) -> O
         per_hour = store.per_hour(conn, account.id, first_hour)
         waiting = store.waiting(conn, account.id, WAITING_CAP)
         # Phones are online by the real clock, whatever `now` the figures are for.
-        online, total = store.phones(conn, account.id, utcnow() - STALE_AFTER)
+        online, total = store.phones(conn, account.id, seen_after(utcnow()))
     hours = []
     for i in range(24):
         moment = first_hour + timedelta(hours=i)

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from simgate.domain.payloads import KINDS
 from simgate.store import accounts
 from simgate.store import outbox as outbox_store
 from simgate.store.dashboard import deliveries as store
 from simgate.store.dashboard.common import Page
 
-DELIVERY_STATES = store.STATES
-
 __all__ = [
-    "DELIVERY_STATES",
-    "KINDS",
     "clear_webhook_secret",
     "finished_delivery",
     "list_deliveries",

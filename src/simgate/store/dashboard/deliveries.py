@@ -7,10 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from simgate.domain.states import DELIVERY_STATES
 from simgate.store.dashboard.common import Page, columns, page_of
 from simgate.store.tables import webhooks
-
-STATES = ("pending", "done", "dead")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +28,10 @@ class DeliveryRow:
 
 
 def page_of_deliveries(conn: Connection, account_id: int, state: str, page: int) -> Page:
-    """The account's deliveries, newest first; only those in `state` if it is one of STATES."""
+    """The account's deliveries, newest first; only those in `state` if it is
+    one of DELIVERY_STATES."""
     query = select(*columns(webhooks, DeliveryRow)).where(webhooks.c.account_id == account_id)
-    if state in STATES:
+    if state in DELIVERY_STATES:
         query = query.where(webhooks.c.state == state)
     query = query.order_by(webhooks.c.created_at.desc(), webhooks.c.id.desc())
     return page_of(conn, query, page, DeliveryRow)

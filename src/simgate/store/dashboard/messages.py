@@ -7,10 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from simgate.domain.states import MESSAGE_STATES
 from simgate.store.dashboard.common import Page, columns, count_if, page_of
 from simgate.store.tables import link_clicks, message_events, messages
-
-STATES = ("scheduled", "queued", "dispatched", "sent", "received", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +87,11 @@ def page_of_messages(
     until: datetime | None = None,
 ) -> Page:
     """The account's messages, newest first: numbers holding `digits`, in `state`
-    (if one of STATES), accepted in [since, until)."""
+    (if one of MESSAGE_STATES), accepted in [since, until)."""
     query = select(*_MESSAGE).where(messages.c.account_id == account_id)
     if digits:
         query = query.where(messages.c.phone_number.contains(digits, autoescape=True))
-    if state in STATES:
+    if state in MESSAGE_STATES:
         query = query.where(messages.c.state == state)
     if since is not None:
         query = query.where(messages.c.created_at >= since)

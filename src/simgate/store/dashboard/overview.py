@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from simgate.domain.states import UNSETTLED
 from simgate.store.dashboard.common import count_if
-from simgate.store.messages import UNSETTLED
+from simgate.store.devices import is_online
 from simgate.store.tables import devices, messages
 
 WAITING = UNSETTLED
@@ -79,7 +80,7 @@ def phones(conn: Connection, account_id: int, seen_after: datetime) -> tuple[int
     """(online, paired) devices of the account; online means seen after `seen_after`."""
     online, total = conn.execute(
         select(
-            count_if(and_(devices.c.online_node.is_not(None), devices.c.last_seen_at > seen_after)),
+            count_if(is_online(seen_after)),
             func.count(),
         ).where(devices.c.account_id == account_id, devices.c.removed_at.is_(None))
     ).one()
