@@ -283,6 +283,11 @@ class Settings(BaseSettings):
     def resolved_public_url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
+        return self.local_url()
+
+    def local_url(self) -> str:
+        """Where this machine reaches the server: a wildcard bind address
+        (0.0.0.0, ::) is no address to connect to, so it becomes 127.0.0.1."""
         host = "127.0.0.1" if self.host in {"0.0.0.0", "::"} else self.host
         if ":" in host:
             host = f"[{host}]"

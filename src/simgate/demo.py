@@ -38,8 +38,7 @@ def prepare(engine: Engine, settings: Settings) -> tuple[str, WorkerRun]:
             remove_device(engine, old.id)
     device_id, token = add_device(engine, DEMO_LOGIN, PHONE_NAME, rate_per_minute=600)
 
-    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
-    base = f"http://{host}:{settings.port}"
+    base = settings.local_url()
     body = {
         "header": {"login": DEMO_LOGIN, "accessKey": key},
         "messages": [

@@ -83,3 +83,20 @@ def test_configuration_md_lists_every_variable_and_serve_flag() -> None:
         for flag in getattr(param, "opts", []):
             if flag.startswith("--") and flag != "--help":
                 assert f"`{flag}`" in text, flag
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8080"),
+        ("0.0.0.0", "http://127.0.0.1:8080"),
+        ("::", "http://127.0.0.1:8080"),
+        ("::1", "http://[::1]:8080"),
+        ("sms.lan", "http://sms.lan:8080"),
+    ],
+)
+def test_a_wildcard_bind_address_is_printed_as_loopback(host: str, url: str) -> None:
+    settings = Settings(host=host, port=8080)
+    assert settings.local_url() == settings.resolved_public_url() == url
+    public = Settings(host=host, port=8080, public_url="https://sms.example.com/")
+    assert (public.local_url(), public.resolved_public_url()) == (url, "https://sms.example.com")
