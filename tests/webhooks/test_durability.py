@@ -177,8 +177,8 @@ def test_other_nodes_are_woken_by_notify_on_postgresql(
     import pytest
 
     from simgate.store.db import make_engine
+    from simgate.store.notify import watch_commits
     from simgate.store.outbox import wakes_sender
-    from simgate.workers.wake import watch_commits
     from simgate.workers.webhooks import CHANNEL
 
     if not settings.database_url:

@@ -13,9 +13,20 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Insert, Update
 
 from simgate.domain.messages import Draft
+from simgate.store.notify import inserts_into
 from simgate.store.tables import message_events, messages
+
+# For the commit hooks (store/notify.py): statements that store new messages,
+# and statements that write messages at all.
+INSERTS_MESSAGES = inserts_into(messages)
+
+
+def writes_messages(clause: Any) -> bool:
+    return isinstance(clause, Insert | Update) and clause.table is messages
+
 
 # Client ids looked up per query: keeps the IN list well under every driver's limit.
 LOOKUP_CHUNK = 500

@@ -20,16 +20,14 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.sql import Insert, Update
 from starlette.concurrency import run_in_threadpool
 
 from simgate.device import protocol
 from simgate.services import dispatch
-from simgate.store.tables import messages
-from simgate.workers import wake as waking
+from simgate.store import messages as message_store
+from simgate.store.notify import watch_commits
 
 if TYPE_CHECKING:
-
     from simgate.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -42,18 +40,18 @@ def _may_give_work(clause: Any, options: Any) -> bool:
         return False
     if options.get(WAKE_OPTION):
         return True
-    return isinstance(clause, Insert | Update) and clause.table is messages
+    return message_store.writes_messages(clause)
 
 
 def wake_on_commits(runtime: Runtime) -> Callable[[], None]:
     """Install the dispatcher's commit hook on the runtime's engine; returns an undo.
     Only new messages NOTIFY the other nodes: the rest concerns this node's phones."""
-    return waking.watch_commits(
+    return watch_commits(
         runtime.engine,
         CHANNEL,
         _may_give_work,
         runtime.wake_dispatcher.set,
-        notify=waking.inserts_into(messages),
+        notify=message_store.INSERTS_MESSAGES,
     )
 
 

@@ -1,14 +1,9 @@
 """Waking a worker when rows it cares about are committed.
 
-On this node: engine events note a transaction that ran a statement the
-worker cares about (say, an INSERT into `webhooks`) and call `wake` once the
-connection goes back to the pool, which is after the commit, so the rows are
-visible to the worker's claim by then.
-
-Across nodes (PostgreSQL): the same transaction sends a NOTIFY on the worker's
-channel, delivered by the database at commit, and every node LISTENs on a
-connection of its own (`WakeListener`, a supervised worker that says when it
-is listening). Each worker's poll covers everything else.
+`Wakeup` wakes one worker's loop from any thread. The commit hooks that set
+it on this node, and LISTEN/NOTIFY across nodes, are store/notify.py's; the
+`WakeListener` here runs the LISTEN connection as a supervised worker (it
+says when it is listening). Each worker's poll covers everything else.
 """
 
 from __future__ import annotations
@@ -18,18 +13,16 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, Table, event
-from sqlalchemy.sql import Insert
+from sqlalchemy import Engine
+
+from simgate.store import notify
 
 if TYPE_CHECKING:
     from simgate.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-# Is this statement (clause, execution options) one the worker must hear of?
-Wrote = Callable[[Any, Any], bool]
 
 # How long the listener blocks on its connection before it looks at `stop`.
 LISTEN_POLL_SECONDS = 0.5
@@ -75,65 +68,6 @@ class Wakeup:
         except TimeoutError:
             return False
         return True
-
-
-def inserts_into(table: Table) -> Wrote:
-    return lambda clause, _options: isinstance(clause, Insert) and clause.table is table
-
-
-def watch_commits(
-    engine: Engine,
-    channel: str,
-    wrote: Wrote,
-    wake: Callable[[], None],
-    notify: Wrote | None = None,
-) -> Callable[[], None]:
-    """Call `wake` after each commit on `engine` that ran a statement `wrote`
-    picks; on PostgreSQL, NOTIFY `channel` in that transaction when `notify`
-    (default: `wrote`) picks one too. Returns an undo."""
-    postgres = engine.dialect.name == "postgresql"
-    notify = notify or wrote
-    flag = f"simgate_wake_{channel}"
-    notified = f"simgate_notified_{channel}"
-
-    def after_execute(conn: Any, clause: Any, _m: Any, _p: Any, options: Any, _r: Any) -> None:
-        if not wrote(clause, options):
-            return
-        if postgres and not conn.info.get(notified) and notify(clause, options):
-            # On the driver's connection: no SQLAlchemy events, same transaction.
-            conn.connection.dbapi_connection.execute(f"NOTIFY {channel}")
-            conn.info[notified] = True
-        conn.info[flag] = "written"
-
-    def on_commit(conn: Any) -> None:
-        conn.info.pop(notified, None)
-        if conn.info.get(flag) == "written":
-            conn.info[flag] = "committed"
-
-    def on_rollback(conn: Any) -> None:
-        conn.info.pop(notified, None)
-        if conn.info.get(flag) == "written":
-            conn.info.pop(flag, None)
-
-    def on_checkin(_dbapi: Any, record: Any) -> None:
-        if record is not None and record.info.pop(flag, None) == "committed":
-            wake()
-
-    hooks: list[tuple[Any, str, Callable[..., None]]] = [
-        (engine, "after_execute", after_execute),
-        (engine, "commit", on_commit),
-        (engine, "rollback", on_rollback),
-        (engine.pool, "checkin", on_checkin),
-    ]
-    for target, name, fn in hooks:
-        event.listen(target, name, fn)
-
-    def remove() -> None:
-        for target, name, fn in hooks:
-            if event.contains(target, name, fn):
-                event.remove(target, name, fn)
-
-    return remove
 
 
 class WakeListener:
@@ -187,18 +121,11 @@ class WakeListener:
             self.listening.clear()
 
     def _listen(self, stopped: threading.Event) -> None:
-        import psycopg
+        notify.listen(
+            self.engine, self.wakes, self._heard, self.listening, stopped, LISTEN_POLL_SECONDS
+        )
 
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(url, autocommit=True) as conn:
-            for channel in self.wakes:
-                conn.execute(f"LISTEN {channel}")
-            self.listening.set()
-            try:
-                while not stopped.is_set():
-                    for note in conn.notifies(timeout=LISTEN_POLL_SECONDS, stop_after=1):
-                        wake = self.wakes.get(note.channel)
-                        if wake is not None:
-                            wake()
-            finally:
-                self.listening.clear()
+    def _heard(self, channel: str) -> None:
+        wake = self.wakes.get(channel)
+        if wake is not None:
+            wake()

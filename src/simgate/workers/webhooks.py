@@ -18,7 +18,7 @@ dead.
 Waking: the engine's commits that wrote outbox rows wake the sender at once;
 on PostgreSQL they also NOTIFY the other nodes, which LISTEN; a poll every
 `webhook_poll_seconds` picks up what is left (rows written elsewhere, retries,
-lapsed claims). See wake.py.
+lapsed claims). See store/notify.py.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from simgate.domain.payloads import delivery_url
 from simgate.domain.retry import next_delay
 from simgate.services.urlguard import RefusedAddress, transport
 from simgate.store import accounts, outbox
+from simgate.store.notify import watch_commits
 from simgate.workers import wake
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ CHANNEL = "simgate_webhooks"
 
 def wake_on_commits(runtime: Runtime) -> Callable[[], None]:
     """Install the sender's commit hook on the runtime's engine; returns an undo."""
-    return wake.watch_commits(
+    return watch_commits(
         runtime.engine, CHANNEL, outbox.wakes_sender, runtime.wake_webhooks.set
     )
 
