@@ -89,5 +89,5 @@ CALL_ERRORS = {
 
 
 def describe(code: str, texts: dict[str, str]) -> str:
-    """"#001 invalid phone number"; a code not in `texts` as it is."""
+    """`#001 invalid phone number`; a code not in `texts` as it is."""
     return f"{code} {texts[code]}" if code in texts else code

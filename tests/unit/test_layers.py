@@ -1,9 +1,12 @@
 """The HTTP edges (`api/`, `web/`) call services only: no module under them
-imports the store or SQLAlchemy (DESIGN section 8, issue 10 item 4)."""
+imports the store or SQLAlchemy (DESIGN section 8), not even through a name
+another module re-exports."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
 
 import pytest
@@ -64,6 +67,48 @@ def test_edges_import_neither_the_store_nor_sqlalchemy(path: Path) -> None:
     assert not problems, "the edges call services only:\n" + "\n".join(problems)
 
 
+def smuggled_names(source: str) -> list[tuple[int, str]]:
+    """(line, name) of the names `source` imports from a simgate module that
+    are really SQLAlchemy's (`from simgate.services import Engine`), or that
+    are modules of the store or SQLAlchemy (`from simgate.services.x import store`)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+            continue
+        if node.module.split(".")[0] != "simgate":
+            continue
+        module = importlib.import_module(node.module)
+        for alias in node.names:
+            value = getattr(module, alias.name, None)
+            if inspect.ismodule(value):
+                bad = is_forbidden(value.__name__)
+            else:
+                bad = (getattr(value, "__module__", None) or "").split(".")[0] == "sqlalchemy"
+            if bad:
+                found.append((node.lineno, f"{node.module}.{alias.name}"))
+    return found
+
+
+@pytest.mark.parametrize("path", edge_modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_edges_get_nothing_of_sqlalchemy_through_a_re_export(path: Path) -> None:
+    where = path.relative_to(PACKAGE.parent).as_posix()
+    found = smuggled_names(path.read_text(encoding="utf-8"))
+    problems = [f"{where}:{line} imports {name}, a re-export" for line, name in found]
+    assert not problems, "the edges call services only:\n" + "\n".join(problems)
+
+
+def test_the_re_export_check_sees_an_engine_by_another_name() -> None:
+    source = (
+        "from simgate.runtime import Engine, Runtime\n"  # runtime.py's own import
+        "from simgate.services.accounts import Account, get_account\n"
+        "from simgate.services.devices import store\n"
+    )
+    assert smuggled_names(source) == [
+        (1, "simgate.runtime.Engine"),
+        (3, "simgate.services.devices.store"),
+    ]
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -86,7 +131,7 @@ def test_the_check_sees_every_form_of_import(source: str) -> None:
 
 def test_the_check_lets_services_through() -> None:
     source = (
-        "from simgate.services import Engine, sessions\n"
+        "from simgate.services import sessions\n"
         "from simgate.services.accounts import Account\n"
         "from simgate import storefront\n"
     )

@@ -87,4 +87,3 @@ def test_the_sdk_verifies_and_parses_what_the_sender_signs(
     raw_query = request["target"].split("?", 1)[1]
     event = sdk.verify(raw_query, request["headers"], secret)
     assert event.status == "received" and event.id_sms_api == "z"
-

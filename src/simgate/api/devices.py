@@ -24,8 +24,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from simgate.device import protocol
-from simgate.runtime import RuntimeDep
-from simgate.services import Engine, devices
+from simgate.runtime import Runtime, RuntimeDep
+from simgate.services import devices
 from simgate.workers.hub import Link
 from simgate.workers.reports import ReportQueue
 
@@ -123,7 +123,7 @@ async def device_socket(ws: WebSocket, runtime: RuntimeDep) -> None:
     log.info("device connected", extra={"device_id": device_id, "action": "connect"})
 
     heartbeat = asyncio.create_task(
-        _heartbeat(link, engine, None if reporter_only else node, settings.heartbeat_seconds)
+        _heartbeat(link, runtime, None if reporter_only else node, settings.heartbeat_seconds)
     )
     try:
         await _receive(ws, link, runtime.reports, runtime.wake_dispatcher.set)
@@ -179,12 +179,12 @@ async def _receive(
         reports.submit(link, frame)
 
 
-async def _heartbeat(link: Link, engine: Engine, node: str | None, every: float) -> None:
+async def _heartbeat(link: Link, runtime: Runtime, node: str | None, every: float) -> None:
     """Ping the device, mark it seen (on `node`, unless None), and close it
     if its token was revoked."""
     while True:
         await asyncio.sleep(every)
-        paired = await run_in_threadpool(devices.still_paired, engine, link.device_id, node)
+        paired = await run_in_threadpool(devices.still_paired, runtime.engine, link.device_id, node)
         if not paired:
             await link.close(protocol.CLOSE_BAD_TOKEN, "device token revoked")
             return

@@ -1,9 +1,6 @@
 """Use cases. Each takes an Engine, works in one transaction, writes its outbox rows.
 
-`Engine` is named here for the edges (`api/`, `web/`): they hold the store's
-engine only to hand it to a use case, and import nothing of the store.
+The edges (`api/`, `web/`) hand a use case the engine their `Runtime` holds
+(`runtime.engine`) without naming its type: they import nothing of the store
+or SQLAlchemy, not even through this package (tests/unit/test_layers.py).
 """
-
-from sqlalchemy import Engine
-
-__all__ = ["Engine"]

@@ -102,14 +102,16 @@ async def login(request: Request) -> Response:
         log.info("sign-in refused: too many attempts", extra={"action": "login_limited"})
         limited = {"form": f"Too many failed sign-in attempts. Wait {wait} seconds and try again."}
         return with_retry_after(again(429, limited), wait)
-    account_id = await web.checks.run(check_sign_in, common.engine(request), email, password)
+    account_id = await web.checks.run(
+        check_sign_in, common.runtime(request).engine, email, password
+    )
     if account_id is None:
         return again(401, {"password": "Wrong e-mail address or password."})
     web.limiter.succeeded(email, device)
     await _end_this_session(request)
     token = await run_in_threadpool(
         sessions.start,
-        common.engine(request),
+        common.runtime(request).engine,
         account_id,
         request.headers.get("user-agent", ""),
         address,
@@ -129,7 +131,7 @@ def with_retry_after(response: Response, seconds: int) -> Response:
 async def _end_this_session(request: Request) -> None:
     token = common.session_of(request).get("token")
     if isinstance(token, str):
-        await run_in_threadpool(sessions.end, common.engine(request), token)
+        await run_in_threadpool(sessions.end, common.runtime(request).engine, token)
 
 
 @router.post("/logout")
@@ -149,7 +151,9 @@ NOTICES = {
 
 @router.get("/sessions")
 async def session_list(request: Request, signed: Account) -> Response:
-    rows = await run_in_threadpool(sessions.list_live, common.engine(request), signed.account.id)
+    rows = await run_in_threadpool(
+        sessions.list_live, common.runtime(request).engine, signed.account.id
+    )
     return common.render(
         request,
         "sessions.html",
@@ -163,7 +167,7 @@ async def session_list(request: Request, signed: Account) -> Response:
 @router.post("/sessions/{session_id:id64}/end")
 async def end_session(request: Request, session_id: int, signed: Account) -> Response:
     ended = await run_in_threadpool(
-        sessions.end_one, common.engine(request), signed.account.id, session_id
+        sessions.end_one, common.runtime(request).engine, signed.account.id, session_id
     )
     if not ended:
         raise common.Refused(404, "There is no such session in this account.")
@@ -173,6 +177,6 @@ async def end_session(request: Request, session_id: int, signed: Account) -> Res
 @router.post("/sessions/end-others")
 async def end_other_sessions(request: Request, signed: Account) -> Response:
     await run_in_threadpool(
-        sessions.end_others, common.engine(request), signed.account.id, signed.session_id
+        sessions.end_others, common.runtime(request).engine, signed.account.id, signed.session_id
     )
     return common.redirect(request, "/app/sessions?done=others")

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from simgate import __version__
 from simgate.runtime import Runtime, get_runtime
-from simgate.services import Engine, sessions
+from simgate.services import sessions
 from simgate.services.accounts import Account
 from simgate.web.security import (
     DeviceCookies,
@@ -119,10 +119,6 @@ def state(request: Request) -> WebState:
     return get_runtime(request).web
 
 
-def engine(request: Request) -> Engine:
-    return get_runtime(request).engine
-
-
 def session_of(request: Request) -> dict[str, Any]:
     """The session (loaded once per request); always holds a CSRF token."""
     cached = getattr(request.state, "session", None)
@@ -160,7 +156,7 @@ async def _signed_in(request: Request) -> Signed:
     found = None
     if isinstance(token, str):
         found = await run_in_threadpool(
-            sessions.find, engine(request), token, client_address(request)
+            sessions.find, runtime(request).engine, token, client_address(request)
         )
     if found is None:  # signed out, ended elsewhere, expired, or a cookie from before
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

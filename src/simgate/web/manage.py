@@ -34,7 +34,7 @@ async def _contacts_page(
     search = request.query_params.get("q", "")[:200]
     page = await run_in_threadpool(
         dashboard.contacts.list_contacts,
-        common.engine(request),
+        common.runtime(request).engine,
         signed.account.id,
         search,
         common.page_number(request),
@@ -54,7 +54,7 @@ async def contacts(request: Request, signed: Account) -> Response:
 @router.get("/contacts/export.csv")
 async def export(request: Request, signed: Account) -> Response:
     text = await run_in_threadpool(
-        dashboard.contacts.export_contacts, common.engine(request), signed.account.id
+        dashboard.contacts.export_contacts, common.runtime(request).engine, signed.account.id
     )
     return Response(
         text,
@@ -82,7 +82,7 @@ async def import_csv(request: Request, signed: Account) -> Response:
         text = raw.decode("cp1252", errors="replace")  # what spreadsheet exports often are
     try:
         result = await run_in_threadpool(
-            dashboard.contacts.import_contacts, common.engine(request), signed.account, text
+            dashboard.contacts.import_contacts, common.runtime(request).engine, signed.account, text
         )
     except ValueError as exc:
         return await _contacts_page(request, signed, 400, import_errors={"file": str(exc)})
@@ -93,7 +93,10 @@ async def import_csv(request: Request, signed: Account) -> Response:
 async def edit_form(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         row = await run_in_threadpool(
-            dashboard.contacts.get_contact, common.engine(request), signed.account.id, contact_id
+            dashboard.contacts.get_contact,
+            common.runtime(request).engine,
+            signed.account.id,
+            contact_id,
         )
     except NotFound:
         raise Refused(404, "There is no such contact in this account.") from None
@@ -110,7 +113,7 @@ async def save(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         errors = await run_in_threadpool(
             dashboard.contacts.update_contact,
-            common.engine(request),
+            common.runtime(request).engine,
             signed.account,
             contact_id,
             values,
@@ -134,7 +137,10 @@ async def save(request: Request, contact_id: int, signed: Account) -> Response:
 async def remove(request: Request, contact_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(
-            dashboard.contacts.delete_contact, common.engine(request), signed.account.id, contact_id
+            dashboard.contacts.delete_contact,
+            common.runtime(request).engine,
+            signed.account.id,
+            contact_id,
         )
     except NotFound:
         raise Refused(404, "There is no such contact in this account.") from None
@@ -149,7 +155,7 @@ async def _calls_page(
 ) -> Response:
     page, quals = await run_in_threadpool(
         dashboard.calls.list_calls,
-        common.engine(request),
+        common.runtime(request).engine,
         signed.account.id,
         common.page_number(request),
     )
@@ -176,7 +182,7 @@ async def qualify(request: Request, call_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(
             dashboard.calls.qualify_call,
-            common.engine(request),
+            common.runtime(request).engine,
             signed.account,
             call_id,
             common.field(form, "text", 5000),

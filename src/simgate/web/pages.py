@@ -58,7 +58,7 @@ def chart(hours: list[tuple[datetime, int, int]], tz: ZoneInfo) -> dict[str, Any
 @router.get("/")
 async def overview(request: Request, signed: Account) -> Response:
     data = await run_in_threadpool(
-        dashboard.overview.overview, common.engine(request), signed.account
+        dashboard.overview.overview, common.runtime(request).engine, signed.account
     )
     template = "_overview.html" if request.headers.get("HX-Request") else "overview.html"
     return common.render(
@@ -91,7 +91,7 @@ async def messages(request: Request, signed: Account) -> Response:
     filt = dashboard.messages.MessageFilter(values["number"], values["state"], since, until)
     page = await run_in_threadpool(
         dashboard.messages.list_messages,
-        common.engine(request),
+        common.runtime(request).engine,
         signed.account.id,
         filt,
         common.page_number(request),
@@ -113,7 +113,10 @@ async def messages(request: Request, signed: Account) -> Response:
 async def message(request: Request, message_id: int, signed: Account) -> Response:
     try:
         detail = await run_in_threadpool(
-            dashboard.messages.message_detail, common.engine(request), signed.account.id, message_id
+            dashboard.messages.message_detail,
+            common.runtime(request).engine,
+            signed.account.id,
+            message_id,
         )
     except NotFound:
         raise Refused(404, "There is no such message in this account.") from None
@@ -239,7 +242,7 @@ async def send(request: Request, signed: Account) -> Response:
 
 @router.get("/links")
 async def links(request: Request, signed: Account) -> Response:
-    eng = common.engine(request)
+    eng = common.runtime(request).engine
     page = await run_in_threadpool(
         dashboard.links.list_links, eng, signed.account.id, common.page_number(request)
     )

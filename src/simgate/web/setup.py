@@ -55,7 +55,7 @@ async def _webhooks_page(
     errors: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
 ) -> Response:
-    eng = common.engine(request)
+    eng = common.runtime(request).engine
     urls, secret = await run_in_threadpool(
         dashboard.webhooks.webhook_settings, eng, signed.account.id
     )
@@ -102,7 +102,11 @@ async def save_urls(request: Request, signed: Account) -> Response:
     if errors:
         return await _webhooks_page(request, signed, 400, errors, urls)
     await run_in_threadpool(
-        webhook_admin.set_callbacks, common.engine(request), signed.account.email, urls, allow
+        webhook_admin.set_callbacks,
+        common.runtime(request).engine,
+        signed.account.email,
+        urls,
+        allow,
     )
     return common.redirect(request, "/app/webhooks?done=urls")
 
@@ -111,7 +115,7 @@ async def save_urls(request: Request, signed: Account) -> Response:
 async def secret(request: Request, signed: Account) -> Response:
     form = await common.form_of(request)
     remove = common.field(form, "action", 20) == "remove"
-    eng = common.engine(request)
+    eng = common.runtime(request).engine
     if remove:
         await run_in_threadpool(dashboard.webhooks.clear_webhook_secret, eng, signed.account.id)
     else:
@@ -121,7 +125,7 @@ async def secret(request: Request, signed: Account) -> Response:
 
 @router.post("/webhooks/{delivery_id:id64}/replay")
 async def replay(request: Request, delivery_id: int, signed: Account) -> Response:
-    eng = common.engine(request)
+    eng = common.runtime(request).engine
     # The shared replay looks a delivery up by id alone: check the owner first.
     mine = await run_in_threadpool(
         dashboard.webhooks.finished_delivery, eng, signed.account.id, delivery_id
@@ -148,7 +152,9 @@ def pairing_qr(server: str, token: str) -> Markup:
 async def _devices_page(
     request: Request, signed: Signed, status: int = 200, **extra: object
 ) -> Response:
-    rows = await run_in_threadpool(list_devices, common.engine(request), signed.account.email)
+    rows = await run_in_threadpool(
+        list_devices, common.runtime(request).engine, signed.account.email
+    )
     template = "_devices.html" if request.headers.get("HX-Request") else "devices.html"
     context: dict[str, object] = {
         "values": {"name": "", "rate": str(DEFAULT_RATE)},
@@ -185,7 +191,7 @@ async def pair(request: Request, signed: Account) -> Response:
     if errors or rate is None:
         return await _devices_page(request, signed, 400, values=values, errors=errors)
     device_id, token = await run_in_threadpool(
-        add_device, common.engine(request), signed.account.email, values["name"], rate
+        add_device, common.runtime(request).engine, signed.account.email, values["name"], rate
     )
     server = common.runtime(request).public_url
     paired = {
@@ -203,7 +209,7 @@ async def pair(request: Request, signed: Account) -> Response:
 async def unpair(request: Request, device_id: int, signed: Account) -> Response:
     try:
         await run_in_threadpool(
-            remove_device, common.engine(request), device_id, signed.account.email
+            remove_device, common.runtime(request).engine, device_id, signed.account.email
         )
     except NotFound:
         raise Refused(404, "There is no such device in this account.") from None
@@ -214,7 +220,7 @@ async def unpair(request: Request, device_id: int, signed: Account) -> Response:
 
 
 async def _keys_page(request: Request, signed: Signed, new_key: str | None = None) -> Response:
-    rows = await run_in_threadpool(list_keys, common.engine(request), signed.account.email)
+    rows = await run_in_threadpool(list_keys, common.runtime(request).engine, signed.account.email)
     return common.render(
         request, "keys.html", signed, keys=rows, new_key=new_key, notice=notice(request)
     )
@@ -227,14 +233,16 @@ async def keys(request: Request, signed: Account) -> Response:
 
 @router.post("/keys")
 async def new_key(request: Request, signed: Account) -> Response:
-    key = await run_in_threadpool(create_key, common.engine(request), signed.account.email)
+    key = await run_in_threadpool(create_key, common.runtime(request).engine, signed.account.email)
     return await _keys_page(request, signed, new_key=key)
 
 
 @router.post("/keys/{key_id:id32}/revoke")
 async def revoke(request: Request, key_id: int, signed: Account) -> Response:
     try:
-        await run_in_threadpool(revoke_key, common.engine(request), signed.account.email, key_id)
+        await run_in_threadpool(
+            revoke_key, common.runtime(request).engine, signed.account.email, key_id
+        )
     except NotFound:
         raise Refused(404, "There is no active key with this id in this account.") from None
     return common.redirect(request, "/app/keys?done=revoked")
