@@ -1,4 +1,4 @@
-"""One tenant's load against another's latency (hardening issue, finding 11).
+"""One tenant's load against another's latency.
 
 Starts a real `simgate serve` on a temporary SQLite store (synchronous=FULL)
 with two accounts, then measures what a quiet tenant sees while a loud one

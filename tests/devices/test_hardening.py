@@ -1,4 +1,4 @@
-"""One device's bad frames harm nobody else (hardening issue, findings 1, 2, 9, 10, 11).
+"""One device's bad frames harm nobody else.
 
 Real WebSockets against a real server, on SQLite and PostgreSQL.
 """
@@ -68,8 +68,8 @@ def state_of(live: LiveServer, id_sms_api: str) -> Any:
         ).one()
 
 
-# The frames the hardening issue found: each used to throw away the whole
-# shared batch of reports (every tenant's), or crash the connection handler.
+# Frames that each used to throw away the whole shared batch of reports
+# (every tenant's), or crash the connection handler.
 # A time no clock could give is replaced by the server's: those reports are kept.
 KEPT = [
     {"type": "sms_received", "ref": "p1", "from": "+1", "text": "x",

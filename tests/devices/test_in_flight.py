@@ -1,5 +1,5 @@
 """A device's in-flight cap follows the store: hand-overs that expire free its
-room without a reconnect (issue 10, bug 2). Real WebSockets, both stores."""
+room without a reconnect. Real WebSockets, both stores."""
 
 from __future__ import annotations
 

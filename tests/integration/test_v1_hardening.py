@@ -1,5 +1,4 @@
-"""Bad fields are each their own item's error, never a 500, on both stores
-(hardening issue, findings 2 and 5)."""
+"""Bad fields are each their own item's error, never a 500, on both stores."""
 
 from __future__ import annotations
 

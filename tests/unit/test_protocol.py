@@ -40,8 +40,8 @@ def test_good_frames_become_types() -> None:
     assert hello == protocol.Hello(1, frozenset({"sms"}), "")
 
 
-# The frames of the hardening issue that took every tenant's reports down, or
-# crashed the connection handler.
+# Frames that once took every tenant's reports down, or crashed the
+# connection handler.
 @pytest.mark.parametrize(
     "raw",
     [
