@@ -28,7 +28,10 @@ WEBHOOK_KINDS = ("message", "calls", "clics", "qualification", "status")
 # The `title` of a `calls` webhook, and the `event` of a device's call frame.
 CallKind = Literal["incoming_call", "outgoing_call", "missed_call"]
 CALL_KINDS: tuple[CallKind, ...] = get_args(CallKind)
-# The `title` of a `qualification` webhook: "call_qualification_from_<source>".
+# Who qualified a call: the phone or the dashboard. The `title` of a
+# `qualification` webhook is "call_qualification_from_<source>".
+QualificationSource = Literal["mobile", "interface"]
+QUALIFICATION_SOURCES: tuple[QualificationSource, ...] = get_args(QualificationSource)
 QualificationTitle = Literal["call_qualification_from_mobile", "call_qualification_from_interface"]
 QUALIFICATION_TITLES: tuple[QualificationTitle, ...] = get_args(QualificationTitle)
 # The `status` of a `status` webhook; "failed" is simgate's extension.

@@ -132,7 +132,7 @@ class CallQualification:
 
     @property
     def source(self) -> str:
-        """Either "mobile" or "interface"."""
+        """One of QUALIFICATION_SOURCES: "mobile" or "interface"."""
         return self.title.removeprefix("call_qualification_from_")
 
 

@@ -6,13 +6,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from simgate._wire import QUALIFICATION_SOURCES
 from simgate.domain import payloads
 from simgate.domain.dates import utcnow
 from simgate.services import outbox
 from simgate.services.accounts import Account
 from simgate.store import calls
-
-SOURCES = ("mobile", "interface")
 
 
 def record_qualification(
@@ -25,7 +24,7 @@ def record_qualification(
     at: datetime | None = None,
 ) -> int:
     """Store a qualification and queue its `qualification` webhook, in `conn`'s transaction."""
-    assert source in SOURCES, source
+    assert source in QUALIFICATION_SOURCES, source
     at = at or utcnow()
     qualification_id = calls.insert_qualification(
         conn, account.id, call_id, source, from_number, text, at
