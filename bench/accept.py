@@ -19,25 +19,17 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _support import cli, cpu_seconds
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def simgate_cmd() -> list[str]:
-    return [sys.executable, "-m", "simgate.cli"]
+from simgate.config import Settings
+from simgate.testing import ServerProcess
 
 
 @dataclass
@@ -82,16 +74,6 @@ def worker(port: int, body: bytes, batch: int, stop_at: float, out: Result) -> N
             out.errors += 1
         out.messages += accepted
     conn.close()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux), to tell the server's cost
-    from the noise of other work on a shared machine."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_scenario(
@@ -144,38 +126,13 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="simgate-bench-"))
-    env = {
-        **os.environ,
-        "SIMGATE_DATA_DIR": str(tmp / "data"),
-        "SIMGATE_SQLITE_SYNCHRONOUS": args.synchronous,
-    }
-    env.pop("SIMGATE_DATABASE_URL", None)
-    created = subprocess.run(
-        [*simgate_cmd(), "accounts", "create", "bench@example.com", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    account = json.loads(created.stdout)
-    port = free_port()
-    log = open(tmp / "server.log", "wb")
-    server = subprocess.Popen(
-        [*simgate_cmd(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    settings = Settings(data_dir=tmp / "data")
+    env = {"SIMGATE_SQLITE_SYNCHRONOUS": args.synchronous}
+    account = json.loads(cli(settings, "accounts", "create", "bench@example.com", "--json"))
+    server = ServerProcess(settings, env=env, log_path=tmp / "server.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"server did not start; see {tmp / 'server.log'}") from None
-                time.sleep(0.1)
+        server.start()
+        port = server.port
         print(
             f"simgate accept benchmark: SQLite synchronous={args.synchronous}, "
             f"{os.cpu_count()} CPUs, {args.connections} connections, {args.seconds:g} s each"
@@ -202,12 +159,7 @@ def main() -> None:
             )
         print("srv CPU: server process CPU time / wall time (100% = one core)")
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        server.stop()
         if args.keep:
             print(f"kept {tmp}")
         else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,10 +23,7 @@ from sqlalchemy import func, select
 from simgate.config import Settings
 from simgate.store.db import make_engine
 from simgate.store.tables import messages
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
-from tests.support.agents import Agent  # noqa: E402
-from tests.support.servers import ServerProcess, simgate  # noqa: E402
+from simgate.testing import AgentProcess, ServerProcess, simgate
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -65,7 +61,7 @@ def main() -> None:
                     settings=settings,
                 ).stdout
             )["token"]
-            agent = Agent(
+            agent = AgentProcess(
                 server.url,
                 token,
                 folder / f"phone{n}",

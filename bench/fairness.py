@@ -24,15 +24,17 @@ import http.client
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from accept import free_port, simgate_cmd
+from _support import cli
 from websockets.asyncio.client import connect
+
+from simgate.config import Settings
+from simgate.testing import ServerProcess
 
 
 def percentiles(samples: list[float]) -> str:
@@ -44,12 +46,6 @@ def percentiles(samples: list[float]) -> str:
         f"p50 {statistics.median(ordered) * 1000:7.1f}  p99 {p99 * 1000:7.1f}  "
         f"max {ordered[-1] * 1000:7.1f}  (n={len(ordered)})"
     )
-
-
-def cli(env: dict[str, str], *args: str) -> Any:
-    done = subprocess.run([*simgate_cmd(), *args], env=env, capture_output=True, text=True,
-                          check=True)
-    return json.loads(done.stdout)
 
 
 def post(conn: http.client.HTTPConnection, body: bytes) -> float:
@@ -193,29 +189,17 @@ def main() -> None:
     parser.add_argument("--scenarios", default="api,reports")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="simgate-fairness-"))
-    env = {**os.environ, "SIMGATE_DATA_DIR": str(tmp / "data")}
-    env.pop("SIMGATE_DATABASE_URL", None)
-    quiet = cli(env, "accounts", "create", "quiet@example.com", "--json")
-    loud = cli(env, "accounts", "create", "loud@example.com", "--json")
-    port = free_port()
-    with open(tmp / "server.log", "wb") as log:
-        server = subprocess.Popen(
-            [*simgate_cmd(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+    settings = Settings(data_dir=tmp / "data")
+
+    def cli_json(*words: str) -> Any:
+        return json.loads(cli(settings, *words))
+
+    quiet = cli_json("accounts", "create", "quiet@example.com", "--json")
+    loud = cli_json("accounts", "create", "loud@example.com", "--json")
+    server = ServerProcess(settings, log_path=tmp / "server.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start; see {tmp / 'server.log'}")
-            time.sleep(0.1)
+        server.start()
+        port = server.port
         print(f"simgate fairness benchmark: SQLite, {os.cpu_count()} CPUs, "
               f"{args.seconds:g} s per run")
         scenarios = args.scenarios.split(",")
@@ -223,18 +207,14 @@ def main() -> None:
             print("api:")
             api_scenario(port, quiet, loud, args.seconds)
         if "reports" in scenarios:
-            quiet_token = cli(env, "devices", "add", "quiet@example.com", "--name", "q",
-                              "--json")["token"]
-            loud_token = cli(env, "devices", "add", "loud@example.com", "--name", "l",
-                             "--json")["token"]
+            quiet_token = cli_json("devices", "add", "quiet@example.com", "--name", "q",
+                                   "--json")["token"]
+            loud_token = cli_json("devices", "add", "loud@example.com", "--name", "l",
+                                  "--json")["token"]
             print("reports:")
             asyncio.run(reports_scenario(port, quiet_token, loud_token, args.seconds))
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)

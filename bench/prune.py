@@ -33,11 +33,8 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -46,32 +43,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _support import cli
+
+from simgate.config import Settings
 from simgate.domain import ids
+from simgate.testing import ServerProcess
 
 SEED_CHUNK = 50_000  # rows per executemany; each chunk its own transaction
 COLUMNS = (
     "event_id, account_id, kind, url, payload, state, attempts, "
     "next_attempt_at, created_at, done_at, last_status"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def simgate(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "simgate.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"simgate {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
 
 
 class Store:
@@ -143,37 +125,10 @@ class Store:
 
 
 @contextmanager
-def serving(env: dict[str, str], log_path: Path) -> Iterator[tuple[int, int]]:
+def serving(settings: Settings, env: dict[str, str], log_path: Path) -> Iterator[tuple[int, int]]:
     """`simgate serve` on a free loopback port; yields (port, pid)."""
-    port = free_port()
-    with open(log_path, "ab") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "simgate.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start; see {log_path}")
-            time.sleep(0.1)
-        yield port, server.pid
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+    with ServerProcess(settings, env=env, log_path=log_path) as server:
+        yield server.port, server.pid
 
 
 def measure(port: int, login: str, key: str, seconds: float) -> list[float]:
@@ -231,15 +186,11 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="simgate-prune-bench-"))
-    env = {**os.environ, "SIMGATE_DATA_DIR": str(tmp / "data")}
-    if args.database_url:
-        env["SIMGATE_DATABASE_URL"] = args.database_url
-    else:
-        env.pop("SIMGATE_DATABASE_URL", None)
+    settings = Settings(data_dir=tmp / "data", database_url=args.database_url)
     store = None
     try:
-        simgate("db", "upgrade", env=env)
-        account = json.loads(simgate("accounts", "create", "bench@example.com", "--json", env=env))
+        cli(settings, "db", "upgrade")
+        account = json.loads(cli(settings, "accounts", "create", "bench@example.com", "--json"))
         store = Store(tmp / "data", args.database_url)
         started = time.perf_counter()
         # Account 1: the first of a fresh store.
@@ -256,7 +207,7 @@ def main() -> None:
         )
         login, key = account["login"], account["access_key"]
 
-        idle_env = {**env, "SIMGATE_RETENTION_WEBHOOKS_DONE_DAYS": "0"}
+        idle_env = {"SIMGATE_RETENTION_WEBHOOKS_DONE_DAYS": "0"}
         idle_runs: list[float] = []
         busy_runs: list[float] = []
         pruned = measured = 0.0
@@ -265,10 +216,10 @@ def main() -> None:
         # Rounds of idle then pruning, pooled: the load of other work on the
         # machine drifts, and would otherwise land on one phase only.
         for _ in range(args.rounds):
-            with serving(idle_env, tmp / "server-idle.log") as (port, _pid):
+            with serving(settings, idle_env, tmp / "server-idle.log") as (port, _pid):
                 measure(port, login, key, args.warmup)
                 idle_runs += measure(port, login, key, per_round)
-            with serving(env, tmp / "server-prune.log") as (port, _pid):
+            with serving(settings, {}, tmp / "server-prune.log") as (port, _pid):
                 measure(port, login, key, args.warmup)
                 before, t0 = store.count_done(), time.perf_counter()
                 busy_runs += measure(port, login, key, per_round)
@@ -295,7 +246,7 @@ def main() -> None:
         if args.flat_out and after:
             # What an operator's `simgate prune` in a quiet hour does with the rest.
             started = time.perf_counter()
-            simgate("prune", env={**env, "SIMGATE_RETENTION_STORE_SHARE": "1"})
+            cli(settings, "prune", env={"SIMGATE_RETENTION_STORE_SHARE": "1"})
             took = time.perf_counter() - started
             print(
                 f"then `simgate prune` flat out (no server): {after} rows in {took:.1f} s "

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,13 +25,9 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from _support import cpu_seconds
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+from simgate.testing import free_port
 
 # --- the receiver (runs in its own process) -----------------------------------
 
@@ -68,12 +63,6 @@ def receiver(port: int) -> None:
 
 
 # --- the run --------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:

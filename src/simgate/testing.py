@@ -1,0 +1,172 @@
+"""simgate as real processes on loopback: the command line, `simgate serve`
+and the reference agent with its simulator driver.
+
+For simgate's own tests and benchmarks, and for integration tests of your
+own (a webhook receiver against a real gateway, say). Imported by path only:
+`import simgate` never loads it. Nothing here opens a port other than
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from simgate.config import Settings
+
+__all__ = ["AgentProcess", "ServerProcess", "free_port", "settings_env", "simgate"]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment that makes a `simgate` subprocess use the store of `settings`
+    (and accept loopback callback URLs)."""
+    env = dict(os.environ)
+    env["SIMGATE_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url:
+        env["SIMGATE_DATABASE_URL"] = settings.database_url
+    else:
+        env.pop("SIMGATE_DATABASE_URL", None)
+    env["SIMGATE_ALLOW_PRIVATE_CALLBACKS"] = "true"
+    return env
+
+
+def simgate(*args: str, settings: Settings, **kw: Any) -> subprocess.CompletedProcess[str]:
+    """Run the `simgate` command line against the store of `settings`; `env`
+    adds variables, other keywords go to subprocess.run."""
+    return subprocess.run(
+        [sys.executable, "-m", "simgate.cli", *args],
+        env={**settings_env(settings), **kw.pop("env", {})},
+        capture_output=True,
+        text=True,
+        timeout=kw.pop("timeout", 60),
+        **kw,
+    )
+
+
+class ServerProcess:
+    """`simgate serve` as a real process; `start` returns once it is ready."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *extra: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra = extra
+        self.env = {**settings_env(settings), **(env or {})}
+        self.log_path = log_path or Path(settings.data_dir).parent / f"server-{self.port}.log"
+        self.preexec_fn = preexec_fn  # e.g. resource limits for the server alone
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        Path(self.log_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "simgate.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), *self.extra],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.preexec_fn,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                # Ready, not only up: its workers run and, on PostgreSQL, it LISTENs.
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"server did not start; see {self.log_path}:\n"
+                    + Path(self.log_path).read_text()[-3000:]
+                )
+            time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "not started"
+        return self.proc.pid
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class AgentProcess:
+    """`simgate device run --driver simulator` as a real process: a virtual
+    phone whose state (and the ids it sent) lives in `folder`."""
+
+    def __init__(self, server: str, token: str, folder: Path, *flags: str) -> None:
+        self.server, self.token, self.folder, self.flags = server, token, folder, flags
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> AgentProcess:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / "agent.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "simgate.cli",
+                    "device",
+                    "run",
+                    "--server",
+                    self.server,
+                    "--token",
+                    self.token,
+                    "--driver",
+                    "simulator",
+                    "--state-dir",
+                    str(self.folder),
+                    *self.flags,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def sent(self) -> list[str]:
+        path = self.folder / "sent.log"
+        # Message ids (a command id is "<message>.<attempt>").
+        return [line.split(".")[0] for line in path.read_text().split()] if path.exists() else []
