@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,8 @@ from simgate.services.devices import add_device
 from simgate.store.db import make_engine
 from simgate.store.tables import messages
 from tests.support.agents import Agent
+from tests.support.servers import LiveServer, simgate
+from tests.support.sockets import Sockets
 
 
 @pytest.fixture
@@ -36,6 +39,23 @@ def store(settings: Settings) -> Iterator[Engine]:
 def owner(store: Engine) -> dict[str, Any]:
     account, key = create_account(store, "owner@example.com", "Europe/Paris", "FR")
     return {"login": account.email, "accessKey": key, "id": account.id}
+
+
+@pytest.fixture
+def sockets(live: LiveServer) -> Iterator[Sockets]:
+    """Device sockets to the test module's `live` server, closed after the test."""
+    opened = Sockets(live.url)
+    yield opened
+    opened.close()
+
+
+def report(
+    settings: Settings, server_url: str, token: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`simgate device report ARGS` as a device with `token` runs it."""
+    return simgate(
+        "device", "report", "--server", server_url, "--token", token, *args, settings=settings
+    )
 
 
 def pair(store: Engine, owner: dict[str, Any], name: str, rate: int = 6000) -> str:

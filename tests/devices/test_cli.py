@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 
 from simgate.config import Settings
 from simgate.store.tables import calls, devices, incoming_sms, qualifications
+from tests.devices.conftest import report
 from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess, free_port, simgate
 
@@ -53,43 +54,20 @@ def test_devices_add_list_remove_and_report(
             ],
             ["qualification", "--from", "+33698765432", "--text", "Rappeler demain"],
         ):
-            done = simgate(
-                "device",
-                "report",
-                "--server",
-                server.url,
-                "--token",
-                device["token"],
-                *args,
-                settings=settings,
-            )
+            done = report(settings, server.url, device["token"], *args)
             assert done.returncode == 0, done.stderr
         listed = json.loads(
             simgate("devices", "list", owner["login"], "--json", settings=settings).stdout
         )
         assert listed[0]["name"] == "Office" and listed[0]["rate_per_minute"] == 20
 
-        bad = simgate(
-            "device",
-            "report",
-            "--server",
-            server.url,
-            "--token",
-            "sgd_wrong",
-            "sms",
-            "--from",
-            "+33698765432",
-            "--text",
-            "x",
-            settings=settings,
+        bad = report(
+            settings, server.url, "sgd_wrong", "sms", "--from", "+33698765432", "--text", "x"
         )
         assert bad.returncode == 1 and "invalid or revoked device token" in bad.stderr
-        bad = simgate(
-            "device",
-            "report",
-            "--server",
+        bad = report(
+            settings,
             server.url,
-            "--token",
             device["token"],
             "call",
             "--type",
@@ -98,25 +76,13 @@ def test_devices_add_list_remove_and_report(
             "+3369",
             "--duration",
             "forever",
-            settings=settings,
         )
         assert bad.returncode == 1 and "duration" in bad.stderr
 
         removed = simgate("devices", "remove", str(device["device_id"]), settings=settings)
         assert removed.returncode == 0
-        gone = simgate(
-            "device",
-            "report",
-            "--server",
-            server.url,
-            "--token",
-            device["token"],
-            "sms",
-            "--from",
-            "+33698765432",
-            "--text",
-            "x",
-            settings=settings,
+        gone = report(
+            settings, server.url, device["token"], "sms", "--from", "+33698765432", "--text", "x"
         )
         assert gone.returncode == 1 and "invalid or revoked device token" in gone.stderr
 

@@ -39,13 +39,6 @@ def live(settings: Settings) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-def sockets(live: LiveServer) -> Iterator[Sockets]:
-    opened = Sockets(live.url)
-    yield opened
-    opened.close()
-
-
 def account(live: LiveServer, email: str) -> dict[str, Any]:
     acc, key = create_account(live.engine, email, "Europe/Paris", "FR")
     return {"login": acc.email, "accessKey": key, "id": acc.id}

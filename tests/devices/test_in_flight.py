@@ -36,13 +36,6 @@ def live(settings: Settings) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-def sockets(live: LiveServer) -> Iterator[Sockets]:
-    opened = Sockets(live.url)
-    yield opened
-    opened.close()
-
-
 def states(live: LiveServer) -> dict[str, str]:
     with live.engine.connect() as conn:
         rows = conn.execute(select(messages.c.id_sms_api, messages.c.state)).all()

@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 from simgate.config import Settings
 from simgate.services.webhook_admin import set_callbacks
-from tests.devices.conftest import Agent, numbered, pair, post
+from tests.devices.conftest import Agent, numbered, pair, post, report
 from tests.support.polling import wait_for
-from tests.support.servers import ServerProcess, simgate
+from tests.support.servers import ServerProcess
 from tests.webhooks.conftest import Recorder
 
 pytestmark = pytest.mark.e2e
@@ -74,16 +74,7 @@ def test_phone_events_reach_the_callbacks(
             ["call", "--type", "missed_call", "--number", "+33698765432"],
             ["qualification", "--from", "+33698765432", "--text", "À rappeler"],
         ):
-            done = simgate(
-                "device",
-                "report",
-                "--server",
-                server.url,
-                "--token",
-                token,
-                *args,
-                settings=settings,
-            )
+            done = report(settings, server.url, token, *args)
             assert done.returncode == 0, done.stderr
         wait_for(lambda: all(payloads(receiver, k) for k in kinds[1:]), timeout=30)
 

@@ -31,13 +31,6 @@ def owner(live: LiveServer) -> dict[str, Any]:
     return {"login": account.email, "accessKey": key}
 
 
-@pytest.fixture
-def sockets(live: LiveServer) -> Iterator[Sockets]:
-    opened = Sockets(live.url)
-    yield opened
-    opened.close()
-
-
 def test_bad_frames_get_error_frames_and_the_link_stays_up(
     live: LiveServer, sockets: Sockets, owner: dict[str, Any]
 ) -> None:

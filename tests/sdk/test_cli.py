@@ -59,34 +59,13 @@ def test_send(server: LiveServer, account: dict[str, Any]) -> None:
 
 
 def test_send_connection_flags_and_errors(server: LiveServer, account: dict[str, Any]) -> None:
-    flags = ["--base-url", server.url, "--login", account["login"]]
-    wrong = simgate(
-        "send",
-        "--to",
-        "+33612345678",
-        "--text",
-        "x",
-        *flags,
-        "--access-key",
-        "nope",
-        settings=server.settings,
-    )
+    send = ["send", "--to", "+33612345678", "--text", "x"]
+    send += ["--base-url", server.url, "--login", account["login"]]
+    wrong = simgate(*send, "--access-key", "nope", settings=server.settings)
     assert wrong.returncode == 1 and "#102" in wrong.stderr and "nope" not in wrong.stderr
-    missing = simgate(
-        "send", "--to", "+33612345678", "--text", "x", *flags, settings=server.settings
-    )
+    missing = simgate(*send, settings=server.settings)
     assert missing.returncode == 2 and "--access-key" in missing.stderr
-    ok = simgate(
-        "send",
-        "--to",
-        "+33612345678",
-        "--text",
-        "x",
-        *flags,
-        "--access-key",
-        account["accessKey"],
-        settings=server.settings,
-    )
+    ok = simgate(*send, "--access-key", account["accessKey"], settings=server.settings)
     assert ok.returncode == 0 and ok.stdout.startswith("sent    +33612345678  id=")
 
 
