@@ -27,6 +27,7 @@ from sqlalchemy import select
 from simgate.config import Settings
 from simgate.services.accounts import create_account
 from simgate.services.devices import add_device, remove_device
+from simgate.services.passwords import set_password
 from simgate.services.webhook_admin import set_callbacks
 from simgate.store.tables import incoming_sms, message_events, messages
 from tests.conftest import ENGINES, _store_settings
@@ -36,6 +37,7 @@ from tests.support.polling import wait_for
 from tests.support.postgres import PostgresCluster
 from tests.support.servers import LiveServer, simgate
 from tests.support.smsgate_app import FakeApp
+from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 from tests.webhooks.conftest import Recorder
 
 pytestmark = pytest.mark.e2e
@@ -359,3 +361,27 @@ def test_shutdown_ends_open_event_streams(tmp_path: Path, apps: list[FakeApp]) -
         server.__exit__(None, None, None)
     # uvicorn waits for every response to end before it stops: the stream must end.
     assert time.monotonic() - began < 8
+
+
+def test_the_dashboard_pairs_an_app_with_qr_codes(
+    live: LiveServer, owner: dict[str, Any], apps: list[FakeApp]
+) -> None:
+    set_password(live.engine, owner["login"], PASSWORD)
+    with signed_in_client(live.url, owner["login"]) as client:
+        token = csrf_of(client.get("/app/devices").text)
+        form = {"name": "Pixel", "rate": "30", "kind": "smsgate", "csrf_token": token}
+        page = client.post("/app/devices", data=form)
+        assert page.status_code == 200
+        api_url = re.search(r'id="pair-api-url">([^<]+)<', page.text)
+        private_token = re.search(r'id="pair-private-token" class="secret">([^<]+)<', page.text)
+        assert api_url and private_token
+        assert api_url[1] == live.url + "/api/mobile/v1"
+        # One code for each value, each holding the text alone, to scan and paste.
+        assert page.text.count("<svg") == 2 and 'id="pair-https"' not in page.text
+        app = FakeApp(api_url[1], private_token[1])
+        apps.append(app)
+        assert app.register().status_code == 201
+        listed = client.get("/app/devices").text
+        assert "SMS Gateway app" in listed and private_token[1] not in listed
+        bad = client.post("/app/devices", data={**form, "kind": "carrier pigeon"})
+        assert bad.status_code == 400 and 'id="kind-error"' in bad.text
