@@ -385,3 +385,45 @@ def test_the_dashboard_pairs_an_app_with_qr_codes(
         assert "SMS Gateway app" in listed and private_token[1] not in listed
         bad = client.post("/app/devices", data={**form, "kind": "carrier pigeon"})
         assert bad.status_code == 400 and 'id="kind-error"' in bad.text
+
+
+def test_whatever_the_app_sends_the_answer_is_never_a_server_error(
+    live: LiveServer, owner: dict[str, Any], apps: list[FakeApp]
+) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.unit.test_input_properties import json_values
+    from tests.unit.test_smsgate_wire import reports, webhooks
+
+    app = new_app(live, owner, apps)
+    app.register()
+    app.sync()
+    [sms_id] = send(live, owner, numbered(1))
+    held = app.pull()  # one message held by this phone, for reports to hit
+    assert len(held) == 1
+    bodies = st.one_of(json_values, st.lists(reports, max_size=3), st.lists(
+        st.fixed_dictionaries({"id": st.just(held[0]["id"]), "state": st.sampled_from(
+            ["Pending", "Processed", "Sent", "Delivered", "Failed", "Cancelled"])},
+            optional={"states": st.dictionaries(st.sampled_from(["Sent", "Failed"]),
+                                                st.text(max_size=30))}),
+        max_size=2))  # fmt: skip
+
+    @settings(
+        max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(bodies, st.one_of(json_values, webhooks), st.one_of(json_values, reports))
+    def check(report_body: Any, hook: Any, device_body: Any) -> None:
+        answers = [
+            httpx.patch(app.api_url + "/message", json=report_body, headers=app._auth()),
+            httpx.patch(app.api_url + "/device", json=device_body, headers=app._auth()),
+            app.post_webhook("sms:received", hook) if isinstance(hook, dict) else None,
+        ]
+        for answer in answers:
+            assert answer is None or answer.status_code in (204, 400, 403), answer.text
+
+    check()
+    # Whatever the reports said, the message is in a state of its life cycle.
+    [row] = rows(live, owner["id"])
+    assert row.id_sms_api == sms_id
+    assert row.state in ("dispatched", "queued", "sent", "received", "failed")
