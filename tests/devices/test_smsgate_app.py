@@ -281,6 +281,9 @@ def test_a_hand_over_the_app_never_takes_goes_back_to_the_queue(
                 break
         [row] = rows(live, owner["id"])
         assert row.state == "dispatched"
+        assert int(mute.device_id or 0) in live.runtime.hub.links  # connected here
+    # The stream closed: the device is no longer connected here.
+    wait_for(lambda: int(mute.device_id or 0) not in live.runtime.hub.links)
     # Gone without taking it: after its lease the message goes to another phone.
     other = new_app(live, owner, apps).start()
     wait_for(lambda: statuses(receiver).get(sms_id) == ["sent", "received"], LEASE + 20)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
@@ -28,7 +28,7 @@ from simgate.domain import smsgate
 from simgate.runtime import Runtime, RuntimeDep
 from simgate.services import devices, mobile
 from simgate.services.mobile import AppDevice
-from simgate.workers.app_streams import END, Stream
+from simgate.workers.app_streams import END
 
 log = logging.getLogger(__name__)
 # Not in the OpenAPI schema: the app's protocol is its own (the reference), not
@@ -187,14 +187,9 @@ async def report(request: Request, runtime: RuntimeDep, device: Device) -> Respo
 async def events(request: Request, runtime: RuntimeDep, device: Device) -> Response:
     """§5.2: server-sent events. While it is open the device is connected here
     and the dispatcher's hand-overs say `MessageEnqueued` on it."""
-    engine, node = runtime.engine, runtime.node_name
-    stream = runtime.app_streams.open(device.id, device.account, device.rate_per_minute)
-    request.scope[serving.END_AT_SHUTDOWN] = stream.end
-    await run_in_threadpool(devices.connected, engine, device.id, node)  # wakes the dispatcher
     every = min(KEEP_ALIVE_SECONDS, runtime.settings.heartbeat_seconds)
-    log.info("smsgate app streaming", extra={"device_id": device.id, "action": "connect"})
     return StreamingResponse(
-        _stream(runtime, device, stream, every),
+        _stream(runtime, request.scope, device, every),
         # Exactly this type: okhttp-sse refuses others (Starlette would add a charset).
         headers={
             "content-type": "text/event-stream",
@@ -205,11 +200,18 @@ async def events(request: Request, runtime: RuntimeDep, device: Device) -> Respo
 
 
 async def _stream(
-    runtime: Runtime, device: AppDevice, stream: Stream, every: float
+    runtime: Runtime, scope: MutableMapping[str, Any], device: AppDevice, every: float
 ) -> AsyncIterator[str]:
+    """The stream's life, all of it inside the response: whatever ends it (the
+    app leaving, a removed device, the server shutting down, an error), the
+    device stops being connected here."""
     engine, node = runtime.engine, runtime.node_name
+    stream = runtime.app_streams.open(device.id, device.account, device.rate_per_minute)
+    scope[serving.END_AT_SHUTDOWN] = stream.end
+    log.info("smsgate app streaming", extra={"device_id": device.id, "action": "connect"})
     try:
-        yield smsgate.KEEP_ALIVE  # the response starts now: the app pulls on open
+        await run_in_threadpool(devices.connected, engine, device.id, node)  # wakes the dispatcher
+        yield smsgate.KEEP_ALIVE  # the first line at once: the app pulls on open
         while True:
             event = await stream.next(every)
             if event == END:
