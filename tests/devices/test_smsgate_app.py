@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from websockets.exceptions import ConnectionClosed
 
 from simgate.config import Settings
 from simgate.services.accounts import create_account
@@ -37,6 +38,7 @@ from tests.support.polling import wait_for
 from tests.support.postgres import PostgresCluster
 from tests.support.servers import LiveServer, simgate
 from tests.support.smsgate_app import FakeApp
+from tests.support.sockets import Sockets
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 from tests.webhooks.conftest import Recorder
 
@@ -348,6 +350,18 @@ def test_the_mobile_api_refuses_what_it_cannot_use(
     assert httpx.post(url + "/incoming/abc", content=b"{}").status_code == 401
     assert httpx.post(url + "/incoming/" + "9" * 30, content=b"{}").status_code == 401
     assert httpx.get(url + "/device").json() == {"externalIp": "127.0.0.1"}
+    # Each kind's token opens its own door only.
+    agent_token = add_device(live.engine, owner["login"], "agent")[1]
+    agent = {"Authorization": f"Bearer {agent_token}"}
+    assert httpx.get(url + "/message", headers=agent).status_code == 401
+    sockets = Sockets(live.url)
+    try:
+        ws = sockets.open(app.token)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    finally:
+        sockets.close()
 
 
 def test_shutdown_ends_open_event_streams(tmp_path: Path, apps: list[FakeApp]) -> None:
