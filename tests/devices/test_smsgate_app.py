@@ -427,7 +427,7 @@ def test_whatever_the_app_sends_the_answer_is_never_a_server_error(
         max_size=2))  # fmt: skip
 
     @settings(
-        max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
     )
     @given(bodies, st.one_of(json_values, webhooks), st.one_of(json_values, reports))
     def check(report_body: Any, hook: Any, device_body: Any) -> None:
