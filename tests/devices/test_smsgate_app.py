@@ -22,9 +22,11 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
+from simgate.cli import main
 from simgate.config import Settings
 from simgate.services.accounts import create_account
 from simgate.services.devices import add_device, remove_device
@@ -36,7 +38,7 @@ from tests.devices.conftest import numbered
 from tests.devices.test_phone_webhooks import payloads
 from tests.support.polling import wait_for
 from tests.support.postgres import PostgresCluster
-from tests.support.servers import LiveServer, simgate
+from tests.support.servers import LiveServer, settings_env, simgate
 from tests.support.smsgate_app import FakeApp
 from tests.support.sockets import Sockets
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
@@ -163,10 +165,27 @@ def test_an_app_paired_from_the_command_line_sends_receives_and_reports(
     assert sms["title"] == "incoming_sms" and sms["message"] == "Oui, 100% d'accord 👍"
     assert sms["device_identification"] == owner["login"] and ISO_MS_Z.match(sms["date"])
 
-    listed = json.loads(simgate("devices", "list", owner["login"], "--json",
-                                settings=live.settings).stdout)  # fmt: skip
-    assert [(d["name"], d["kind"], d["online"]) for d in listed] == [("Pixel", "smsgate", True)]
+    env = settings_env(live.settings)
+    listed = CliRunner().invoke(main, ["devices", "list", owner["login"], "--json"], env=env)
+    devices = json.loads(listed.output)
+    assert [(d["name"], d["kind"], d["online"]) for d in devices] == [("Pixel", "smsgate", True)]
     assert app.problems == []
+
+
+def test_pairing_warns_when_the_app_would_refuse_the_address(live: LiveServer) -> None:
+    email = f"{secrets.token_hex(5)}@example.com"
+    create_account(live.engine, email, "UTC", "FR")
+    env = {**settings_env(live.settings), "SIMGATE_PUBLIC_URL": "http://192.0.2.7:8000"}
+    added = CliRunner().invoke(
+        main, ["devices", "add", email, "--name", "lan", "--kind", "smsgate", "--sim", "2"], env=env
+    )
+    assert added.exit_code == 0, added.output
+    assert "API URL:        http://192.0.2.7:8000/api/mobile/v1" in added.output
+    assert "Private Token:  sgp_" in added.output
+    assert "refuses plain http except to 127.0.0.1" in added.output
+    agent_with_sim = ["devices", "add", email, "--name", "x", "--sim", "2"]
+    refused = CliRunner().invoke(main, agent_with_sim, env=env)
+    assert refused.exit_code == 1 and "SIM number" in refused.output
 
 
 def test_forged_or_stale_webhooks_store_nothing(
