@@ -90,8 +90,8 @@ def apps() -> Iterator[list[FakeApp]]:
         app.close()
 
 
-def pair_app(live: LiveServer, owner: dict[str, Any], name: str = "phone", rate: int = 6000) -> str:
-    return add_device(live.engine, owner["login"], name, rate, kind="smsgate")[1]
+def pair_app(live: LiveServer, owner: dict[str, Any]) -> str:
+    return add_device(live.engine, owner["login"], "phone", 6000, kind="smsgate")[1]
 
 
 def new_app(
@@ -316,11 +316,13 @@ def test_an_app_without_an_event_stream_takes_its_work_when_it_pulls(
     live: LiveServer, owner: dict[str, Any], receiver: Recorder, apps: list[FakeApp]
 ) -> None:
     # Rate 2 SMS per minute: one pull takes at most a minute's worth.
-    app = FakeApp(live.url + "/api/mobile/v1", pair_app(live, owner, rate=2))
+    secret = add_device(live.engine, owner["login"], "phone", 2, kind="smsgate", sim_number=2)[1]
+    app = FakeApp(live.url + "/api/mobile/v1", secret)
     apps.append(app)
     app.register()
     ids = send(live, owner, numbered(3))
-    assert len(app.pull("fifo")) == 2
+    pulled = app.pull("fifo")
+    assert len(pulled) == 2 and {item["simNumber"] for item in pulled} == {2}
     app.process()
     assert len(app.pull()) == 0  # the budget is spent
     wait_for(lambda: sum(s == ["sent", "received"] for s in statuses(receiver).values()) == 2)
