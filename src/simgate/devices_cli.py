@@ -25,7 +25,7 @@ def devices() -> None:
 @click.option("--rate", type=int, default=30, show_default=True, help="SMS per minute.")
 @click.option(
     "--kind",
-    type=click.Choice(["agent", "smsgate"]),
+    type=click.Choice(["agent", "smsgate"]),  # services.devices.KINDS, not imported at start
     default="agent",
     show_default=True,
     help="agent: `simgate device run` connects it; smsgate: the SMS Gateway for Android "

@@ -15,7 +15,13 @@ from starlette.responses import Response
 from simgate.errors import NotFound
 from simgate.services import dashboard, webhook_admin
 from simgate.services.accounts import create_key, list_keys, revoke_key
-from simgate.services.devices import DEFAULT_RATE, add_device, list_devices, remove_device
+from simgate.services.devices import (
+    DEFAULT_RATE,
+    KINDS,
+    add_device,
+    list_devices,
+    remove_device,
+)
 from simgate.services.mobile import api_url, cleartext_refused
 from simgate.web import common
 from simgate.web.common import Refused, Signed, signed_in
@@ -214,7 +220,7 @@ async def pair(request: Request, signed: Account) -> Response:
     rate = parse_rate(values["rate"])
     if rate is None:
         errors["rate"] = "A whole number of SMS per minute, from 1 to 10000."
-    if values["kind"] not in ("agent", "smsgate"):
+    if values["kind"] not in KINDS:
         errors["kind"] = "Choose how the phone connects."
     if errors or rate is None:
         return await _devices_page(request, signed, 400, values=values, errors=errors)
