@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from simgate import __version__, web
-from simgate.api import devices, docs, errors, links, v1
+from simgate.api import devices, docs, errors, links, mobile, v1
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.runtime import Runtime, RuntimeDep, bootstrap
@@ -56,6 +56,7 @@ def create_app(
     errors.install(app)
     docs.install(app)
     app.include_router(devices.router)
+    app.include_router(mobile.router)  # the SMS Gateway app's private-server API
     web.install(app)  # the dashboard under /app/
     # Short links live at the root and must come last so that they never
     # shadow another route.

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from simgate.cli_options import fail, open_store, store_options
+from simgate.cli_options import fail, load_settings, open_store, store_options
 
 
 @click.group()
@@ -23,22 +23,84 @@ def devices() -> None:
 @click.argument("email")
 @click.option("--name", required=True, help="A name to tell the device apart.")
 @click.option("--rate", type=int, default=30, show_default=True, help="SMS per minute.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"device_id", "token"} as JSON.')
+@click.option(
+    "--kind",
+    type=click.Choice(["agent", "smsgate"]),  # services.devices.KINDS, not imported at start
+    default="agent",
+    show_default=True,
+    help="agent: `simgate device run` connects it; smsgate: the SMS Gateway for Android "
+    "app in private-server mode (docs/phones/smsgate-app.md).",
+)
+@click.option(
+    "--sim",
+    "sim_number",
+    type=click.IntRange(1, 3),
+    default=None,
+    help="smsgate: the SIM the app sends from (default: the app's own choice).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"device_id", "token"} (smsgate: {"device_id", "kind", "api_url", '
+    '"private_token"}) as JSON.',
+)
 @store_options
-def devices_add(email: str, name: str, rate: int, as_json: bool, overrides: dict[str, Any]) -> None:
+def devices_add(
+    email: str,
+    name: str,
+    rate: int,
+    kind: str,
+    sim_number: int | None,
+    as_json: bool,
+    overrides: dict[str, Any],
+) -> None:
     """Pair a device to the account EMAIL and print its token (shown once)."""
     from simgate.errors import NotFound
     from simgate.services.devices import add_device
 
     try:
-        device_id, token = add_device(open_store(overrides), email, name, rate)
+        device_id, secret = add_device(open_store(overrides), email, name, rate, kind, sim_number)
     except (NotFound, ValueError) as exc:
         fail(str(exc))
-    if as_json:
-        click.echo(json.dumps({"device_id": device_id, "token": token}))
+    if kind == "smsgate":
+        _print_app_pairing(device_id, email, secret, load_settings(overrides), as_json)
+    elif as_json:
+        click.echo(json.dumps({"device_id": device_id, "token": secret}))
     else:
         click.echo(f"device {device_id} paired to {email}")
-        click.echo(f"token (shown once): {token}")
+        click.echo(f"token (shown once): {secret}")
+
+
+def _print_app_pairing(
+    device_id: int, email: str, private_token: str, settings: Any, as_json: bool
+) -> None:
+    from simgate.services.mobile import api_url, cleartext_refused
+
+    url = api_url(settings.resolved_public_url())
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "device_id": device_id,
+                    "kind": "smsgate",
+                    "api_url": url,
+                    "private_token": private_token,
+                }
+            )
+        )
+        return
+    click.echo(f"device {device_id} paired to {email} (SMS Gateway for Android app)")
+    click.echo("In the app, Settings > Cloud Server:")
+    click.echo(f"  API URL:        {url}")
+    click.echo(f"  Private Token:  {private_token}   (shown once)")
+    click.echo("then turn the Cloud server on (Home). See docs/phones/smsgate-app.md.")
+    if cleartext_refused(url):
+        click.echo(
+            "warning: the app refuses plain http except to 127.0.0.1: set SIMGATE_PUBLIC_URL "
+            "to the https address of a reverse proxy, or use adb reverse",
+            err=True,
+        )
 
 
 @devices.command("list")
@@ -62,6 +124,7 @@ def devices_list(email: str | None, as_json: bool, overrides: dict[str, Any]) ->
                         "online": d.online,
                         "last_seen_at": d.last_seen_at.isoformat() if d.last_seen_at else None,
                         "in_flight": d.in_flight,
+                        "kind": d.kind,
                     }
                     for d in rows
                 ]
@@ -72,7 +135,7 @@ def devices_list(email: str | None, as_json: bool, overrides: dict[str, Any]) ->
         seen = f"{d.last_seen_at:%Y-%m-%d %H:%M:%S}" if d.last_seen_at else "never"
         click.echo(
             f"{d.id}\t{d.account_email}\t{d.name}\t{'online' if d.online else 'offline'}"
-            f"\tlast seen {seen}\t{d.rate_per_minute}/min\tin flight {d.in_flight}"
+            f"\tlast seen {seen}\t{d.rate_per_minute}/min\tin flight {d.in_flight}\t{d.kind}"
         )
 
 

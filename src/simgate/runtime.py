@@ -30,6 +30,7 @@ from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.services.calls import Dialer
 from simgate.store.db import make_engine, upgrade
+from simgate.workers.app_streams import AppStreams
 from simgate.workers.hub import Hub
 from simgate.workers.reports import ReportQueue
 from simgate.workers.supervisor import Supervisor, Worker
@@ -58,6 +59,8 @@ class Runtime:
     wake_webhooks: Wakeup
     workers: Supervisor
     web: WebState
+    # SMS Gateway apps with an event stream open here (api/mobile.py).
+    app_streams: AppStreams
     # PostgreSQL only: hears the other nodes' NOTIFYs.
     listener: WakeListener | None = None
     # Set from the start of shutdown: /readyz turns traffic away.
@@ -122,6 +125,7 @@ def bootstrap(
         wake_webhooks=wake_webhooks,
         workers=Supervisor(clock),
         web=web.make_state(settings),
+        app_streams=AppStreams(hub, clock),
         listener=listener,
     )
     # The background workers; one more is one more line here.

@@ -14,6 +14,12 @@ at its upgrade: devices hold theirs for hours.
 A reverse proxy in front (docs/deploy.md) does the same for the Internet and
 adds TLS; these deadlines keep a server reached directly, or through a proxy
 that buffers nothing, from being held open.
+
+A response that never ends by itself (the SMS Gateway app's event stream)
+would hold a graceful shutdown for ever: uvicorn waits for every response
+to complete before it runs the app's shutdown. Such an endpoint puts a
+callable under `END_AT_SHUTDOWN` in its request's scope, and the protocol
+calls it when the server starts shutting down.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ log = logging.getLogger(__name__)
 # A request head (request line and headers) larger than this is refused with
 # 431. httptools buffers a head without bound; nginx's default is 32 KiB.
 MAX_HEAD_BYTES = 64 * 1024
+# The scope key of a callable that ends a never-ending response (see above).
+END_AT_SHUTDOWN = "simgate.end_at_shutdown"
 TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
     b"content-length: 0\r\nconnection: close\r\n\r\n"
@@ -93,6 +101,14 @@ class DeadlineProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        cycle = self.cycle
+        super().shutdown()
+        if cycle is not None and not cycle.response_complete:
+            end = cycle.scope.get(END_AT_SHUTDOWN)
+            if callable(end):
+                end()
 
     def _await_head(self) -> None:
         self._arm(self.head_timeout, "request head")

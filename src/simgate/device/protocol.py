@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import orjson
 
 from simgate._wire import CALL_KINDS
+from simgate.domain import dates
 
 VERSION = 1
 PATH = "/api/devices/v1/ws"
@@ -42,8 +43,7 @@ MAX_AGENT = 200
 MAX_CAPABILITIES = 16
 CAPABILITIES = frozenset({"sms", "call"})
 # Report times outside these bounds are a broken clock: the server's time is used.
-EARLIEST = datetime(2000, 1, 1)
-LATEST = datetime(2100, 1, 1)
+EARLIEST, LATEST = dates.EARLIEST, dates.LATEST
 
 DURATION_RE = re.compile(r"(0|[0-9]{1,3}:[0-5][0-9]:[0-5][0-9])")
 REF_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
@@ -221,23 +221,9 @@ def _command(frame: dict[str, Any], ref: str | None) -> tuple[int, int]:
 
 
 def parse_time(raw: object) -> datetime | None:
-    """A report's `at` as naive UTC, or None when it is missing or unusable.
-
-    A time that is not ISO 8601, or falls outside 2000-2099 (a phone whose
-    clock was reset), is not a reason to lose the report: the server's own
-    time stands in for it.
-    """
-    if not isinstance(raw, str) or not raw or len(raw) > 64:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if not EARLIEST.year <= moment.year < LATEST.year:
-        return None  # also keeps the conversion below clear of datetime's limits
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment if EARLIEST <= moment < LATEST else None
+    """A report's `at` as naive UTC, or None when it is missing or unusable
+    (the server's time then stands in: see domain/dates.py)."""
+    return dates.parse_reported_time(raw)
 
 
 def _at(frame: dict[str, Any], ref: str | None) -> datetime | None:

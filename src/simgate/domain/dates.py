@@ -68,3 +68,24 @@ def parse_send_date(raw: str, tz: ZoneInfo) -> datetime | None:
     if not EARLIEST <= utc < LATEST:
         raise InvalidDate(f"{raw!r} is not between {EARLIEST.year} and {LATEST.year - 1}")
     return utc
+
+
+def parse_reported_time(raw: object) -> datetime | None:
+    """A time a phone reported (ISO 8601, any offset) as naive UTC, or None
+    when it is missing or unusable.
+
+    A time that is not ISO 8601, or falls outside 2000-2099 (a phone whose
+    clock was reset), is not a reason to lose the report: the caller uses the
+    server's own time instead.
+    """
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_DATE_LENGTH:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if not EARLIEST.year <= moment.year < LATEST.year:
+        return None  # also keeps the conversion below clear of datetime's limits
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment if EARLIEST <= moment < LATEST else None

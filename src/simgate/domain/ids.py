@@ -14,6 +14,10 @@ SHORT_CODE_LENGTH = 11  # 11 base62 characters: about 65 bits
 MESSAGE_ID_LENGTH = 15  # the reference's ids look like "FI5O7apqaaqcUmQ"
 ACCESS_KEY_PREFIX = "sgk_"
 DEVICE_TOKEN_PREFIX = "sgd_"
+# The SMS Gateway app's "Private Token": typed (or pasted) into a phone, so
+# shorter than a key; 24 base62 characters still carry about 143 bits.
+PAIRING_PREFIX = "sgp_"
+PAIRING_LENGTH = 24
 
 
 # Random bytes 0..247 map four to one onto the 62 symbols (uniform); bytes
@@ -55,6 +59,10 @@ def event_id(now: float | None = None) -> str:
 def new_secret(prefix: str) -> str:
     """A 256-bit secret with a recognisable prefix (for secret scanners and humans)."""
     return prefix + base62(43)
+
+
+def pairing_secret() -> str:
+    return PAIRING_PREFIX + base62(PAIRING_LENGTH)
 
 
 def hash_secret(secret: str) -> str:

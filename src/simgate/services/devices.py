@@ -1,5 +1,10 @@
 """Devices (phones, modems) paired to an account, each with its own token,
-and their presence while their socket is open."""
+and their presence while their socket (or, for an SMS Gateway app, its
+event stream) is open.
+
+Two kinds: an `agent` gets its token at pairing; an `smsgate` app gets a
+pairing secret (its "Private Token") and receives its own token when it
+registers with it (services/mobile.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from simgate.store import messages as message_store
 from simgate.store.devices import DeviceRow
 
 DEFAULT_RATE = 30  # SMS per minute: what a phone's carrier usually tolerates
+KINDS = ("agent", "smsgate")
+SIGNING_KEY_LENGTH = 32  # base62: the key the app signs its webhooks with
 # A node marks its devices seen at every heartbeat (20 s by default); a device
 # not seen for this long is offline even if its node died without saying so.
 STALE_AFTER = timedelta(seconds=90)
@@ -28,20 +35,48 @@ def seen_after(now: datetime) -> datetime:
 
 
 def add_device(
-    engine: Engine, email: str, name: str, rate_per_minute: int = DEFAULT_RATE
+    engine: Engine,
+    email: str,
+    name: str,
+    rate_per_minute: int = DEFAULT_RATE,
+    kind: str = "agent",
+    sim_number: int | None = None,
 ) -> tuple[int, str]:
-    """Pair a device; returns (device id, token in clear, shown once)."""
+    """Pair a device; returns (device id, secret in clear, shown once): an
+    agent's token, or an smsgate app's pairing secret (its "Private Token")."""
     if rate_per_minute < 1:
         raise ValueError("rate must be at least 1 SMS per minute")
     if not name.strip():
         raise ValueError("a device needs a name")
-    token = ids.new_secret(ids.DEVICE_TOKEN_PREFIX)
+    if kind not in KINDS:
+        raise ValueError(f"a device is one of {', '.join(KINDS)}")
+    if sim_number is not None and (kind != "smsgate" or not 1 <= sim_number <= 3):
+        raise ValueError("a SIM number (1 to 3) is for smsgate devices")
+    pairing_hash = signing_key = None
+    if kind == "agent":
+        secret = ids.new_secret(ids.DEVICE_TOKEN_PREFIX)
+        token_hash = ids.hash_secret(secret)
+    else:
+        secret = ids.pairing_secret()
+        pairing_hash = ids.hash_secret(secret)
+        signing_key = ids.base62(SIGNING_KEY_LENGTH)
+        # The app's own token comes when it registers; until then none works.
+        token_hash = ids.hash_secret(ids.new_secret(ids.DEVICE_TOKEN_PREFIX))
     with engine.begin() as conn:
         account = get_account(conn, email)
         device_id = store.insert_device(
-            conn, account.id, name.strip()[:120], ids.hash_secret(token), rate_per_minute, utcnow()
+            conn,
+            account.id,
+            name.strip()[:120],
+            token_hash,
+            rate_per_minute,
+            utcnow(),
+            kind=kind,
+            pairing_hash=pairing_hash,
+            signing_key=signing_key,
+            sim_number=sim_number,
         )
-    return device_id, token
+    return device_id, secret
 
 
 def list_devices(engine: Engine, email: str | None = None) -> list[DeviceRow]:
@@ -63,7 +98,7 @@ def remove_device(engine: Engine, device_id: int, email: str | None = None) -> N
 
 
 def find_by_token(engine: Engine, token: str) -> tuple[int, int, Account] | None:
-    """(device id, rate per minute, account) for a live token, else None."""
+    """(device id, rate per minute, account) for a live agent token, else None."""
     with engine.connect() as conn:
         return store.by_token_hash(conn, ids.hash_secret(token))
 

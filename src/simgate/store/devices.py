@@ -1,10 +1,13 @@
 """Queries on `devices` and `device_refs`: pairing, presence, and the refs of
-the reports a device already sent."""
+the reports a device already sent. A device is an `agent` (simgate's
+WebSocket) or an `smsgate` app (api/mobile.py), which registers itself with
+the pairing secret the operator typed into it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +26,18 @@ class DeviceRow:
     online: bool
     last_seen_at: datetime | None
     in_flight: int  # dispatched to it, waiting for the result
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppDevice:
+    """An smsgate device as the mobile API sees it."""
+
+    id: int
+    rate_per_minute: int
+    account: Account
+    signing_key: str
+    sim_number: int | None
 
 
 def is_online(seen_after: datetime) -> ColumnElement[bool]:
@@ -32,7 +47,16 @@ def is_online(seen_after: datetime) -> ColumnElement[bool]:
 
 
 def insert_device(
-    conn: Connection, account_id: int, name: str, token_hash: str, rate: int, now: datetime
+    conn: Connection,
+    account_id: int,
+    name: str,
+    token_hash: str,
+    rate: int,
+    now: datetime,
+    kind: str = "agent",
+    pairing_hash: str | None = None,
+    signing_key: str | None = None,
+    sim_number: int | None = None,
 ) -> int:
     return int(
         conn.execute(
@@ -42,6 +66,10 @@ def insert_device(
                 token_hash=token_hash,
                 rate_per_minute=rate,
                 created_at=now,
+                kind=kind,
+                pairing_hash=pairing_hash,
+                signing_key=signing_key,
+                sim_number=sim_number,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
     )
@@ -66,6 +94,7 @@ def paired(conn: Connection, seen_after: datetime, email: str | None = None) -> 
             is_online(seen_after).label("online"),
             devices.c.last_seen_at,
             func.coalesce(in_flight.c.n, 0).label("in_flight"),
+            devices.c.kind,
         )
         .join(accounts, accounts.c.id == devices.c.account_id)
         .outerjoin(in_flight, in_flight.c.device_id == devices.c.id)
@@ -84,6 +113,7 @@ def paired(conn: Connection, seen_after: datetime, email: str | None = None) -> 
             bool(r.online),
             r.last_seen_at,
             r.in_flight,
+            r.kind,
         )
         for r in conn.execute(query)
     ]
@@ -100,8 +130,11 @@ def mark_removed(
     return bool(changed)
 
 
-def by_token_hash(conn: Connection, token_hash: str) -> tuple[int, int, Account] | None:
-    """(device id, rate per minute, account) of a paired device's token."""
+def by_token_hash(
+    conn: Connection, token_hash: str, kind: str = "agent"
+) -> tuple[int, int, Account] | None:
+    """(device id, rate per minute, account) of a paired device's token, among
+    the devices of `kind`: an app's token does not open the agent socket."""
     row = conn.execute(
         select(
             devices.c.id,
@@ -112,11 +145,88 @@ def by_token_hash(conn: Connection, token_hash: str) -> tuple[int, int, Account]
             accounts.c.region,
         )
         .join(accounts, accounts.c.id == devices.c.account_id)
-        .where(devices.c.token_hash == token_hash, devices.c.removed_at.is_(None))
+        .where(
+            devices.c.token_hash == token_hash,
+            devices.c.kind == kind,
+            devices.c.removed_at.is_(None),
+        )
     ).first()
     if row is None:
         return None
     return row.id, row.rate_per_minute, Account(row.account_id, row.email, row.timezone, row.region)
+
+
+_APP = (
+    devices.c.id,
+    devices.c.rate_per_minute,
+    devices.c.account_id,
+    accounts.c.email,
+    accounts.c.timezone,
+    accounts.c.region,
+    devices.c.signing_key,
+    devices.c.sim_number,
+)
+
+
+def _app_device(row: Any) -> AppDevice:
+    account = Account(row.account_id, row.email, row.timezone, row.region)
+    return AppDevice(row.id, row.rate_per_minute, account, row.signing_key, row.sim_number)
+
+
+def _apps() -> Any:
+    return (
+        select(*_APP)
+        .join(accounts, accounts.c.id == devices.c.account_id)
+        .where(devices.c.kind == "smsgate", devices.c.removed_at.is_(None))
+    )
+
+
+def app_by_token_hash(conn: Connection, token_hash: str) -> AppDevice | None:
+    """The paired smsgate device whose bearer token hashes to `token_hash`."""
+    row = conn.execute(_apps().where(devices.c.token_hash == token_hash)).first()
+    return None if row is None else _app_device(row)
+
+
+def app_by_pairing_hash(conn: Connection, pairing_hash: str) -> AppDevice | None:
+    """The paired smsgate device whose pairing secret hashes to `pairing_hash`."""
+    row = conn.execute(_apps().where(devices.c.pairing_hash == pairing_hash)).first()
+    return None if row is None else _app_device(row)
+
+
+def app_by_id(conn: Connection, device_id: int) -> AppDevice | None:
+    row = conn.execute(_apps().where(devices.c.id == device_id)).first()
+    return None if row is None else _app_device(row)
+
+
+def register_app(
+    conn: Connection,
+    device_id: int,
+    token_hash: str,
+    push_token: str | None,
+    app_info: str,
+    now: datetime,
+) -> None:
+    """The app registered: its new bearer token replaces any earlier one."""
+    conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id)
+        .values(token_hash=token_hash, push_token=push_token, app_info=app_info, last_seen_at=now)
+    )
+
+
+def update_app(
+    conn: Connection, device_id: int, push_token: str | None, app_info: str | None
+) -> None:
+    """PATCH /device: the push token as the app has it now (None: it uses
+    server-sent events), and its SIM cards when it sent them."""
+    values: dict[str, Any] = {"push_token": push_token}
+    if app_info is not None:
+        values["app_info"] = app_info
+    conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
+
+
+def app_info(conn: Connection, device_id: int) -> str | None:
+    return conn.execute(select(devices.c.app_info).where(devices.c.id == device_id)).scalar()
 
 
 def is_removed(conn: Connection, device_id: int) -> bool:

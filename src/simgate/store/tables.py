@@ -73,6 +73,17 @@ devices = Table(
     Column("last_seen_at", DateTime),
     Column("online_node", String(120)),  # node holding its socket, NULL when offline
     Column("removed_at", DateTime),
+    # `agent` (holds simgate's WebSocket) or `smsgate` (the SMS Gateway for
+    # Android app in private-server mode, api/mobile.py).
+    Column("kind", String(16), nullable=False, default="agent", server_default="agent"),
+    # smsgate only: the hash of the "Private Token" the app registers with, the
+    # key that signs the app's webhooks (kept in clear: HMAC needs it), and what
+    # the app said at registration.
+    Column("pairing_hash", String(64), unique=True),
+    Column("signing_key", String(64)),
+    Column("push_token", String(256)),
+    Column("sim_number", Integer),  # SIM the app sends from (1-3); NULL: the app's choice
+    Column("app_info", Text),  # model and SIM cards, as the app reported them (JSON)
 )
 
 messages = Table(

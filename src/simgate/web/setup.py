@@ -17,7 +17,14 @@ from simgate.domain.states import DELIVERY_STATES
 from simgate.errors import NotFound
 from simgate.services import dashboard, webhook_admin
 from simgate.services.accounts import create_key, list_keys, revoke_key
-from simgate.services.devices import DEFAULT_RATE, add_device, list_devices, remove_device
+from simgate.services.devices import (
+    DEFAULT_RATE,
+    KINDS,
+    add_device,
+    list_devices,
+    remove_device,
+)
+from simgate.services.mobile import api_url, cleartext_refused
 from simgate.web import common
 from simgate.web.common import Refused, Signed, signed_in
 
@@ -145,8 +152,37 @@ async def replay(request: Request, delivery_id: int, signed: Account) -> Respons
 def pairing_qr(server: str, token: str) -> Markup:
     """An SVG QR code holding what a phone needs to connect: server URL and token."""
     payload = json.dumps({"server": server, "token": token}, separators=(",", ":"))
-    svg = segno.make(payload, error="m").svg_inline(scale=4, title="simgate pairing code")
+    return text_qr(payload, "simgate pairing code")
+
+
+def text_qr(text: str, title: str) -> Markup:
+    """An SVG QR code of `text` as is: a phone's camera offers to copy it."""
+    svg = segno.make(text, error="m").svg_inline(scale=4, title=title)
     return Markup(svg)  # segno's own markup: paths only, the payload is not in the text
+
+
+def _paired(server: str, name: str, kind: str, device_id: int, secret: str) -> dict[str, object]:
+    """What the page shows once, right after pairing."""
+    if kind == "smsgate":
+        url = api_url(server)
+        return {
+            "id": device_id,
+            "name": name,
+            "kind": kind,
+            "api_url": url,
+            "private_token": secret,
+            "cleartext_refused": cleartext_refused(url),
+            "qr_url": text_qr(url, "API URL"),
+            "qr_token": text_qr(secret, "Private Token"),
+        }
+    return {
+        "id": device_id,
+        "name": name,
+        "kind": kind,
+        "token": secret,
+        "server": server,
+        "qr": pairing_qr(server, secret),
+    }
 
 
 async def _devices_page(
@@ -157,7 +193,7 @@ async def _devices_page(
     )
     template = "_devices.html" if request.headers.get("HX-Request") else "devices.html"
     context: dict[str, object] = {
-        "values": {"name": "", "rate": str(DEFAULT_RATE)},
+        "values": {"name": "", "rate": str(DEFAULT_RATE), "kind": "agent"},
         "errors": {},
         "paired": None,
         "notice": notice(request),
@@ -181,26 +217,31 @@ def parse_rate(raw: str) -> int | None:
 @router.post("/devices")
 async def pair(request: Request, signed: Account) -> Response:
     form = await common.form_of(request)
-    values = {"name": common.field(form, "name", 200).strip(), "rate": common.field(form, "rate")}
+    values = {
+        "name": common.field(form, "name", 200).strip(),
+        "rate": common.field(form, "rate"),
+        "kind": common.field(form, "kind", 20) or "agent",
+    }
     errors = {}
     if not values["name"]:
         errors["name"] = "Give the phone a name, e.g. “Office phone”."
     rate = parse_rate(values["rate"])
     if rate is None:
         errors["rate"] = "A whole number of SMS per minute, from 1 to 10000."
+    if values["kind"] not in KINDS:
+        errors["kind"] = "Choose how the phone connects."
     if errors or rate is None:
         return await _devices_page(request, signed, 400, values=values, errors=errors)
-    device_id, token = await run_in_threadpool(
-        add_device, common.runtime(request).engine, signed.account.email, values["name"], rate
+    device_id, secret = await run_in_threadpool(
+        add_device,
+        common.runtime(request).engine,
+        signed.account.email,
+        values["name"],
+        rate,
+        values["kind"],
     )
     server = common.runtime(request).public_url
-    paired = {
-        "id": device_id,
-        "name": values["name"],
-        "token": token,
-        "server": server,
-        "qr": pairing_qr(server, token),
-    }
+    paired = _paired(server, values["name"], values["kind"], device_id, secret)
     # Rendered, not redirected: the token is shown this once and never put in a URL.
     return await _devices_page(request, signed, paired=paired)
 
