@@ -224,8 +224,13 @@ class TermuxPhone:
         if not body:
             raise NotSent("the text is only blank space, which Termux:API removes")
         async with self._send_lock:  # one at a time, in the order the server handed them
-            record = {"tried": command_id, "to": to, "text": body,
-                      "after": self._newest_row, "at": time.time()}  # fmt: skip
+            record = {
+                "tried": command_id,
+                "to": to,
+                "text": body,
+                "after": self._newest_row,
+                "at": time.time(),
+            }
             self._sends.write(record)
             self._known[command_id] = dict(record, tried=True)
             argv = ["termux-sms-send", "-n", to]
