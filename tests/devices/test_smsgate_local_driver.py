@@ -6,7 +6,7 @@ phone does."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,13 @@ import pytest
 
 from simgate.device.drivers import (
     Delivered,
-    DriverEvent,
     Failed,
     IncomingSms,
     Sent,
     Undelivered,
 )
 from simgate.device.drivers.smsgate_local import PhoneApi, SmsGateLocal, query_time, read_progress
+from tests.support.driver_reading import Reading, until
 from tests.support.smsgate_local_phone import FakeSmsGateApp
 
 FAST = {"poll": 0.03, "inbox_poll": 0.03, "timeout": 2.0}
@@ -36,39 +36,6 @@ def app() -> Iterator[FakeSmsGateApp]:
 def driver(app: FakeSmsGateApp, folder: Path, **options: Any) -> SmsGateLocal:
     api = PhoneApi(app.url, app.user, app.password, **{**FAST, **options})
     return SmsGateLocal(api, folder)
-
-
-class Reading:
-    """The driver's events read as the agent reads them: one at a time, the next
-    asked for once the previous is handled (which moves the driver's cursors)."""
-
-    def __init__(self, phone: SmsGateLocal) -> None:
-        self.phone = phone
-        self.events: list[DriverEvent] = []
-        self._stream: AsyncIterator[DriverEvent] = phone.events()
-
-    async def __aenter__(self) -> Reading:
-        self._task = asyncio.create_task(self._read())
-        return self
-
-    async def _read(self) -> None:
-        async for event in self._stream:
-            self.events.append(event)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        await self.phone.aclose()
-
-    def of(self, command_id: str) -> list[str]:
-        return [type(e).__name__ for e in self.events if getattr(e, "command_id", "") == command_id]
-
-
-async def until(check: Callable[[], Any], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 # --- reading the app's states (pure) ----------------------------------------------

@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -193,7 +194,8 @@ class TermuxPhone:
         saved = self._cursors.load()
         self._sms_cursor: int | None = saved.get("sms_cursor")
         calls = saved.get("calls") or {}
-        self._calls_since = float(calls.get("since") or time.time())
+        # Whole seconds, as the call log writes its times (§4).
+        self._calls_since = float(calls.get("since") or int(time.time()))
         self._calls_seen: dict[str, float] = dict(calls.get("seen") or {})
         self._queued: set[str] = set()  # events waiting for the agent (inbox ids, call keys)
         self._save_cursors()
@@ -277,38 +279,14 @@ class TermuxPhone:
     async def _run(self, *argv: str, stdin: str | None = None) -> Any:
         """Run one command; its JSON output (None if it printed nothing)."""
         async with self._slots:
-            try:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    stdin=asyncio.subprocess.PIPE
-                    if stdin is not None
-                    else asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                    start_new_session=True,  # its own process group, killed whole on timeout
-                )
-            except OSError as exc:
-                raise CommandError(f"{argv[0]} could not start ({exc})", certain=True) from None
-            try:
-                out, err = await asyncio.wait_for(
-                    proc.communicate(stdin.encode() if stdin is not None else None),
-                    self.options.timeout,
-                )
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
-                raise CommandError(
-                    f"{argv[0]} did not answer within {self.options.timeout:g} s "
-                    "(is the Termux:API app installed and allowed to run?)",
-                    certain=False,
-                ) from None
-        text = out.decode("utf-8", "replace").strip()
-        if proc.returncode != 0:
-            said = (text or err.decode("utf-8", "replace").strip()).splitlines()[:1]
+            # In a thread, so that a caller cancelled meanwhile leaves no child
+            # behind: the thread always waits for the command, or kills it.
+            code, out, err = await asyncio.to_thread(run_command, argv, stdin, self.options.timeout)
+        text = out.strip()
+        if code != 0:
+            said = (text or err.strip()).splitlines()[:1]
             raise CommandError(
-                f"{argv[0]} failed (exit {proc.returncode}): {' '.join(said) or 'no output'}",
-                certain=True,
+                f"{argv[0]} failed (exit {code}): {' '.join(said) or 'no output'}", certain=True
             )
         if not text:
             return None
@@ -533,6 +511,35 @@ class TermuxPhone:
                 "calls": {"since": self._calls_since, "seen": self._calls_seen},
             }
         )
+
+
+def run_command(argv: tuple[str, ...], stdin: str | None, timeout: float) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one command, killed (its whole process
+    group: the script, the termux-api binary, `am`) after `timeout` seconds."""
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise CommandError(f"{argv[0]} could not start ({exc})", certain=True) from None
+    with proc:
+        try:
+            out, err = proc.communicate(stdin.encode() if stdin is not None else None, timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise CommandError(
+                f"{argv[0]} did not answer within {timeout:g} s "
+                "(is the Termux:API app installed and allowed to run?)",
+                certain=False,
+            ) from None
+    decode = partial(bytes.decode, encoding="utf-8", errors="replace")
+    return proc.returncode, decode(out), decode(err)
 
 
 def from_options(folder: Path, options: Mapping[str, Any]) -> TermuxPhone:
