@@ -176,6 +176,8 @@ def device_run(
     from simgate.device.journal import Journal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # httpx logs each request at INFO: a line per look at the phone (smsgate-local).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     folder = state_dir or default_state_dir(token)
     if driver == "smsgate-local" and not driver_options["smsgate_url"]:
         fail("--driver smsgate-local needs --smsgate-url (or --phone-url), e.g. http://PHONE:8080")
