@@ -74,6 +74,50 @@ def test_the_termux_install_lists_pure_python_base_dependencies() -> None:
     assert not closure(documented) & {"fastapi", "sqlalchemy", "pydantic", "uvicorn", "orjson"}
 
 
+def closure_spec(folder: Path) -> tuple[Path, set[str]]:
+    """The guard's spec for a phone with the documented packages; and the
+    distributions only the server needs."""
+    allowed = closure(documented_packages()) | {"simgate"}
+    server_only = closure([Requirement(r) for r in metadata.requires("simgate") or []]) - allowed
+    spec = folder / "closure.json"
+    report = str(folder / "report.json")
+    spec.write_text(json.dumps({"allowed": sorted(allowed), "report": report}))
+    return spec, server_only
+
+
+def check_closure(report_path: Path, server_only: set[str]) -> None:
+    """Nothing compiled outside the standard library, nothing of the server,
+    loaded or even tried."""
+    report: dict[str, Any] = json.loads(report_path.read_text())
+    compiled = {m: f for m, f in report["loaded"].items() if is_compiled(f) and not in_stdlib(f)}
+    assert compiled == {}
+
+    def of_the_server(modules: dict[str, list[str]]) -> list[str]:
+        return [m for m, owners in modules.items() if {normal(o) for o in owners} & server_only]
+
+    assert of_the_server(report["owners"]) == []
+    assert of_the_server(report["refused"]) == []
+    assert "simgate.device.drivers.termux" in report["loaded"]
+
+
+def test_the_agent_starts_on_pure_python_packages_alone(tmp_path: Path) -> None:
+    """Quick, and without a server: the agent starts, its driver runs a
+    round, Ctrl-C stops it cleanly."""
+    fake = FakeTermux(tmp_path / "termux")
+    spec, server_only = closure_spec(tmp_path)
+    closed = "http://127.0.0.1:9"  # nothing listens: the agent retries meanwhile
+    flags = ["--driver", "termux", "--termux-poll", "0.2"]
+    agent = AgentProcess(closed, "sgd_x", tmp_path / "agent", *flags, env=fake.env(), closure=spec)
+    agent.start()
+    try:
+        wait_for(lambda: fake.calls("termux-call-log") or agent.exited())
+    finally:
+        code = agent.interrupt()
+    assert code == 0, agent.log()
+    check_closure(tmp_path / "report.json", server_only)
+    assert fake.calls("termux-wake-lock") and fake.calls("termux-wake-unlock")
+
+
 def test_a_termux_phone_end_to_end(
     shared_server: LiveServer, tmp_path: Path, receiver: Recorder
 ) -> None:
@@ -83,12 +127,7 @@ def test_a_termux_phone_end_to_end(
         state["fail_numbers"] = [ANDROID_FAILS]
     phone = account_with_phone(live, receiver)
     owner = {"login": phone["login"], "accessKey": phone["accessKey"]}
-    allowed = closure(documented_packages()) | {"simgate"}
-    server_only = closure([Requirement(r) for r in metadata.requires("simgate") or []]) - allowed
-    spec = tmp_path / "closure.json"
-    spec.write_text(
-        json.dumps({"allowed": sorted(allowed), "report": str(tmp_path / "report.json")})
-    )
+    spec, server_only = closure_spec(tmp_path)
     flags = ["--driver", "termux", "--termux-poll", "0.3", "--termux-timeout", "2"]
     flags += ["--termux-confirm", "2"]
     env = {**fake.env(), "TZ": "ICT-7"}  # the phone's zone, +07:00, as the fake's
@@ -162,13 +201,4 @@ def test_a_termux_phone_end_to_end(
     assert fake.calls("termux-wake-unlock")  # released at Ctrl-C
 
     # The agent's dependency closure, as loaded on the second run.
-    report: dict[str, Any] = json.loads((tmp_path / "report.json").read_text())
-    compiled = {m: f for m, f in report["loaded"].items() if is_compiled(f) and not in_stdlib(f)}
-    assert compiled == {}
-
-    def of_the_server(modules: dict[str, list[str]]) -> list[str]:
-        return [m for m, owners in modules.items() if {normal(o) for o in owners} & server_only]
-
-    assert of_the_server(report["owners"]) == []
-    assert of_the_server(report["refused"]) == []  # not even tried
-    assert "simgate.device.drivers.termux" in report["loaded"]
+    check_closure(tmp_path / "report.json", server_only)

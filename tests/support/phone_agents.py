@@ -55,6 +55,9 @@ class AgentProcess:
             )
         return self
 
+    def exited(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
     def interrupt(self) -> int:
         """Ctrl-C, as a user stops it; its exit code."""
         assert self.proc is not None
