@@ -20,7 +20,8 @@ from simgate.device.drivers import (
     Sent,
     Undelivered,
 )
-from simgate.device.drivers.smsgate_local import PhoneApi, SmsGateLocal, query_time, read_progress
+from simgate.device.drivers.smsgate_api import query_time, read_progress
+from simgate.device.drivers.smsgate_local import PhoneApi, SmsGateLocal
 from tests.support.driver_reading import Reading, until
 from tests.support.smsgate_local_phone import FakeSmsGateApp
 

@@ -12,13 +12,8 @@ from pathlib import Path
 import pytest
 
 from simgate.device.drivers import CallEvent, IncomingSms, NotSent, Sent
-from simgate.device.drivers.termux import (
-    TermuxOptions,
-    TermuxPhone,
-    call_duration,
-    local_time,
-    same_number,
-)
+from simgate.device.drivers.termux import TermuxOptions, TermuxPhone
+from simgate.device.drivers.termux_api import call_duration, local_time, same_number
 from tests.support.driver_reading import Reading, until
 from tests.support.termux_fake import FakeTermux
 

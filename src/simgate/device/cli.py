@@ -182,7 +182,7 @@ def device_run(
     if driver == "smsgate-local" and not driver_options["smsgate_url"]:
         fail("--driver smsgate-local needs --smsgate-url (or --phone-url), e.g. http://PHONE:8080")
     if driver == "termux":
-        from simgate.device.drivers.termux import missing_commands
+        from simgate.device.drivers.termux_api import missing_commands
 
         if missing := missing_commands():
             fail(f"{', '.join(missing)} not found: run `pkg install termux-api` in Termux")

@@ -48,15 +48,14 @@ import httpx
 
 from simgate.device.drivers import (
     Capabilities,
-    Delivered,
     DriverEvent,
     Failed,
     IncomingSms,
     Sent,
-    Undelivered,
 )
 from simgate.device.drivers._events import EventQueue
 from simgate.device.drivers._state import JsonState, Ledger
+from simgate.device.drivers.smsgate_api import message_of, phone_time, query_time, read_progress
 
 log = logging.getLogger(__name__)
 
@@ -78,69 +77,6 @@ class PhoneApi:
     give_up: float = 300.0  # seconds a send waits for an unreachable phone
     timeout: float = 10.0  # per request
     inbox_lookback: float = 86_400.0  # seconds of inbox read again, for SMS stored late
-
-
-# --- reading the app's answers (pure) ------------------------------------------
-
-
-def phone_time(raw: object) -> datetime | None:
-    """The app's `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` (the phone's zone, §1) in UTC."""
-    if not isinstance(raw, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
-
-
-def query_time(moment: datetime) -> str:
-    """A time for `from`/`to` query parameters: offset required, 3 digits (§1)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    events: list[DriverEvent]
-    final: bool  # nothing more will come for this message
-
-
-def read_progress(
-    command_id: str, message: dict[str, Any], reported_sent: bool, now: datetime
-) -> Progress:
-    """What a message-state object (§4) adds to what was already reported.
-
-    One recipient per message, so its own state and error are the message's.
-    """
-    recipients = message.get("recipients") or [{}]
-    recipient = recipients[0] if isinstance(recipients[0], dict) else {}
-    state = recipient.get("state") or message.get("state")
-    found = message.get("states")
-    states: dict[str, Any] = found if isinstance(found, dict) else {}
-    error = str(recipient.get("error") or "")
-
-    def at(name: str) -> datetime:
-        return phone_time(states.get(name)) or now
-
-    events: list[DriverEvent] = []
-    was_sent = reported_sent or state in ("Sent", "Delivered") or "Sent" in states
-    if was_sent and not reported_sent and state in ("Sent", "Delivered", "Failed"):
-        events.append(Sent(command_id, at("Sent")))
-    if state == "Delivered":
-        events.append(Delivered(command_id, at("Delivered")))
-    elif state == "Failed" and was_sent:
-        events.append(
-            Undelivered(command_id, error or "the network could not deliver it", at("Failed"))
-        )
-    elif state == "Failed":
-        events.append(Failed(command_id, error or "the phone could not send it", at("Failed")))
-    elif state == "Cancelled":
-        events.append(Failed(command_id, "cancelled on the phone", at("Cancelled")))
-    elif state not in ("Pending", "Processed", "Sent", "Cancelling"):
-        log.warning("message %s has an unknown state %r on the phone", command_id, state)
-    return Progress(events, final=state in ("Delivered", "Failed", "Cancelled"))
 
 
 # --- the driver -----------------------------------------------------------------
@@ -373,7 +309,7 @@ class SmsGateLocal:
         if status in (200, 201, 202, 409):  # 409: our id is already there (§3)
             return Outcome.HELD
         if 400 <= status < 500:
-            item.refusal = f"the phone refused the SMS (HTTP {status}): {_message_of(answer)}"
+            item.refusal = f"the phone refused the SMS (HTTP {status}): {message_of(answer)}"
             log.warning("message %s: %s", item.command_id, item.refusal)
             return Outcome.REFUSED
         item.uncertain = True  # a 5xx: the app failed somewhere, perhaps after storing it
@@ -508,17 +444,6 @@ class SmsGateLocal:
                 "inbox": {"since": self._inbox_since, "seen": self._inbox_seen},
             }
         )
-
-
-def _message_of(answer: httpx.Response) -> str:
-    """The `message` of the app's error body (§1.1), or its status text."""
-    try:
-        body = answer.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])[:300]
-    return answer.reason_phrase or "no reason given"
 
 
 def from_options(folder: Path, options: Mapping[str, Any]) -> SmsGateLocal:

@@ -1,10 +1,7 @@
 """The `termux` driver: the agent runs on the phone itself, inside Termux, and
 uses the Termux:API commands (reference/termux-api.md, "§" below).
 
-- Every command runs with a timeout and its process group is killed after it:
-  without the Termux:API app a command can hang for ever (§1). Its exit code
-  says only whether the script was used right, so the output is read too: a
-  JSON `{"error": ...}` is a refusal (a missing permission, §1).
+- Commands: termux_api.py runs them (with timeouts) and reads their output.
 - Sending: `termux-sms-send` hands the SMS to Android and reports nothing, not
   even a failure (§2). Android writes what non-default SMS apps send into its
   Sent box (type `sent`, or `failed`), so the driver looks there with
@@ -32,12 +29,7 @@ uses the Termux:API commands (reference/termux-api.md, "§" below).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
-import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -57,31 +49,24 @@ from simgate.device.drivers import (
 )
 from simgate.device.drivers._events import EventQueue
 from simgate.device.drivers._state import JsonState, Ledger
+from simgate.device.drivers.termux_api import (
+    CALL_KINDS,
+    CommandError,
+    call_duration,
+    call_key,
+    local_time,
+    row_id,
+    run_command,
+    same_number,
+)
 
 log = logging.getLogger(__name__)
 
-COMMANDS = (
-    "termux-sms-send",
-    "termux-sms-list",
-    "termux-call-log",
-    "termux-telephony-call",
-    "termux-telephony-deviceinfo",
-)
 SMS_PAGE = 50
 CALL_PAGE = 50
 MAX_PAGES = 20
 CALL_WINDOW = 6 * 3600.0  # seconds of call log read again: a call is logged when it ends
 SENT_BOX_SLACK = 120.0  # seconds before a hand-over a Sent-box row may carry
-
-# termux-call-log types (§4) as the protocol's call events; the others
-# (BLOCKED, UNKNOWN_TYPE) are not calls the owner took part in.
-CALL_KINDS = {
-    "INCOMING": "incoming_call",
-    "OUTGOING": "outgoing_call",
-    "MISSED": "missed_call",
-    "REJECTED": "missed_call",
-    "VOICEMAIL": "missed_call",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,68 +76,6 @@ class TermuxOptions:
     timeout: float = 20.0  # per command (§1)
     confirm: float = 60.0  # seconds a handed-over SMS waits for the Sent box
     wake_lock: bool = True
-
-
-# --- reading Termux:API output (pure) --------------------------------------------
-
-
-def local_time(raw: object, zone: tzinfo | None = None) -> datetime | None:
-    """`yyyy-MM-dd HH:mm:ss` in the phone's zone, no offset (§3, §4), in UTC.
-    `zone` None means this process's local zone: the agent runs on the phone."""
-    if not isinstance(raw, str):
-        return None
-    try:
-        naive = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return None
-    local = naive.replace(tzinfo=zone) if zone is not None else naive.astimezone()
-    return local.astimezone(UTC)
-
-
-def call_duration(raw: object) -> str:
-    """`MM:SS` or `HH:MM:SS` (§4) as the protocol's `HH:MM:SS`, or "0"."""
-    parts = raw.split(":") if isinstance(raw, str) else []
-    if not parts or len(parts) > 3 or not all(p.isdigit() for p in parts):
-        return "0"
-    seconds = 0
-    for part in parts:
-        seconds = seconds * 60 + int(part)
-    if seconds == 0:
-        return "0"
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def same_number(a: str, b: str) -> bool:
-    """Android may store a number as dialled or reformatted: compare digits."""
-    da, db = "".join(c for c in a if c.isdigit()), "".join(c for c in b if c.isdigit())
-    if not da or not db:
-        return a == b
-    tail = min(len(da), len(db), 9)
-    return da[-tail:] == db[-tail:]
-
-
-def row_id(row: dict[str, Any]) -> int | None:
-    value = row.get("_id")
-    return value if isinstance(value, int) else None
-
-
-def call_key(row: dict[str, Any]) -> str:
-    """Call-log rows have no id (§4): what tells two of them apart."""
-    return "|".join(
-        str(row.get(name)) for name in ("date", "phone_number", "type", "duration", "sim_id")
-    )
-
-
-# --- running commands ----------------------------------------------------------------
-
-
-class CommandError(Exception):
-    """A Termux:API command did not do what it was asked."""
-
-    def __init__(self, reason: str, certain: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.certain = certain  # certainly did nothing (False: it may have)
 
 
 @dataclass
@@ -281,22 +204,7 @@ class TermuxPhone:
         async with self._slots:
             # In a thread, so that a caller cancelled meanwhile leaves no child
             # behind: the thread always waits for the command, or kills it.
-            code, out, err = await asyncio.to_thread(run_command, argv, stdin, self.options.timeout)
-        text = out.strip()
-        if code != 0:
-            said = (text or err.strip()).splitlines()[:1]
-            raise CommandError(
-                f"{argv[0]} failed (exit {code}): {' '.join(said) or 'no output'}", certain=True
-            )
-        if not text:
-            return None
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise CommandError(f"{argv[0]} printed {text[:200]!r}", certain=True) from None
-        if isinstance(value, dict) and "error" in value:
-            raise CommandError(f"Termux:API: {value['error']}", certain=True)
-        return value
+            return await asyncio.to_thread(run_command, argv, stdin, self.options.timeout)
 
     async def _try(self, *argv: str) -> Any:
         """Run a command whose failure is only worth a warning."""
@@ -513,35 +421,6 @@ class TermuxPhone:
         )
 
 
-def run_command(argv: tuple[str, ...], stdin: str | None, timeout: float) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of one command, killed (its whole process
-    group: the script, the termux-api binary, `am`) after `timeout` seconds."""
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise CommandError(f"{argv[0]} could not start ({exc})", certain=True) from None
-    with proc:
-        try:
-            out, err = proc.communicate(stdin.encode() if stdin is not None else None, timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise CommandError(
-                f"{argv[0]} did not answer within {timeout:g} s "
-                "(is the Termux:API app installed and allowed to run?)",
-                certain=False,
-            ) from None
-    decode = partial(bytes.decode, encoding="utf-8", errors="replace")
-    return proc.returncode, decode(out), decode(err)
-
-
 def from_options(folder: Path, options: Mapping[str, Any]) -> TermuxPhone:
     """The driver that `simgate device run --driver termux --termux-...` asks for."""
     return TermuxPhone(
@@ -554,10 +433,3 @@ def from_options(folder: Path, options: Mapping[str, Any]) -> TermuxPhone:
         ),
         folder,
     )
-
-
-def missing_commands() -> list[str]:
-    """The Termux:API commands not found on PATH (`pkg install termux-api`)."""
-    import shutil
-
-    return [name for name in COMMANDS if shutil.which(name) is None]
