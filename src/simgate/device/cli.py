@@ -6,9 +6,11 @@ The operator's `simgate devices ...` (pair, list, remove) is in devices_cli.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import click
 from simgate._wire import CALL_KINDS
 from simgate.cli_options import fail
 
-DRIVERS = ("simulator",)
+DRIVERS = ("simulator", "smsgate-local", "termux")
 
 
 @click.group()
@@ -42,6 +44,75 @@ def _server_options(func: Any) -> Any:
     return func
 
 
+def _smsgate_local_options(func: Any) -> Any:
+    """--smsgate-*: the SMS Gateway for Android app in Local Server mode. The
+    --phone-* spellings are the ones issue 11 and the app's users know."""
+    options = [
+        click.option(
+            "--smsgate-url", "--phone-url", "smsgate_url", default=None,
+            help="[smsgate-local] The app's local server, e.g. http://192.168.1.50:8080.",
+        ),
+        click.option(
+            "--smsgate-user", "--phone-user", "smsgate_user", default="sms", show_default=True,
+            help="[smsgate-local] Username shown in the app.",
+        ),
+        click.option(
+            "--smsgate-password", "--phone-password", "smsgate_password", default="",
+            envvar="SIMGATE_SMSGATE_PASSWORD",
+            help="[smsgate-local] Password shown in the app [env SIMGATE_SMSGATE_PASSWORD].",
+        ),
+        click.option(
+            "--smsgate-sim", type=click.IntRange(min=1), default=None,
+            help="[smsgate-local] SIM to send from, 1 or 2 [default: the app's setting].",
+        ),
+        click.option(
+            "--smsgate-poll", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+            help="[smsgate-local] Seconds between looks at the state of an SMS on its way.",
+        ),
+        click.option(
+            "--smsgate-inbox-poll", type=click.FloatRange(min=0.05), default=5.0,
+            show_default=True, help="[smsgate-local] Seconds between looks at the inbox.",
+        ),
+        click.option(
+            "--smsgate-give-up", type=click.FloatRange(min=1), default=300.0, show_default=True,
+            help="[smsgate-local] Seconds an SMS waits for an unreachable phone, then fails.",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _termux_options(func: Any) -> Any:
+    """--termux-*: the agent running on the phone itself, in Termux."""
+    options = [
+        click.option(
+            "--termux-sim", type=click.IntRange(min=1), default=None,
+            help="[termux] SIM to send from, 1 or 2 [default: Android's default SIM].",
+        ),
+        click.option(
+            "--termux-poll", type=click.FloatRange(min=0.05), default=5.0, show_default=True,
+            help="[termux] Seconds between looks at the SMS boxes and the call log.",
+        ),
+        click.option(
+            "--termux-timeout", type=click.FloatRange(min=0.5), default=20.0, show_default=True,
+            help="[termux] Seconds a Termux:API command may take before it is killed.",
+        ),
+        click.option(
+            "--termux-confirm", type=click.FloatRange(min=0), default=60.0, show_default=True,
+            help="[termux] Seconds a sent SMS waits for Android's Sent box before it is "
+            "reported sent anyway.",
+        ),
+        click.option(
+            "--termux-wake-lock/--termux-no-wake-lock", default=True, show_default=True,
+            help="[termux] Hold a wake lock while the agent runs.",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @device.command("run")
 @_server_options
 @click.option(
@@ -49,7 +120,9 @@ def _server_options(func: Any) -> Any:
     type=click.Choice(DRIVERS),
     default="simulator",
     show_default=True,
-    help="What sends the SMS: simulator is a virtual phone.",
+    help="What sends the SMS: simulator is a virtual phone; smsgate-local the SMS Gateway "
+    "for Android app's local server (docs/phones/smsgate-local.md); termux the phone this "
+    "agent runs on (docs/phones/termux.md).",
 )
 @click.option(
     "--sent-delay",
@@ -85,6 +158,8 @@ def _server_options(func: Any) -> Any:
     hidden=True,
     help="Journal without fsync (benchmarks only: a crash may lose state).",
 )
+@_smsgate_local_options
+@_termux_options
 def device_run(
     server: str,
     token: str,
@@ -94,23 +169,56 @@ def device_run(
     fail_rate: float,
     state_dir: Path | None,
     no_fsync: bool,
+    **driver_options: Any,
 ) -> None:
     """Connect as a device and drive a phone (reconnects with back-off)."""
     from simgate.device.agent import Agent, Fatal
     from simgate.device.drivers.simulator import SimulatedPhone
     from simgate.device.journal import Journal
 
-    assert driver == "simulator"  # the only one so far; click checked the choice
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # httpx logs each request at INFO: a line per look at the phone (smsgate-local).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     folder = state_dir or default_state_dir(token)
+    if driver == "smsgate-local" and not driver_options["smsgate_url"]:
+        fail("--driver smsgate-local needs --smsgate-url (or --phone-url), e.g. http://PHONE:8080")
+    if driver == "termux":
+        from simgate.device.drivers.termux_api import missing_commands
+
+        if missing := missing_commands():
+            fail(f"{', '.join(missing)} not found: run `pkg install termux-api` in Termux")
     journal = Journal(folder, fsync=not no_fsync)
 
+    @contextlib.asynccontextmanager
+    async def phone() -> AsyncIterator[Any]:
+        if driver == "smsgate-local":
+            from simgate.device.drivers import smsgate_local
+
+            local = smsgate_local.from_options(folder, driver_options)
+            try:
+                yield local
+            finally:
+                await local.aclose()
+        elif driver == "termux":
+            from simgate.device.drivers import termux
+
+            on_phone = termux.from_options(folder, driver_options)
+            try:
+                yield on_phone
+            finally:
+                await on_phone.aclose()
+        else:
+            simulated = SimulatedPhone(
+                folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync
+            )
+            try:
+                yield simulated
+            finally:
+                simulated.close()
+
     async def run() -> None:
-        phone = SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync)
-        try:
-            await Agent(server, token, phone, journal).run()
-        finally:
-            phone.close()
+        async with phone() as driven:
+            await Agent(server, token, driven, journal).run()
 
     try:
         asyncio.run(run())

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
-
 from simgate._wire import CALL_KINDS
 from simgate.domain import dates
 
@@ -308,6 +306,11 @@ FRAME_TYPES = ("hello", "ack", "pong", *REPORT_TYPES)
 
 def parse_device_frame(raw: str | bytes) -> DeviceFrame:
     """Decode and check one frame from a device; raises FrameError only."""
+    # Imported here, not at the top: the agent shares this module and must run
+    # with pure-Python packages only (Termux, docs/phones/termux.md); only the
+    # server parses device frames.
+    import orjson
+
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:

@@ -1,10 +1,11 @@
 """What the agent needs from whatever puts SMS on a radio: the `Driver` protocol.
 
 The agent (device/agent.py) speaks to the server; a driver speaks to a phone,
-a modem or an operator's SMSC. Drivers to come (docs/device-protocol.md,
-DESIGN section 10): the SMS Gateway for Android app's local REST API, Gammu
-for USB modems, Termux on the phone itself, SMPP. `simulator` is the virtual
-phone of the demo, the tests and the benchmarks.
+a modem or an operator's SMSC (docs/device-protocol.md, DESIGN section 10):
+`smsgate_local` (the SMS Gateway for Android app's local REST API), `termux`
+(the agent on the phone itself); `simulator` is the virtual phone of the
+demo, the tests and the benchmarks. Drivers to come: Gammu for USB modems,
+SMPP.
 
 A driver tells the agent what happened through one stream of events, and
 reports only what it truly knows: one that cannot see delivery reports says

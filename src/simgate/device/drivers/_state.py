@@ -1,0 +1,60 @@
+"""What a driver must remember across restarts, kept in the agent's state folder.
+
+Two shapes: a `Ledger` (append-only JSON lines, fsynced, like the agent's own
+journal) for facts about sends, which must never be forgotten once written (a
+send forgotten is a send repeated); a `JsonState` document rewritten atomically
+for cursors, where only the latest value matters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+class Ledger:
+    """Append-only JSON lines; `entries` holds what earlier runs wrote."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.entries: list[dict[str, Any]] = []
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    self.entries.append(json.loads(line))
+                except ValueError:
+                    continue  # a torn last line after a crash
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def write(self, entry: dict[str, Any]) -> None:
+        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class JsonState:
+    """One small JSON object, replaced whole (write, fsync, rename)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+
+    def load(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save(self, data: dict[str, Any]) -> None:
+        temporary = self.path.with_suffix(".tmp")
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, self.path)
