@@ -148,3 +148,12 @@ def test_any_bytes_parse_or_are_refused_with_frame_error(raw: bytes | str) -> No
         parse_device_frame(raw)
     except FrameError:
         pass
+
+
+def test_a_dial_commands_ack_is_taken_not_refused() -> None:
+    # The agent acks every command by its id; a dial's id is not a message's.
+    command = protocol.dial("+33612345678")
+    acked = protocol.parse_device_frame(json.dumps({"type": "ack", "id": command["id"]}))
+    assert acked == protocol.DialAck()
+    with pytest.raises(protocol.FrameError):
+        protocol.parse_device_frame('{"type": "ack", "id": "call_not-hex"}')

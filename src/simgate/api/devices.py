@@ -167,7 +167,7 @@ async def _receive(
         except protocol.FrameError as exc:
             await link.send(protocol.error(exc.code, exc.reason, exc.ref))
             continue
-        if isinstance(frame, protocol.Pong | protocol.Hello):
+        if isinstance(frame, protocol.Pong | protocol.Hello | protocol.DialAck):
             continue
         if isinstance(frame, protocol.Result):
             # Its room is free now, not once the report writer has stored it.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -48,6 +49,9 @@ REF_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 # <message id>.<attempt>: ASCII digits only (str.isdigit accepts "²"), and
 # small enough for a 64-bit column.
 COMMAND_ID_RE = re.compile(r"([0-9]{1,18})\.([0-9]{1,6})")
+# A dial command's id: a call is not a stored message, so it has no
+# <message id>.<attempt>; the device acks it like any command.
+DIAL_ID_RE = re.compile(r"call_[0-9a-f]{16}")
 
 
 class FrameError(ValueError):
@@ -90,8 +94,8 @@ def send_sms(message_id: int, attempt: int, to: str, text: str) -> dict[str, Any
     return {"type": "send_sms", "id": command_id(message_id, attempt), "to": to, "text": text}
 
 
-def dial(command_id: str, to: str) -> dict[str, Any]:
-    return {"type": "dial", "id": command_id, "to": to}
+def dial(to: str) -> dict[str, Any]:
+    return {"type": "dial", "id": "call_" + secrets.token_hex(8), "to": to}
 
 
 def ping(ts: float) -> dict[str, Any]:
@@ -134,6 +138,11 @@ class Ack:
 
     message_id: int
     attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class DialAck:
+    """The device holds a dial command; nothing is stored for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +191,7 @@ class Qualification:
 
 
 Report = Result | Delivery | SmsReceived | CallEvent | Qualification
-DeviceFrame = Hello | Pong | Ack | Report
+DeviceFrame = Hello | Pong | Ack | DialAck | Report
 
 
 def _string(frame: dict[str, Any], name: str, ref: str | None, limit: int) -> str:
@@ -330,5 +339,7 @@ def parse_device_frame(raw: str | bytes) -> DeviceFrame:
     if kind == "pong":
         return Pong()
     if kind == "ack":
+        if isinstance(frame.get("id"), str) and DIAL_ID_RE.fullmatch(frame["id"]):
+            return DialAck()
         return Ack(*_command(frame, None))
     return _report(kind, frame)

@@ -14,7 +14,6 @@ its frame is applied, so it never outlives the report queue.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -108,6 +107,6 @@ class Hub:
         """Hand a dial command to one connected phone of the account."""
         for link in self.links.values():
             if link.account.id == account_id and "call" in link.capabilities:
-                await link.send(protocol.dial("call_" + secrets.token_hex(8), phone_number))
+                await link.send(protocol.dial(phone_number))
                 return True
         return False
