@@ -15,8 +15,9 @@ from typing import Any
 import click
 
 from simgate.cli_options import fail
+from simgate.device.drivers.gammu import options as gammu
 
-DRIVERS = ("simulator",)
+DRIVERS = ("simulator", "gammu")
 
 
 @click.group()
@@ -48,7 +49,8 @@ def _server_options(func: Any) -> Any:
     type=click.Choice(DRIVERS),
     default="simulator",
     show_default=True,
-    help="What sends the SMS: simulator is a virtual phone.",
+    help="What sends the SMS: simulator is a virtual phone; gammu a USB modem or phone "
+    "(docs/phones/gammu.md).",
 )
 @click.option(
     "--sent-delay",
@@ -84,6 +86,7 @@ def _server_options(func: Any) -> Any:
     hidden=True,
     help="Journal without fsync (benchmarks only: a crash may lose state).",
 )
+@gammu.gammu_options
 def device_run(
     server: str,
     token: str,
@@ -93,19 +96,30 @@ def device_run(
     fail_rate: float,
     state_dir: Path | None,
     no_fsync: bool,
+    **driver_options: Any,
 ) -> None:
     """Connect as a device and drive a phone (reconnects with back-off)."""
     from simgate.device.agent import Agent, Fatal
     from simgate.device.drivers.simulator import SimulatedPhone
     from simgate.device.journal import Journal
 
-    assert driver == "simulator"  # the only one so far; click checked the choice
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     folder = state_dir or default_state_dir(token)
+
+    def make_phone() -> Any:
+        if driver == "gammu":
+            return gammu.build_driver(folder, not no_fsync, **driver_options)
+        return SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync)
+
+    if driver == "gammu":
+        try:  # its options are checked, and python-gammu found, before anything starts
+            gammu.check(**driver_options)
+        except RuntimeError as exc:
+            fail(str(exc))
     journal = Journal(folder, fsync=not no_fsync)
 
     async def run() -> None:
-        phone = SimulatedPhone(folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync)
+        phone = make_phone()
         try:
             await Agent(server, token, phone, journal).run()
         finally:
