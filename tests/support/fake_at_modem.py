@@ -17,6 +17,7 @@ tests/support/gammu_standins.py, the test side):
     refuse.json     {"<recipient digits>": <+CMS ERROR code>}: sends it refuses
     unplug_after    sends it accepts before it "is unplugged" (exits)
     unplugged       while present the modem is absent: the script exits at once
+    gammurc.unplugged  put in place of gammurc when the modem is pulled out
     ring            holds a caller's number: the modem rings (RING, +CLIP) once
     at.log          the AT transcript, for debugging a test
 """
@@ -171,7 +172,12 @@ class Modem:
             if left <= 0:
                 unplug.unlink()
                 (self.folder / "unplugged").touch()
-                sys.exit(0)  # pulled out of the USB port
+                # Pulled out of the USB port: the port itself is gone, as
+                # /dev/ttyUSB0 vanishes (the test side's gammurc.unplugged).
+                absent = self.folder / "gammurc.unplugged"
+                if absent.exists():
+                    os.replace(absent, self.folder / "gammurc")
+                sys.exit(0)
             unplug.write_text(str(left))
 
     def unsolicited(self) -> None:

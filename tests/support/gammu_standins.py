@@ -37,15 +37,23 @@ class FakeModem:
     def gammurc(self) -> Path:
         """A gammurc whose device is this fake modem (section 7.2: `proxyat`
         runs `device` as a command and speaks AT over its stdin/stdout)."""
-        path = self.folder / "gammurc"
-        path.write_text(
-            "[gammu]\n"
-            f"device = {sys.executable} {FAKE_MODEM} {self.folder}\n"
-            "connection = proxyat\n"
-            f"logfile = {self.folder / 'gammu.log'}\n"
-            "logformat = textalldate\n"
+        log = f"logfile = {self.folder / 'gammu.log'}\nlogformat = textalldate\n"
+        plugged = (
+            f"[gammu]\ndevice = {sys.executable} {FAKE_MODEM} {self.folder}\n"
+            f"connection = proxyat\n{log}"
         )
+        # Unplugged, the port is gone: libGammu cannot open it (ERR_DEVICENOTEXIST).
+        unplugged = f"[gammu]\ndevice = {self.folder / 'ttyUSB-gone'}\nconnection = at\n{log}"
+        (self.folder / "gammurc.plugged").write_text(plugged)
+        (self.folder / "gammurc.unplugged.copy").write_text(unplugged)
+        self._arm_unplug()
+        path = self.folder / "gammurc"
+        path.write_text(plugged)
         return path
+
+    def _arm_unplug(self) -> None:
+        (self.folder / "gammurc.unplugged").write_text(
+            (self.folder / "gammurc.unplugged.copy").read_text())
 
     # --- what the radio sent --------------------------------------------------
 
@@ -104,6 +112,8 @@ class FakeModem:
         return (self.folder / "unplugged").exists()
 
     def plug_in(self) -> None:
+        _write_atomically(self.folder / "gammurc", (self.folder / "gammurc.plugged").read_text())
+        self._arm_unplug()
         (self.folder / "unplugged").unlink(missing_ok=True)
 
     def ring(self, caller: str) -> None:

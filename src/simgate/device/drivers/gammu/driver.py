@@ -122,6 +122,8 @@ class GammuDriver:
         self._ringing: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._current: _Job | None = None  # the SMS going to the modem now
 
     # --- the Driver protocol ----------------------------------------------------
 
@@ -162,11 +164,17 @@ class GammuDriver:
         self._wake.set()
 
     def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop; the worker thread closes the modem after its current call."""
+        for task in (self._task, self._watchdog):
+            if task is not None:
+                task.cancel()
         self._executor.submit(self._modem.close)
         self._executor.shutdown(wait=False)
         self._book.close()
+
+    def wait_closed(self) -> None:
+        """Block until the modem is closed (after `close`)."""
+        self._executor.shutdown(wait=True)
 
     # --- what the sent box already knows ------------------------------------------
 
@@ -188,17 +196,18 @@ class GammuDriver:
 
     def _start(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            loop = asyncio.get_running_loop()
+            self._task = loop.create_task(self._run())
+            self._watchdog = loop.create_task(self._give_up_in_time())
 
     async def _run(self) -> None:
         delay = 0.5
         while True:
             try:
                 await self._call(self._modem.connect, self.options.calls)
-            except ModemGone as exc:
+            except Exception as exc:  # ModemGone, or a setting libGammu refuses
                 if delay == 0.5:
                     log.warning("cannot open the modem: %s; trying again", exc)
-                self._give_up_on_old_sends()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.options.reconnect_max)
                 continue
@@ -215,21 +224,30 @@ class GammuDriver:
     async def _serve(self) -> None:
         next_poll = 0.0
         while True:
-            self._give_up_on_old_sends()
-            if self._deletions:
-                await self._call(self._modem.delete, self._deletions[0])
-                self._deletions.popleft()
-            elif self._dials:
-                await self._dial_next()
-            elif time.monotonic() >= next_poll:
-                next_poll = time.monotonic() + self.options.poll_interval
-                await self._poll()
-            elif self._sends:
-                await self._send_next()
-            else:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), next_poll - time.monotonic())
+            try:
+                if self._deletions:
+                    await self._delete_next()
+                elif self._dials:
+                    await self._dial_next()
+                elif time.monotonic() >= next_poll:
+                    try:
+                        await self._poll()
+                    finally:
+                        # Counted from the end: a slow read still leaves sends a turn.
+                        next_poll = time.monotonic() + self.options.poll_interval
+                elif self._sends:
+                    await self._send_next()
+                else:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), next_poll - time.monotonic())
+            except ModemGone:
+                raise
+            except Exception:
+                # One odd answer (a message libGammu cannot parse, a command
+                # this modem lacks) must not stop the modem's owner.
+                log.exception("gammu driver: unexpected error; going on")
+                await asyncio.sleep(self.options.poll_interval)
 
     async def _call(self, job: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -245,7 +263,13 @@ class GammuDriver:
     # --- sending ----------------------------------------------------------------
 
     async def _send_next(self) -> None:
-        job = self._sends[0]
+        job = self._current = self._sends[0]
+        try:
+            await self._send(job)
+        finally:
+            self._current = None
+
+    async def _send(self, job: _Job) -> None:
         if job.parts is None:
             try:
                 job.parts = await self._call(
@@ -296,9 +320,18 @@ class GammuDriver:
         self._book.refused(job.command_id, job.to, reason, at)
         self._emit(Failed(job.command_id, reason, at))
 
+    async def _give_up_in_time(self) -> None:
+        """Apart from the modem's owner, which may wait long on one call (a
+        modem that stopped answering takes 20 s a command)."""
+        every = min(1.0, self.options.give_up_after / 4)
+        while True:
+            await asyncio.sleep(every)
+            self._give_up_on_old_sends()
+
     def _give_up_on_old_sends(self) -> None:
         limit = time.monotonic() - self.options.give_up_after
-        for job in [job for job in self._sends if job.since < limit]:
+        late = [job for job in self._sends if job.since < limit and job is not self._current]
+        for job in late:
             waited = f"not sent within {self.options.give_up_after:.0f} s"
             why = "the modem was unreachable or busy"
             if job.next_part:
@@ -347,6 +380,17 @@ class GammuDriver:
             if before is None and after is not None and self.capabilities.delivery_reports:
                 self._emit(after)
         self._deletions.append(report.location)
+
+    async def _delete_next(self) -> None:
+        location = self._deletions[0]
+        try:
+            await self._call(self._modem.delete, location)
+        except ModemGone:
+            raise  # kept: deleted once the modem is back
+        except Exception:
+            self._deletions.popleft()  # not tried forever; the next poll sees it again
+            raise
+        self._deletions.popleft()
 
     # --- calls ----------------------------------------------------------------
 
