@@ -20,13 +20,15 @@ from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
 from simgate.services.webhook_admin import set_callbacks
 from simgate.store.db import make_engine, upgrade
-from tests.devices.gammu_helpers import Running  # noqa: F401 (skips without python-gammu)
 from tests.support.gammu_standins import FakeModem
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
 from tests.webhooks.conftest import Recorder
 
 pytestmark = pytest.mark.e2e
+pytest.importorskip(
+    "gammu", reason="python-gammu is not installed: pip install 'simgate[gammu]' (the test extra)"
+)
 
 REFUSED = "+33612000009"
 LONG_UNICODE = "Votre colis arrive demain 📦, merci de confirmer. " * 3

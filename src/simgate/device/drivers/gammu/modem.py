@@ -70,7 +70,6 @@ class Modem:
         self.sm: Any = None
         self._calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self.incoming_calls = False  # whether the modem agreed to report calls
 
     # --- the link -------------------------------------------------------------
 
@@ -89,17 +88,17 @@ class Modem:
             sm.Init()
         except gammu.GSMError as exc:
             raise ModemGone(describe(exc)) from exc
-        self.sm = sm
-        self.incoming_calls = False
         if want_calls:
             sm.SetIncomingCallback(self._on_event)
             try:
-                sm.SetIncomingCall(True)
-                self.incoming_calls = True
+                sm.SetIncomingCall(True)  # AT+CLIP: the caller's number with each RING
             except LINK_ERRORS as exc:
+                self.sm = sm
+                self.close()  # or the port stays open (and locked) for the next try
                 raise ModemGone(describe(exc)) from exc
             except gammu.GSMError as exc:
                 log.warning("this modem does not report incoming calls: %s", describe(exc))
+        self.sm = sm
 
     def close(self) -> None:
         sm, self.sm = self.sm, None
