@@ -4,6 +4,7 @@ event, and what it asks its driver again after a restart."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -81,3 +82,48 @@ def test_after_a_restart_the_driver_is_asked_about_what_it_has_not_settled(
     assert [f["id"] for f in reopened.unfinished(awaiting_delivery=False)] == ["1.0"]
     assert not reopened.accept(command(1))  # a repeat hand-over is not taken twice
     reopened.close()
+
+
+def test_an_sms_the_driver_may_report_again_keeps_the_driver_s_ref() -> None:
+    event = drivers.IncomingSms("+33698765432", "Oui", AT, ref="g-0123abcd")
+    assert report_for(event)["ref"] == report_for(event)["ref"] == "g-0123abcd"
+    assert drivers.report_ref(event) == "g-0123abcd"
+    assert drivers.report_ref(drivers.Delivered("12.0", AT)) == "d-12.0"
+    assert drivers.report_ref(drivers.CallEvent("missed_call", "+33698765432", "0", AT)) is None
+
+
+class KeepsSms:
+    """A driver that wants to know when its reports are settled."""
+
+    name = "keeper"
+    capabilities = drivers.Capabilities(False, True, False, False)
+
+    def __init__(self) -> None:
+        self.settled: list[tuple[str, bool]] = []
+
+    async def send_sms(self, command_id: str, to: str, text: str, sim_slot: int | None = None
+                       ) -> None: ...
+
+    async def dial(self, command_id: str, to: str) -> None: ...
+
+    async def events(self) -> AsyncIterator[drivers.DriverEvent]:
+        return
+        yield  # an async generator that yields nothing
+
+    def report_settled(self, ref: str, stored: bool) -> None:
+        self.settled.append((ref, stored))
+
+
+async def test_the_agent_tells_a_driver_which_reports_the_server_settled(tmp_path: Path) -> None:
+    from simgate.device.agent import Agent
+
+    driver = KeepsSms()
+    journal = Journal(tmp_path)
+    agent = Agent("http://127.0.0.1:9", "sgd_x", driver, journal)
+    journal.report({"type": "sms_received", "ref": "g-1", "from": "+1", "text": "a", "at": ""})
+    await agent._handle({"type": "ack", "ref": "g-1"})
+    await agent._handle({"type": "error", "code": "bad_frame", "reason": "x", "ref": "g-2"})
+    await agent._handle({"type": "error", "code": "bad_json", "reason": "x"})  # about no report
+    assert driver.settled == [("g-1", True), ("g-2", False)]
+    assert journal.pending == {}
+    journal.close()

@@ -151,10 +151,12 @@ class Agent:
             await self._send({"type": "pong", "ts": frame.get("ts")})
         elif kind == "ack":
             self.journal.done(frame.get("ref", ""))
+            self._settled(frame.get("ref", ""), stored=True)
         elif kind == "error":
             log.warning("server error %s: %s", frame.get("code"), frame.get("reason"))
             if frame.get("ref"):
                 self.journal.done(frame["ref"])  # the server will never take it
+                self._settled(frame["ref"], stored=False)
         elif kind == "send_sms":
             fresh = self.journal.accept(frame)
             await self._send({"type": "ack", "id": frame["id"]})
@@ -166,6 +168,13 @@ class Agent:
                 self._spawn(self._dial(frame["id"], frame["to"]))
             else:
                 log.warning("dial command %s ignored: this driver cannot dial", frame["id"])
+
+    def _settled(self, ref: str, stored: bool) -> None:
+        if ref and isinstance(self.driver, drivers.KeepsUntilStored):
+            try:
+                self.driver.report_settled(ref, stored)
+            except Exception:
+                log.exception("driver %s: report %s settled", self.driver.name, ref)
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(job)
@@ -213,20 +222,21 @@ class Agent:
 def report_for(event: DriverEvent) -> dict[str, Any]:
     """The protocol frame that reports a driver event (docs/device-protocol.md).
 
-    Results and delivery reports take their ref from the command id, so a
-    re-sent report is the same report; the others get a fresh one.
+    Results and delivery reports take their ref from the command id, and an
+    incoming SMS may bring its own, so a re-sent report is the same report
+    (drivers.report_ref); the others get a fresh one.
     """
     match event:
-        case drivers.Sent(command_id, at):
-            return _about(command_id, "result", "r-", at, status="sent")
-        case drivers.Failed(command_id, reason, at):
-            return _about(command_id, "result", "r-", at, status="failed", reason=reason)
-        case drivers.Delivered(command_id, at):
-            return _about(command_id, "delivery", "d-", at, status="delivered")
-        case drivers.Undelivered(command_id, reason, at):
-            return _about(command_id, "delivery", "d-", at, status="undelivered", reason=reason)
+        case drivers.Sent(_, at):
+            return _about(event, "result", at, status="sent")
+        case drivers.Failed(_, reason, at):
+            return _about(event, "result", at, status="failed", reason=reason)
+        case drivers.Delivered(_, at):
+            return _about(event, "delivery", at, status="delivered")
+        case drivers.Undelivered(_, reason, at):
+            return _about(event, "delivery", at, status="undelivered", reason=reason)
         case drivers.IncomingSms(sender, text, at):
-            ref = "s-" + secrets.token_hex(8)
+            ref = drivers.report_ref(event) or "s-" + secrets.token_hex(8)
             return {"type": "sms_received", "ref": ref, "from": sender, "text": text, "at": iso(at)}
         case drivers.CallEvent(kind, number, duration, at):
             return {
@@ -241,8 +251,14 @@ def report_for(event: DriverEvent) -> dict[str, Any]:
             assert_never(event)
 
 
-def _about(command_id: str, kind: str, prefix: str, at: datetime, **fields: str) -> dict[str, Any]:
-    return {"type": kind, "ref": prefix + command_id, "id": command_id, **fields, "at": iso(at)}
+def _about(
+    event: drivers.Sent | drivers.Failed | drivers.Delivered | drivers.Undelivered,
+    kind: str,
+    at: datetime,
+    **fields: str,
+) -> dict[str, Any]:
+    ref = drivers.report_ref(event)
+    return {"type": kind, "ref": ref, "id": event.command_id, **fields, "at": iso(at)}
 
 
 async def report_once(server: str, token: str, frame: dict[str, Any], timeout: float = 15) -> None:

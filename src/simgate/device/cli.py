@@ -18,8 +18,9 @@ import click
 
 from simgate._wire import CALL_KINDS
 from simgate.cli_options import fail
+from simgate.device.drivers.gammu import options as gammu
 
-DRIVERS = ("simulator", "smsgate-local", "termux")
+DRIVERS = ("simulator", "smsgate-local", "termux", "gammu")
 
 
 @click.group()
@@ -122,7 +123,7 @@ def _termux_options(func: Any) -> Any:
     show_default=True,
     help="What sends the SMS: simulator is a virtual phone; smsgate-local the SMS Gateway "
     "for Android app's local server (docs/phones/smsgate-local.md); termux the phone this "
-    "agent runs on (docs/phones/termux.md).",
+    "agent runs on (docs/phones/termux.md); gammu a USB modem or phone (docs/phones/gammu.md).",
 )
 @click.option(
     "--sent-delay",
@@ -160,6 +161,7 @@ def _termux_options(func: Any) -> Any:
 )
 @_smsgate_local_options
 @_termux_options
+@gammu.gammu_options
 def device_run(
     server: str,
     token: str,
@@ -173,52 +175,19 @@ def device_run(
 ) -> None:
     """Connect as a device and drive a phone (reconnects with back-off)."""
     from simgate.device.agent import Agent, Fatal
-    from simgate.device.drivers.simulator import SimulatedPhone
     from simgate.device.journal import Journal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     # httpx logs each request at INFO: a line per look at the phone (smsgate-local).
     logging.getLogger("httpx").setLevel(logging.WARNING)
     folder = state_dir or default_state_dir(token)
-    if driver == "smsgate-local" and not driver_options["smsgate_url"]:
-        fail("--driver smsgate-local needs --smsgate-url (or --phone-url), e.g. http://PHONE:8080")
-    if driver == "termux":
-        from simgate.device.drivers.termux_api import missing_commands
-
-        if missing := missing_commands():
-            fail(f"{', '.join(missing)} not found: run `pkg install termux-api` in Termux")
+    _check_driver(driver, driver_options)
     journal = Journal(folder, fsync=not no_fsync)
-
-    @contextlib.asynccontextmanager
-    async def phone() -> AsyncIterator[Any]:
-        if driver == "smsgate-local":
-            from simgate.device.drivers import smsgate_local
-
-            local = smsgate_local.from_options(folder, driver_options)
-            try:
-                yield local
-            finally:
-                await local.aclose()
-        elif driver == "termux":
-            from simgate.device.drivers import termux
-
-            on_phone = termux.from_options(folder, driver_options)
-            try:
-                yield on_phone
-            finally:
-                await on_phone.aclose()
-        else:
-            simulated = SimulatedPhone(
-                folder, sent_delay, delivery_delay, fail_rate, fsync=not no_fsync
-            )
-            try:
-                yield simulated
-            finally:
-                simulated.close()
+    simulator = (sent_delay, delivery_delay, fail_rate)
 
     async def run() -> None:
-        async with phone() as driven:
-            await Agent(server, token, driven, journal).run()
+        async with _open_driver(driver, folder, not no_fsync, simulator, driver_options) as phone:
+            await Agent(server, token, phone, journal).run()
 
     try:
         asyncio.run(run())
@@ -228,6 +197,64 @@ def device_run(
         pass
     finally:
         journal.close()
+
+
+def _check_driver(driver: str, options: dict[str, Any]) -> None:
+    """Stop with one line before anything starts when the driver cannot run."""
+    if driver == "smsgate-local" and not options["smsgate_url"]:
+        fail("--driver smsgate-local needs --smsgate-url (or --phone-url), e.g. http://PHONE:8080")
+    if driver == "termux":
+        from simgate.device.drivers.termux_api import missing_commands
+
+        if missing := missing_commands():
+            fail(f"{', '.join(missing)} not found: run `pkg install termux-api` in Termux")
+    if driver == "gammu":
+        try:  # its options are checked, and python-gammu found
+            gammu.check(**options)
+        except RuntimeError as exc:
+            fail(str(exc))
+
+
+@contextlib.asynccontextmanager
+async def _open_driver(
+    driver: str,
+    folder: Path,
+    fsync: bool,
+    simulator: tuple[float, float, float],
+    options: dict[str, Any],
+) -> AsyncIterator[Any]:
+    """The chosen driver, closed when the agent stops. Each is imported only
+    when chosen: the agent must run with pure-Python packages on Termux."""
+    if driver == "smsgate-local":
+        from simgate.device.drivers import smsgate_local
+
+        local = smsgate_local.from_options(folder, options)
+        try:
+            yield local
+        finally:
+            await local.aclose()
+    elif driver == "termux":
+        from simgate.device.drivers import termux
+
+        on_phone = termux.from_options(folder, options)
+        try:
+            yield on_phone
+        finally:
+            await on_phone.aclose()
+    elif driver == "gammu":
+        modem = gammu.build_driver(folder, fsync, **options)
+        try:
+            yield modem
+        finally:
+            modem.close()
+    else:
+        from simgate.device.drivers.simulator import SimulatedPhone
+
+        simulated = SimulatedPhone(folder, *simulator, fsync=fsync)
+        try:
+            yield simulated
+        finally:
+            simulated.close()
 
 
 def default_state_dir(token: str) -> Path:

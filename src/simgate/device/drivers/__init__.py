@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,10 @@ class IncomingSms:
     sender: str
     text: str
     at: datetime
+    # The driver's own stable ref for this SMS (docs/device-protocol.md rules),
+    # when it may report the same SMS again (a modem re-read after a restart):
+    # the server stores each ref once. None: the agent makes a fresh one.
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,22 @@ class CallEvent:
 
 
 DriverEvent = Sent | Failed | Delivered | Undelivered | IncomingSms | CallEvent
+
+
+def report_ref(event: DriverEvent) -> str | None:
+    """The ref the agent reports `event` under when the same event, reported
+    again, must be the same report: results and delivery reports are named
+    after their command id, an incoming SMS by the driver's ref if it gave one.
+    None for the others, which get a fresh ref each time."""
+    match event:
+        case Sent(command_id) | Failed(command_id):
+            return "r-" + command_id
+        case Delivered(command_id) | Undelivered(command_id):
+            return "d-" + command_id
+        case IncomingSms():
+            return event.ref
+        case _:
+            return None
 
 
 class NotSent(Exception):
@@ -124,3 +144,15 @@ class Driver(Protocol):
     def events(self) -> AsyncIterator[DriverEvent]:
         """Everything that happens, in order; read by one consumer, the agent."""
         ...
+
+
+@runtime_checkable
+class KeepsUntilStored(Protocol):
+    """Optional for a driver: it keeps something until the server has stored
+    the report about it, as a modem keeps an incoming SMS on its SIM until
+    then (only deleting it after a crash-safe ack). The agent calls
+    `report_settled` for each report with a ref that the server answered:
+    `stored` is True for its ack, False for an error that refuses the report
+    for good. Called on the agent's event loop: it must not block."""
+
+    def report_settled(self, ref: str, stored: bool) -> None: ...
