@@ -121,7 +121,7 @@ def bootstrap(
         wake_dispatcher=wake_dispatcher,
         wake_webhooks=wake_webhooks,
         workers=Supervisor(clock),
-        web=web.make_state(settings),
+        web=web.make_state(settings, clock),
         listener=listener,
     )
     # The background workers; one more is one more line here.

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from simgate.domain import payloads
+from simgate.domain.dates import utcnow
 from simgate.domain.payloads import encode_uri_component, json_text
 from simgate.services.accounts import get_account
 from simgate.services.qualifications import record_qualification
@@ -58,7 +59,7 @@ def _event(
     if kind == "qualification":
         with engine.begin() as conn:
             account = get_account(conn, email)
-            record_qualification(conn, account, "+33612345671", TEXT, "mobile", at=WHEN)
+            record_qualification(conn, account, "+33612345671", TEXT, "mobile", utcnow(), at=WHEN)
         payload = payloads.qualification(email, "mobile", "+33612345671", TEXT, WHEN, PARIS)
         return payload, email
     assert kind == "clics"

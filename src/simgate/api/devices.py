@@ -162,7 +162,9 @@ async def _take_over(runtime: Runtime, link: Link) -> None:
     previous = runtime.hub.add(link)
     if previous is not None:
         await previous.close(protocol.CLOSE_REPLACED, "replaced by a newer connection")
-    await run_in_threadpool(devices.connected, runtime.engine, link.device_id, runtime.node_name)
+    await run_in_threadpool(
+        devices.connected, runtime.engine, link.device_id, runtime.node_name, runtime.clock
+    )
 
 
 async def _forget(runtime: Runtime, link: Link) -> None:
@@ -170,7 +172,7 @@ async def _forget(runtime: Runtime, link: Link) -> None:
     device_id = link.device_id
     if runtime.hub.remove(link):
         released = await run_in_threadpool(
-            devices.disconnected, runtime.engine, device_id, runtime.node_name
+            devices.disconnected, runtime.engine, device_id, runtime.node_name, runtime.clock
         )
         if released:  # their commit woke the dispatcher
             log.info("device %s left with %d unacked messages; requeued", device_id, released)
@@ -226,7 +228,9 @@ async def _heartbeat(
     if its token was revoked."""
     while True:
         await asyncio.sleep(every)
-        paired = await run_in_threadpool(devices.still_paired, engine, link.device_id, node)
+        paired = await run_in_threadpool(
+            devices.still_paired, engine, link.device_id, node, clock
+        )
         if not paired:
             await link.close(protocol.CLOSE_BAD_TOKEN, "device token revoked")
             return

@@ -11,11 +11,12 @@ field longer than MAX_FIELD characters or holding a NUL character.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from simgate.domain.dates import utcnow
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.services.accounts import Account, authenticate
 from simgate.store import contacts as store
@@ -36,21 +37,27 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[dict[str, Any]]:
+def upsert_contacts(
+    engine: Engine, account: Account, items: list[Any], clock: Clock = SYSTEM_CLOCK
+) -> list[dict[str, Any]]:
     """Upsert `items` for `account`; the answers in the reference's shape, in order."""
-    answers, rows = _judge(account, items)
+    answers, rows = _judge(account, items, clock.now())
     if rows:
         run_write(engine, lambda conn: store.upsert(conn, rows))
     return answers
 
 
 async def upsert_with_key(
-    engine: Engine, login: object, access_key: object, items: list[Any]
+    engine: Engine,
+    login: object,
+    access_key: object,
+    items: list[Any],
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[dict[str, Any]]:
     """The API's path: authenticate and upsert in one transaction. Raises AuthError."""
 
     def work(conn: Connection) -> list[dict[str, Any]]:
-        answers, rows = _judge(authenticate(conn, login, access_key), items)
+        answers, rows = _judge(authenticate(conn, login, access_key), items, clock.now())
         if rows:
             store.upsert(conn, rows)
         return answers
@@ -58,9 +65,10 @@ async def upsert_with_key(
     return await run_write_async(engine, work)
 
 
-def _judge(account: Account, items: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(one answer per item in order, the rows to upsert)."""
-    now = utcnow()
+def _judge(
+    account: Account, items: list[Any], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(one answer per item in order, the rows to upsert, stamped `now`)."""
     answers: list[dict[str, Any]] = []
     rows: dict[str, dict[str, Any]] = {}  # last one wins within a batch
     for item in items:

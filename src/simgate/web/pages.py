@@ -69,8 +69,9 @@ def chart(hours: list[tuple[datetime, int, int]], tz: ZoneInfo) -> dict[str, Any
 
 @router.get("/")
 async def overview(request: Request, signed: Account) -> Response:
+    runtime = common.runtime(request)
     data = await run_in_threadpool(
-        dashboard.overview.overview, common.engine(request), signed.account
+        dashboard.overview.overview, runtime.engine, signed.account, None, runtime.clock
     )
     template = "_overview.html" if request.headers.get("HX-Request") else "overview.html"
     return common.render(

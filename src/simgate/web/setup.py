@@ -127,7 +127,8 @@ async def replay(request: Request, delivery_id: int, signed: Account) -> Respons
     if not mine:
         raise Refused(404, "There is no finished delivery with this id in this account.")
     try:
-        await run_in_threadpool(webhook_admin.replay, eng, str(delivery_id))
+        clock = common.runtime(request).clock
+        await run_in_threadpool(webhook_admin.replay, eng, str(delivery_id), None, clock)
     except ValueError as exc:
         raise Refused(409, f"Cannot replay: {exc}.") from None
     return common.redirect(request, "/app/webhooks?done=replayed")
@@ -146,7 +147,10 @@ def pairing_qr(server: str, token: str) -> Markup:
 async def _devices_page(
     request: Request, signed: Signed, status: int = 200, **extra: object
 ) -> Response:
-    rows = await run_in_threadpool(list_devices, common.engine(request), signed.account.email)
+    runtime = common.runtime(request)
+    rows = await run_in_threadpool(
+        list_devices, runtime.engine, signed.account.email, runtime.clock
+    )
     template = "_devices.html" if request.headers.get("HX-Request") else "devices.html"
     context: dict[str, object] = {
         "values": {"name": "", "rate": str(DEFAULT_RATE)},
@@ -182,10 +186,11 @@ async def pair(request: Request, signed: Account) -> Response:
         errors["rate"] = "A whole number of SMS per minute, from 1 to 10000."
     if errors or rate is None:
         return await _devices_page(request, signed, 400, values=values, errors=errors)
+    runtime = common.runtime(request)
     device_id, token = await run_in_threadpool(
-        add_device, common.engine(request), signed.account.email, values["name"], rate
+        add_device, runtime.engine, signed.account.email, values["name"], rate, runtime.clock
     )
-    server = common.runtime(request).public_url
+    server = runtime.public_url
     paired = {
         "id": device_id,
         "name": values["name"],
@@ -200,8 +205,9 @@ async def pair(request: Request, signed: Account) -> Response:
 @router.post("/devices/{device_id:id32}/remove")
 async def unpair(request: Request, device_id: int, signed: Account) -> Response:
     try:
+        runtime = common.runtime(request)
         await run_in_threadpool(
-            remove_device, common.engine(request), device_id, signed.account.email
+            remove_device, runtime.engine, device_id, signed.account.email, runtime.clock
         )
     except NotFound:
         raise Refused(404, "There is no such device in this account.") from None

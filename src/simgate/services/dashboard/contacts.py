@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from simgate.domain.dates import utcnow
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.errors import NotFound
 from simgate.services.accounts import Account
@@ -47,7 +47,11 @@ def get_contact(engine: Engine, account_id: int, contact_id: int) -> ContactRow:
 
 
 def update_contact(
-    engine: Engine, account: Account, contact_id: int, values: dict[str, str]
+    engine: Engine,
+    account: Account,
+    contact_id: int,
+    values: dict[str, str],
+    clock: Clock = SYSTEM_CLOCK,
 ) -> dict[str, str]:
     """Save an edited contact; returns errors by field (empty when saved)."""
     errors: dict[str, str] = {}
@@ -63,7 +67,7 @@ def update_contact(
     with engine.begin() as conn:
         if contact_store.number_taken(conn, account.id, clean["phone_number"], contact_id):
             return {"phone_number": "another contact already has this number"}
-        changed = contact_store.update_contact(conn, account.id, contact_id, clean, utcnow())
+        changed = contact_store.update_contact(conn, account.id, contact_id, clean, clock.now())
     if not changed:
         raise NotFound(f"no contact {contact_id}")
     return {}
@@ -104,7 +108,9 @@ class ImportResult:
     failed: list[tuple[int, str, str]]  # (line, number as written, reason)
 
 
-def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult:
+def import_contacts(
+    engine: Engine, account: Account, text: str, clock: Clock = SYSTEM_CLOCK
+) -> ImportResult:
     """Upsert contacts from CSV text with a header row; raises ValueError on a bad file."""
     if "\x00" in text:  # UTF-16 exports are full of them; PostgreSQL refuses them in text
         raise ValueError("the file holds NUL characters: save it as CSV (UTF-8) and try again")
@@ -114,12 +120,12 @@ def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult
     except csv.Error:
         dialect = csv.excel
     try:
-        return _import_rows(engine, account, csv.reader(io.StringIO(text), dialect))
+        return _import_rows(engine, account, csv.reader(io.StringIO(text), dialect), clock)
     except csv.Error as exc:
         raise ValueError(f"not a CSV file this can read: {exc}") from None
 
 
-def _import_rows(engine: Engine, account: Account, reader: Any) -> ImportResult:
+def _import_rows(engine: Engine, account: Account, reader: Any, clock: Clock) -> ImportResult:
     try:
         header = next(reader)
     except StopIteration:
@@ -141,7 +147,7 @@ def _import_rows(engine: Engine, account: Account, reader: Any) -> ImportResult:
         record["adress"] = record.pop("address", "")
         items.append(record)
         lines.append(reader.line_num)
-    answers = upsert_contacts(engine, account, items) if items else []
+    answers = upsert_contacts(engine, account, items, clock) if items else []
     failed = [
         (line, str(item.get("phone_number", "")), ", ".join(answer.get("errors", [])))
         for line, item, answer in zip(lines, items, answers, strict=True)
