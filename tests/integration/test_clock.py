@@ -14,6 +14,7 @@ from simgate.device import protocol
 from simgate.runtime import bootstrap
 from simgate.services import dispatch
 from simgate.services.accounts import create_account
+from simgate.services.device_reports import Reporter, apply_batch
 from simgate.services.devices import add_device
 from simgate.services.messages import accept_messages
 from simgate.store.tables import messages
@@ -220,3 +221,28 @@ async def test_a_hand_over_never_acknowledged_goes_back_when_its_lease_ends(
             select(messages.c.handovers).where(messages.c.id_sms_api == only)
         ).scalar_one()
     assert handovers == 2
+
+
+async def test_a_message_that_failed_on_one_phone_is_retried_on_the_other(
+    settings: Settings, engine: Engine
+) -> None:
+    clock = ManualClock(datetime(2001, 1, 1, 9, 0, 0))
+    phones = Phones(settings, engine, clock)
+    # The faster phone comes first in the spread: only the failure sends it elsewhere.
+    fast, slow = phones.connect("fast", rate=6000), phones.connect("slow", rate=600)
+    phones.accept(numbered(1))
+    await phones.run_for(1, step=1)
+    [handed] = phones.handed
+    assert handed.device_id == fast
+    result = protocol.Result("r-1", handed.message_id, 0, "failed", "no signal", None)
+    [outcome] = apply_batch(
+        engine,
+        [(Reporter(fast, phones.account), result)],
+        settings.max_send_attempts,
+        settings.result_timeout_seconds,
+        clock.now(),
+    )
+    assert outcome.reply == protocol.ack_report("r-1")
+
+    await phones.run_for(1, step=1)
+    assert [h.device_id for h in phones.handed] == [fast, slow]
