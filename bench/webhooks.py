@@ -142,7 +142,7 @@ def main() -> None:
         ]
         cpu_before = [cpu_seconds(p.pid) for p in procs]
         with engine.begin() as conn:
-            outbox.enqueue_many(conn, account.id, "status", batch)
+            outbox.enqueue_many(conn, account.id, "status", batch, now=now)
         start = time.perf_counter()
         deadline = start + max(60.0, args.n / 100)
         while True:

@@ -25,6 +25,27 @@ PHONE_NAME = "demo phone"
 
 def prepare(engine: Engine, settings: Settings) -> tuple[str, WorkerRun]:
     """Set up the demo account and phone; returns (text to print, phone worker)."""
+    key, password = _demo_account(engine)
+    device_id, token = _demo_phone(engine)
+    base = settings.local_url()
+    text = _instructions(base, key, password, device_id)
+    folder = settings.data_dir / f"demo-phone-{device_id}"
+
+    async def run_phone(_app: Any, stop: asyncio.Event) -> None:
+        await asyncio.sleep(0.3)  # let the server start listening first
+        phone = SimulatedPhone(folder, sent_delay=1.0, delivery_delay=2.0)
+        journal = Journal(folder)
+        try:
+            await Agent(base, token, phone, journal).run(stop)
+        finally:
+            phone.close()
+            journal.close()
+
+    return text, run_phone
+
+
+def _demo_account(engine: Engine) -> tuple[str, str]:
+    """(a fresh access key, a fresh password) of the demo account, made if need be."""
     from simgate.services.passwords import set_password
 
     try:
@@ -33,12 +54,19 @@ def prepare(engine: Engine, settings: Settings) -> tuple[str, WorkerRun]:
         key = create_key(engine, DEMO_LOGIN)
     password = secrets.token_urlsafe(9)
     set_password(engine, DEMO_LOGIN, password)
+    return key, password
+
+
+def _demo_phone(engine: Engine) -> tuple[int, str]:
+    """(device id, token) of a newly paired demo phone; an earlier run's is removed."""
     for old in list_devices(engine, DEMO_LOGIN):
         if old.name == PHONE_NAME:
             remove_device(engine, old.id)
-    device_id, token = add_device(engine, DEMO_LOGIN, PHONE_NAME, rate_per_minute=600)
+    return add_device(engine, DEMO_LOGIN, PHONE_NAME, rate_per_minute=600)
 
-    base = settings.local_url()
+
+def _instructions(base: str, key: str, password: str, device_id: int) -> str:
+    """The lines to paste: credentials, addresses and a curl that sends an SMS."""
     body = {
         "header": {"login": DEMO_LOGIN, "accessKey": key},
         "messages": [
@@ -54,7 +82,7 @@ def prepare(engine: Engine, settings: Settings) -> tuple[str, WorkerRun]:
         f"curl -X POST {base}/api/v1/sendsms -H 'Content-Type: application/json' "
         f"-d {shlex.quote(json.dumps(body))}"
     )
-    text = "\n".join(
+    return "\n".join(
         [
             "",
             "simgate demo",
@@ -69,16 +97,3 @@ def prepare(engine: Engine, settings: Settings) -> tuple[str, WorkerRun]:
             "",
         ]
     )
-    folder = settings.data_dir / f"demo-phone-{device_id}"
-
-    async def run_phone(_app: Any, stop: asyncio.Event) -> None:
-        await asyncio.sleep(0.3)  # let the server start listening first
-        phone = SimulatedPhone(folder, sent_delay=1.0, delivery_delay=2.0)
-        journal = Journal(folder)
-        try:
-            await Agent(base, token, phone, journal).run(stop)
-        finally:
-            phone.close()
-            journal.close()
-
-    return text, run_phone

@@ -124,7 +124,7 @@ def bootstrap(
         wake_dispatcher=wake_dispatcher,
         wake_webhooks=wake_webhooks,
         workers=Supervisor(clock),
-        web=web.make_state(settings),
+        web=web.make_state(settings, clock),
         app_streams=AppStreams(hub, clock),
         listener=listener,
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from simgate.config import Settings
-from simgate.web import security
 from simgate.web.security import (
     DEVICE_COOKIE,
     DeviceCookies,
@@ -18,6 +18,7 @@ from simgate.web.security import (
     csrf_matches,
     session_secret,
 )
+from tests.support.clock import ManualClock
 
 
 def test_session_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
@@ -37,17 +38,16 @@ def test_csrf_tokens_must_match_exactly() -> None:
     assert not csrf_matches({}, "")
 
 
-def test_limiter_counts_attempts_per_email_and_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(security.time, "monotonic", lambda: now[0])
-    limiter = SignInLimiter(limit=5, window=60, per_address=10)
+def test_limiter_counts_attempts_per_email_and_address() -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9, 30))
+    limiter = SignInLimiter(limit=5, window=60, per_address=10, clock=clock)
     for _ in range(5):
         assert limiter.reserve("Ada@example.com", "10.0.0.1") == 0
     assert limiter.reserve("ada@example.com", "10.0.0.2") == 61  # e-mail is case-blind
     for _ in range(5):
         assert limiter.reserve("bob@example.com", "10.0.0.1") == 0
     assert limiter.reserve("carol@example.com", "10.0.0.1") > 0  # the address is spent
-    now[0] += 61
+    clock.advance(61)
     assert limiter.reserve("ada@example.com", "10.0.0.1") == 0  # the window moved on
     limiter.succeeded("ada@example.com")
     for _ in range(5):  # a success clears the e-mail's count

@@ -20,6 +20,7 @@ from simgate.services import sessions
 from simgate.services.accounts import create_account
 from simgate.services.passwords import set_password
 from simgate.store.tables import dashboard_sessions
+from tests.support.clock import ManualClock
 from tests.support.servers import LiveServer, simgate
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 
@@ -140,10 +141,9 @@ def ada(engine: Engine) -> Iterator[int]:
     yield account.id
 
 
-def test_sessions_store_a_token_hash_and_cost_one_query(
-    engine: Engine, ada: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token = sessions.start(engine, ada, "Firefox " + "x" * 300, "203.0.113.7")
+def test_sessions_store_a_token_hash_and_cost_one_query(engine: Engine, ada: int) -> None:
+    clock = ManualClock(utcnow())
+    token = sessions.start(engine, ada, "Firefox " + "x" * 300, "203.0.113.7", clock)
     with engine.connect() as conn:
         row = conn.execute(select(dashboard_sessions)).one()
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() != token
@@ -151,26 +151,25 @@ def test_sessions_store_a_token_hash_and_cost_one_query(
     assert row.expires_at - row.created_at == timedelta(days=14)
 
     with Statements(engine) as fresh:
-        found = sessions.find(engine, token, "203.0.113.7")
+        found = sessions.find(engine, token, "203.0.113.7", clock)
     assert found is not None and found.account.email == "ada@example.com"
     # One SELECT (session joined to its account); SQLite adds BEGIN IMMEDIATE.
     assert fresh.count == (2 if engine.dialect.name == "sqlite" else 1)
-    assert sessions.find(engine, token + "x", "203.0.113.7") is None
+    assert sessions.find(engine, token + "x", "203.0.113.7", clock) is None
 
     # The visit is noted at most once a minute, with the latest address.
-    later = utcnow() + timedelta(seconds=61)
-    monkeypatch.setattr(sessions, "utcnow", lambda: later)
+    clock.advance(61)
     with Statements(engine) as stale:
-        sessions.find(engine, token, "198.51.100.1")
+        sessions.find(engine, token, "198.51.100.1", clock)
     assert stale.count == fresh.count + 1
     with engine.connect() as conn:
         row = conn.execute(select(dashboard_sessions)).one()
-    assert row.last_seen_at == later and row.ip == "198.51.100.1"
+    assert row.last_seen_at == clock.now() and row.ip == "198.51.100.1"
 
     # Past its 14 days a session opens nothing, and the next sign-in clears it away.
-    monkeypatch.setattr(sessions, "utcnow", lambda: later + timedelta(days=14))
-    assert sessions.find(engine, token, "198.51.100.1") is None
-    sessions.start(engine, ada, "Firefox", "198.51.100.1")
+    clock.advance(14 * 24 * 3600)
+    assert sessions.find(engine, token, "198.51.100.1", clock) is None
+    sessions.start(engine, ada, "Firefox", "198.51.100.1", clock)
     with engine.connect() as conn:
         assert len(conn.execute(select(dashboard_sessions)).all()) == 1
 

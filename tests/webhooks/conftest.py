@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from simgate.config import Settings
+from simgate.domain.dates import utcnow
 from simgate.services import outbox
 from simgate.store.tables import webhooks
 from tests.receivers.flask_app import FlaskReceiver
@@ -31,7 +32,7 @@ FAST = "0.2,0.2,0.2"
 def emit(engine: Engine, account_id: int, kind: str, payload: dict[str, Any]) -> str:
     """Queue one webhook as a service would (in a transaction); its event id."""
     with engine.begin() as conn:
-        assert outbox.enqueue(conn, account_id, kind, payload)
+        assert outbox.enqueue(conn, account_id, kind, payload, now=utcnow())
         return str(
             conn.execute(
                 select(webhooks.c.event_id).order_by(webhooks.c.id.desc()).limit(1)

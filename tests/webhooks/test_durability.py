@@ -6,6 +6,7 @@ from datetime import datetime
 
 from simgate.config import Settings
 from simgate.domain import payloads
+from simgate.domain.dates import utcnow
 from simgate.services.webhook_admin import signing_secret
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer, ServerProcess
@@ -96,7 +97,9 @@ def test_two_nodes_never_send_one_row_twice(settings: Settings, recorder: Record
             with (one if n % 60 else two).engine.begin() as conn:
                 from simgate.services import outbox
 
-                outbox.enqueue_many(conn, account, "message", [_sms(i) for i in range(n, n + 30)])
+                outbox.enqueue_many(
+                    conn, account, "message", [_sms(i) for i in range(n, n + 30)], now=utcnow()
+                )
         sent = {r.event_id for r in rows(one.engine)}
         wait_for(lambda: _acked_ids(recorder) == sent, timeout=20)
         wait_for(lambda: all(r.state == "done" for r in rows(one.engine)))
@@ -160,8 +163,8 @@ def test_a_backlog_for_one_slow_host_does_not_fill_every_place(settings: Setting
             with live.engine.begin() as conn:
                 from simgate.services import outbox
 
-                outbox.enqueue_many(conn, a, "message", [_sms(n) for n in range(60)])
-                outbox.enqueue_many(conn, b, "message", [_sms(n) for n in range(5)])
+                outbox.enqueue_many(conn, a, "message", [_sms(n) for n in range(60)], now=utcnow())
+                outbox.enqueue_many(conn, b, "message", [_sms(n) for n in range(5)], now=utcnow())
             wait_for(lambda: len(fast.acked()) == 5, timeout=3)
             assert len(slow.acked()) < 10 and slow.max_active == 1
     finally:

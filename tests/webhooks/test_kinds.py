@@ -19,6 +19,7 @@ import pytest
 
 from simgate._wire import WEBHOOK_KINDS
 from simgate.domain import payloads
+from simgate.domain.dates import utcnow
 from simgate.domain.payloads import encode_uri_component, json_text
 from simgate.services.accounts import get_account
 from simgate.services.qualifications import record_qualification
@@ -59,7 +60,7 @@ def _event(
     if kind == "qualification":
         with engine.begin() as conn:
             account = get_account(conn, email)
-            record_qualification(conn, account, "+33612345671", TEXT, "mobile", at=WHEN)
+            record_qualification(conn, account, "+33612345671", TEXT, "mobile", utcnow(), at=WHEN)
         payload = payloads.qualification(email, "mobile", "+33612345671", TEXT, WHEN, PARIS)
         return payload, email
     assert kind == "clics"

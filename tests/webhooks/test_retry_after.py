@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-import time
-from email.utils import formatdate
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import pytest
 
-from simgate.workers.webhooks import MAX_RETRY_AFTER, parse_retry_after
+from simgate.domain.retry import MAX_RETRY_AFTER, parse_retry_after
+
+NOW = datetime(2026, 3, 2, 9, 30)  # naive UTC, as the clock gives it
+
+
+def http_date(seconds_from_now: float) -> str:
+    when = NOW.replace(tzinfo=UTC).timestamp() + seconds_from_now
+    return format_datetime(datetime.fromtimestamp(when, UTC), usegmt=True)
 
 
 def test_seconds_and_dates() -> None:
-    assert parse_retry_after("120") == 120
-    assert parse_retry_after(" 1.5 ") == 1.5
-    in_a_minute = formatdate(time.time() + 60, usegmt=True)
-    assert 55 <= (parse_retry_after(in_a_minute) or 0) <= 61
-    assert parse_retry_after(formatdate(time.time() - 60, usegmt=True)) == 0  # past: now
+    assert parse_retry_after("120", NOW) == 120
+    assert parse_retry_after(" 1.5 ", NOW) == 1.5
+    assert parse_retry_after(http_date(60), NOW) == 60
+    assert parse_retry_after(http_date(-60), NOW) == 0  # past: now
 
 
 @pytest.mark.parametrize("value", [None, "", "soon", "nan", "Mon, 99 Foo 2026", "-"])
 def test_bad_values_are_ignored(value: str | None) -> None:
-    assert parse_retry_after(value) is None
+    assert parse_retry_after(value, NOW) is None
 
 
 def test_negative_and_huge_values_are_bounded() -> None:
-    assert parse_retry_after("-5") == 0
-    assert parse_retry_after("99999999") == MAX_RETRY_AFTER
+    assert parse_retry_after("-5", NOW) == 0
+    assert parse_retry_after("99999999", NOW) == MAX_RETRY_AFTER

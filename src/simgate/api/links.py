@@ -24,6 +24,7 @@ async def follow(code: str, request: Request, runtime: RuntimeDep) -> Response:
         request.method,
         request.headers.get("user-agent"),
         client,
+        runtime.clock,
     )
     if target is None:
         return PlainTextResponse("Not found\n", status_code=404)

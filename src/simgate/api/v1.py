@@ -112,7 +112,7 @@ async def contact(request: Request, runtime: RuntimeDep) -> Response:
         items = list_field(runtime, data, "contacts")
         header = data["header"]
         answers = await upsert_with_key(
-            runtime.engine, header.get("login"), header.get("accessKey"), items
+            runtime.engine, header.get("login"), header.get("accessKey"), items, runtime.clock
         )
     except RequestError as error:
         return failed(error)

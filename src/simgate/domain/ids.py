@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import secrets
 import string
-import time
 
 BASE62 = string.digits + string.ascii_letters
 
@@ -43,8 +42,9 @@ def message_id() -> str:
     return base62(MESSAGE_ID_LENGTH)
 
 
-def event_id(now: float | None = None) -> str:
-    """A webhook event id: `msg_`, 12 hex digits of Unix milliseconds, 16 random.
+def event_id(now: float) -> str:
+    """A webhook event id: `msg_`, 12 hex digits of Unix milliseconds (`now`, in
+    seconds), 16 random.
 
     Time first, so that the ids of rows written close in time sit close in the
     unique index: inserts append, and pruning the oldest rows rewrites a few
@@ -52,7 +52,7 @@ def event_id(now: float | None = None) -> str:
     SQLite four times slower). 64 random bits keep ids made in the same
     millisecond, by one node or several, apart.
     """
-    millis = int((time.time() if now is None else now) * 1000)
+    millis = int(now * 1000)
     return f"msg_{millis:012x}{secrets.token_hex(8)}"
 
 

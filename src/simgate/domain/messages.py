@@ -115,84 +115,38 @@ def judge(
     now: datetime,
     new_code: Callable[[], str] = ids.short_code,
 ) -> Draft | Rejected:
+    """Judge one message alone: each field is read in turn (its error codes
+    noted, in the order the answer lists them), then the text is rendered."""
     if not isinstance(item, dict):
         return Rejected("", None, "", "", 0, ["#009"])
     errors: list[str] = []
-
-    raw_id = item.get("id_sms_api")
-    client_id = raw_id not in (None, "")
-    if client_id:
-        id_sms_api = str(raw_id) if isinstance(raw_id, str | int) else ""
-        if isinstance(raw_id, bool) or not CLIENT_ID_RE.fullmatch(id_sms_api):
-            errors.append("#008")
-            id_sms_api = raw_id if isinstance(raw_id, str) else ""
-    else:
-        id_sms_api = ids.message_id()
-
+    id_sms_api, client_id = _read_id(item.get("id_sms_api"), errors)
     raw_number = item.get("phone_number")
-    phone_number = ""
-    if raw_number is None or (isinstance(raw_number, str) and not raw_number.strip()):
-        errors.append("#002")
-    elif not isinstance(raw_number, (str, int)) or isinstance(raw_number, bool):
-        errors.append("#001")
-    else:
-        try:
-            phone_number = _cached_e164(str(raw_number), region)
-        except InvalidNumber:
-            errors.append("#001")
-
-    text = item.get("message")
-    if not isinstance(text, str) or not text.strip():
-        errors.append("#003")
-        text = text if isinstance(text, str) else ""
-    elif "\x00" in text:
-        errors.append("#011")  # no store keeps it the same (PostgreSQL refuses it)
-    elif len(text) > MAX_TEXT:
-        errors.append("#010")
-
-    raw_date = item.get("date_to_send")
-    send_at = None
-    if raw_date not in (None, ""):
-        if not isinstance(raw_date, str):
-            errors.append("#004")
-        else:
-            try:
-                send_at = parse_send_date(raw_date, tz)
-            except InvalidDate:
-                errors.append("#004")
-    if send_at is not None and send_at <= now:
-        send_at = None
-
+    phone_number = _read_number(raw_number, region, errors)
+    text = _read_text(item.get("message"), errors)
+    send_at = _read_send_at(item.get("date_to_send"), tz, now, errors)
     priority = _priority(_raw_priority(item))
     if priority is None:
         errors.append("#005")
-
-    url = item.get("url")
-    if url in (None, ""):
-        url = None
-    elif not isinstance(url, str) or not _valid_url(url.strip()):
-        errors.append("#006")
-    else:
-        url = url.strip()
+    url = _read_url(item.get("url"), errors)
 
     # Only a client's own id can be repeated, so only then is the hash needed.
     digest = request_hash(item) if client_id else ""
+    shown_id = id_sms_api if client_id else ""
     if errors:
         # Counting is linear; past a few times the longest SMS it only tells "far too long".
         segments = count_segments(text).parts if text and len(text) <= COUNT_LIMIT else 0
         shown = raw_number if raw_number is not None else ""
-        return Rejected(id_sms_api if client_id else "", digest, shown, text, segments, errors)
+        return Rejected(shown_id, digest, shown, text, segments, errors)
 
-    assert priority is not None and (url is None or isinstance(url, str))
+    assert priority is not None
     code = new_code() if url else None
     final = placeholders.render(text, f"{public_url}/{code}" if code else None)
     if not final.strip():  # it was only a placeholder, and there is no url
-        return Rejected(id_sms_api if client_id else "", digest, raw_number, text, 0, ["#003"])
+        return Rejected(shown_id, digest, raw_number, text, 0, ["#003"])
     seg = count_segments(final)
     if seg.parts > MAX_PARTS:  # a device could never send it: refuse it alone
-        return Rejected(
-            id_sms_api if client_id else "", digest, raw_number, text, seg.parts, ["#010"]
-        )
+        return Rejected(shown_id, digest, raw_number, text, seg.parts, ["#010"])
     return Draft(
         id_sms_api=id_sms_api,
         client_id=client_id,
@@ -207,3 +161,67 @@ def judge(
         segments=seg.parts,
         send_at=send_at,
     )
+
+
+# The readers below each take one field as the client sent it, note its error
+# codes in `errors` and return the value to keep.
+
+
+def _read_id(raw_id: Any, errors: list[str]) -> tuple[str, bool]:
+    """(id_sms_api, whether the client chose it); a new id when it did not."""
+    if raw_id in (None, ""):
+        return ids.message_id(), False
+    id_sms_api = str(raw_id) if isinstance(raw_id, str | int) else ""
+    if isinstance(raw_id, bool) or not CLIENT_ID_RE.fullmatch(id_sms_api):
+        errors.append("#008")
+        id_sms_api = raw_id if isinstance(raw_id, str) else ""
+    return id_sms_api, True
+
+
+def _read_number(raw_number: Any, region: str, errors: list[str]) -> str:
+    """The number in E.164 ("" when it is missing or invalid)."""
+    if raw_number is None or (isinstance(raw_number, str) and not raw_number.strip()):
+        errors.append("#002")
+    elif not isinstance(raw_number, (str, int)) or isinstance(raw_number, bool):
+        errors.append("#001")
+    else:
+        try:
+            return _cached_e164(str(raw_number), region)
+        except InvalidNumber:
+            errors.append("#001")
+    return ""
+
+
+def _read_text(text: Any, errors: list[str]) -> str:
+    if not isinstance(text, str) or not text.strip():
+        errors.append("#003")
+        return text if isinstance(text, str) else ""
+    if "\x00" in text:
+        errors.append("#011")  # no store keeps it the same (PostgreSQL refuses it)
+    elif len(text) > MAX_TEXT:
+        errors.append("#010")
+    return text
+
+
+def _read_send_at(raw_date: Any, tz: ZoneInfo, now: datetime, errors: list[str]) -> datetime | None:
+    """When to send it; None for now (no date, or one already past)."""
+    if raw_date in (None, ""):
+        return None
+    if not isinstance(raw_date, str):
+        errors.append("#004")
+        return None
+    try:
+        send_at = parse_send_date(raw_date, tz)
+    except InvalidDate:
+        errors.append("#004")
+        return None
+    return send_at if send_at is not None and send_at > now else None
+
+
+def _read_url(url: Any, errors: list[str]) -> str | None:
+    if url in (None, ""):
+        return None
+    if not isinstance(url, str) or not _valid_url(url.strip()):
+        errors.append("#006")
+        return None
+    return url.strip()

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import math
 import random
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+# A receiver may slow deliveries down with Retry-After, not park them for ever.
+MAX_RETRY_AFTER = 24 * 3600.0
 
 # Exponential, about three days in all: 15 s, 1 min, 5 min, 15 min, 1 h, 3 h,
 # 6 h, then 12 h steps: 58 h in all, about 64 h with the jitter.
@@ -52,3 +57,24 @@ def next_delay(
     if retry_after is not None:
         delay = max(delay, retry_after)
     return delay
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date, read
+    against `now`, naive UTC); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - now.replace(tzinfo=UTC).timestamp()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine
 
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import ids
-from simgate.domain.dates import utcnow
 from simgate.domain.numbers import is_valid_region
 from simgate.errors import AuthError, NotFound
 from simgate.store import accounts as store
@@ -42,6 +43,7 @@ def create_account(
     timezone: str = "Europe/Paris",
     region: str = "FR",
     password_hash: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[Account, str]:
     """Create an account with its first access key; returns the key in clear, once."""
     email = normalise_email(email)
@@ -57,14 +59,15 @@ def create_account(
     with engine.begin() as conn:
         if store.email_taken(conn, email):
             raise ValueError(f"an account {email} already exists")
-        account_id = store.insert_account(conn, email, timezone, region, password_hash, utcnow())
-        key = _create_key(conn, account_id)
+        now = clock.now()
+        account_id = store.insert_account(conn, email, timezone, region, password_hash, now)
+        key = _create_key(conn, account_id, now)
     return Account(account_id, email, timezone, region), key
 
 
-def _create_key(conn: Connection, account_id: int) -> str:
+def _create_key(conn: Connection, account_id: int, now: datetime) -> str:
     key = ids.new_secret(ids.ACCESS_KEY_PREFIX)
-    store.insert_key(conn, account_id, key[:10], ids.hash_secret(key), utcnow())
+    store.insert_key(conn, account_id, key[:10], ids.hash_secret(key), now)
     return key
 
 
@@ -80,9 +83,9 @@ def list_accounts(engine: Engine) -> list[Account]:
         return store.all_accounts(conn)
 
 
-def create_key(engine: Engine, email: str) -> str:
+def create_key(engine: Engine, email: str, clock: Clock = SYSTEM_CLOCK) -> str:
     with engine.begin() as conn:
-        return _create_key(conn, get_account(conn, email).id)
+        return _create_key(conn, get_account(conn, email).id, clock.now())
 
 
 def list_keys(engine: Engine, email: str) -> list[KeyInfo]:
@@ -90,9 +93,9 @@ def list_keys(engine: Engine, email: str) -> list[KeyInfo]:
         return store.keys_of(conn, get_account(conn, email).id)
 
 
-def revoke_key(engine: Engine, email: str, key_id: int) -> None:
+def revoke_key(engine: Engine, email: str, key_id: int, clock: Clock = SYSTEM_CLOCK) -> None:
     with engine.begin() as conn:
-        changed = store.revoke_key(conn, get_account(conn, email).id, key_id, utcnow())
+        changed = store.revoke_key(conn, get_account(conn, email).id, key_id, clock.now())
     if not changed:
         raise NotFound(f"no active key {key_id} for {email}")
 

@@ -11,11 +11,12 @@ field longer than MAX_FIELD characters or holding a NUL character.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from simgate.domain.dates import utcnow
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.services.accounts import Account, authenticate
 from simgate.store import contacts as store
@@ -36,21 +37,27 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def upsert_contacts(engine: Engine, account: Account, items: list[Any]) -> list[dict[str, Any]]:
+def upsert_contacts(
+    engine: Engine, account: Account, items: list[Any], clock: Clock = SYSTEM_CLOCK
+) -> list[dict[str, Any]]:
     """Upsert `items` for `account`; the answers in the reference's shape, in order."""
-    answers, rows = _judge(account, items)
+    answers, rows = _judge(account, items, clock.now())
     if rows:
         run_write(engine, lambda conn: store.upsert(conn, rows))
     return answers
 
 
 async def upsert_with_key(
-    engine: Engine, login: object, access_key: object, items: list[Any]
+    engine: Engine,
+    login: object,
+    access_key: object,
+    items: list[Any],
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[dict[str, Any]]:
     """The API's path: authenticate and upsert in one transaction. Raises AuthError."""
 
     def work(conn: Connection) -> list[dict[str, Any]]:
-        answers, rows = _judge(authenticate(conn, login, access_key), items)
+        answers, rows = _judge(authenticate(conn, login, access_key), items, clock.now())
         if rows:
             store.upsert(conn, rows)
         return answers
@@ -58,62 +65,68 @@ async def upsert_with_key(
     return await run_write_async(engine, work)
 
 
-def _judge(account: Account, items: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    now = utcnow()
+def _judge(
+    account: Account, items: list[Any], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(one answer per item in order, the rows to upsert, stamped `now`)."""
     answers: list[dict[str, Any]] = []
     rows: dict[str, dict[str, Any]] = {}  # last one wins within a batch
     for item in items:
-        item = item if isinstance(item, dict) else {}
-        # Read both spellings the reference uses (its failed items say first_name).
-        first = _text(item.get("firstname", item.get("first_name")))
-        last = _text(item.get("lastname", item.get("last_name")))
-        address, email = _text(item.get("adress", item.get("address"))), _text(item.get("email"))
-        raw = item.get("phone_number", item.get("phonenumber"))
-        errors: list[str] = []
-        number = ""
-        if _unfit(first, last, address, email):
-            errors.append("#005")
-        if "phone_number" not in item and "phonenumber" not in item:
-            errors.append("#003")
-        elif raw is None or not _text(raw).strip():
-            errors.append("#002")
-        else:
-            try:
-                number = to_e164(_text(raw), account.region)
-            except InvalidNumber:
-                errors.append("#001")
-        if errors:
-            answers.append(
-                {
-                    "first_name": first,
-                    "last_name": last,
-                    "phone_number": raw if raw is not None else "",
-                    "adress": address,
-                    "email": email,
-                    "result": "failed",
-                    "errors": errors,
-                }
-            )
-            continue
-        answer: dict[str, Any] = {
-            "firstname": first,
-            "lastname": last,
-            "phonenumber": number,
+        answer = _judge_one(item if isinstance(item, dict) else {}, account.region)
+        answers.append(answer)
+        if answer["result"] == "success":
+            number = answer["phonenumber"]
+            rows[number] = {
+                "account_id": account.id,
+                "phone_number": number,
+                "firstname": answer["firstname"],
+                "lastname": answer["lastname"],
+                "address": answer["adress"],
+                "email": answer["email"],
+                "created_at": now,
+                "updated_at": now,
+            }
+    return answers, list(rows.values())
+
+
+def _judge_one(item: dict[str, Any], region: str) -> dict[str, Any]:
+    """One contact's answer, in the reference's success or failed shape."""
+    # Read both spellings the reference uses (its failed items say first_name).
+    first = _text(item.get("firstname", item.get("first_name")))
+    last = _text(item.get("lastname", item.get("last_name")))
+    address, email = _text(item.get("adress", item.get("address"))), _text(item.get("email"))
+    raw = item.get("phone_number", item.get("phonenumber"))
+    errors: list[str] = []
+    number = ""
+    if _unfit(first, last, address, email):
+        errors.append("#005")
+    if "phone_number" not in item and "phonenumber" not in item:
+        errors.append("#003")
+    elif raw is None or not _text(raw).strip():
+        errors.append("#002")
+    else:
+        try:
+            number = to_e164(_text(raw), region)
+        except InvalidNumber:
+            errors.append("#001")
+    if errors:
+        return {
+            "first_name": first,
+            "last_name": last,
+            "phone_number": raw if raw is not None else "",
             "adress": address,
             "email": email,
-            "result": "success",
+            "result": "failed",
+            "errors": errors,
         }
-        if email and not EMAIL_RE.match(email):
-            answer["errors"] = ["#004"]
-        answers.append(answer)
-        rows[number] = {
-            "account_id": account.id,
-            "phone_number": number,
-            "firstname": first,
-            "lastname": last,
-            "address": address,
-            "email": email,
-            "created_at": now,
-            "updated_at": now,
-        }
-    return answers, list(rows.values())
+    answer: dict[str, Any] = {
+        "firstname": first,
+        "lastname": last,
+        "phonenumber": number,
+        "adress": address,
+        "email": email,
+        "result": "success",
+    }
+    if email and not EMAIL_RE.match(email):
+        answer["errors"] = ["#004"]  # a warning: the contact is still stored
+    return answer

@@ -18,7 +18,6 @@ from sqlalchemy import Connection, Engine
 
 from simgate.device import protocol
 from simgate.domain import payloads
-from simgate.domain.dates import utcnow
 from simgate.services import dispatch, outbox
 from simgate.services.accounts import Account
 from simgate.services.qualifications import record_qualification
@@ -101,7 +100,9 @@ class Batch:
         for status in ("sent", "received"):
             group = [(row, at) for row, s, at in self.statuses if s == status]
             if group:
-                dispatch.queue_status(conn, [r for r, _ in group], status, [at for _, at in group])
+                dispatch.queue_status(
+                    conn, [r for r, _ in group], status, [at for _, at in group], now=self.now
+                )
         self.acks, self.sent, self.delivered, self.statuses = [], [], [], []
 
 
@@ -110,10 +111,9 @@ def apply_batch(
     batch: list[tuple[Reporter, Frame]],
     max_attempts: int,
     result_timeout: float,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[Outcome]:
-    """Apply `batch` in one transaction; one outcome per frame, in order."""
-    now = now or utcnow()
+    """Apply `batch` in one transaction at `now`; one outcome per frame, in order."""
     outcomes: list[Outcome] = []
     with engine.begin() as conn:
         work = Batch(conn, [f for _, f in batch], {r.account.id for r, _ in batch}, now)
@@ -186,7 +186,7 @@ def _result(work: Batch, reporter: Reporter, frame: protocol.Result, max_attempt
         return Outcome()  # its commit wakes the dispatcher (workers/dispatcher.py)
     row.state = "failed"
     store.set_attempts(conn, row.id, row.attempts)
-    dispatch.fail_messages(conn, [row], reason, at)
+    dispatch.fail_messages(conn, [row], reason, at, now=work.now)
     return Outcome()
 
 
@@ -205,7 +205,7 @@ def _delivery(work: Batch, reporter: Reporter, frame: protocol.Delivery) -> Outc
         work.flush()
         row.state = "failed"
         reason = frame.reason or "not delivered to the recipient"
-        dispatch.fail_messages(work.conn, [row], reason, at)
+        dispatch.fail_messages(work.conn, [row], reason, at, now=work.now)
     return Outcome()
 
 
@@ -225,6 +225,7 @@ def _sms_received(work: Batch, reporter: Reporter, frame: protocol.SmsReceived) 
             account.id,
             "message",
             payloads.incoming_sms(account.email, frame.sender, frame.text, at),
+            now=work.now,
         )
     return Outcome()
 
@@ -244,6 +245,7 @@ def _call(work: Batch, reporter: Reporter, frame: protocol.CallEvent) -> Outcome
             payloads.call_event(
                 account.email, frame.event, frame.number, at, frame.duration, account.tz
             ),
+            now=work.now,
         )
     return Outcome()
 
@@ -254,7 +256,9 @@ def _qualification(work: Batch, reporter: Reporter, frame: protocol.Qualificatio
         account = reporter.account
         call_id = calls.latest_call_id(conn, account.id, frame.number)
         at = _when(frame.at, work.now)
-        record_qualification(conn, account, frame.number, frame.text, "mobile", call_id, at)
+        record_qualification(
+            conn, account, frame.number, frame.text, "mobile", work.now, call_id, at
+        )
     return Outcome()
 
 

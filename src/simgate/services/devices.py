@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import ids
-from simgate.domain.dates import utcnow
 from simgate.errors import NotFound
 from simgate.services.accounts import Account, get_account
 from simgate.services.dispatch import WAKE_OPTION
@@ -41,6 +41,7 @@ def add_device(
     rate_per_minute: int = DEFAULT_RATE,
     kind: str = "agent",
     sim_number: int | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[int, str]:
     """Pair a device; returns (device id, secret in clear, shown once): an
     agent's token, or an smsgate app's pairing secret (its "Private Token")."""
@@ -70,7 +71,7 @@ def add_device(
             name.strip()[:120],
             token_hash,
             rate_per_minute,
-            utcnow(),
+            clock.now(),
             kind=kind,
             pairing_hash=pairing_hash,
             signing_key=signing_key,
@@ -79,17 +80,21 @@ def add_device(
     return device_id, secret
 
 
-def list_devices(engine: Engine, email: str | None = None) -> list[DeviceRow]:
+def list_devices(
+    engine: Engine, email: str | None = None, clock: Clock = SYSTEM_CLOCK
+) -> list[DeviceRow]:
     with engine.connect() as conn:
         email = email.strip() if email is not None else None
-        return store.paired(conn, seen_after(utcnow()), email)
+        return store.paired(conn, seen_after(clock.now()), email)
 
 
-def remove_device(engine: Engine, device_id: int, email: str | None = None) -> None:
+def remove_device(
+    engine: Engine, device_id: int, email: str | None = None, clock: Clock = SYSTEM_CLOCK
+) -> None:
     """Unpair: the token stops working at once (a connected device is closed)."""
     with engine.begin() as conn:
         account_id = get_account(conn, email).id if email is not None else None
-        changed = store.mark_removed(conn, device_id, utcnow(), account_id)
+        changed = store.mark_removed(conn, device_id, clock.now(), account_id)
     if not changed:
         raise NotFound(f"no device {device_id}")
 
@@ -103,28 +108,30 @@ def find_by_token(engine: Engine, token: str) -> tuple[int, int, Account] | None
         return store.by_token_hash(conn, ids.hash_secret(token))
 
 
-def still_paired(engine: Engine, device_id: int, node: str | None) -> bool:
+def still_paired(
+    engine: Engine, device_id: int, node: str | None, clock: Clock = SYSTEM_CLOCK
+) -> bool:
     """Heartbeat bookkeeping: is the device still paired? Also marks it seen
     (online on `node`) unless `node` is None."""
     with engine.begin() as conn:
         if store.is_removed(conn, device_id):
             return False
         if node is not None:
-            store.set_online(conn, device_id, node, utcnow())
+            store.set_online(conn, device_id, node, clock.now())
     return True
 
 
-def connected(engine: Engine, device_id: int, node: str) -> None:
+def connected(engine: Engine, device_id: int, node: str, clock: Clock = SYSTEM_CLOCK) -> None:
     """The device's socket opened on `node`."""
     with engine.begin() as conn:
         # A phone more: its commit wakes the dispatcher (workers/dispatcher.py).
         conn.execution_options(**{WAKE_OPTION: True})
-        store.set_online(conn, device_id, node, utcnow())
+        store.set_online(conn, device_id, node, clock.now())
 
 
-def disconnected(engine: Engine, device_id: int, node: str) -> int:
+def disconnected(engine: Engine, device_id: int, node: str, clock: Clock = SYSTEM_CLOCK) -> int:
     """The device's socket on `node` closed: what it had not acked goes back to
     the queue at once. Returns how many messages went back."""
     with engine.begin() as conn:
-        store.set_offline(conn, device_id, node, utcnow())
+        store.set_offline(conn, device_id, node, clock.now())
         return message_store.release_unacked(conn, device_id)

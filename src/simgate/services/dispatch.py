@@ -113,23 +113,29 @@ def expire_leases(conn: Connection, now: datetime, max_attempts: int) -> None:
     store.requeue_unacked_expired(conn, now)
     stale = store.acked_expired(conn, now)
     if stale:
-        fail_messages(conn, stale, "no result from the device in time", now)
+        fail_messages(conn, stale, "no result from the device in time", now, now=now)
 
 
 def fail_messages(
-    conn: Connection, rows: Iterable[AboutMessage], reason: str, now: datetime
+    conn: Connection, rows: Iterable[AboutMessage], reason: str, at: datetime, *, now: datetime
 ) -> None:
-    """Mark messages failed and queue their `status: failed` webhooks."""
+    """Mark messages failed at `at` and queue their `status: failed` webhooks."""
     rows = list(rows)
-    store.mark_failed(conn, [r.id for r in rows], reason, now)
-    queue_status(conn, rows, "failed", now)
+    store.mark_failed(conn, [r.id for r in rows], reason, at)
+    queue_status(conn, rows, "failed", at, now=now)
 
 
 def queue_status(
-    conn: Connection, rows: list[AboutMessage], status: str, at: datetime | list[datetime]
+    conn: Connection,
+    rows: list[AboutMessage],
+    status: str,
+    at: datetime | list[datetime],
+    *,
+    now: datetime,
 ) -> None:
     """Queue `status` webhooks for message rows (id, account_id, phone_number,
-    id_sms_api); `at` is one time for all or one per row."""
+    id_sms_api); `at` is one time for all or one per row, `now` the time they
+    are queued."""
     times = at if isinstance(at, list) else [at] * len(rows)
     by_account: dict[int, list[tuple[AboutMessage, datetime]]] = {}
     for row, moment in zip(rows, times, strict=True):
@@ -147,6 +153,7 @@ def queue_status(
                 for r, t in group
             ],
             url=url,
+            now=now,
         )
 
 
@@ -192,10 +199,10 @@ def _drop_undeliverable(
     too_long = [r for r in rows if len(r.message) > MAX_TEXT]
     refused = [r for r in rows if r.handovers >= max_handovers and len(r.message) <= MAX_TEXT]
     if too_long:
-        fail_messages(conn, too_long, "too long for a device to take", now)
+        fail_messages(conn, too_long, "too long for a device to take", now, now=now)
     if refused:
         reason = f"handed to a device {max_handovers} times and never acknowledged"
-        fail_messages(conn, refused, reason, now)
+        fail_messages(conn, refused, reason, now, now=now)
     if not too_long and not refused:
         return rows
     dropped = {r.id for r in too_long} | {r.id for r in refused}

@@ -11,15 +11,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import payloads
-from simgate.domain.dates import utcnow
 from simgate.domain.previews import is_preview
 from simgate.services import outbox
 from simgate.store import links as store
 
 
 def open_link(
-    engine: Engine, code: str, method: str, user_agent: str | None, ip: str | None
+    engine: Engine,
+    code: str,
+    method: str,
+    user_agent: str | None,
+    ip: str | None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> str | None:
     """The url behind `code` (None if unknown); stores the click."""
     preview = is_preview(user_agent, method)
@@ -27,7 +32,7 @@ def open_link(
         link = store.target(conn, code)
         if link is None or not link.url:
             return None
-        clicked_at = utcnow()
+        clicked_at = clock.now()
         store.insert_click(
             conn, link.message_id, clicked_at, (user_agent or "")[:1000], ip, preview
         )
@@ -44,5 +49,6 @@ def open_link(
                     ZoneInfo(link.timezone),
                 ),
                 url=link.clics_url,
+                now=clicked_at,
             )
     return link.url

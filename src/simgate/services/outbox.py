@@ -7,20 +7,16 @@ sender in `workers/webhooks.py` delivers the rows.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from simgate._wire import WEBHOOK_KINDS
 from simgate.domain import ids
-from simgate.domain.dates import utcnow
 from simgate.domain.payloads import json_text
 from simgate.store import accounts
 from simgate.store import outbox as store
-
-
-def new_event_id() -> str:
-    return ids.event_id()
 
 
 def enqueue(
@@ -29,13 +25,16 @@ def enqueue(
     kind: str,
     payload: dict[str, Any],
     url: str | None = None,
+    *,
+    now: datetime,
 ) -> bool:
-    """Queue one webhook of `kind` if the account has a callback URL for it.
+    """Queue one webhook of `kind` if the account has a callback URL for it,
+    due at `now`.
 
     Pass `url` when the caller already read it (saves a query per event).
     Returns whether a row was written.
     """
-    return enqueue_many(conn, account_id, kind, [payload], url) > 0
+    return enqueue_many(conn, account_id, kind, [payload], url, now=now) > 0
 
 
 def enqueue_many(
@@ -44,12 +43,15 @@ def enqueue_many(
     kind: str,
     payloads: list[dict[str, Any]],
     url: str | None = None,
+    *,
+    now: datetime,
 ) -> int:
     assert kind in WEBHOOK_KINDS, kind
     if url is None:
         url = accounts.callback_url(conn, account_id, kind)
     if not url or not payloads:
         return 0
-    events = [(new_event_id(), json_text(payload)) for payload in payloads]
-    store.insert_events(conn, account_id, kind, url, events, utcnow())
+    stamp = now.replace(tzinfo=UTC).timestamp()
+    events = [(ids.event_id(stamp), json_text(payload)) for payload in payloads]
+    store.insert_events(conn, account_id, kind, url, events, now)
     return len(payloads)

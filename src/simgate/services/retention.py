@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.store import retention as store
 from simgate.store.db import run_write_async
@@ -56,7 +56,11 @@ def count_due(engine: Engine, settings: Settings, now: datetime) -> dict[Target,
 
 
 async def prune(
-    engine: Engine, settings: Settings, now: datetime, stop: asyncio.Event
+    engine: Engine,
+    settings: Settings,
+    now: datetime,
+    stop: asyncio.Event,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> dict[Target, int | None]:
     """Delete every due row, batch by batch, pausing between batches; None for kinds kept.
 
@@ -74,12 +78,12 @@ async def prune(
 
         total = 0
         while not stop.is_set():
-            started = time.monotonic()
+            started = clock.monotonic()
             n = await run_write_async(engine, batch, heavy=True)
             total += n
             if n < limit:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause(settings, time.monotonic() - started))
+                await asyncio.wait_for(stop.wait(), pause(settings, clock.monotonic() - started))
         removed[target] = total
     return removed

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine
 
-from simgate.domain.dates import utcnow
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.store import sessions as store
 from simgate.store.accounts import Account
 from simgate.store.sessions import SessionInfo
@@ -37,9 +37,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(engine: Engine, account_id: int, user_agent: str, ip: str) -> str:
+def start(
+    engine: Engine, account_id: int, user_agent: str, ip: str, clock: Clock = SYSTEM_CLOCK
+) -> str:
     """Open a session; returns the token for the cookie (the store keeps its hash only)."""
-    now = utcnow()
+    now = clock.now()
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
         # The account's expired rows go here, so the table holds live sessions only.
@@ -56,9 +58,9 @@ def start(engine: Engine, account_id: int, user_agent: str, ip: str) -> str:
     return token
 
 
-def find(engine: Engine, token: str, ip: str) -> Session | None:
+def find(engine: Engine, token: str, ip: str, clock: Clock = SYSTEM_CLOCK) -> Session | None:
     """The live session of a token and its account (one query); notes the visit."""
-    now = utcnow()
+    now = clock.now()
     with engine.begin() as conn:
         found = store.find_live(conn, _hash(token), now)
         if found is None:
@@ -91,7 +93,7 @@ def end_all(conn: Connection, account_id: int) -> None:
     store.delete_all(conn, account_id)
 
 
-def list_live(engine: Engine, account_id: int) -> list[SessionInfo]:
+def list_live(engine: Engine, account_id: int, clock: Clock = SYSTEM_CLOCK) -> list[SessionInfo]:
     """The account's live sessions, the most recently seen first."""
     with engine.connect() as conn:
-        return store.live(conn, account_id, utcnow())
+        return store.live(conn, account_id, clock.now())

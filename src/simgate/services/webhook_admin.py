@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 
 from simgate._wire import SECRET_PREFIX, WEBHOOK_KINDS
-from simgate.domain.dates import utcnow
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.states import DELIVERY_STATES
 from simgate.errors import NotFound
 from simgate.services.accounts import get_account
@@ -120,7 +120,9 @@ def list_webhooks(
         return store.listing(conn, get_account(conn, email).id, state, limit)
 
 
-def replay(engine: Engine, ident: str, account_id: int | None = None) -> WebhookInfo:
+def replay(
+    engine: Engine, ident: str, account_id: int | None = None, clock: Clock = SYSTEM_CLOCK
+) -> WebhookInfo:
     """Send one delivery again (by numeric id or event id), to the kind's current URL.
 
     Pass `account_id` to find only that account's deliveries (the dashboard).
@@ -133,11 +135,11 @@ def replay(engine: Engine, ident: str, account_id: int | None = None) -> Webhook
         url = accounts.callback_url(conn, owner, kind)
         if not url:
             raise ValueError(f"the account has no {kind} callback URL now; set one first")
-        store.replay(conn, webhook_id, url, utcnow())
+        store.replay(conn, webhook_id, url, clock.now())
         return store.info(conn, webhook_id)
 
 
-def replay_dead(engine: Engine, email: str) -> tuple[int, int]:
+def replay_dead(engine: Engine, email: str, clock: Clock = SYSTEM_CLOCK) -> tuple[int, int]:
     """Replay every dead delivery of the account; returns (replayed, skipped).
 
     Deliveries of a kind whose callback URL has been cleared are skipped.
@@ -146,7 +148,7 @@ def replay_dead(engine: Engine, email: str) -> tuple[int, int]:
         account = get_account(conn, email)
         urls = accounts.callback_urls(conn, account.id)
         replayed = skipped = 0
-        now = utcnow()
+        now = clock.now()
         for kind in WEBHOOK_KINDS:
             url = urls[kind]
             if not url:

@@ -3,7 +3,7 @@
 `install(app)` is the one entry point: it adds the routes, the static files and
 the page shown when a dashboard request is refused. The routes must be added
 before the short-link router, which catches every other path at the root.
-`make_state(settings)` builds what the dashboard keeps in memory (sessions,
+`make_state(settings, clock)` builds what the dashboard keeps in memory (sessions,
 sign-in limits); the runtime holds it.
 """
 
@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.web import auth, common, manage, pages, setup
 from simgate.web.body_limit import BodyLimit
@@ -25,12 +26,12 @@ from simgate.web.security import (
 )
 
 
-def make_state(settings: Settings) -> common.WebState:
+def make_state(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> common.WebState:
     secret = session_secret(settings)
     secure = settings.secure_cookies or (settings.public_url or "").startswith("https://")
     return common.WebState(
         sessions=Sessions(secret, secure=secure),
-        limiter=SignInLimiter(),
+        limiter=SignInLimiter(clock=clock),
         devices=DeviceCookies(secret, secure=secure),
         checks=PasswordChecks(),
     )

@@ -115,6 +115,7 @@ async def login(request: Request) -> Response:
         account_id,
         request.headers.get("user-agent", ""),
         address,
+        common.runtime(request).clock,
     )
     # A new session (and CSRF token) on sign-in: a planted cookie is worth nothing.
     common.replace_session(request, {"token": token})
@@ -151,8 +152,9 @@ NOTICES = {
 
 @router.get("/sessions")
 async def session_list(request: Request, signed: Account) -> Response:
+    runtime = common.runtime(request)
     rows = await run_in_threadpool(
-        sessions.list_live, common.runtime(request).engine, signed.account.id
+        sessions.list_live, runtime.engine, signed.account.id, runtime.clock
     )
     return common.render(
         request,

@@ -156,7 +156,11 @@ async def _signed_in(request: Request) -> Signed:
     found = None
     if isinstance(token, str):
         found = await run_in_threadpool(
-            sessions.find, runtime(request).engine, token, client_address(request)
+            sessions.find,
+            runtime(request).engine,
+            token,
+            client_address(request),
+            runtime(request).clock,
         )
     if found is None:  # signed out, ended elsewhere, expired, or a cookie from before
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -81,8 +81,9 @@ async def import_csv(request: Request, signed: Account) -> Response:
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")  # what spreadsheet exports often are
     try:
+        runtime = common.runtime(request)
         result = await run_in_threadpool(
-            dashboard.contacts.import_contacts, common.runtime(request).engine, signed.account, text
+            dashboard.contacts.import_contacts, runtime.engine, signed.account, text, runtime.clock
         )
     except ValueError as exc:
         return await _contacts_page(request, signed, 400, import_errors={"file": str(exc)})
@@ -117,6 +118,7 @@ async def save(request: Request, contact_id: int, signed: Account) -> Response:
             signed.account,
             contact_id,
             values,
+            common.runtime(request).clock,
         )
     except NotFound:
         raise Refused(404, "There is no such contact in this account.") from None
@@ -186,6 +188,7 @@ async def qualify(request: Request, call_id: int, signed: Account) -> Response:
             signed.account,
             call_id,
             common.field(form, "text", 5000),
+            common.runtime(request).clock,
         )
     except NotFound:
         raise Refused(404, "There is no such call in this account.") from None

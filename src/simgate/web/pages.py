@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from simgate._wire import SMS_ERRORS
@@ -57,8 +58,9 @@ def chart(hours: list[tuple[datetime, int, int]], tz: ZoneInfo) -> dict[str, Any
 
 @router.get("/")
 async def overview(request: Request, signed: Account) -> Response:
+    runtime = common.runtime(request)
     data = await run_in_threadpool(
-        dashboard.overview.overview, common.runtime(request).engine, signed.account
+        dashboard.overview.overview, runtime.engine, signed.account, None, runtime.clock
     )
     template = "_overview.html" if request.headers.get("HX-Request") else "overview.html"
     return common.render(
@@ -155,48 +157,23 @@ async def send_form(request: Request, signed: Account) -> Response:
 
 @router.post("/send")
 async def send(request: Request, signed: Account) -> Response:
-    form = await common.form_of(request)
-    values = {
-        "numbers": common.field(form, "numbers", 40_000),
-        # Browsers submit a textarea's new lines as CRLF; an SMS carries LF.
-        "text": common.field(form, "text", MAX_TEXT * 2).replace("\r\n", "\n"),
-        "url": common.field(form, "url", 2000).strip(),
-        "at": common.field(form, "at", 40).strip(),
-    }
+    values = _send_values(await common.form_of(request))
     account = signed.account
-    errors: dict[str, str] = {}
-    numbers = split_numbers(values["numbers"])
-    if not numbers:
-        errors["numbers"] = "Enter at least one phone number."
-    elif len(numbers) > MAX_NUMBERS:
-        errors["numbers"] = f"At most {MAX_NUMBERS} numbers at once (use the API for more)."
-    if not values["text"].strip():
-        errors["text"] = "Write the message."
-    elif len(values["text"]) > MAX_TEXT:
-        errors["text"] = f"At most {MAX_TEXT} characters."
-    if values["at"]:
-        try:
-            parse_send_date(values["at"], account.tz)
-        except InvalidDate:
-            errors["at"] = "Use a date and time like 2026-01-31 14:30."
+    numbers, errors = _check_send(values, account.tz)
     results = None
     stored = 0
     seg = count_segments(values["text"]) if values["text"] else None
     if not errors:
-        items = [
-            {
-                "phone_number": number,
-                "message": values["text"],
-                "url": values["url"] or None,
-                "date_to_send": values["at"].replace("T", " ") if values["at"] else "",
-            }
-            for number in numbers
-        ]
         runtime = common.runtime(request)
         eng = runtime.engine
         # Stored messages wake the dispatcher when they commit (runtime.py).
         answers, stored = await run_in_threadpool(
-            accept_messages, eng, account, items, runtime.public_url, runtime.clock
+            accept_messages,
+            eng,
+            account,
+            _send_items(numbers, values),
+            runtime.public_url,
+            runtime.clock,
         )
         ids = await run_in_threadpool(
             dashboard.messages.message_ids,
@@ -204,25 +181,7 @@ async def send(request: Request, signed: Account) -> Response:
             account.id,
             [a["id_sms_api"] for a in answers if a["sent"]],
         )
-        results = []
-        bad_numbers = []
-        for number, answer in zip(numbers, answers, strict=True):
-            codes = answer.get("errors", [])
-            if "#001" in codes or "#002" in codes:
-                bad_numbers.append(number)
-            if "#006" in codes:
-                errors["url"] = "Use a full web address starting with http:// or https://."
-            results.append(
-                {
-                    "number": answer["phone_number"] or number,
-                    "ok": bool(answer["sent"]),
-                    "parts": answer["sms_per_message"],
-                    "id": ids.get(answer["id_sms_api"]),
-                    "why": ", ".join(SMS_ERRORS.get(c, c) for c in codes),
-                }
-            )
-        if bad_numbers:
-            errors["numbers"] = "Not valid phone numbers: " + ", ".join(bad_numbers[:20])
+        results = _send_results(numbers, answers, ids, errors)
     status = 200 if stored or not errors else 400
     return common.render(
         request,
@@ -235,6 +194,79 @@ async def send(request: Request, signed: Account) -> Response:
         stored=stored,
         seg=seg,
     )
+
+
+def _send_values(form: FormData) -> dict[str, str]:
+    """The send form's fields, bounded, as the page shows them back."""
+    return {
+        "numbers": common.field(form, "numbers", 40_000),
+        # Browsers submit a textarea's new lines as CRLF; an SMS carries LF.
+        "text": common.field(form, "text", MAX_TEXT * 2).replace("\r\n", "\n"),
+        "url": common.field(form, "url", 2000).strip(),
+        "at": common.field(form, "at", 40).strip(),
+    }
+
+
+def _check_send(values: dict[str, str], tz: ZoneInfo) -> tuple[list[str], dict[str, str]]:
+    """(the numbers, errors by field) of the form as a whole; each message is judged later."""
+    errors: dict[str, str] = {}
+    numbers = split_numbers(values["numbers"])
+    if not numbers:
+        errors["numbers"] = "Enter at least one phone number."
+    elif len(numbers) > MAX_NUMBERS:
+        errors["numbers"] = f"At most {MAX_NUMBERS} numbers at once (use the API for more)."
+    if not values["text"].strip():
+        errors["text"] = "Write the message."
+    elif len(values["text"]) > MAX_TEXT:
+        errors["text"] = f"At most {MAX_TEXT} characters."
+    if values["at"]:
+        try:
+            parse_send_date(values["at"], tz)
+        except InvalidDate:
+            errors["at"] = "Use a date and time like 2026-01-31 14:30."
+    return numbers, errors
+
+
+def _send_items(numbers: list[str], values: dict[str, str]) -> list[dict[str, Any]]:
+    """One sendsms item per number, as the API would receive them."""
+    return [
+        {
+            "phone_number": number,
+            "message": values["text"],
+            "url": values["url"] or None,
+            "date_to_send": values["at"].replace("T", " ") if values["at"] else "",
+        }
+        for number in numbers
+    ]
+
+
+def _send_results(
+    numbers: list[str],
+    answers: list[dict[str, Any]],
+    ids: dict[str, int],
+    errors: dict[str, str],
+) -> list[dict[str, Any]]:
+    """One line per number for the page; the fields at fault go into `errors`."""
+    results = []
+    bad_numbers = []
+    for number, answer in zip(numbers, answers, strict=True):
+        codes = answer.get("errors", [])
+        if "#001" in codes or "#002" in codes:
+            bad_numbers.append(number)
+        if "#006" in codes:
+            errors["url"] = "Use a full web address starting with http:// or https://."
+        results.append(
+            {
+                "number": answer["phone_number"] or number,
+                "ok": bool(answer["sent"]),
+                "parts": answer["sms_per_message"],
+                "id": ids.get(answer["id_sms_api"]),
+                "why": ", ".join(SMS_ERRORS.get(c, c) for c in codes),
+            }
+        )
+    if bad_numbers:
+        errors["numbers"] = "Not valid phone numbers: " + ", ".join(bad_numbers[:20])
+    return results
 
 
 # --- links ---------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.services.sessions import LIFETIME
 
@@ -134,7 +134,14 @@ class SignInLimiter:
     node.
     """
 
-    def __init__(self, limit: int = 5, window: float = 60.0, per_address: int = 10) -> None:
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 60.0,
+        per_address: int = 10,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.clock = clock
         self.limit = limit
         self.per_address = per_address
         self.window = window
@@ -154,7 +161,7 @@ class SignInLimiter:
 
     def reserve(self, email: str, address: str, device: str | None = None) -> int:
         """Count an attempt: 0 when it may go on, else seconds to wait (and nothing counted)."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         with self._lock:
             buckets = [
                 (self._recent(key, now), limit)

@@ -140,7 +140,8 @@ async def replay(request: Request, delivery_id: int, signed: Account) -> Respons
     if not mine:
         raise Refused(404, "There is no finished delivery with this id in this account.")
     try:
-        await run_in_threadpool(webhook_admin.replay, eng, str(delivery_id))
+        clock = common.runtime(request).clock
+        await run_in_threadpool(webhook_admin.replay, eng, str(delivery_id), None, clock)
     except ValueError as exc:
         raise Refused(409, f"Cannot replay: {exc}.") from None
     return common.redirect(request, "/app/webhooks?done=replayed")
@@ -188,8 +189,9 @@ def _paired(server: str, name: str, kind: str, device_id: int, secret: str) -> d
 async def _devices_page(
     request: Request, signed: Signed, status: int = 200, **extra: object
 ) -> Response:
+    runtime = common.runtime(request)
     rows = await run_in_threadpool(
-        list_devices, common.runtime(request).engine, signed.account.email
+        list_devices, runtime.engine, signed.account.email, runtime.clock
     )
     template = "_devices.html" if request.headers.get("HX-Request") else "devices.html"
     context: dict[str, object] = {
@@ -232,16 +234,17 @@ async def pair(request: Request, signed: Account) -> Response:
         errors["kind"] = "Choose how the phone connects."
     if errors or rate is None:
         return await _devices_page(request, signed, 400, values=values, errors=errors)
+    runtime = common.runtime(request)
     device_id, secret = await run_in_threadpool(
         add_device,
-        common.runtime(request).engine,
+        runtime.engine,
         signed.account.email,
         values["name"],
         rate,
         values["kind"],
+        clock=runtime.clock,
     )
-    server = common.runtime(request).public_url
-    paired = _paired(server, values["name"], values["kind"], device_id, secret)
+    paired = _paired(runtime.public_url, values["name"], values["kind"], device_id, secret)
     # Rendered, not redirected: the token is shown this once and never put in a URL.
     return await _devices_page(request, signed, paired=paired)
 
@@ -249,8 +252,9 @@ async def pair(request: Request, signed: Account) -> Response:
 @router.post("/devices/{device_id:id32}/remove")
 async def unpair(request: Request, device_id: int, signed: Account) -> Response:
     try:
+        runtime = common.runtime(request)
         await run_in_threadpool(
-            remove_device, common.runtime(request).engine, device_id, signed.account.email
+            remove_device, runtime.engine, device_id, signed.account.email, runtime.clock
         )
     except NotFound:
         raise Refused(404, "There is no such device in this account.") from None

@@ -56,39 +56,57 @@ def wake_on_commits(runtime: Runtime) -> Callable[[], None]:
 
 
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Worker entry point (runtime.py)."""
-    hub, wake, clock = runtime.hub, runtime.wake_dispatcher, runtime.clock
-    settings = runtime.settings
-    last_sweep: float | None = None
+    """Worker entry point (runtime.py): a round on every wake-up or poll."""
+    dispatcher = Dispatcher(runtime)
+    wake, poll = runtime.wake_dispatcher, runtime.settings.dispatch_poll_seconds
     while True:
-        await wake.wait(settings.dispatch_poll_seconds)
+        await wake.wait(poll)
         if stop.is_set():
             return  # runtime.stop wakes it: no tick starts after shutdown begins
         wake.clear()
-        now = clock.monotonic()
-        sweep = last_sweep is None or now - last_sweep >= settings.dispatch_sweep_seconds
-        plan = hub.plan(now)
-        if not plan and not sweep:
-            continue
         try:
-            claimed = await run_in_threadpool(
-                dispatch.tick,
-                runtime.engine,
-                plan,
-                settings.lease_seconds,
-                settings.max_send_attempts,
-                settings.max_handovers,
-                settings.max_in_flight,
-                hub.settling(plan),
-                sweep,
-                clock.now(),
-            )
+            claimed = await dispatcher.run_round()
         except Exception:
             log.exception("dispatcher tick failed; retrying")
-            await asyncio.sleep(settings.dispatch_poll_seconds)
+            await asyncio.sleep(poll)
             continue
+        if claimed:
+            log.debug("dispatched %d messages", claimed)
+            wake.set()  # there may be more due right away
+
+
+class Dispatcher:
+    """This node's dispatching rounds, each at the time of the runtime's clock
+    (tests drive them one by one with a clock of their own)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.last_sweep: float | None = None
+
+    async def run_round(self) -> int:
+        """One tick, then the claimed messages go to their devices; returns how
+        many were claimed."""
+        runtime, settings = self.runtime, self.runtime.settings
+        hub, clock = runtime.hub, runtime.clock
+        now = clock.monotonic()
+        sweep = self.last_sweep is None or now - self.last_sweep >= settings.dispatch_sweep_seconds
+        plan = hub.plan(now)
+        if not plan and not sweep:
+            return 0
+        claimed = await run_in_threadpool(
+            dispatch.tick,
+            runtime.engine,
+            plan,
+            settings.lease_seconds,
+            settings.max_send_attempts,
+            settings.max_handovers,
+            settings.max_in_flight,
+            hub.settling(plan),
+            sweep,
+            clock.now(),
+        )
         if sweep:
-            last_sweep = now
+            self.last_sweep = now
         for item in claimed:
             link = hub.links.get(item.device_id)
             if link is None:  # gone meanwhile: its lease will expire
@@ -100,6 +118,4 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
                 )
             except Exception:
                 log.info("device %s went away during hand-over", item.device_id)
-        if claimed:
-            log.debug("dispatched %d messages", len(claimed))
-            wake.set()  # there may be more due right away
+        return len(claimed)

@@ -14,7 +14,6 @@ its frame is applied, so it never outlives the report queue.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +44,9 @@ class Link:
     # still count in the store, not against the device (at most MAX_PENDING_REPORTS).
     settling: set[int] = field(default_factory=set)
     tokens: float = 1.0
-    refilled_at: float = field(default_factory=time.monotonic)
+    # The clock's monotonic reading when `tokens` was last refilled: the
+    # runtime's clock, given by whoever opens the link.
+    refilled_at: float = field(kw_only=True)
 
     @property
     def burst(self) -> float:

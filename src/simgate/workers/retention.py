@@ -29,7 +29,7 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     while not stop.is_set():
         wait = settings.retention_interval_seconds
         try:
-            removed = await retention.prune(engine, settings, clock.now(), stop)
+            removed = await retention.prune(engine, settings, clock.now(), stop, clock)
         except Exception:
             log.exception("pruning failed; trying again in %.0f s", RETRY_SECONDS)
             wait = min(wait, RETRY_SECONDS)

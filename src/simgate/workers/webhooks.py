@@ -9,7 +9,8 @@ loses nothing: the claims lapse and any node sends the rows.
 
 Sending: many requests at once (`webhook_concurrency`), at most
 `webhook_per_host` to one destination, so a slow receiver holds back only its
-own deliveries; rows for a saturated host are left in the table for later.
+own deliveries; rows over a host's share (domain/fair_share.py) are left
+in the table for later.
 Outcomes are written in small batches. Any 2xx is done; 410 is dead at once;
 anything else (redirects are not followed, timeouts, refused connections, the
 SSRF guard) is retried on the schedule, honouring Retry-After on 429/503, then
@@ -26,13 +27,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import anyio.to_thread
 import httpx
@@ -41,8 +39,9 @@ from sqlalchemy import Engine
 from simgate._wire import sign
 from simgate.clock import Clock
 from simgate.config import Settings
+from simgate.domain import fair_share
 from simgate.domain.payloads import delivery_url
-from simgate.domain.retry import next_delay
+from simgate.domain.retry import next_delay, parse_retry_after
 from simgate.services.urlguard import RefusedAddress, transport
 from simgate.store import accounts, outbox
 from simgate.store.notify import watch_commits
@@ -65,13 +64,6 @@ def wake_on_commits(runtime: Runtime) -> Callable[[], None]:
 
 # Outcomes wait this long to be written together: one commit for a burst of them.
 FLUSH_SECONDS = 0.02
-# Rows held in memory (sending or waiting for a slot) per place of
-# webhook_concurrency: enough that a free place always finds a row ready.
-HELD_PER_SLOT = 4
-# One host may hold this many rows per place of webhook_per_host (and never
-# more than half of all held), so slow receivers cannot take every place.
-HOST_SHARE_PER_SLOT = 16
-MAX_RETRY_AFTER = 24 * 3600.0  # a receiver may slow us down, not park events for ever
 MAX_BODY = 64 * 1024  # read this much of an answer at most (it is ignored anyway)
 USER_AGENT = "simgate-webhooks"
 
@@ -99,6 +91,13 @@ class Outcome:
     last_error: str | None
 
 
+@dataclass(slots=True)
+class Claim:
+    deliveries: list[Delivery]
+    full: bool = False  # as many rows as asked and none handed back: more may be due
+    over_share: set[str] = field(default_factory=set)  # hosts whose rows were handed back
+
+
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     """Worker entry point (runtime.py)."""
     # httpx logs every request's URL at INFO; ours carry the payloads (customer
@@ -122,8 +121,8 @@ class Sender:
         self.lease = 4 * self.timeout + 2
         self.concurrency = settings.webhook_concurrency
         self.per_host = settings.webhook_per_host
-        self.max_held = HELD_PER_SLOT * self.concurrency
-        self.host_cap = min(HOST_SHARE_PER_SLOT * self.per_host, self.max_held // 2)
+        self.max_held = fair_share.max_held(self.concurrency)
+        self.host_cap = fair_share.host_cap(self.concurrency, self.per_host)
         self.held: dict[int, Delivery] = {}
         self.host_held: dict[str, int] = {}
         self.host_slots: dict[str, asyncio.Semaphore] = {}
@@ -134,8 +133,6 @@ class Sender:
         self._flush_wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._more_due = False  # the last claim was full within shares: more may be due
-        self._claimed_full = False  # set by _claim: as many rows as asked, none handed back
-        self._left_over: set[str] = set()  # set by _claim: hosts whose rows were handed back
         self._more_for: set[str] = set()  # hosts that may have more due rows than they got
 
     # --- the loop -----------------------------------------------------------
@@ -153,57 +150,69 @@ class Sender:
         try:
             while not stop.is_set():
                 self._wake.clear()
-                # Batches of at most one host's share: rows over a share are handed
-                # back, so a bigger batch would mostly be claimed to be returned.
-                room = min(self.max_held - len(self.held), self.host_cap)
-                if room > 0:
-                    skip = self._saturated_urls()
-                    self._claimed_full, self._left_over = False, set()
-                    try:
-                        # anyio's threads, not asyncio's: shutdown waits for them
-                        # before the engine is disposed (app.py).
-                        batch = await anyio.to_thread.run_sync(
-                            self._claim, room, skip, dict(self.host_held)
-                        )
-                    except Exception:
-                        log.exception("webhook claim failed; retrying")
-                        batch = []
-                    self._more_due = self._claimed_full
-                    for delivery in batch:
-                        self._start(client, delivery)
-                    # Hosts that may have more rows than they got: each gets a claim
-                    # of its own once it has worked most of its share off (_deliver).
-                    self._more_for |= {_host_key(url) for url in skip} | self._left_over
-                    if self._more_due:
-                        self._more_for |= {d.host for d in batch}
-                    if self._more_due and len(self.held) < self.max_held and batch:
-                        continue
+                if await self._claim_round(client):
+                    continue
                 waker = asyncio.create_task(self._wake.wait(self.poll))
                 await asyncio.wait({waker, stopping}, return_when="FIRST_COMPLETED")
                 waker.cancel()
         finally:
             stopping.cancel()
-            claimed = list(self.held)
-            for task in list(self.tasks):
-                task.cancel()
-            await asyncio.gather(*self.tasks, return_exceptions=True)
-            if stop.is_set():
-                # Not cancelled: a write under way in its thread would go on
-                # after the engine is disposed (anyio frees the thread's place
-                # on cancellation, so shutdown would not wait for it).
-                self._flush_wake.set()
-                await flusher
-            else:
-                flusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flusher
+            claimed = await self._cancel_deliveries()
+            await self._stop_flusher(flusher, stopped=stop.is_set())
             # Whatever was claimed and not settled goes back at once rather than
             # when its claim lapses; a request cut off mid-way may be sent again.
             self._release_and_flush(claimed)
             await client.aclose()
 
+    async def _claim_round(self, client: httpx.AsyncClient) -> bool:
+        """Claim a batch and start its deliveries; True to claim again at once."""
+        # Batches of at most one host's share: rows over a share are handed
+        # back, so a bigger batch would mostly be claimed to be returned.
+        room = min(self.max_held - len(self.held), self.host_cap)
+        if room <= 0:
+            return False
+        skip = self._saturated_urls()
+        try:
+            # anyio's threads, not asyncio's: shutdown waits for them before
+            # the engine is disposed (app.py).
+            claim = await anyio.to_thread.run_sync(
+                self._claim, room, skip, dict(self.host_held)
+            )
+        except Exception:
+            log.exception("webhook claim failed; retrying")
+            claim = Claim([])
+        self._more_due = claim.full
+        for delivery in claim.deliveries:
+            self._start(client, delivery)
+        # Hosts that may have more rows than they got: each gets a claim of its
+        # own once it has worked most of its share off (_deliver).
+        self._more_for |= {fair_share.host_key(url) for url in skip} | claim.over_share
+        if claim.full:
+            self._more_for |= {d.host for d in claim.deliveries}
+        return claim.full and len(self.held) < self.max_held and bool(claim.deliveries)
+
+    async def _cancel_deliveries(self) -> list[int]:
+        """Stop every delivery under way; returns the ids they held."""
+        claimed = list(self.held)
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        return claimed
+
+    async def _stop_flusher(self, flusher: asyncio.Task[None], stopped: bool) -> None:
+        if stopped:
+            # Not cancelled: a write under way in its thread would go on
+            # after the engine is disposed (anyio frees the thread's place
+            # on cancellation, so shutdown would not wait for it).
+            self._flush_wake.set()
+            await flusher
+        else:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+
     def _saturated_urls(self) -> list[str]:
-        full = {host for host, n in self.host_held.items() if n >= self.host_cap}
+        full = fair_share.full_hosts(self.host_held, self.host_cap)
         return sorted({d.url for d in self.held.values() if d.host in full})
 
     def _start(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
@@ -274,7 +283,9 @@ class Sender:
                 try:
                     status = response.status_code
                     if status in (429, 503):
-                        retry_after = parse_retry_after(response.headers.get("retry-after"))
+                        retry_after = parse_retry_after(
+                            response.headers.get("retry-after"), self.clock.now()
+                        )
                     await _drain(response)
                 finally:
                     await response.aclose()
@@ -306,9 +317,7 @@ class Sender:
 
     # --- the store ----------------------------------------------------------
 
-    def _claim(
-        self, limit: int, skip_urls: list[str], host_counts: dict[str, int]
-    ) -> list[Delivery]:
+    def _claim(self, limit: int, skip_urls: list[str], host_counts: dict[str, int]) -> Claim:
         """Claim up to `limit` due rows, at most `host_cap` held per host in all.
 
         `host_counts` is a copy of what this node holds per host (this runs in
@@ -320,24 +329,13 @@ class Sender:
         start_by = self.clock.monotonic() + self.lease - self.timeout - 2
         with self.engine.begin() as conn:
             rows = outbox.claim_due(conn, now, limit, skip_urls, until)
-            kept, extra, left_over = [], [], set()
-            for r in rows:
-                host = _host_key(r.url)
-                if host_counts.get(host, 0) < self.host_cap:
-                    host_counts[host] = host_counts.get(host, 0) + 1
-                    kept.append((r, host))
-                else:
-                    extra.append(r.id)
-                    left_over.add(host)
-            self._left_over = left_over
-            # Read by the loop once this returns: worth claiming again at once?
-            self._claimed_full = len(rows) == limit and not extra
-            if extra:
-                outbox.unclaim(conn, extra)
-            if not kept:
-                return []
-            secrets = accounts.webhook_secrets(conn, {r.account_id for r, _ in kept})
-        return [
+            share = fair_share.share_by_host(rows, lambda r: r.url, host_counts, self.host_cap)
+            if share.handed_back:
+                outbox.unclaim(conn, [r.id for r in share.handed_back])
+            if not share.kept:
+                return Claim([], over_share=share.over_share)
+            secrets = accounts.webhook_secrets(conn, {r.account_id for r, _ in share.kept})
+        deliveries = [
             Delivery(
                 r.id,
                 r.event_id,
@@ -349,8 +347,10 @@ class Sender:
                 host,
                 start_by,
             )
-            for r, host in kept
+            for r, host in share.kept
         ]
+        full = len(rows) == limit and share.whole
+        return Claim(deliveries, full, share.over_share)
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         """Record outcomes in small batches until `stop` (_release_and_flush
@@ -393,14 +393,6 @@ class Sender:
             log.warning("could not hand back webhook claims at shutdown; they lapse by themselves")
 
 
-def _host_key(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
-    except ValueError:  # a malformed URL: its attempt fails with a clear error later
-        return url
-
-
 async def _drain(response: httpx.Response) -> None:
     """Read a short answer so the connection can be reused; give up on a long one."""
     read = 0
@@ -417,22 +409,3 @@ def _describe(exc: httpx.HTTPError) -> str:
         return f"cannot connect: {text}"[:300]
     return f"{type(exc).__name__}: {text}"[:300]
 
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - time.time()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.errors import NotFound
 from simgate.services.accounts import Account
 from simgate.services.qualifications import record_qualification
@@ -25,7 +26,9 @@ def list_calls(
     return result, qualifications
 
 
-def qualify_call(engine: Engine, account: Account, call_id: int, text: str) -> int:
+def qualify_call(
+    engine: Engine, account: Account, call_id: int, text: str, clock: Clock = SYSTEM_CLOCK
+) -> int:
     """Record a qualification typed in the dashboard; its webhook commits with it."""
     text = text.strip()
     if not text:
@@ -37,5 +40,5 @@ def qualify_call(engine: Engine, account: Account, call_id: int, text: str) -> i
         if number is None:
             raise NotFound(f"no call {call_id}")
         return record_qualification(
-            conn, account, number, text, source="interface", call_id=call_id
+            conn, account, number, text, "interface", clock.now(), call_id=call_id
         )

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from simgate._contacts_csv import read_contacts
 from simgate._wire import CONTACT_ERRORS
-from simgate.domain.dates import utcnow
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.errors import NotFound
 from simgate.services.accounts import Account
@@ -39,7 +39,11 @@ def get_contact(engine: Engine, account_id: int, contact_id: int) -> ContactRow:
 
 
 def update_contact(
-    engine: Engine, account: Account, contact_id: int, values: dict[str, str]
+    engine: Engine,
+    account: Account,
+    contact_id: int,
+    values: dict[str, str],
+    clock: Clock = SYSTEM_CLOCK,
 ) -> dict[str, str]:
     """Save an edited contact; returns errors by field (empty when saved)."""
     errors: dict[str, str] = {}
@@ -55,7 +59,7 @@ def update_contact(
     with engine.begin() as conn:
         if contact_store.number_taken(conn, account.id, clean["phone_number"], contact_id):
             return {"phone_number": "another contact already has this number"}
-        changed = contact_store.update_contact(conn, account.id, contact_id, clean, utcnow())
+        changed = contact_store.update_contact(conn, account.id, contact_id, clean, clock.now())
     if not changed:
         raise NotFound(f"no contact {contact_id}")
     return {}
@@ -96,7 +100,9 @@ class ImportResult:
     failed: list[tuple[int, str, str]]  # (line, number as written, reasons)
 
 
-def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult:
+def import_contacts(
+    engine: Engine, account: Account, text: str, clock: Clock = SYSTEM_CLOCK
+) -> ImportResult:
     """Upsert contacts from CSV text with a header row (simgate._contacts_csv);
     raises ValueError on a bad file."""
     if "\x00" in text:  # UTF-16 exports are full of them; PostgreSQL refuses them in text
@@ -107,7 +113,7 @@ def import_contacts(engine: Engine, account: Account, text: str) -> ImportResult
         record: dict[str, Any] = dict(row.values)
         record["adress"] = record.pop("address", "")  # the API's spelling
         items.append(record)
-    answers = upsert_contacts(engine, account, items) if items else []
+    answers = upsert_contacts(engine, account, items, clock) if items else []
     failed = [
         (row.line, row.values.get("phone_number", ""), _reasons(answer.get("errors", [])))
         for row, answer in zip(rows, answers, strict=True)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from simgate.domain.dates import utcnow
+from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.services.accounts import Account
 from simgate.services.devices import seen_after
 from simgate.store.dashboard import overview as store
@@ -46,9 +46,12 @@ class Overview:
     hours: list[tuple[datetime, int, int]] = field(default_factory=list)  # (UTC hour, sent, dlr)
 
 
-def overview(engine: Engine, account: Account, now: datetime | None = None) -> Overview:
-    """Counts are of the messages accepted in each period, by what became of them."""
-    now = now or utcnow()
+def overview(
+    engine: Engine, account: Account, now: datetime | None = None, clock: Clock = SYSTEM_CLOCK
+) -> Overview:
+    """Counts are of the messages accepted in each period (up to `now`, by
+    default the clock's), by what became of them."""
+    now = now or clock.now()
     today = local_midnight(now, account.tz)
     local_today = now.replace(tzinfo=UTC).astimezone(account.tz)
     week = local_midnight(now - timedelta(days=local_today.weekday()), account.tz)
@@ -57,8 +60,8 @@ def overview(engine: Engine, account: Account, now: datetime | None = None) -> O
         of_today, of_week = store.accepted(conn, account.id, today, week)
         per_hour = store.per_hour(conn, account.id, first_hour)
         waiting = store.waiting(conn, account.id, WAITING_CAP)
-        # Phones are online by the real clock, whatever `now` the figures are for.
-        online, total = store.phones(conn, account.id, seen_after(utcnow()))
+        # Phones are online by the clock, whatever `now` the figures are for.
+        online, total = store.phones(conn, account.id, seen_after(clock.now()))
     hours = []
     for i in range(24):
         moment = first_hour + timedelta(hours=i)
