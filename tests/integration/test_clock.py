@@ -106,7 +106,7 @@ class Phones:
         self.handed: list[Handed] = []
 
     def connect(self, name: str, rate: int) -> int:
-        device_id = add_device(self.engine, self.account.email, name, rate, self.clock)[0]
+        device_id = add_device(self.engine, self.account.email, name, rate, clock=self.clock)[0]
 
         async def send(frame: dict[str, Any]) -> None:
             parsed = protocol.parse_command_id(frame["id"])

@@ -41,6 +41,7 @@ def add_device(
     rate_per_minute: int = DEFAULT_RATE,
     kind: str = "agent",
     sim_number: int | None = None,
+    *,
     clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[int, str]:
     """Pair a device; returns (device id, secret in clear, shown once): an
