@@ -60,13 +60,18 @@ def numbered(count: int, **extra: Any) -> list[dict[str, Any]]:
     ]
 
 
-def states(store: Engine) -> dict[str, int]:
+def states(store: Engine, account_id: int | None = None) -> dict[str, int]:
+    """How many messages are in each state: the whole store's, or one account's
+    (on a store shared by the tests of a module)."""
+    query = select(messages.c.state)
+    if account_id is not None:
+        query = query.where(messages.c.account_id == account_id)
     counts: dict[str, int] = {}
     with store.connect() as conn:
-        for (state,) in conn.execute(select(messages.c.state)):
+        for (state,) in conn.execute(query):
             counts[state] = counts.get(state, 0) + 1
     return counts
 
 
-def all_in(store: Engine, state: str, count: int) -> bool:
-    return states(store).get(state, 0) == count
+def all_in(store: Engine, state: str, count: int, account_id: int | None = None) -> bool:
+    return states(store, account_id).get(state, 0) == count
