@@ -16,6 +16,11 @@ from simgate.store.db import make_engine
 from simgate.store.tables import messages
 from tests.support.agents import Agent
 
+# For server processes: due scheduled messages and expired leases are swept
+# within a quarter second (default: one), so tests time the sweep's work, not
+# its period.
+QUICK_SWEEPS = {"SIMGATE_DISPATCH_POLL_SECONDS": "0.1", "SIMGATE_DISPATCH_SWEEP_SECONDS": "0.25"}
+
 
 @pytest.fixture
 def agents() -> Iterator[list[Agent]]:

@@ -1,14 +1,13 @@
 """A real server process, real agent processes, real WebSockets.
 
-The tests that kill a process start their own server; the others share one
-`simgate serve` per store (each with its own account and phones), since
-starting a server process costs more than most of these tests.
+The tests share one `simgate serve` per store (each with its own account and
+phones), since starting a server process costs more than most of them; the
+tests that kill a process are in test_phone_kills.py.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,17 +20,13 @@ from simgate.config import Settings
 from simgate.services.accounts import create_account
 from simgate.store.db import make_engine
 from simgate.store.tables import devices, messages
-from tests.devices.conftest import Agent, all_in, numbered, pair, post, states
+from tests.devices.conftest import QUICK_SWEEPS, Agent, all_in, numbered, pair, post
 from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 FAST = ("--sent-delay", "0.02", "--delivery-delay", "0.02")
-# Due scheduled messages and expired leases are swept within a quarter second
-# (default: one), so that tests time the sweep's work, not its period.
-QUICK_SWEEPS = {"SIMGATE_DISPATCH_POLL_SECONDS": "0.1", "SIMGATE_DISPATCH_SWEEP_SECONDS": "0.25"}
-SHORT_LEASES = {**QUICK_SWEEPS, "SIMGATE_LEASE_SECONDS": "2"}
 
 
 @pytest.fixture(scope="module")
@@ -203,53 +198,3 @@ def test_failed_sends_are_retried_then_failed(
         ).all()
     assert all(r.attempts == 2 and r.fail_reason == "simulated radio failure" for r in rows)
     assert agent.sent() == []
-
-
-def test_agent_killed_mid_batch_loses_and_repeats_nothing(
-    settings: Settings, store: Engine, owner: dict[str, Any], agents: list[Agent], tmp_path: Path
-) -> None:
-    with ServerProcess(settings, env=SHORT_LEASES) as server:
-        token = pair(store, owner, "phone", rate=1200)
-        agent = Agent(
-            server.url, token, tmp_path / "phone", "--sent-delay", "0.05", "--delivery-delay", "0.3"
-        ).start()
-        agents.append(agent)
-        post(server.url, owner, numbered(80))
-        wait_for(lambda: len(agent.sent()) >= 15)
-        agent.kill()
-        mid = states(store)
-        assert mid.get("received", 0) < 80
-        again = Agent(
-            server.url, token, tmp_path / "phone", "--sent-delay", "0.05", "--delivery-delay", "0.3"
-        ).start()
-        agents.append(again)
-        wait_for(lambda: all_in(store, "received", 80), timeout=60)
-    sent = again.sent()  # same folder: the phone's whole history
-    assert len(sent) == 80 and Counter(sent).most_common(1)[0][1] == 1
-
-
-def test_server_killed_mid_batch_loses_and_repeats_nothing(
-    settings: Settings, store: Engine, owner: dict[str, Any], agents: list[Agent], tmp_path: Path
-) -> None:
-    server = ServerProcess(settings, env=SHORT_LEASES).start()
-    try:
-        agent = Agent(
-            server.url,
-            pair(store, owner, "phone", rate=1200),
-            tmp_path / "phone",
-            "--sent-delay",
-            "0.05",
-            "--delivery-delay",
-            "0.3",
-        ).start()
-        agents.append(agent)
-        post(server.url, owner, numbered(80))
-        wait_for(lambda: len(agent.sent()) >= 15)
-        server.kill()  # SIGKILL
-        assert states(store).get("received", 0) < 80
-        server = ServerProcess(settings, port=server.port, env=SHORT_LEASES).start()
-        wait_for(lambda: all_in(store, "received", 80), timeout=60)
-    finally:
-        server.stop()
-    sent = agent.sent()
-    assert len(sent) == 80 and Counter(sent).most_common(1)[0][1] == 1
