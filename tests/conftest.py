@@ -26,6 +26,14 @@ from tests.support.servers import LiveServer
 ENGINES = ["sqlite", "postgres"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules that start real processes (marked e2e) run first. Under
+    pytest-xdist (see pyproject's addopts) each module is one worker's work,
+    handed out in this order: a long module left for the end would run alone
+    while the other workers have nothing to do."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster | None]:
     cluster = find_cluster()
