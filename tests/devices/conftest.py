@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,6 +41,23 @@ def store(settings: Settings) -> Iterator[Engine]:
 @pytest.fixture
 def owner(store: Engine) -> dict[str, Any]:
     account, key = create_account(store, "owner@example.com", "Europe/Paris", "FR")
+    return {"login": account.email, "accessKey": key, "id": account.id}
+
+
+@pytest.fixture(scope="module")
+def shared_store(shared_settings: Settings) -> Iterator[Engine]:
+    """The module's shared store (tests/conftest.py's shared_settings)."""
+    engine = make_engine(shared_settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def customer(shared_store: Engine) -> dict[str, Any]:
+    """A fresh account on the module's shared store."""
+    account, key = create_account(
+        shared_store, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
+    )
     return {"login": account.email, "accessKey": key, "id": account.id}
 
 

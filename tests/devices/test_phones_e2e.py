@@ -7,7 +7,6 @@ tests that kill a process are in test_phone_kills.py.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,8 +16,6 @@ import pytest
 from sqlalchemy import Engine, select
 
 from simgate.config import Settings
-from simgate.services.accounts import create_account
-from simgate.store.db import make_engine
 from simgate.store.tables import devices, messages
 from tests.devices.conftest import QUICK_SWEEPS, Agent, all_in, numbered, pair, post
 from tests.support.polling import wait_for
@@ -30,27 +27,11 @@ FAST = ("--sent-delay", "0.02", "--delivery-delay", "0.02")
 
 
 @pytest.fixture(scope="module")
-def shared_store(shared_settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(shared_settings)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
 def served(shared_settings: Settings, shared_store: Engine) -> Iterator[ServerProcess]:
     """One server process per store for the tests that kill nothing."""
     env = {**QUICK_SWEEPS, "SIMGATE_MAX_SEND_ATTEMPTS": "2"}
     with ServerProcess(shared_settings, env=env) as server:
         yield server
-
-
-@pytest.fixture
-def customer(shared_store: Engine) -> dict[str, Any]:
-    """A fresh account on the module's shared store."""
-    account, key = create_account(
-        shared_store, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
-    )
-    return {"login": account.email, "accessKey": key, "id": account.id}
 
 
 def _online(store: Engine, account_id: int) -> int:
