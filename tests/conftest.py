@@ -26,6 +26,14 @@ from tests.support.servers import LiveServer
 ENGINES = ["sqlite", "postgres"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules that start real processes (marked e2e) run first. Under
+    pytest-xdist (see pyproject's addopts) each module is one worker's work,
+    handed out in this order: a long module left for the end would run alone
+    while the other workers have nothing to do."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster | None]:
     cluster = find_cluster()
@@ -89,19 +97,24 @@ def _store_settings(
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def shared_server(
+def shared_settings(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     postgres: PostgresCluster | None,
     postgres_template: str | None,
-) -> Iterator[LiveServer]:
+) -> Iterator[Settings]:
+    """Settings on one fresh, migrated store per test module and engine."""
+    data_dir = tmp_path_factory.mktemp("shared") / "data"
+    yield from _store_settings(request.param, data_dir, postgres, postgres_template)
+
+
+@pytest.fixture(scope="module")
+def shared_server(shared_settings: Settings) -> Iterator[LiveServer]:
     """One real server per test module and store, for tests that do not need a
     fresh store (each makes its own account): starting a server per test is
     most of the suite's time."""
-    data_dir = tmp_path_factory.mktemp("shared") / "data"
-    for settings in _store_settings(request.param, data_dir, postgres, postgres_template):
-        with LiveServer(settings) as live:
-            yield live
+    with LiveServer(shared_settings) as live:
+        yield live
 
 
 @pytest.fixture

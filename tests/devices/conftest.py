@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,11 @@ from simgate.store.tables import messages
 from tests.support.agents import Agent
 from tests.support.servers import LiveServer, simgate
 from tests.support.sockets import Sockets
+
+# For server processes: due scheduled messages and expired leases are swept
+# within a quarter second (default: one), so tests time the sweep's work, not
+# its period.
+QUICK_SWEEPS = {"SIMGATE_DISPATCH_POLL_SECONDS": "0.1", "SIMGATE_DISPATCH_SWEEP_SECONDS": "0.25"}
 
 
 @pytest.fixture
@@ -58,6 +64,23 @@ def report(
     )
 
 
+@pytest.fixture(scope="module")
+def shared_store(shared_settings: Settings) -> Iterator[Engine]:
+    """The module's shared store (tests/conftest.py's shared_settings)."""
+    engine = make_engine(shared_settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def customer(shared_store: Engine) -> dict[str, Any]:
+    """A fresh account on the module's shared store."""
+    account, key = create_account(
+        shared_store, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
+    )
+    return {"login": account.email, "accessKey": key, "id": account.id}
+
+
 def pair(store: Engine, owner: dict[str, Any], name: str, rate: int = 6000) -> str:
     return add_device(store, owner["login"], name, rate)[1]
 
@@ -80,13 +103,18 @@ def numbered(count: int, **extra: Any) -> list[dict[str, Any]]:
     ]
 
 
-def states(store: Engine) -> dict[str, int]:
+def states(store: Engine, account_id: int | None = None) -> dict[str, int]:
+    """How many messages are in each state: the whole store's, or one account's
+    (on a store shared by the tests of a module)."""
+    query = select(messages.c.state)
+    if account_id is not None:
+        query = query.where(messages.c.account_id == account_id)
     counts: dict[str, int] = {}
     with store.connect() as conn:
-        for (state,) in conn.execute(select(messages.c.state)):
+        for (state,) in conn.execute(query):
             counts[state] = counts.get(state, 0) + 1
     return counts
 
 
-def all_in(store: Engine, state: str, count: int) -> bool:
-    return states(store).get(state, 0) == count
+def all_in(store: Engine, state: str, count: int, account_id: int | None = None) -> bool:
+    return states(store, account_id).get(state, 0) == count

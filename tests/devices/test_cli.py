@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from simgate.config import Settings
@@ -16,6 +17,8 @@ from simgate.store.tables import calls, devices, incoming_sms, qualifications
 from tests.devices.conftest import report
 from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess, free_port, simgate
+
+pytestmark = pytest.mark.e2e
 
 
 def test_devices_add_list_remove_and_report(

@@ -1,4 +1,8 @@
-"""What phones report reaches the callback URLs: status, message, calls, qualification."""
+"""What phones report reaches the callback URLs: status, message, calls, qualification.
+
+The tests share one `simgate serve` per store, each with its own account,
+phone and receiver.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,13 @@ from tests.webhooks.conftest import Recorder
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="module")
+def served(shared_settings: Settings) -> Iterator[ServerProcess]:
+    """One server process per store; a failed send is not tried again."""
+    with ServerProcess(shared_settings, env={"SIMGATE_MAX_SEND_ATTEMPTS": "1"}) as server:
+        yield server
+
+
 @pytest.fixture
 def receiver() -> Iterator[Recorder]:
     rec = Recorder().start()
@@ -43,40 +54,40 @@ def payloads(recorder: Recorder, kind: str) -> list[dict[str, Any]]:
 
 
 def test_phone_events_reach_the_callbacks(
-    settings: Settings,
-    store: Engine,
-    owner: dict[str, Any],
+    served: ServerProcess,
+    shared_store: Engine,
+    customer: dict[str, Any],
     agents: list[Agent],
     tmp_path: Path,
     receiver: Recorder,
 ) -> None:
+    store, owner = shared_store, customer
     kinds = ("status", "message", "calls", "qualification")
     set_callbacks(
         store, owner["login"], {k: receiver.url + "/hook" for k in kinds}, allow_private=True
     )
-    with ServerProcess(settings) as server:
-        token = pair(store, owner, "phone")
-        agents.append(
-            Agent(
-                server.url,
-                token,
-                tmp_path / "phone",
-                "--sent-delay",
-                "0.05",
-                "--delivery-delay",
-                "0.05",
-            ).start()
-        )
-        answers = post(server.url, owner, numbered(2))
-        wait_for(lambda: len(payloads(receiver, "status")) == 4, timeout=30)
-        for args in (
-            ["sms", "--from", "+33698765432", "--text", "Oui, 100% d'accord 👍"],
-            ["call", "--type", "missed_call", "--number", "+33698765432"],
-            ["qualification", "--from", "+33698765432", "--text", "À rappeler"],
-        ):
-            done = report(settings, server.url, token, *args)
-            assert done.returncode == 0, done.stderr
-        wait_for(lambda: all(payloads(receiver, k) for k in kinds[1:]), timeout=30)
+    token = pair(store, owner, "phone")
+    agents.append(
+        Agent(
+            served.url,
+            token,
+            tmp_path / "phone",
+            "--sent-delay",
+            "0.05",
+            "--delivery-delay",
+            "0.05",
+        ).start()
+    )
+    answers = post(served.url, owner, numbered(2))
+    wait_for(lambda: len(payloads(receiver, "status")) == 4, timeout=30)
+    for args in (
+        ["sms", "--from", "+33698765432", "--text", "Oui, 100% d'accord 👍"],
+        ["call", "--type", "missed_call", "--number", "+33698765432"],
+        ["qualification", "--from", "+33698765432", "--text", "À rappeler"],
+    ):
+        done = report(served.settings, served.url, token, *args)
+        assert done.returncode == 0, done.stderr
+    wait_for(lambda: all(payloads(receiver, k) for k in kinds[1:]), timeout=30)
 
     statuses = payloads(receiver, "status")
     for answer in answers:
@@ -104,27 +115,27 @@ def test_phone_events_reach_the_callbacks(
 
 
 def test_a_message_that_keeps_failing_sends_status_failed(
-    settings: Settings,
-    store: Engine,
-    owner: dict[str, Any],
+    served: ServerProcess,
+    shared_store: Engine,
+    customer: dict[str, Any],
     agents: list[Agent],
     tmp_path: Path,
     receiver: Recorder,
 ) -> None:
+    store, owner = shared_store, customer  # the shared server tries a message once
     set_callbacks(store, owner["login"], {"status": receiver.url}, allow_private=True)
-    with ServerProcess(settings, env={"SIMGATE_MAX_SEND_ATTEMPTS": "1"}) as server:
-        agents.append(
-            Agent(
-                server.url,
-                pair(store, owner, "broken"),
-                tmp_path / "p",
-                "--fail-rate",
-                "1",
-                "--sent-delay",
-                "0.01",
-            ).start()
-        )
-        [answer] = post(server.url, owner, numbered(1))
-        wait_for(lambda: payloads(receiver, "status"), timeout=30)
+    agents.append(
+        Agent(
+            served.url,
+            pair(store, owner, "broken"),
+            tmp_path / "p",
+            "--fail-rate",
+            "1",
+            "--sent-delay",
+            "0.01",
+        ).start()
+    )
+    [answer] = post(served.url, owner, numbered(1))
+    wait_for(lambda: payloads(receiver, "status"), timeout=30)
     [failed] = payloads(receiver, "status")
     assert failed["status"] == "failed" and failed["id_sms_api"] == answer["id_sms_api"]

@@ -6,12 +6,13 @@ goes all the way to `received` through the dispatcher and the phone. Runs on
 SQLite only; the queries behind the pages run on both stores in
 test_dashboard_queries.py. Every test takes a screenshot of its page; with
 SIMGATE_SCREENSHOTS=1 they are saved into docs/screenshots/ for the README
-(otherwise into the test's temporary folder, so that a test run leaves the
-tree as it found it).
+(otherwise into a temporary folder of the test process, so that a test run
+leaves the tree as it found it).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -69,8 +70,10 @@ def page(browser: Any, demo: tuple[ServerProcess, Engine]) -> Iterator[Any]:
     context.close()
 
 
+@functools.cache
 def _scratch() -> Path:
-    return Path(tempfile.gettempdir()) / "simgate-screenshots"
+    # This process's own folder: parallel test runs never write the same file.
+    return Path(tempfile.mkdtemp(prefix="simgate-screenshots-"))
 
 
 def note_console(page: Any, msg: Any) -> None:

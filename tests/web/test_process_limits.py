@@ -28,6 +28,8 @@ from simgate.store.db import make_engine, upgrade
 from tests.support.servers import ServerProcess
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 
+pytestmark = pytest.mark.e2e
+
 MB = 1024 * 1024
 CHUNK = b"x" * (64 * 1024)
 EMAIL = "owner@example.com"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from simgate.config import Settings
 from simgate.domain import payloads
 from simgate.domain.dates import utcnow
@@ -11,6 +13,8 @@ from simgate.services.webhook_admin import signing_secret
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer, ServerProcess
 from tests.webhooks.conftest import Recorder, emit, make_account, rows
+
+pytestmark = pytest.mark.e2e  # the kill tests start `simgate serve` processes
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456)
 MANY_RETRIES = ",".join(["0.3"] * 40)
