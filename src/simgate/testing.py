@@ -87,7 +87,9 @@ class ServerProcess:
                  "--port", str(self.port), *self.extra],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.preexec_fn,
             )  # fmt: skip
-        deadline = time.monotonic() + 30
+        # A guard, not a measure: on two cores shared by parallel test workers
+        # a start (some seconds of CPU) has taken more than 30 s.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 # Ready, not only up: its workers run and, on PostgreSQL, it LISTENs.
@@ -96,6 +98,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()  # not left running behind the failure (and its warning)
                 raise RuntimeError(
                     f"server did not start; see {self.log_path}:\n"
                     + Path(self.log_path).read_text()[-3000:]

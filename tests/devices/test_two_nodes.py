@@ -18,6 +18,14 @@ from tests.support.servers import ServerProcess
 pytestmark = pytest.mark.e2e
 
 
+def online(store: Engine, account_id: int) -> list[int]:
+    query = select(devices.c.id).where(
+        devices.c.account_id == account_id, devices.c.online_node.is_not(None)
+    )
+    with store.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
 def test_every_message_is_sent_once_across_nodes(
     settings: Settings, store: Engine, owner: dict[str, Any], agents: list[Agent], tmp_path: Path
 ) -> None:
@@ -27,6 +35,9 @@ def test_every_message_is_sent_once_across_nodes(
         fast = ("--sent-delay", "0.02", "--delivery-delay", "0.02")
         agents.append(Agent(one.url, pair(store, owner, "on one"), tmp_path / "a", *fast).start())
         agents.append(Agent(two.url, pair(store, owner, "on two"), tmp_path / "b", *fast).start())
+        # Both phones online before the work arrives, or the first one up
+        # (on a loaded machine) may take it all and prove nothing.
+        wait_for(lambda: len(online(store, owner["id"])) == 2, timeout=60)
         batch = numbered(200)
         post(one.url, owner, batch[:100])
         post(two.url, owner, batch[100:])
