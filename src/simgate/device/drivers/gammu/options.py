@@ -25,56 +25,56 @@ def gammu_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--gammu-config",
             type=click.Path(dir_okay=False, exists=True, path_type=Path),
             default=None,
-            help="gammu: a gammurc file ([gammu] section: device, connection, ...).",
+            help="[gammu] A gammurc file ([gammu] section: device, connection, ...).",
         ),
         click.option(
             "--gammu-device",
             default=None,
-            help="gammu: the modem's port, e.g. /dev/ttyUSB0 (instead of --gammu-config).",
+            help="[gammu] The modem's port, e.g. /dev/ttyUSB0 (instead of --gammu-config).",
         ),
         click.option(
             "--gammu-connection",
             default="at",
             show_default=True,
-            help="gammu: how to talk to --gammu-device (at, at115200, blueat, ...).",
+            help="[gammu] How to talk to --gammu-device (at, at115200, blueat, ...).",
         ),
         click.option(
             "--gammu-smsc",
             default=None,
-            help="gammu: SMS centre number, when the SIM does not hold one.",
+            help="[gammu] SMS centre number, when the SIM does not hold one.",
         ),
         click.option(
             "--gammu-poll",
             type=click.FloatRange(min=0.05),
             default=5.0,
             show_default=True,
-            help="gammu: seconds between two reads of the modem's SMS memory.",
+            help="[gammu] Seconds between two reads of the modem's SMS memory.",
         ),
         click.option(
             "--gammu-delivery-reports/--no-gammu-delivery-reports",
             default=True,
             show_default=True,
-            help="gammu: ask the network for delivery reports.",
+            help="[gammu] Ask the network for delivery reports.",
         ),
         click.option(
             "--gammu-calls/--no-gammu-calls",
             default=True,
             show_default=True,
-            help="gammu: report incoming calls and place calls (off for data-only sticks).",
+            help="[gammu] Report incoming calls and place calls (off for data-only sticks).",
         ),
         click.option(
             "--gammu-give-up-after",
             type=click.FloatRange(min=1),
             default=300.0,
             show_default=True,
-            help="gammu: seconds an SMS may wait for the modem before it is reported failed "
+            help="[gammu] Seconds an SMS may wait for the modem before it is reported failed "
             "(keep it below the server's result timeout).",
         ),
         click.option(
             "--gammu-log",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
-            help="gammu: libGammu's own log file, for troubleshooting (with --gammu-device).",
+            help="[gammu] LibGammu's own log file, for troubleshooting (with --gammu-device).",
         ),
     ]
     for option in reversed(options):
