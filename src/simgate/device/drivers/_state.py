@@ -58,3 +58,12 @@ class JsonState:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
+
+
+def remember(seen: dict[str, float], key: str, at: float, keep: float) -> dict[str, float]:
+    """`seen` (id → when it happened) with `key` added, less what happened more
+    than `keep` seconds before the newest: a cursor's memory of what it already
+    reported, bounded by how far back its next read can reach."""
+    seen = {**seen, key: at}
+    horizon = max(seen.values()) - keep
+    return {k: v for k, v in seen.items() if v >= horizon}

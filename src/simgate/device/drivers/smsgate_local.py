@@ -54,7 +54,7 @@ from simgate.device.drivers import (
     Sent,
 )
 from simgate.device.drivers._events import EventQueue
-from simgate.device.drivers._state import JsonState, Ledger
+from simgate.device.drivers._state import JsonState, Ledger, remember
 from simgate.device.drivers.smsgate_api import message_of, phone_time, query_time, read_progress
 
 log = logging.getLogger(__name__)
@@ -431,10 +431,7 @@ class SmsGateLocal:
 
     def _inbox_taken(self, inbox_id: str, at: float) -> None:
         self._inbox_queued.discard(inbox_id)
-        self._inbox_seen[inbox_id] = at
-        newest = max(self._inbox_seen.values())
-        horizon = newest - 2 * self.api.inbox_lookback
-        self._inbox_seen = {k: v for k, v in self._inbox_seen.items() if v >= horizon}
+        self._inbox_seen = remember(self._inbox_seen, inbox_id, at, 2 * self.api.inbox_lookback)
         self._save_cursor()
 
     def _save_cursor(self) -> None:

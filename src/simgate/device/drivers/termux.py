@@ -48,7 +48,7 @@ from simgate.device.drivers import (
     Sent,
 )
 from simgate.device.drivers._events import EventQueue
-from simgate.device.drivers._state import JsonState, Ledger
+from simgate.device.drivers._state import JsonState, Ledger, remember
 from simgate.device.drivers.termux_api import (
     CALL_KINDS,
     CommandError,
@@ -405,11 +405,7 @@ class TermuxPhone:
 
     def _call_taken(self, key: str, at: float) -> None:
         self._queued.discard(key)
-        self._calls_seen[key] = at
-        newest = max(self._calls_seen.values())
-        self._calls_seen = {
-            k: v for k, v in self._calls_seen.items() if v >= newest - 2 * CALL_WINDOW
-        }
+        self._calls_seen = remember(self._calls_seen, key, at, 2 * CALL_WINDOW)
         self._save_cursors()
 
     def _save_cursors(self) -> None:
