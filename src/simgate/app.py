@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from simgate import __version__, web
-from simgate.api import devices, docs, errors, links, mobile, v1
+from simgate.api import devices, docs, errors, links, mobile, v1, v2
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.runtime import Runtime, RuntimeDep, bootstrap
@@ -53,6 +53,7 @@ def create_app(
     _install_probes(app, head_revision())
 
     app.include_router(v1.router)
+    app.include_router(v2.router)
     errors.install(app)
     docs.install(app)
     app.include_router(devices.router)

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     max_messages_per_request: int = Field(
         10_000, ge=1, description="Most messages (or contacts) in one API request."
     )
+    api_v2_requests_per_minute: int = Field(
+        600,
+        ge=0,
+        description="v2 API requests an account may make per minute, with bursts of as many; "
+        "over it the answer is RATE_LIMIT_EXCEEDED (429). 0: no limit.",
+    )
     node_name: str | None = Field(
         None,
         min_length=1,
@@ -104,8 +110,7 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(
         200,
         ge=1,
-        description="Messages one phone may hold at once (handed over, not yet "
-        "reported on).",
+        description="Messages one phone may hold at once (handed over, not yet reported on).",
     )
     heartbeat_seconds: float = Field(
         20.0, gt=0, description="Seconds between pings to each connected phone."
@@ -157,8 +162,7 @@ class Settings(BaseSettings):
     )
     secure_cookies: bool = Field(
         False,
-        description="Send dashboard cookies over HTTPS only (implied by an https "
-        "public URL).",
+        description="Send dashboard cookies over HTTPS only (implied by an https public URL).",
     )
 
     # --- retention (docs/retention.md) -------------------------------------------
@@ -170,8 +174,7 @@ class Settings(BaseSettings):
     retention_webhooks_dead_days: int = Field(
         90,
         ge=0,
-        description="Days a dead webhook is kept, from when it died, unless replayed; "
-        "0 keeps it.",
+        description="Days a dead webhook is kept, from when it died, unless replayed; 0 keeps it.",
     )
     retention_device_refs_days: int = Field(
         30,

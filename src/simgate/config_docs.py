@@ -44,9 +44,7 @@ def render() -> str:
     for name, field in Settings.model_fields.items():
         flag = flags.pop(name, None)
         shown = f"`{_flag(flag)}`" if flag else ""
-        lines.append(
-            f"| `{env_name(name)}` | {shown} | {_default(field)} | {_meaning(field)} |"
-        )
+        lines.append(f"| `{env_name(name)}` | {shown} | {_default(field)} | {_meaning(field)} |")
     lines += ["", "## Flags of `simgate serve` without a variable", ""]
     lines += ["| Flag | Meaning |", "|---|---|"]
     for flag in flags.values():
@@ -55,8 +53,7 @@ def render() -> str:
         lines.append(f"| `{_flag(flag)}` | {_cell(flag.help or '')} |")
     lines += ["", "## Client commands (`simgate send`, `simgate contacts`)", ""]
     lines += [
-        "They talk to a running gateway over its API, like any client, and read "
-        "no server setting.",
+        "They talk to a running gateway over its API, like any client, and read no server setting.",
         "",
         "| Variable | Flag | Default | Meaning |",
         "|---|---|---|---|",

@@ -4,7 +4,14 @@ SimgateError
 ├── RequestError          a whole request is wrong; carries code + info
 │   ├── AuthError         unknown login, wrong or revoked key (answered alike)
 │   └── TooLarge          body or message count over the limit
-└── NotFound              a CLI/dashboard lookup found nothing
+├── NotFound              a lookup found nothing (`field`: the id asked for)
+├── Invalid               an outside value is wrong; `field` names it
+│   └── Missing           a required value is absent
+├── Conflict              the object is not in a state that allows it
+└── RateLimited           an account asked too often
+
+Services raise these; api/ maps them to each wire's codes (v1 `#1xx`, v2
+`error_code`).
 """
 
 from __future__ import annotations
@@ -35,4 +42,29 @@ class TooLarge(RequestError):
 
 
 class NotFound(SimgateError):
-    pass
+    def __init__(self, message: str = "not found", field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Invalid(SimgateError):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Missing(Invalid):
+    def __init__(self, field: str, message: str | None = None) -> None:
+        super().__init__(field, message or f"{field} is required")
+
+
+class Conflict(SimgateError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RateLimited(SimgateError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"too many requests; retry in {retry_after:.0f} s")
+        self.retry_after = retry_after

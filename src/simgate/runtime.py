@@ -28,6 +28,7 @@ from starlette.requests import HTTPConnection
 
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
+from simgate.domain.rate_limit import RateLimiter
 from simgate.services.calls import Dialer
 from simgate.store.db import make_engine, upgrade
 from simgate.workers.app_streams import AppStreams
@@ -61,6 +62,8 @@ class Runtime:
     web: WebState
     # SMS Gateway apps with an event stream open here (api/mobile.py).
     app_streams: AppStreams
+    # v2 API requests per account (per node: each node keeps its own buckets).
+    v2_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     # PostgreSQL only: hears the other nodes' NOTIFYs.
     listener: WakeListener | None = None
     # Set from the start of shutdown: /readyz turns traffic away.
@@ -126,6 +129,9 @@ def bootstrap(
         workers=Supervisor(clock),
         web=web.make_state(settings, clock),
         app_streams=AppStreams(hub, clock),
+        v2_limiter=RateLimiter(
+            settings.api_v2_requests_per_minute, max(1, settings.api_v2_requests_per_minute)
+        ),
         listener=listener,
     )
     # The background workers; one more is one more line here.

@@ -96,9 +96,7 @@ async def device_socket(ws: WebSocket, runtime: RuntimeDep) -> None:
 async def _authenticate(ws: WebSocket, runtime: Runtime) -> tuple[int, int, Account] | None:
     """The device of the connection's token; None once the socket is closed."""
     token = _token(ws)
-    found = (
-        await run_in_threadpool(devices.find_by_token, runtime.engine, token) if token else None
-    )
+    found = await run_in_threadpool(devices.find_by_token, runtime.engine, token) if token else None
     await ws.accept()
     if found is None:
         await _close(ws, protocol.CLOSE_BAD_TOKEN, "invalid or revoked device token")

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from simgate.api import openapi
+from simgate.api.bodies import read_json_body
 from simgate.errors import RequestError, TooLarge
 from simgate.runtime import Runtime, RuntimeDep
 from simgate.services.accounts import Account, authenticate_request
@@ -44,20 +45,7 @@ def failed(error: RequestError) -> Response:
 
 
 async def read_json(request: Request, runtime: Runtime) -> dict[str, Any]:
-    limit = runtime.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge("#103", f"the body is over the limit of {limit} bytes")
-    # Read chunk by chunk so that a chunked body without a length stops at the limit too.
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge("#103", f"the body is over the limit of {limit} bytes")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise RequestError("#100", "the body is not valid JSON (UTF-8)") from None
+    data = await read_json_body(request, runtime.settings.max_body_bytes)
     if not isinstance(data, dict) or not isinstance(data.get("header"), dict):
         raise RequestError("#101", 'the body must be a JSON object with a "header" object')
     return data

@@ -175,12 +175,15 @@ def _read_csv(file: Path) -> Iterator[tuple[int, Contact]]:
         raise click.UsageError(f"{file}: {exc}") from None
     for row in rows:
         get = row.values.get
-        yield row.line, Contact(
-            phone_number=get("phone_number", ""),
-            first_name=get("firstname", ""),
-            last_name=get("lastname", ""),
-            address=get("address", ""),
-            email=get("email", ""),
+        yield (
+            row.line,
+            Contact(
+                phone_number=get("phone_number", ""),
+                first_name=get("firstname", ""),
+                last_name=get("lastname", ""),
+                address=get("address", ""),
+                email=get("email", ""),
+            ),
         )
 
 

@@ -26,7 +26,12 @@ from simgate.store.messages import StoredMessage
 
 
 def _answer(
-    id_sms_api: str, segments: int, user: str, sent_time: str, phone: Any, text: Any,
+    id_sms_api: str,
+    segments: int,
+    user: str,
+    sent_time: str,
+    phone: Any,
+    text: Any,
     errors: list[str] | None = None,
 ) -> dict[str, Any]:
     """One item of the answer, with exactly the reference's fields."""
@@ -142,8 +147,32 @@ def _judge_all(
     return judged
 
 
+def judge_batch(
+    account: Account, items: list[Any], public_url: str, now: datetime
+) -> list[Draft | Rejected]:
+    """Judge a batch outside any transaction (for callers that store it with
+    `store_judged` inside one of their own, like a campaign's start)."""
+    return _judge_apart(account, items, public_url, now)
+
+
+def store_judged(
+    conn: Connection,
+    account: Account,
+    judged: list[Draft | Rejected],
+    now: datetime,
+    campaign_id: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """`judge_batch`'s verdicts stored in `conn`'s transaction, each message
+    linked to `campaign_id`; the v1 answers in order and how many are new."""
+    return _store(conn, account, judged, now, campaign_id)
+
+
 def _store(
-    conn: Connection, account: Account, judged: list[Draft | Rejected], now: datetime
+    conn: Connection,
+    account: Account,
+    judged: list[Draft | Rejected],
+    now: datetime,
+    campaign_id: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Store the accepted messages; the answers in order and how many are new.
 
@@ -159,7 +188,7 @@ def _store(
     if client_ids:
         stored.update(store.by_client_ids(conn, account.id, client_ids))
     fresh = [d for key, d in drafts.items() if key not in stored]
-    inserted = _insert_fresh(conn, account, fresh, now, stored) if fresh else 0
+    inserted = _insert_fresh(conn, account, fresh, now, stored, campaign_id) if fresh else 0
 
     sent_time = iso_z(now)
     answers: list[dict[str, Any]] = []
@@ -183,10 +212,11 @@ def _insert_fresh(
     fresh: list[Draft],
     now: datetime,
     stored: dict[str, StoredMessage],
+    campaign_id: int | None = None,
 ) -> int:
     """Insert `fresh`; returns how many rows are new. Client ids a concurrent
     request stored first are added to `stored` instead."""
-    generated, won = store.insert_new(conn, account.id, fresh, now)
+    generated, won = store.insert_new(conn, account.id, fresh, now, campaign_id)
     lost = [d.id_sms_api for d in fresh if d.client_id and d.id_sms_api not in won]
     if lost:  # a concurrent request stored these first
         stored.update(store.by_client_ids(conn, account.id, lost))
@@ -199,4 +229,4 @@ def _new_answer(draft: Draft, user: str, sent_time: str) -> dict[str, Any]:
     )
 
 
-__all__ = ["accept_messages", "accept_with_key"]
+__all__ = ["accept_messages", "accept_with_key", "judge_batch", "store_judged"]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from simgate.domain.search import search_name
 from simgate.store.tables import contacts
 
 # The columns a contact's owner edits, in the CSV export's order.
@@ -16,7 +17,9 @@ FIELDS = ("phone_number", "firstname", "lastname", "address", "email")
 
 def upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert or update contacts (one executemany); each row holds account_id,
-    created_at, updated_at and the FIELDS."""
+    created_at, updated_at and the FIELDS. A soft-deleted contact comes back."""
+    for row in rows:
+        row["search_name"] = search_name(row["firstname"], row["lastname"])
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(contacts)
     stmt = stmt.on_conflict_do_update(
@@ -27,6 +30,8 @@ def upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
             "address": stmt.excluded.address,
             "email": stmt.excluded.email,
             "updated_at": stmt.excluded.updated_at,
+            "search_name": stmt.excluded.search_name,
+            "deleted_at": None,
         },
     )
     conn.execute(stmt, rows)

@@ -93,7 +93,11 @@ def by_client_ids(
 
 
 def insert_new(
-    conn: Connection, account_id: int, fresh: list[Draft], now: datetime
+    conn: Connection,
+    account_id: int,
+    fresh: list[Draft],
+    now: datetime,
+    campaign_id: int | None = None,
 ) -> tuple[int, set[str]]:
     """Insert accepted drafts; returns (generated ids stored, client ids stored).
 
@@ -117,6 +121,7 @@ def insert_new(
             "send_at": d.send_at or now,
             "created_at": now,
             "attempts": 0,
+            "campaign_id": campaign_id,
         }
         for d in fresh
     ]

@@ -114,9 +114,17 @@ messages = Table(
     Column("delivered_at", DateTime),
     Column("failed_at", DateTime),
     Column("fail_reason", Text),
+    # The campaign that made it (v2 campaigns/start), NULL for API and dashboard
+    # sends. No foreign key: adding one would make SQLite copy the whole table
+    # on upgrade, and campaigns are never deleted.
+    Column("campaign_id", Integer),
     UniqueConstraint("account_id", "id_sms_api"),
     Index("ix_messages_due", "state", "send_at"),
     Index("ix_messages_account_created", "account_id", "created_at"),
+    # A conversation, and every list filtered by number (v2 sms, dashboard).
+    Index("ix_messages_account_phone", "account_id", "phone_number", "created_at"),
+    # A campaign's counts by state, and its cancel.
+    Index("ix_messages_campaign", "campaign_id", "state"),
 )
 
 message_events = Table(
@@ -167,7 +175,102 @@ contacts = Table(
     Column("email", Text, nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # Shared with the team (pro) or private (v2 contacts/switch_pro).
+    Column("pro", Boolean, nullable=False, default=False, server_default="0"),
+    # The account's custom fields (custom_fields) for this contact: a JSON object
+    # of name → text, NULL when it has none.
+    Column("custom", Text),
+    # "first last" folded (domain/search.fold): what name searches compare.
+    Column("search_name", Text, nullable=False, default="", server_default=""),
+    # Soft delete: gone from every answer and count, back when upserted again.
+    Column("deleted_at", DateTime),
     UniqueConstraint("account_id", "phone_number"),
+)
+
+# Tags are lower-cased, trimmed strings (DESIGN section 9).
+contact_tags = Table(
+    "contact_tags",
+    metadata,
+    Column("contact_id", Integer, ForeignKey("contacts.id"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Index("ix_contact_tags_account_tag", "account_id", "tag"),
+)
+
+# The custom fields an account gives its contacts ({custom.NAME} in templates).
+custom_fields = Table(
+    "custom_fields",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("label", Text, nullable=False, default="", server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+contact_lists = Table(
+    "contact_lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default="", server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+list_members = Table(
+    "list_members",
+    metadata,
+    Column("list_id", Integer, ForeignKey("contact_lists.id"), primary_key=True),
+    Column("contact_id", Integer, ForeignKey("contacts.id"), primary_key=True),
+    Column("added_at", DateTime, nullable=False),
+    Index("ix_list_members_contact_id", "contact_id"),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# status: 0 ready, 1 sending, 2 no recipients, 3 completed, 4 cancelled
+# (DESIGN section 9; domain/campaigns.py names them).
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("url", Text),
+    Column("priority", Integer, nullable=False, default=0, server_default="0"),
+    Column("status", Integer, nullable=False, default=0, server_default="0"),
+    Column("list_id", Integer),  # the list it was made from; the list may be gone since
+    Column("template_id", Integer),  # the template it was made from, if any
+    Column("send_at", DateTime),  # NULL: at once when started
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("cancelled_at", DateTime),
+    Column("completed_at", DateTime),
+    Index("ix_campaigns_account_created", "account_id", "created_at"),
+)
+
+# Who a campaign goes to, fixed when it is made: one row per E.164 number.
+campaign_recipients = Table(
+    "campaign_recipients",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
+    Column("phone_number", String(20), nullable=False),
+    Column("contact_id", Integer),
+    UniqueConstraint("campaign_id", "phone_number"),
 )
 
 incoming_sms = Table(
@@ -179,6 +282,8 @@ incoming_sms = Table(
     Column("from_number", String(32), nullable=False),
     Column("text", Text, nullable=False),
     Column("received_at", DateTime, nullable=False),
+    Index("ix_incoming_sms_account_received", "account_id", "received_at"),
+    Index("ix_incoming_sms_account_from", "account_id", "from_number", "received_at"),
 )
 
 calls = Table(
@@ -191,6 +296,7 @@ calls = Table(
     Column("phone_number", String(32), nullable=False),
     Column("call_time", DateTime, nullable=False),
     Column("duration", String(16), nullable=False),
+    Index("ix_calls_account_time", "account_id", "call_time"),
 )
 
 qualifications = Table(
@@ -203,6 +309,21 @@ qualifications = Table(
     Column("from_number", String(32), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # v2 calls/qualify: the option chosen and the notes typed beside it.
+    Column("option_id", Integer, ForeignKey("qualification_options.id")),
+    Column("notes", Text),
+)
+
+# The answers an account offers to qualify a call (v2 qualifications/options).
+# Deleting one hides it; the qualifications made with it keep their text.
+qualification_options = Table(
+    "qualification_options",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("label", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime),
 )
 
 # Dashboard sign-ins. The cookie carries a random token; only its hash is kept,

@@ -25,7 +25,6 @@ from simgate.services.dispatch import Plan
 MAX_PENDING_REPORTS = 256  # a connection's frames waiting to be stored; then its socket waits
 
 
-
 @dataclass(eq=False)
 class Link:
     """One device's live connection."""

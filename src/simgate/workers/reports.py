@@ -144,9 +144,7 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
                     pass  # the device re-sends the report after reconnecting
 
 
-async def _take_until(
-    reports: ReportQueue, stop: asyncio.Event
-) -> list[tuple[Link, Frame]] | None:
+async def _take_until(reports: ReportQueue, stop: asyncio.Event) -> list[tuple[Link, Frame]] | None:
     """The next batch, or None once `stop` is set first."""
     taking = asyncio.ensure_future(reports.take())
     stopping = asyncio.ensure_future(stop.wait())

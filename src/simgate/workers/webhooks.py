@@ -57,9 +57,7 @@ CHANNEL = "simgate_webhooks"
 
 def wake_on_commits(runtime: Runtime) -> Callable[[], None]:
     """Install the sender's commit hook on the runtime's engine; returns an undo."""
-    return watch_commits(
-        runtime.engine, CHANNEL, outbox.wakes_sender, runtime.wake_webhooks.set
-    )
+    return watch_commits(runtime.engine, CHANNEL, outbox.wakes_sender, runtime.wake_webhooks.set)
 
 
 # Outcomes wait this long to be written together: one commit for a burst of them.
@@ -175,9 +173,7 @@ class Sender:
         try:
             # anyio's threads, not asyncio's: shutdown waits for them before
             # the engine is disposed (app.py).
-            claim = await anyio.to_thread.run_sync(
-                self._claim, room, skip, dict(self.host_held)
-            )
+            claim = await anyio.to_thread.run_sync(self._claim, room, skip, dict(self.host_held))
         except Exception:
             log.exception("webhook claim failed; retrying")
             claim = Claim([])
@@ -408,4 +404,3 @@ def _describe(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect: {text}"[:300]
     return f"{type(exc).__name__}: {text}"[:300]
-

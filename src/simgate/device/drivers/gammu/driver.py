@@ -158,8 +158,9 @@ class GammuDriver:
                 self._inbox.settled.add(ref)  # reported by the previous run
             return
         if not stored:
-            log.warning("the server refused the SMS from %s; deleting it from the modem",
-                        received.sender)
+            log.warning(
+                "the server refused the SMS from %s; deleting it from the modem", received.sender
+            )
         self._deletions.extend(received.locations)
         self._wake.set()
 
@@ -185,7 +186,9 @@ class GammuDriver:
         if send.sent_at is None:
             log.warning(
                 "SMS %s may have left before the agent stopped (the modem never said): "
-                "not sent again, not reported", send.command_id)
+                "not sent again, not reported",
+                send.command_id,
+            )
             return
         self._emit(Sent(send.command_id, send.sent_at))
         delivery = send.delivery()
@@ -288,9 +291,12 @@ class GammuDriver:
                 return
             except MaybeSent as exc:
                 self._sends.popleft()
-                log.error("SMS %s: no answer from the modem after it took the SMS (%s); it may "
-                          "have been sent, so it is neither sent again nor reported",
-                          job.command_id, exc)
+                log.error(
+                    "SMS %s: no answer from the modem after it took the SMS (%s); it may "
+                    "have been sent, so it is neither sent again nor reported",
+                    job.command_id,
+                    exc,
+                )
                 raise ModemGone(str(exc)) from exc
             except ModemGone:
                 if job.next_part == 0:
@@ -361,8 +367,11 @@ class GammuDriver:
                 first = seen_incomplete[sms.ref] = self._inbox.first_seen.get(sms.ref, now)
                 if now - first < self.options.incomplete_wait:
                     continue
-                log.warning("SMS from %s: parts still missing after %.0f s; reporting what came",
-                            sms.sender, self.options.incomplete_wait)
+                log.warning(
+                    "SMS from %s: parts still missing after %.0f s; reporting what came",
+                    sms.sender,
+                    self.options.incomplete_wait,
+                )
             self._inbox.waiting[sms.ref] = sms
             self._emit(IncomingSms(sms.sender, sms.text, sms.at, ref=sms.ref))
         self._inbox.first_seen = seen_incomplete
@@ -370,8 +379,11 @@ class GammuDriver:
     def _take_report(self, report: inbox.StatusReport) -> None:
         found = self._book.match(report)
         if found is None:
-            log.info("delivery report (reference %d, to %s) about no SMS of this agent; deleted",
-                     report.reference, report.recipient)
+            log.info(
+                "delivery report (reference %d, to %s) about no SMS of this agent; deleted",
+                report.reference,
+                report.recipient,
+            )
         elif report.outcome != "pending":
             send, index = found
             before = send.delivery()

@@ -141,4 +141,3 @@ def same_number(a: str, b: str) -> bool:
 
 def _digits(number: str) -> str:
     return "".join(char for char in number if char.isdigit())
-

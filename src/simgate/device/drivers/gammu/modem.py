@@ -79,8 +79,11 @@ class Modem:
         if self.config.config_file is not None:
             sm.ReadConfig(Filename=str(self.config.config_file))
         else:
-            settings = {"Device": self.config.device, "Connection": self.config.connection,
-                        "Model": ""}
+            settings = {
+                "Device": self.config.device,
+                "Connection": self.config.connection,
+                "Model": "",
+            }
             if self.config.log_file is not None:
                 settings.update(DebugFile=str(self.config.log_file), DebugLevel="textalldate")
             sm.SetConfig(0, settings)
@@ -209,8 +212,11 @@ def encode(text: str, number: str, smsc: str | None, status_report: bool) -> lis
     allows it, UCS-2 otherwise, concatenated when long."""
     try:
         parts: list[dict[str, Any]] = gammu.EncodeSMS(
-            {"Class": -1, "Unicode": False,
-             "Entries": [{"ID": "ConcatenatedAutoTextLong", "Buffer": text}]}
+            {
+                "Class": -1,
+                "Unicode": False,
+                "Entries": [{"ID": "ConcatenatedAutoTextLong", "Buffer": text}],
+            }
         )
     except gammu.GSMError as exc:
         raise Refused(describe(exc)) from exc

@@ -87,8 +87,7 @@ class SendBook:
 
     def refused(self, command_id: str, to: str, reason: str, at: datetime) -> None:
         """Not sent (or not all of it): the modem refused it, or it waited too long."""
-        self._record({"k": "refused", "id": command_id, "to": to, "reason": reason,
-                      "at": _iso(at)})
+        self._record({"k": "refused", "id": command_id, "to": to, "reason": reason, "at": _iso(at)})
 
     def release(self, command_id: str) -> None:
         """Taken, and certainly not sent (the modem was gone before its first
@@ -114,9 +113,16 @@ class SendBook:
     def record_report(self, send: Send, index: int, report: StatusReport) -> None:
         """Keep a part's final delivery report (the modem may then forget it)."""
         self._record(
-            {"k": "report", "id": send.command_id, "n": index, "mr": report.reference,
-             "to": report.recipient, "outcome": report.outcome, "status": report.status,
-             "at": _iso(report.at)}
+            {
+                "k": "report",
+                "id": send.command_id,
+                "n": index,
+                "mr": report.reference,
+                "to": report.recipient,
+                "outcome": report.outcome,
+                "status": report.status,
+                "at": _iso(report.at),
+            }
         )
 
     def close(self) -> None:
@@ -151,8 +157,12 @@ class SendBook:
             send.refused = entry["reason"]
         elif kind == "report":
             send.parts[entry["n"]].report = StatusReport(
-                entry["mr"], entry["to"], entry["outcome"], entry["status"],
-                datetime.fromisoformat(entry["at"]), location=0,
+                entry["mr"],
+                entry["to"],
+                entry["outcome"],
+                entry["status"],
+                datetime.fromisoformat(entry["at"]),
+                location=0,
             )
 
 

@@ -38,9 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_dashboard_sessions_token_hash")),
     )
-    op.create_index(
-        op.f("ix_dashboard_sessions_account_id"), "dashboard_sessions", ["account_id"]
-    )
+    op.create_index(op.f("ix_dashboard_sessions_account_id"), "dashboard_sessions", ["account_id"])
 
 
 def downgrade() -> None:

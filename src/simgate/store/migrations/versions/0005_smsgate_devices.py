@@ -25,9 +25,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("push_token", sa.String(length=256), nullable=True))
         batch_op.add_column(sa.Column("sim_number", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("app_info", sa.Text(), nullable=True))
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_devices_pairing_hash"), ["pairing_hash"]
-        )
+        batch_op.create_unique_constraint(batch_op.f("uq_devices_pairing_hash"), ["pairing_hash"])
 
 
 def downgrade() -> None:
