@@ -161,6 +161,8 @@ link_clicks = Table(
     Column("user_agent", Text),
     Column("ip", String(64)),
     Column("is_preview", Boolean, nullable=False, default=False),
+    # The latest clicks, and clicks in a date range (v2 stats).
+    Index("ix_link_clicks_clicked_at", "clicked_at"),
 )
 
 contacts = Table(
@@ -297,6 +299,8 @@ calls = Table(
     Column("call_time", DateTime, nullable=False),
     Column("duration", String(16), nullable=False),
     Index("ix_calls_account_time", "account_id", "call_time"),
+    # Calls with one number (v2 calls, qualifications by phone).
+    Index("ix_calls_account_phone", "account_id", "phone_number", "call_time"),
 )
 
 qualifications = Table(
@@ -312,6 +316,9 @@ qualifications = Table(
     # v2 calls/qualify: the option chosen and the notes typed beside it.
     Column("option_id", Integer, ForeignKey("qualification_options.id")),
     Column("notes", Text),
+    # Whether a call is qualified (v2 calls, stats); the list newest first.
+    Index("ix_qualifications_call_id", "call_id"),
+    Index("ix_qualifications_account_created", "account_id", "created_at"),
 )
 
 # The answers an account offers to qualify a call (v2 qualifications/options).
