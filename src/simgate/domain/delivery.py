@@ -7,6 +7,7 @@ v2's `sms/delivery_status` folds them into the client's six values.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal, get_args
 
 DeliveryStatus = Literal["delivered", "sent", "pending", "failed", "blocked", "not_found"]
@@ -56,3 +57,29 @@ def preview(text: str, length: int = 60) -> str:
     """The start of a message, on one line (the client cuts it again at 60)."""
     flat = " ".join(text.split())
     return flat if len(flat) <= length else flat[: length - 3] + "..."
+
+
+Step = tuple[datetime, str, str | None]  # (when, state, detail)
+
+
+def timeline(
+    created_at: datetime,
+    send_at: datetime,
+    dispatched_at: datetime | None,
+    sent_at: datetime | None,
+    delivered_at: datetime | None,
+    failed_at: datetime | None,
+    fail_reason: str | None,
+    recorded: list[Step],
+) -> list[Step]:
+    """A message's life, oldest first: the steps its row keeps the time of
+    (accepted, the last hand-over, sent, delivered, failed) and the events
+    recorded beside them (retries, failures)."""
+    first = "scheduled" if send_at > created_at else "queued"
+    steps: list[Step] = [(created_at, first, None)]
+    for at, state in ((dispatched_at, "dispatched"), (sent_at, "sent"), (delivered_at, "received")):
+        if at is not None:
+            steps.append((at, state, None))
+    if failed_at is not None and not any(state == "failed" for _, state, _ in recorded):
+        steps.append((failed_at, "failed", fail_reason))
+    return sorted(steps + recorded, key=lambda step: step[0])

@@ -15,6 +15,7 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
+from simgate.domain.delivery import Step, timeline
 from simgate.domain.numbers import spellings
 from simgate.store import history as store
 from simgate.store.history import (
@@ -22,7 +23,6 @@ from simgate.store.history import (
     OUTBOUND_RANK,
     Bound,
     ClickRow,
-    EventRow,
     ReceivedRow,
     SentDetail,
     SentRow,
@@ -66,7 +66,7 @@ class Detail:
 
     sent: SentDetail | None
     received: ReceivedRow | None
-    events: list[EventRow]
+    events: list[Step]  # oldest first (domain/delivery.timeline)
     clicks: list[ClickRow]
 
 
@@ -127,8 +127,18 @@ def detail(engine: Engine, account_id: int, sms_id: str) -> Detail | None:
         found = store.sent_detail(conn, account_id, sms_id)
         if found is None:
             return None
-        events = store.events(conn, found.row.id, DETAIL_EVENTS)
+        recorded = store.events(conn, found.row.id, DETAIL_EVENTS)
         clicks = store.clicks(conn, found.row.id, DETAIL_CLICKS)
+    events = timeline(
+        found.row.created_at,
+        found.send_at,
+        found.dispatched_at,
+        found.sent_at,
+        found.delivered_at,
+        found.failed_at,
+        found.row.fail_reason,
+        [(e.at, e.state, e.detail) for e in recorded],
+    )
     return Detail(found, None, events, clicks)
 
 

@@ -40,6 +40,7 @@ class SentDetail:
     priority: int
     encoding: str
     send_at: datetime
+    dispatched_at: datetime | None
     sent_at: datetime | None
     delivered_at: datetime | None
     failed_at: datetime | None
@@ -168,6 +169,7 @@ def sent_detail(conn: Connection, account_id: int, id_sms_api: str) -> SentDetai
             messages.c.priority,
             messages.c.encoding,
             messages.c.send_at,
+            messages.c.dispatched_at,
             messages.c.sent_at,
             messages.c.delivered_at,
             messages.c.failed_at,

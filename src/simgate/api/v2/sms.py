@@ -93,6 +93,8 @@ async def list_sms(call: Call) -> dict[str, Any]:
 def _sms_id(name: str, value: Any) -> str:
     """An sms id as the request gave it (a number is read as its digits),
     cut to what an id can hold: a longer one names no message."""
+    if value is None:
+        raise Missing(name)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -134,8 +136,8 @@ async def sms_detail(call: Call) -> dict[str, Any]:
             "failed_at": call.local(sent.failed_at),
             "fail_reason": row.fail_reason,
             "events": [
-                {"date": call.local(e.at), "state": e.state, "detail": e.detail}
-                for e in found.events
+                {"date": call.local(at), "state": state, "detail": detail}
+                for at, state, detail in found.events
             ],
             "clicks": [
                 {
