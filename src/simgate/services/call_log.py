@@ -91,3 +91,13 @@ def qualification_stats(
     return QualificationStats(
         total, qualified, rate(qualified, total), by_type, qualified_by_type, labels
     )
+
+__all__ = [
+    "CallRow",
+    "Page",
+    "QualificationStats",
+    "QualifiedRow",
+    "list_calls",
+    "list_qualifications",
+    "qualification_stats",
+]

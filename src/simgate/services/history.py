@@ -156,3 +156,20 @@ def lookup(
         if row_id is not None and row_id in got:
             found[sms_id] = got[row_id]
     return found
+
+__all__ = [
+    "Bound",
+    "ClickRow",
+    "Detail",
+    "Item",
+    "Page",
+    "ReceivedRow",
+    "SentDetail",
+    "SentRow",
+    "conversation",
+    "detail",
+    "inbound_id",
+    "list_sms",
+    "lookup",
+    "parse_inbound_id",
+]

@@ -136,3 +136,14 @@ def delete_option(
         return found
 
     return run_write(engine, work)
+
+__all__ = [
+    "OptionRow",
+    "Qualified",
+    "create_option",
+    "delete_option",
+    "list_options",
+    "qualify_with_option",
+    "record_qualification",
+    "update_option",
+]

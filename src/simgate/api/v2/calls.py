@@ -10,9 +10,9 @@ from simgate.api.v2.envelope import Call, endpoint, object_id
 from simgate.domain.call_log import CALL_TYPES, CallType, call_type, duration_seconds
 from simgate.errors import Conflict, Invalid
 from simgate.services import call_log, qualifications
+from simgate.services.call_log import CallRow, QualifiedRow
 from simgate.services.calls import click_to_call
-from simgate.store.calls import CallRow, QualifiedRow
-from simgate.store.qualification_options import OptionRow
+from simgate.services.qualifications import OptionRow
 
 MAX_NOTES = 2000  # characters, as a qualification typed in the dashboard
 NO_PHONE_ONLINE = (

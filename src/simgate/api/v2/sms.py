@@ -11,8 +11,8 @@ from simgate.domain import delivery, send_results
 from simgate.domain.sms import count_segments
 from simgate.errors import Invalid, Missing, NotFound
 from simgate.services import history
+from simgate.services.history import Bound, ReceivedRow, SentRow
 from simgate.services.messages import accept_messages
-from simgate.store.history import Bound, ReceivedRow, SentRow
 
 DIRECTIONS = ("all", "inbound", "outbound")
 MAX_STATUS_IDS = 100
