@@ -29,6 +29,7 @@ class Phone:
         token = add_device(server.engine, login, f"phone-{secrets.token_hex(3)}")[1]
         self.ws: ClientConnection = sockets.join(token)
         self.commands: list[dict[str, Any]] = []  # send_sms frames not taken yet
+        self.dials: list[dict[str, Any]] = []  # dial frames not answered yet
 
     def _next(self, kind: str, timeout: float = 15) -> dict[str, Any]:
         """The next frame of `kind`; send_sms frames met on the way are kept."""
@@ -41,6 +42,8 @@ class Phone:
                 return frame
             elif frame["type"] == "send_sms":
                 self.commands.append(frame)
+            elif frame["type"] == "dial":
+                self.dials.append(frame)
             else:
                 raise AssertionError(f"expected {kind}, got {frame}")
 
@@ -95,4 +98,12 @@ class Phone:
         """Take the next message and report it; its send_sms frame."""
         command = self.take()
         self.report(command, outcome, reason)
+        return command
+
+    def answer_dial(self, duration: str = "00:00:05") -> dict[str, Any]:
+        """Take the next click-to-call command, place the call and report it
+        as an outgoing call (what the simulator driver does); its dial frame."""
+        command = self.dials.pop(0) if self.dials else self._next("dial")
+        self.ws.send(json.dumps({"type": "ack", "id": command["id"]}))
+        self.call("outgoing_call", command["to"], duration)
         return command
