@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simgate.domain import cursors
 from simgate.domain.dates import utcnow
 from tests.support.servers import LiveServer
 from tests.support.sockets import Sockets
@@ -312,6 +313,9 @@ def test_conversation_is_the_last_messages_oldest_first(
         ({"date_to": "2026-13-45"}, "date_to"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": 5}, "cursor"),
+        ({"cursor": cursors.encode("2026-01-01T00:00:00+00:00", 1, 10**30)}, "cursor"),
+        ({"cursor": cursors.encode("1999-01-01T00:00:00+00:00", 1, 1)}, "cursor"),
+        ({"cursor": cursors.encode("2026-01-01", 1)}, "cursor"),
     ],
 )
 def test_list_validation(

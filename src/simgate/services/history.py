@@ -161,6 +161,7 @@ __all__ = [
     "Bound",
     "ClickRow",
     "Detail",
+    "Direction",
     "Item",
     "Page",
     "ReceivedRow",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from simgate.api.v2 import keyset
 from simgate.api.v2.envelope import Call, endpoint, object_id
@@ -50,7 +50,7 @@ def _cursor(page: call_log.Page[Any], at: str) -> str | None:
 async def list_calls(call: Call) -> dict[str, Any]:
     params = call.params
     kind = params.choice("type", ("all", *CALL_TYPES), "all")
-    types: tuple[CallType, ...] | None = None if kind == "all" else (kind,)  # type: ignore[assignment]
+    types = None if kind == "all" else (cast(CallType, kind),)
     # Sibling clients filter on `qualified` (true/false); absent or null: all.
     qualified = None if params.data.get("qualified") is None else params.boolean("qualified")
     page = await call.sync(

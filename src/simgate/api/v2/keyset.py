@@ -26,9 +26,14 @@ def decode(call: Call, size: int) -> tuple[datetime, list[int]] | None:
         moment = parse_send_date(at, call.account.tz) if isinstance(at, str) else None
     except InvalidDate:
         moment = None
-    if moment is None or not all(isinstance(v, int) and not isinstance(v, bool) for v in rest):
+    if moment is None or not all(_row_number(v) for v in rest):
         raise Invalid("cursor", "cursor: not a cursor this server gave")
     return moment, rest
+
+
+def _row_number(value: object) -> bool:
+    # Within a 64-bit column: PostgreSQL refuses a larger bound outright.
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def time_and_id(call: Call) -> tuple[datetime, int] | None:

@@ -3,7 +3,7 @@ sendsms (docs/api-v2.md, "SMS")."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from simgate.api.v2 import keyset
 from simgate.api.v2.envelope import MAX_ID_LENGTH, Call, endpoint, object_id
@@ -66,7 +66,7 @@ def _next_cursor(page: history.Page) -> str | None:
 @endpoint("sms")
 async def list_sms(call: Call) -> dict[str, Any]:
     params = call.params
-    direction = params.choice("direction", DIRECTIONS, "all")
+    direction = cast(history.Direction, params.choice("direction", DIRECTIONS, "all"))
     limit = params.limit(5)
     phone = params.phone("phone_number", required=False)
     since = params.date("date_from")
@@ -77,7 +77,7 @@ async def list_sms(call: Call) -> dict[str, Any]:
         call.runtime.engine,
         call.account.id,
         limit,
-        direction,  # type: ignore[arg-type]
+        direction,
         phone,
         since,
         until,

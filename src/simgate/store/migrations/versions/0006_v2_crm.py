@@ -206,12 +206,21 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("link_clicks", schema=None) as batch_op:
-        batch_op.create_index("ix_link_clicks_clicked_at", ["clicked_at"], unique=False)
+        batch_op.add_column(sa.Column("account_id", sa.Integer(), nullable=True))
+    op.execute(
+        "UPDATE link_clicks SET account_id = "
+        "(SELECT messages.account_id FROM messages WHERE messages.id = link_clicks.message_id)"
+    )
+    with op.batch_alter_table("link_clicks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_link_clicks_account_clicked", ["account_id", "clicked_at"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("link_clicks", schema=None) as batch_op:
-        batch_op.drop_index("ix_link_clicks_clicked_at")
+        batch_op.drop_index("ix_link_clicks_account_clicked")
+        batch_op.drop_column("account_id")
 
     with op.batch_alter_table("qualifications", schema=None) as batch_op:
         batch_op.drop_index("ix_qualifications_account_created")
