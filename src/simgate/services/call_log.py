@@ -92,6 +92,7 @@ def qualification_stats(
         total, qualified, rate(qualified, total), by_type, qualified_by_type, labels
     )
 
+
 __all__ = [
     "CallRow",
     "Page",

@@ -157,6 +157,7 @@ def lookup(
             found[sms_id] = got[row_id]
     return found
 
+
 __all__ = [
     "Bound",
     "ClickRow",

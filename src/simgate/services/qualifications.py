@@ -137,6 +137,7 @@ def delete_option(
 
     return run_write(engine, work)
 
+
 __all__ = [
     "OptionRow",
     "Qualified",

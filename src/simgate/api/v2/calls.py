@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
 from simgate.api.v2 import keyset
@@ -39,11 +41,12 @@ def option_fields(row: OptionRow) -> dict[str, Any]:
     return {"_id": option_id, "id": option_id, "option_id": option_id, "label": row.label}
 
 
-def _cursor(page: call_log.Page[Any], at: str) -> str | None:
+def _cursor(page: call_log.Page[Any], at: Callable[[Any], datetime]) -> str | None:
+    """The next page's cursor: the last row's time (`at`) and id."""
     if not page.has_more or not page.rows:
         return None
     last = page.rows[-1]
-    return keyset.encode(getattr(last, at), last.id)
+    return keyset.encode(at(last), last.id)
 
 
 @endpoint("calls")
@@ -67,7 +70,7 @@ async def list_calls(call: Call) -> dict[str, Any]:
     )
     return {
         "calls": [call_fields(call, row) for row in page.rows],
-        "next_cursor": _cursor(page, "call_time"),
+        "next_cursor": _cursor(page, lambda row: row.call_time),
         "has_more": page.has_more,
     }
 
@@ -149,7 +152,7 @@ async def list_qualifications(call: Call) -> dict[str, Any]:
     )
     return {
         "qualifications": [qualification_fields(call, row) for row in page.rows],
-        "next_cursor": _cursor(page, "created_at"),
+        "next_cursor": _cursor(page, lambda row: row.created_at),
         "has_more": page.has_more,
     }
 
