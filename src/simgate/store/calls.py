@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, or_, select, true
+from sqlalchemy import Connection, Select, and_, exists, func, insert, or_, select, true
 
+from simgate.store.newest import newest_of_each
 from simgate.store.tables import calls, qualifications
 
 
@@ -134,7 +135,8 @@ def _after(at: Any, row_id: Any, bound: tuple[datetime, int] | None) -> Any:
     if bound is None:
         return true()
     moment, last_id = bound
-    return or_(at < moment, and_(at == moment, row_id < last_id))
+    # `at <= moment` first: a range the index can seek to, however deep the page.
+    return and_(at <= moment, or_(at < moment, and_(at == moment, row_id < last_id)))
 
 
 def page_of_calls(
@@ -148,28 +150,41 @@ def page_of_calls(
     qualified: bool | None = None,
     bound: tuple[datetime, int] | None = None,
 ) -> list[CallRow]:
-    """The account's calls, newest first (account + time index), at most `limit`."""
-    query = select(
-        calls.c.id,
-        calls.c.kind,
-        calls.c.phone_number,
-        calls.c.call_time,
-        calls.c.duration,
-        _is_qualified().label("qualified"),
-    ).where(calls.c.account_id == account_id)
-    if kinds is not None:
-        query = query.where(calls.c.kind.in_(kinds))
-    if phones is not None:
-        query = query.where(calls.c.phone_number.in_(phones))
-    if since is not None:
-        query = query.where(calls.c.call_time >= since)
-    if until is not None:
-        query = query.where(calls.c.call_time < until)
-    if qualified is not None:
-        query = query.where(_is_qualified() if qualified else ~_is_qualified())
-    query = query.where(_after(calls.c.call_time, calls.c.id, bound))
-    query = query.order_by(calls.c.call_time.desc(), calls.c.id.desc()).limit(limit)
-    return [CallRow(*row[:5], bool(row[5])) for row in conn.execute(query)]
+    """The account's calls, newest first, at most `limit`: through the
+    account + time index, or the account + number index for `phones` (the
+    spellings a phone may have reported one number in)."""
+
+    def newest(number: str | None) -> Select[Any]:
+        query = select(
+            calls.c.id,
+            calls.c.kind,
+            calls.c.phone_number,
+            calls.c.call_time,
+            calls.c.duration,
+            _is_qualified().label("qualified"),
+        ).where(calls.c.account_id == account_id)
+        if number is not None:
+            query = query.where(calls.c.phone_number == number)
+        if kinds is not None:
+            query = query.where(calls.c.kind.in_(kinds))
+        if since is not None:
+            query = query.where(calls.c.call_time >= since)
+        if until is not None:
+            query = query.where(calls.c.call_time < until)
+        if qualified is not None:
+            query = query.where(_is_qualified() if qualified else ~_is_qualified())
+        query = query.where(_after(calls.c.call_time, calls.c.id, bound))
+        return query.order_by(calls.c.call_time.desc(), calls.c.id.desc()).limit(limit)
+
+    query = (
+        newest(None) if phones is None else newest_of_each(newest, phones, limit, time="call_time")
+    )
+    return [
+        CallRow(
+            row.id, row.kind, row.phone_number, row.call_time, row.duration, bool(row.qualified)
+        )
+        for row in conn.execute(query)
+    ]
 
 
 def page_of_qualifications(

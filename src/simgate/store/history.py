@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, false, or_, select, true
+from sqlalchemy import Connection, Select, and_, false, or_, select, true
 
+from simgate.store.newest import newest_of_each
 from simgate.store.tables import incoming_sms, link_clicks, message_events, messages
 
 
@@ -112,7 +113,8 @@ def _older(at: Any, row_id: Any, rank: int, bound: Bound | None) -> Any:
         same_time = row_id < bound.id
     else:
         same_time = true() if rank < bound.rank else false()
-    return or_(at < bound.at, and_(at == bound.at, same_time))
+    # `at <= bound.at` first: a range the index can seek to, however deep the page.
+    return and_(at <= bound.at, or_(at < bound.at, and_(at == bound.at, same_time)))
 
 
 def sent(
@@ -148,16 +150,27 @@ def received(
 ) -> list[ReceivedRow]:
     """The SMS the account's phones received, newest first; `phones` are the
     spellings a phone may have reported one number in."""
-    query = select(*_RECEIVED).where(incoming_sms.c.account_id == account_id)
-    if phones is not None:
-        query = query.where(incoming_sms.c.from_number.in_(phones))
-    if since is not None:
-        query = query.where(incoming_sms.c.received_at >= since)
-    if until is not None:
-        query = query.where(incoming_sms.c.received_at < until)
-    query = query.where(_older(incoming_sms.c.received_at, incoming_sms.c.id, INBOUND_RANK, bound))
-    query = query.order_by(incoming_sms.c.received_at.desc(), incoming_sms.c.id.desc())
-    return [ReceivedRow(*row) for row in conn.execute(query.limit(limit))]
+
+    def newest(sender: str | None) -> Select[Any]:
+        query = select(*_RECEIVED).where(incoming_sms.c.account_id == account_id)
+        if sender is not None:
+            query = query.where(incoming_sms.c.from_number == sender)
+        if since is not None:
+            query = query.where(incoming_sms.c.received_at >= since)
+        if until is not None:
+            query = query.where(incoming_sms.c.received_at < until)
+        query = query.where(
+            _older(incoming_sms.c.received_at, incoming_sms.c.id, INBOUND_RANK, bound)
+        )
+        order = (incoming_sms.c.received_at.desc(), incoming_sms.c.id.desc())
+        return query.order_by(*order).limit(limit)
+
+    query = (
+        newest(None)
+        if phones is None
+        else newest_of_each(newest, phones, limit, time="received_at")
+    )
+    return [ReceivedRow(*row) for row in conn.execute(query)]
 
 
 def sent_detail(conn: Connection, account_id: int, id_sms_api: str) -> SentDetail | None:

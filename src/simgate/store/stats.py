@@ -112,11 +112,9 @@ def latest_clicks(
         query = query.where(link_clicks.c.is_preview.is_(False))
     if bound is not None:
         at, last_id = bound
-        query = query.where(
-            or_(
-                link_clicks.c.clicked_at < at,
-                and_(link_clicks.c.clicked_at == at, link_clicks.c.id < last_id),
-            )
+        clicked = link_clicks.c.clicked_at
+        query = query.where(  # `<=` first: a range the index can seek to
+            clicked <= at, or_(clicked < at, and_(clicked == at, link_clicks.c.id < last_id))
         )
     query = query.order_by(link_clicks.c.clicked_at.desc(), link_clicks.c.id.desc())
     return [ClickRow(*row) for row in conn.execute(query.limit(limit))]
