@@ -18,12 +18,16 @@ from sqlalchemy import select
 
 from simgate.domain.dates import utcnow
 from simgate.services.accounts import create_account
+from simgate.services.devices import add_device
 from simgate.store.tables import webhooks
+from tests.support.agents import Agent
+from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
 from tests.support.sockets import Sockets
 from tests.support.v2 import insim, insim_json, ok, refused
 from tests.support.v2_phone import Phone
 
+FAST_AGENT = ("--sent-delay", "0.02", "--delivery-delay", "0.02")
 CALL_KEYS = {"id", "call_id", "type", "phone_number", "duration", "call_time", "qualified"}
 
 
@@ -359,6 +363,37 @@ def test_official_client_calls_and_qualifications(
     missing = insim(server.url, account, "calls", "qualify", "424242", "--option", option,
                     home=tmp_path, json_mode=False)  # fmt: skip
     assert missing.returncode == 1 and "Field: call_id" in missing.stderr
+
+
+@pytest.mark.e2e
+def test_the_reference_agent_sends_and_dials_for_the_official_client(
+    server: LiveServer, account: dict[str, Any], tmp_path: Path
+) -> None:
+    """The whole path with `simgate device run --driver simulator`: the client
+    sends an SMS the agent delivers, and a click-to-call it places."""
+    token = add_device(server.engine, account["login"], "simulator")[1]
+    agent = Agent(server.url, token, tmp_path / "agent", *FAST_AGENT).start()
+    try:
+        wait_for(lambda: ok(server.url, account, "account")["account"]["devices_connected"], 30)
+        sent = insim_json(server.url, account, "sms", "send", "0612345678", "Hi", home=tmp_path)
+        sms_id = sent["result"][0]["sms_id"]
+
+        def status() -> str:
+            statuses = ok(server.url, account, "sms/delivery_status", sms_id=sms_id)["statuses"]
+            value: str = statuses[0]["delivery_status"]
+            return value
+
+        wait_for(lambda: status() == "delivered", 30)
+        done = insim(server.url, account, "calls", "clictocall", "0612345679", home=tmp_path,
+                     json_mode=False)  # fmt: skip
+        assert done.returncode == 0 and "Calling 0612345679" in done.stdout
+        (placed,) = wait_for(lambda: calls_of(server, account), 30)
+        # The simulator reports a dialled call as lasting "00:00:05".
+        assert (placed["type"], placed["phone_number"], placed["duration"]) == (
+            "outgoing", "+33612345679", 5
+        )  # fmt: skip
+    finally:
+        agent.kill()
 
 
 # --- bad inputs (hypothesis) ---------------------------------------------------------
