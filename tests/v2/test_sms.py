@@ -251,6 +251,11 @@ def test_detail_of_a_received_sms_and_the_errors(
     found = detail(server, account, inbound["sms_id"])
     assert found["message"] == "bonjour" and found["direction"] == "inbound"
     assert found["events"] == [] and found["short_link"] is None
+    sent_id = send(server, account, {"phone_number": "+33612345678", "message": "x"})["result"][0][
+        "sms_id"
+    ]
+    assert set(found) == set(detail(server, account, sent_id))
+    assert found["delivered_at"] == found["date"]
 
     body = refused(server.url, account, "sms/detail", 404, "NOT_FOUND", sms_id="nope")
     assert body["field"] == "sms_id"

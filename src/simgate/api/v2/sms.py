@@ -114,9 +114,25 @@ async def sms_detail(call: Call) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"no SMS with id {sms_id!r}", field="sms_id")
     if found.received is not None:
+        received = found.received
+        # The keys of a sent message's detail, so that scripts read either alike.
         return {
-            "sms": sms_fields(call, found.received)
-            | {"url": None, "short_link": None, "events": [], "clicks": [], "click_count": 0}
+            "sms": sms_fields(call, received)
+            | {
+                "description": delivery.INBOUND_SENTENCE,
+                "url": None,
+                "short_link": None,
+                "priority": None,
+                "encoding": None,
+                "send_at": None,
+                "sent_at": None,
+                "delivered_at": call.local(received.received_at),
+                "failed_at": None,
+                "fail_reason": None,
+                "events": [],
+                "clicks": [],
+                "click_count": 0,
+            }
         }
     assert found.sent is not None
     sent = found.sent
