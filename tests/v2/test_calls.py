@@ -183,6 +183,10 @@ def test_qualify_a_call_with_an_option_and_notes(
     # Deleting the option hides it; the qualification keeps its text.
     ok(server.url, account, "qualifications/options/delete", option_id=option)
     assert ok(server.url, account, "qualifications")["qualifications"][0]["label"] == "Call back"
+    assert ok(server.url, account, "qualifications", option_id=option)["qualifications"]
+    for unknown in ("999999999", "abc", new_option(server, stranger(server), "Theirs")):
+        body = refused(server.url, account, "qualifications", 404, "NOT_FOUND", option_id=unknown)
+        assert body["field"] == "option_id"
 
 
 def test_qualify_errors(server: LiveServer, account: dict[str, Any], phone: Phone) -> None:

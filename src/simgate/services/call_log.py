@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 
 from simgate.domain.call_log import CALL_TYPES, KIND_OF_TYPE, CallType, call_type, rate
 from simgate.domain.numbers import spellings
+from simgate.errors import NotFound
 from simgate.store import calls as store
+from simgate.store import qualification_options as options
 from simgate.store.calls import CallRow, LabelCount, QualifiedRow
 
 T = TypeVar("T")
@@ -64,8 +66,12 @@ def list_qualifications(
     until: datetime | None = None,
     bound: tuple[datetime, int] | None = None,
 ) -> Page[QualifiedRow]:
+    """Qualifications newest first; `option_id` must be one the account has or
+    had (a deleted option still finds the qualifications made with it)."""
     phones = spellings(phone) if phone is not None else None
     with engine.connect() as conn:
+        if option_id is not None and not options.known(conn, account_id, option_id):
+            raise NotFound(f"no qualification option {option_id}", field="option_id")
         rows = store.page_of_qualifications(
             conn, account_id, limit + 1, phones, option_id, since, until, bound
         )

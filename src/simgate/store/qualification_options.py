@@ -77,3 +77,11 @@ def hide(conn: Connection, account_id: int, option_id: int, now: datetime) -> bo
         .values(deleted_at=now)
     )
     return done.rowcount == 1
+
+
+def known(conn: Connection, account_id: int, option_id: int) -> bool:
+    """Whether the account has (or had: deleted ones count) option `option_id`."""
+    found = conn.execute(
+        select(options.c.id).where(options.c.id == option_id, options.c.account_id == account_id)
+    ).first()
+    return found is not None
