@@ -48,3 +48,12 @@ def test_region_depends_on_account() -> None:
 def test_regions() -> None:
     assert is_valid_region("FR") and is_valid_region("fr") and is_valid_region("GB")
     assert not is_valid_region("XX") and not is_valid_region("")
+
+
+def test_spellings_of_a_number_as_phones_report_it() -> None:
+    from simgate.domain.numbers import spellings
+
+    assert spellings("+33612345678") == [
+        "+33612345678", "33612345678", "0033612345678", "0612345678"
+    ]  # fmt: skip
+    assert "2025550123" in spellings("+12025550123")

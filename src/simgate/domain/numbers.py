@@ -28,3 +28,14 @@ def to_e164(raw: str, default_region: str | None) -> str:
 
 def is_valid_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def spellings(e164: str) -> list[str]:
+    """The ways a phone may have reported `e164` (devices report numbers as
+    their radio shows them): E.164, without `+`, with `00`, and national with
+    its trunk prefix. For matching stored reports with an index (`IN`)."""
+    parsed = phonenumbers.parse(e164, None)
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    digits = "".join(ch for ch in national if ch.isdigit())
+    forms = [e164, e164[1:], "00" + e164[1:], digits]
+    return list(dict.fromkeys(form for form in forms if form))

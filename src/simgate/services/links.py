@@ -34,7 +34,13 @@ def open_link(
             return None
         clicked_at = clock.now()
         store.insert_click(
-            conn, link.message_id, clicked_at, (user_agent or "")[:1000], ip, preview
+            conn,
+            link.account_id,
+            link.message_id,
+            clicked_at,
+            (user_agent or "")[:1000],
+            ip,
+            preview,
         )
         if not preview and link.clics_url:
             outbox.enqueue(

@@ -42,6 +42,7 @@ def target(conn: Connection, code: str) -> LinkTarget | None:
 
 def insert_click(
     conn: Connection,
+    account_id: int,
     message_id: int,
     at: datetime,
     user_agent: str,
@@ -50,6 +51,7 @@ def insert_click(
 ) -> None:
     conn.execute(
         insert(link_clicks).values(
+            account_id=account_id,
             message_id=message_id,
             clicked_at=at,
             user_agent=user_agent,

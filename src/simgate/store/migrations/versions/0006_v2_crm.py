@@ -163,6 +163,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.create_index("ix_calls_account_time", ["account_id", "call_time"], unique=False)
+        batch_op.create_index(
+            "ix_calls_account_phone", ["account_id", "phone_number", "call_time"], unique=False
+        )
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("pro", sa.Boolean(), server_default="0", nullable=False))
@@ -197,10 +200,31 @@ def upgrade() -> None:
             ["option_id"],
             ["id"],
         )
+        batch_op.create_index("ix_qualifications_call_id", ["call_id"], unique=False)
+        batch_op.create_index(
+            "ix_qualifications_account_created", ["account_id", "created_at"], unique=False
+        )
+
+    with op.batch_alter_table("link_clicks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account_id", sa.Integer(), nullable=True))
+    op.execute(
+        "UPDATE link_clicks SET account_id = "
+        "(SELECT messages.account_id FROM messages WHERE messages.id = link_clicks.message_id)"
+    )
+    with op.batch_alter_table("link_clicks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_link_clicks_account_clicked", ["account_id", "clicked_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("link_clicks", schema=None) as batch_op:
+        batch_op.drop_index("ix_link_clicks_account_clicked")
+        batch_op.drop_column("account_id")
+
     with op.batch_alter_table("qualifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_qualifications_account_created")
+        batch_op.drop_index("ix_qualifications_call_id")
         batch_op.drop_constraint(
             batch_op.f("fk_qualifications_option_id_qualification_options"), type_="foreignkey"
         )
@@ -223,6 +247,7 @@ def downgrade() -> None:
         batch_op.drop_column("pro")
 
     with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_index("ix_calls_account_phone")
         batch_op.drop_index("ix_calls_account_time")
 
     with op.batch_alter_table("list_members", schema=None) as batch_op:

@@ -1,0 +1,76 @@
+"""An account's figures over a time range (v2 stats/overview) and its latest
+link clicks (stats/clicks). Reads only: a handful of COUNTs over indexed
+ranges (a later issue adds rollups)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from simgate.domain.call_log import CALL_TYPES, CallType, call_type
+from simgate.domain.states import UNSETTLED
+from simgate.store import calls as call_store
+from simgate.store import stats as store
+from simgate.store.stats import ClickRow
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    sms_total: int  # accepted for sending in the range
+    sms_sent: int  # handed to the network: sent or delivered
+    sms_delivered: int
+    sms_failed: int
+    sms_pending: int
+    sms_received: int
+    calls: dict[CallType, int]
+    calls_qualified: int
+    clicks: int  # by people
+    preview_clicks: int
+    contacts: int  # live contacts now (no range)
+
+
+def overview(
+    engine: Engine, account_id: int, since: datetime | None, until: datetime | None
+) -> Overview:
+    with engine.connect() as conn:
+        states = store.sent_by_state(conn, account_id, since, until)
+        received = store.received_count(conn, account_id, since, until)
+        kinds = call_store.counts_by_kind(conn, account_id, since, until)
+        people, previews = store.click_counts(conn, account_id, since, until)
+        contacts = store.live_contacts(conn, account_id)
+    by_type: dict[CallType, int] = dict.fromkeys(CALL_TYPES, 0)
+    for count in kinds:
+        by_type[call_type(count.kind)] += count.calls
+    return Overview(
+        sms_total=sum(states.values()),
+        sms_sent=states.get("sent", 0) + states.get("received", 0),
+        sms_delivered=states.get("received", 0),
+        sms_failed=states.get("failed", 0),
+        sms_pending=sum(states.get(state, 0) for state in UNSETTLED),
+        sms_received=received,
+        calls=by_type,
+        calls_qualified=sum(count.qualified for count in kinds),
+        clicks=people,
+        preview_clicks=previews,
+        contacts=contacts,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClickPage:
+    rows: list[ClickRow]
+    has_more: bool
+
+
+def latest_clicks(
+    engine: Engine,
+    account_id: int,
+    limit: int,
+    previews: bool = False,
+    bound: tuple[datetime, int] | None = None,
+) -> ClickPage:
+    with engine.connect() as conn:
+        rows = store.latest_clicks(conn, account_id, limit + 1, previews, bound)
+    return ClickPage(rows[:limit], len(rows) > limit)
