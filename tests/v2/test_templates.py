@@ -173,9 +173,10 @@ def test_send_without_a_value_is_refused(server: LiveServer, account: dict[str, 
         422,
         "VALIDATION_ERROR",
         template_id=tid,
-        recipients=[{"phone_number": "+33699999999", "variables": {"firstname": "Ann",
-                                                                    "custom.city": " "}}],
-    )  # fmt: skip
+        recipients=[
+            {"phone_number": "+33699999999", "variables": {"firstname": "Ann", "custom.city": " "}}
+        ],
+    )
     assert body["field"] == "custom.city"
 
 
@@ -222,8 +223,13 @@ def test_send_answers_each_recipient(server: LiveServer, account: dict[str, Any]
     stored = message_by_sms_id(server.engine, good["sms_id"])
     assert stored.priority == 5 and stored.url == "https://example.com/offer"
     assert stored.short_code and stored.short_code in stored.message
-    assert missing == {"sent": 0, "phone_number": "+33622222222", "error": missing["error"],
-                       "error_code": "VALIDATION_ERROR", "field": "firstname"}  # fmt: skip
+    assert missing == {
+        "sent": 0,
+        "phone_number": "+33622222222",
+        "error": missing["error"],
+        "error_code": "VALIDATION_ERROR",
+        "field": "firstname",
+    }
     assert bad["sent"] == 0 and bad["field"] == "phone_number" and bad["phone_number"] == "nope"
 
 
@@ -247,56 +253,122 @@ def test_send_takes_at_most_the_request_limit(server: LiveServer, account: dict[
     most = server.settings.max_messages_per_request
     recipients = [{"phone_number": "+33611111111"}] * (most + 1)
     body = refused(
-        server.url, account, "templates/send", 422, "VALIDATION_ERROR",
-        template_id=tid, recipients=recipients,
-    )  # fmt: skip
+        server.url,
+        account,
+        "templates/send",
+        422,
+        "VALIDATION_ERROR",
+        template_id=tid,
+        recipients=recipients,
+    )
     assert body["field"] == "recipients"
     for empty in ([], None):
-        body = refused(server.url, account, "templates/send", 422, "MISSING_FIELD",
-                       template_id=tid, recipients=empty)  # fmt: skip
+        body = refused(
+            server.url,
+            account,
+            "templates/send",
+            422,
+            "MISSING_FIELD",
+            template_id=tid,
+            recipients=empty,
+        )
         assert body["field"] == "recipients"
 
 
 def test_official_client(server: LiveServer, account: dict[str, Any], tmp_path: Path) -> None:
     created = insim_json(
-        server.url, account, "templates", "create", "--name", "Promo", "--message",
-        "Salut {firstname} !", home=tmp_path,
-    )  # fmt: skip
+        server.url,
+        account,
+        "templates",
+        "create",
+        "--name",
+        "Promo",
+        "--message",
+        "Salut {firstname} !",
+        home=tmp_path,
+    )
     tid = created["template_id"]
     assert created["success"] is True and isinstance(tid, str)
-    human = insim(server.url, account, "templates", "create", "--name", "Deux",
-                  "--message", "x", home=tmp_path, json_mode=False)  # fmt: skip
+    human = insim(
+        server.url,
+        account,
+        "templates",
+        "create",
+        "--name",
+        "Deux",
+        "--message",
+        "x",
+        home=tmp_path,
+        json_mode=False,
+    )
     assert human.returncode == 0 and "Template 'Deux' created" in human.stdout, human.stderr
 
     listed = insim_json(server.url, account, "templates", "list", home=tmp_path)
-    assert all(isinstance(t["message"], str) and isinstance(t["name"], str)
-               for t in listed["templates"])  # fmt: skip
+    assert all(
+        isinstance(t["message"], str) and isinstance(t["name"], str) for t in listed["templates"]
+    )
     table = insim(server.url, account, "templates", "list", home=tmp_path, json_mode=False)
     assert table.returncode == 0 and "Promo" in table.stdout, table.stderr
 
-    updated = insim_json(server.url, account, "templates", "update", tid, "--name", "Promo 2",
-                         home=tmp_path)  # fmt: skip
+    updated = insim_json(
+        server.url, account, "templates", "update", tid, "--name", "Promo 2", home=tmp_path
+    )
     assert updated["template"]["name"] == "Promo 2"
     assert updated["template"]["message"] == "Salut {firstname} !"
 
-    sent = insim_json(server.url, account, "templates", "send", tid, "--to", "0611223344",
-                      "--vars", '{"firstname": "Léa"}', home=tmp_path)  # fmt: skip
+    sent = insim_json(
+        server.url,
+        account,
+        "templates",
+        "send",
+        tid,
+        "--to",
+        "0611223344",
+        "--vars",
+        '{"firstname": "Léa"}',
+        home=tmp_path,
+    )
     assert sent["sent_count"] == 1 and sent["result"][0]["message"] == "Salut Léa !"
-    said = insim(server.url, account, "templates", "send", tid, "--to", "0611223344",
-                 "--vars", '{"firstname": "Léa"}', home=tmp_path, json_mode=False)  # fmt: skip
+    said = insim(
+        server.url,
+        account,
+        "templates",
+        "send",
+        tid,
+        "--to",
+        "0611223344",
+        "--vars",
+        '{"firstname": "Léa"}',
+        home=tmp_path,
+        json_mode=False,
+    )
     assert said.returncode == 0 and "Template sent to 0611223344" in said.stdout
-    wrong = insim(server.url, account, "templates", "send", tid, "--to", "0611223344",
-                  "--vars", "[1, 2]", home=tmp_path, json_mode=False)  # fmt: skip
+    wrong = insim(
+        server.url,
+        account,
+        "templates",
+        "send",
+        tid,
+        "--to",
+        "0611223344",
+        "--vars",
+        "[1, 2]",
+        home=tmp_path,
+        json_mode=False,
+    )
     assert wrong.returncode == 1 and "Error [VALIDATION_ERROR]" in wrong.stderr
     assert "Field: variables" in wrong.stderr
 
     # No --confirm: the client asks, and a "no" sends nothing.
-    declined = insim(server.url, account, "templates", "delete", tid, home=tmp_path,
-                     json_mode=False, stdin="n\n")  # fmt: skip
+    declined = insim(
+        server.url, account, "templates", "delete", tid, home=tmp_path, json_mode=False, stdin="n\n"
+    )
     assert declined.returncode == 1
-    deleted = insim_json(server.url, account, "templates", "delete", tid, "--confirm",
-                         home=tmp_path)  # fmt: skip
+    deleted = insim_json(
+        server.url, account, "templates", "delete", tid, "--confirm", home=tmp_path
+    )
     assert deleted["success"] is True
-    again = insim(server.url, account, "templates", "delete", tid, "--confirm", home=tmp_path,
-                  json_mode=False)  # fmt: skip
+    again = insim(
+        server.url, account, "templates", "delete", tid, "--confirm", home=tmp_path, json_mode=False
+    )
     assert again.returncode == 1 and "Error [NOT_FOUND]" in again.stderr

@@ -145,8 +145,12 @@ def _check_text(
     account: Account, text: str, spec: CampaignSpec, public_url: str, now: datetime
 ) -> None:
     """The text, url and priority pass the send path's own checks."""
-    probe = {"phone_number": PROBE_NUMBER, "message": text, "url": spec.url,
-             "priority": spec.priority}  # fmt: skip
+    probe = {
+        "phone_number": PROBE_NUMBER,
+        "message": text,
+        "url": spec.url,
+        "priority": spec.priority,
+    }
     verdict = judge(probe, account.region, account.tz, public_url, now, lambda: "x")
     if isinstance(verdict, Rejected):
         why = refusals.from_codes(verdict.errors)
@@ -257,8 +261,15 @@ def start_campaign(
                 why = refusals.Refusal("VALIDATION_ERROR", missing.variable, str(missing))
                 refused.append((recipient.phone_number, why))
                 continue
-        items.append({"phone_number": recipient.phone_number, "message": text, "url": row.url,
-                      "priority": row.priority, "date_to_send": when})  # fmt: skip
+        items.append(
+            {
+                "phone_number": recipient.phone_number,
+                "message": text,
+                "url": row.url,
+                "priority": row.priority,
+                "date_to_send": when,
+            }
+        )
     judged = judge_batch(account, items, public_url, now) if items else []
     refused += [
         (str(v.phone_number), refusals.from_codes(v.errors))

@@ -97,7 +97,7 @@ def insert_campaign(
                     "contact_id": r.contact_id,
                 }
                 for r in numbers
-            ],  # fmt: skip
+            ],
         )
     return campaign_id
 

@@ -124,10 +124,14 @@ async def start(call: Call) -> dict[str, Any]:
     )
     view = await call.sync(service.get_campaign, call.runtime.engine, call.account, campaign_id)
     refused = [
-        {"phone_number": number, "error": why.error, "error_code": why.error_code,
-         "field": why.field}
+        {
+            "phone_number": number,
+            "error": why.error,
+            "error_code": why.error_code,
+            "field": why.field,
+        }
         for number, why in started.refused
-    ]  # fmt: skip
+    ]
     return {
         "campaign_id": object_id(campaign_id),
         "queued": started.queued,
