@@ -30,3 +30,20 @@ def test_every_message_is_counted_once(by_state: dict[str, int]) -> None:
     counts = counts_of(by_state)
     assert counts.sent + counts.failed + counts.pending == sum(by_state.values())
     assert counts.delivered <= counts.sent
+
+
+def test_a_campaigns_checked_numbers_are_not_parsed_again() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from simgate.domain.messages import Draft, Rejected, judge
+
+    item = {"phone_number": "+19999999999", "message": "hi"}  # E.164-shaped, not a real number
+    args = ("FR", ZoneInfo("Europe/Paris"), "http://x", datetime(2026, 1, 1))
+    assert isinstance(judge(item, *args), Rejected)
+    trusted = judge(item, *args, trusted_numbers=True)
+    assert isinstance(trusted, Draft) and trusted.phone_number == "+19999999999"
+    # Anything not in E.164 is still read and checked.
+    assert isinstance(
+        judge({**item, "phone_number": "0612"}, *args, trusted_numbers=True), Rejected
+    )
