@@ -380,3 +380,9 @@ def _store_completions(engine: Engine, views: list[CampaignView]) -> None:
             engine,
             lambda conn: store.mark_completed(conn, done, status.SENDING, status.COMPLETED),
         )
+
+
+def list_choices(engine: Engine, account: Account) -> list[people.ListChoice]:
+    """The account's contact lists, to pick one for a campaign (dashboard)."""
+    with engine.connect() as conn:
+        return people.lists_of(conn, account.id)
