@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert, select, update
 
 from simgate.domain.dates import utcnow
@@ -21,7 +23,7 @@ from simgate.store.tables import link_clicks, messages, webhooks
 from tests.support.agents import Agent
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.support.v2 import insim, insim_json, ok, refused
+from tests.support.v2 import call, insim, insim_json, ok, refused
 from tests.v2.rows import add_contact, add_list, campaign_messages, set_state
 from tests.webhooks.conftest import Recorder
 
@@ -500,3 +502,48 @@ def test_a_phone_sends_a_started_campaign_and_not_a_cancelled_one(
         if agent is not None:
             agent.kill()
         receiver.stop()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                  max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+CREATE_FIELDS = ["name", "message", "priority", "list_id", "contact_ids", "phone_numbers", "url",
+                 "template_id", "date_to_send"]  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.dictionaries(st.sampled_from(CREATE_FIELDS), json_values, max_size=4))
+def test_any_create_body_is_answered_never_a_crash(
+    server: LiveServer, account: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    body = {"name": "N", "message": "M", "phone_numbers": ["+33611000001"], **fields}
+    response = call(server.url, account, "campaigns/create", **body)
+    answer = response.json()
+    assert response.status_code in (200, 404, 422), (body, answer)
+    assert answer["success"] is (response.status_code == 200)
+    if response.status_code != 200:
+        assert answer["error_code"] in ("NOT_FOUND", "MISSING_FIELD", "VALIDATION_ERROR")
+        assert answer["field"] in CREATE_FIELDS, answer
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(json_values, json_values)
+def test_any_id_is_answered_never_a_crash(
+    server: LiveServer, account: dict[str, Any], campaign_id: Any, template_id: Any
+) -> None:
+    for endpoint, fields in (
+        ("campaigns/detail", {"campaign_id": campaign_id}),
+        ("campaigns/start", {"campaign_id": campaign_id}),
+        ("templates/send", {"template_id": template_id, "recipients": campaign_id}),
+    ):
+        response = call(server.url, account, endpoint, **fields)
+        assert response.status_code in (404, 422), (endpoint, fields, response.text)
+        assert response.json()["field"] in ("campaign_id", "template_id", "recipients")
