@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from simgate.domain.cursors import encode
 from simgate.services.accounts import create_account
 from tests.support.servers import LiveServer
 from tests.support.v2 import insim, insim_json, ok, refused
@@ -82,8 +83,9 @@ def test_pages(server: LiveServer, account: dict[str, Any]) -> None:
         seen += [t["id"] for t in page["templates"]]
         cursor = page["next_cursor"]
     assert seen == ids[::-1]  # newest first, each once
-    bad = refused(server.url, account, "templates", 422, "VALIDATION_ERROR", cursor="nope")
-    assert bad["field"] == "cursor"
+    for cursor in ("nope", encode("yesterday", 1), encode(1, "x"), encode("2026-01-01", 1.5)):
+        bad = refused(server.url, account, "templates", 422, "VALIDATION_ERROR", cursor=cursor)
+        assert bad["field"] == "cursor"
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,12 @@ def time_cursor(params: Params) -> tuple[datetime, int] | None:
     if values is None:
         return None
     created, last_id = values
-    try:
-        assert isinstance(created, str) and isinstance(last_id, int)
-        return datetime.fromisoformat(created), last_id
-    except (AssertionError, ValueError):
-        raise Invalid("cursor", "cursor: not a cursor this server gave") from None
+    if isinstance(created, str) and isinstance(last_id, int):
+        try:
+            return datetime.fromisoformat(created), last_id
+        except ValueError:
+            pass
+    raise Invalid("cursor", "cursor: not a cursor this server gave")
 
 
 def next_cursor(created: datetime, row_id: int) -> str:
