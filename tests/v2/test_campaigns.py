@@ -497,7 +497,8 @@ def test_a_phone_sends_a_started_campaign_and_not_a_cancelled_one(
         assert phone_sent == sent_ids  # nothing of the cancelled campaign
         hooks = status_hooks(receiver)
         for sms_id in sent_ids:
-            assert [h["status"] for h in hooks if h["id_sms_api"] == sms_id] == ["sent", "received"]
+            # Delivered at least once each, in any order (the sender works in parallel).
+            assert {h["status"] for h in hooks if h["id_sms_api"] == sms_id} == {"sent", "received"}
     finally:
         if agent is not None:
             agent.kill()
