@@ -124,19 +124,28 @@ async def accept_with_key(
 
 
 def _judge_apart(
-    account: Account, items: list[Any], public_url: str, now: datetime
+    account: Account,
+    items: list[Any],
+    public_url: str,
+    now: datetime,
+    trusted_numbers: bool = False,
 ) -> list[Draft | Rejected]:
     with _judging:
-        return _judge_all(account, items, public_url, now)
+        return _judge_all(account, items, public_url, now, trusted_numbers)
 
 
 def _judge_all(
-    account: Account, items: list[Any], public_url: str, now: datetime
+    account: Account,
+    items: list[Any],
+    public_url: str,
+    now: datetime,
+    trusted_numbers: bool = False,
 ) -> list[Draft | Rejected]:
     """Judge every item alone; a client id repeated with other content is #007."""
     tz = account.tz
     judged: list[Draft | Rejected] = [
-        judge(item, account.region, tz, public_url, now) for item in items
+        judge(item, account.region, tz, public_url, now, trusted_numbers=trusted_numbers)
+        for item in items
     ]
     first_use: dict[str, Draft] = {}
     for index, verdict in enumerate(judged):
@@ -148,11 +157,18 @@ def _judge_all(
 
 
 def judge_batch(
-    account: Account, items: list[Any], public_url: str, now: datetime
+    account: Account,
+    items: list[Any],
+    public_url: str,
+    now: datetime,
+    *,
+    trusted_numbers: bool = False,
 ) -> list[Draft | Rejected]:
     """Judge a batch outside any transaction (for callers that store it with
-    `store_judged` inside one of their own, like a campaign's start)."""
-    return _judge_apart(account, items, public_url, now)
+    `store_judged` inside one of their own, like a campaign's start). With
+    `trusted_numbers`, E.164 numbers the caller already checked are not parsed
+    again."""
+    return _judge_apart(account, items, public_url, now, trusted_numbers)
 
 
 def store_judged(
