@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simgate._wire import SMS_ERRORS
-from simgate.domain.send_results import V2_ERRORS, is_client_clock_stamp, refusal, result
+from simgate.domain.refusals import V2_ERRORS
+from simgate.domain.send_results import is_client_clock_stamp, refusal, result
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 25, 20, 0, 0)  # naive UTC: 21:00 in Paris

@@ -19,8 +19,9 @@ class Refusal:
     error: str
 
 
-# v1 code → (v2 error_code, field)
-_BY_CODE = {
+# v1 code → (v2 error_code, the message's field at fault; "" for the message itself).
+# One table for every v2 path that sends (sendsms, templates/send, campaigns).
+V2_ERRORS: dict[str, tuple[str, str]] = {
     "#001": ("VALIDATION_ERROR", "phone_number"),
     "#002": ("MISSING_FIELD", "phone_number"),
     "#003": ("MISSING_FIELD", "message"),
@@ -29,7 +30,7 @@ _BY_CODE = {
     "#006": ("VALIDATION_ERROR", "url"),
     "#007": ("VALIDATION_ERROR", "id_sms_api"),
     "#008": ("VALIDATION_ERROR", "id_sms_api"),
-    "#009": ("VALIDATION_ERROR", "messages"),
+    "#009": ("VALIDATION_ERROR", ""),
     "#010": ("VALIDATION_ERROR", "message"),
     "#011": ("VALIDATION_ERROR", "message"),
 }
@@ -38,5 +39,5 @@ _BY_CODE = {
 def from_codes(codes: list[str]) -> Refusal:
     """The first of a refused message's v1 codes, the v2 way."""
     code = codes[0] if codes else "#009"
-    error_code, field = _BY_CODE.get(code, ("VALIDATION_ERROR", "messages"))
-    return Refusal(error_code, field, SMS_ERRORS.get(code, "refused"))
+    error_code, field = V2_ERRORS.get(code, ("VALIDATION_ERROR", ""))
+    return Refusal(error_code, field or "messages", SMS_ERRORS.get(code, "refused"))

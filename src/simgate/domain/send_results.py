@@ -4,7 +4,7 @@ client's clock stamps in `date_to_send`.
 Pure, no I/O. Messages are judged and stored by the v1 path
 (services/messages.py); v2 only reshapes each answer: `sent` 1/0, the
 message's `sms_id` and, for a refused one, the contract's `error_code` and the
-`field` at fault, made from v1's per-message codes (simgate._wire.SMS_ERRORS).
+`field` at fault, made from v1's per-message codes (domain/refusals.V2_ERRORS).
 """
 
 from __future__ import annotations
@@ -16,21 +16,7 @@ from zoneinfo import ZoneInfo
 
 from simgate._wire import SMS_ERRORS
 from simgate.domain.dates import InvalidDate, parse_send_date
-
-# v1 code → (v2 error_code, the item's field at fault; "" for the item itself).
-V2_ERRORS: dict[str, tuple[str, str]] = {
-    "#001": ("VALIDATION_ERROR", "phone_number"),
-    "#002": ("MISSING_FIELD", "phone_number"),
-    "#003": ("MISSING_FIELD", "message"),
-    "#004": ("VALIDATION_ERROR", "date_to_send"),
-    "#005": ("VALIDATION_ERROR", "priority"),
-    "#006": ("VALIDATION_ERROR", "url"),
-    "#007": ("VALIDATION_ERROR", "id_sms_api"),
-    "#008": ("VALIDATION_ERROR", "id_sms_api"),
-    "#009": ("VALIDATION_ERROR", ""),
-    "#010": ("VALIDATION_ERROR", "message"),
-    "#011": ("VALIDATION_ERROR", "message"),
-}
+from simgate.domain.refusals import V2_ERRORS
 
 # The official client stamps every send with its own clock: naive local time
 # with a `T` and microseconds. A person or a scheduler never writes

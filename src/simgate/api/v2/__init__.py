@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.requests import ClientDisconnect
 
 from simgate.api.bodies import read_json_body
 from simgate.api.v2 import (  # noqa: F401 - each module registers its endpoints
@@ -97,6 +98,11 @@ async def dispatch(name: str, request: Request, runtime: RuntimeDep) -> Response
     except RateLimited as exc:
         retry = str(max(1, round(exc.retry_after)))
         return error(429, "RATE_LIMIT_EXCEEDED", str(exc), headers={"Retry-After": retry})
+    except ClientDisconnect:
+        raise  # nobody to answer (api/errors.py)
+    except Exception:  # a bug or an outage: still the envelope clients parse
+        log.exception("v2 %s failed", name)
+        return error(500, "INTERNAL_ERROR", "the server failed to answer; it has been logged")
     return answer({"success": True, **body})
 
 
