@@ -48,6 +48,10 @@ accounts = Table(
     Column("webhook_status", Text),
     Column("webhook_secret", String(128)),
     Column("created_at", DateTime, nullable=False),
+    # Bumped in the same transaction as every change to the account's contact
+    # names, numbers or liveness: a node's in-memory search index is current
+    # while this has not moved (services/contact_book).
+    Column("contacts_stamp", Integer, nullable=False, default=0, server_default="0"),
 )
 
 api_keys = Table(
@@ -185,6 +189,10 @@ contacts = Table(
     # Soft delete: gone from every answer and count, back when upserted again.
     Column("deleted_at", DateTime),
     UniqueConstraint("account_id", "phone_number"),
+    # v2 `contacts` pages sorted by date, last name or first name (keyset).
+    Index("ix_contacts_account_created", "account_id", "created_at", "id"),
+    Index("ix_contacts_account_lastname", "account_id", "lastname", "id"),
+    Index("ix_contacts_account_firstname", "account_id", "firstname", "id"),
 )
 
 # Tags are lower-cased, trimmed strings (DESIGN section 9).
