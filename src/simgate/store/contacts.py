@@ -183,7 +183,7 @@ SORTS = {
     "date_add": contacts.c.created_at,
     "created": contacts.c.created_at,
     "lastname": contacts.c.lastname,
-    "firstname": contacts.c.firstname,
+    "firstname": contacts.c.search_name,  # folded "first last": accents and case aside
     "phone_number": contacts.c.phone_number,
 }
 
@@ -308,7 +308,9 @@ def page(
 def sort_value(contact: Contact, sort: str) -> Any:
     """The value of the page's sort key in `contact` (for the next cursor)."""
     name = SORTS[sort].name
-    return {"created_at": contact.created_at}.get(name, getattr(contact, name, None))
+    if name == "search_name":
+        return search_name(contact.firstname, contact.lastname)
+    return getattr(contact, name)
 
 
 @dataclass(frozen=True, slots=True)

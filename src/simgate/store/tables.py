@@ -189,10 +189,11 @@ contacts = Table(
     # Soft delete: gone from every answer and count, back when upserted again.
     Column("deleted_at", DateTime),
     UniqueConstraint("account_id", "phone_number"),
-    # v2 `contacts` pages sorted by date, last name or first name (keyset).
+    # v2 `contacts` pages sorted by date, last name or first name (keyset;
+    # first name sorts by the folded "first last", accents and case aside).
     Index("ix_contacts_account_created", "account_id", "created_at", "id"),
     Index("ix_contacts_account_lastname", "account_id", "lastname", "id"),
-    Index("ix_contacts_account_firstname", "account_id", "firstname", "id"),
+    Index("ix_contacts_account_search_name", "account_id", "search_name", "id"),
 )
 
 # Tags are lower-cased, trimmed strings (DESIGN section 9).

@@ -176,7 +176,7 @@ def upgrade() -> None:
             "ix_contacts_account_lastname", ["account_id", "lastname", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_contacts_account_firstname", ["account_id", "firstname", "id"], unique=False
+            "ix_contacts_account_search_name", ["account_id", "search_name", "id"], unique=False
         )
     _fill_search_names()
 
@@ -234,7 +234,7 @@ def downgrade() -> None:
         batch_op.drop_column("contacts_stamp")
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.drop_index("ix_contacts_account_firstname")
+        batch_op.drop_index("ix_contacts_account_search_name")
         batch_op.drop_index("ix_contacts_account_lastname")
         batch_op.drop_index("ix_contacts_account_created")
         batch_op.drop_column("deleted_at")
