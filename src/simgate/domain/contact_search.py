@@ -25,10 +25,12 @@ name (about 10 ms per 10^5 names).
 
 from __future__ import annotations
 
+import heapq
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Final
 
 from rapidfuzz import fuzz, process
@@ -88,47 +90,39 @@ def fuzzy_score(ratio: float) -> int:
 
 class NameIndex:
     """One account's live contacts, ready to search. Immutable once built, so
-    several requests may read it at once."""
+    several requests may read it at once.
+
+    Everything is keyed by distinct names and words (names repeat: the cost of
+    a search follows the distinct names, not the contacts)."""
 
     def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
         self.ids: list[int] = []
         self.names: list[str] = []
-        self.phones: list[str] = []
-        for contact_id, name, phone in rows:
+        self.by_name: dict[str, list[int]] = {}
+        self.by_phone: dict[str, list[int]] = {}
+        phones: list[str] = []
+        for pos, (contact_id, name, phone) in enumerate(rows):
             self.ids.append(contact_id)
             self.names.append(name)
-            self.phones.append(phone)
-        self.by_name: dict[str, list[int]] = {}
-        self.by_sorted: dict[str, list[int]] = {}
-        self.by_phone: dict[str, list[int]] = {}
-        word_entries: list[tuple[str, int]] = []
-        for pos, name in enumerate(self.names):
+            phones.append(phone)
             self.by_name.setdefault(name, []).append(pos)
-            self.by_sorted.setdefault(sorted_words(name), []).append(pos)
-            self.by_phone.setdefault(self.phones[pos], []).append(pos)
-            word_entries.extend((word, pos) for word in set(name.split()))
-        word_entries.sort()
-        self.word_keys = [word for word, _ in word_entries]
-        self.word_pos = [pos for _, pos in word_entries]
-        name_order = sorted(range(len(self.names)), key=self.names.__getitem__)
-        self.name_keys = [self.names[pos] for pos in name_order]
-        self.name_pos = name_order
-        self.fuzzy_keys = [sorted_words(name) for name in self.names]
-        self.unique_words = sorted(set(self.word_keys))
-        # "\n" around every name: a substring search over one string, then the
-        # offset says whose name it was.
-        self.blob = "\n" + "\n".join(self.names) + "\n"
-        self.starts: list[int] = []
-        offset = 1
-        for name in self.names:
-            self.starts.append(offset)
-            offset += len(name) + 1
-        self.phone_blob = "\n" + "\n".join(self.phones) + "\n"
-        self.phone_starts: list[int] = []
-        offset = 1
-        for phone in self.phones:
-            self.phone_starts.append(offset)
-            offset += len(phone) + 1
+            self.by_phone.setdefault(phone, []).append(pos)
+        self.by_word: dict[str, list[str]] = {}  # word -> distinct names holding it
+        self.by_sorted: dict[str, list[str]] = {}  # words in order -> distinct names
+        for name in self.by_name:
+            self.by_sorted.setdefault(sorted_words(name), []).append(name)
+            for word in set(name.split()):
+                self.by_word.setdefault(word, []).append(name)
+        self.name_keys = sorted(self.by_name)
+        self.word_keys = sorted(self.by_word)
+        self.fuzzy_keys = list(self.by_sorted)
+        # "\n" around every distinct name: one substring search over one
+        # string, then the offset says which name it was.
+        self.blob = "\n" + "\n".join(self.name_keys) + "\n"
+        self.starts = _line_starts(self.name_keys)
+        self.phones = phones
+        self.phone_blob = "\n" + "\n".join(phones) + "\n"
+        self.phone_starts = _line_starts(phones)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -144,124 +138,146 @@ class NameIndex:
         """The best `limit` contacts for `text`, best first (ties by name, then
         id). `e164` is the text read as a number in the account's region, when
         it is one: then only numbers are compared."""
+        hits: dict[int, tuple[int, str]] = {}
         if looks_like_phone(text):
-            return self._rank(self._phone_hits(text, e164, limit), limit)
+            self._phones(text, e164, hits, limit)
+            return self._rank(hits, limit)
         query = fold(text)
         if not query:
             return []
-        hits: dict[int, tuple[int, str]] = {}
-        self._exact(query, hits)
-        if mode != "exact" and len(hits) < limit:
-            self._prefixes(query, hits, limit)
+        words = query.split()
+        bands: list[tuple[int, str, Iterator[str]]] = [
+            (EXACT_NAME, "exact", iter(self._exact_names(query))),
+            (EXACT_WORDS, "exact", self._word_names(words, whole=True)),
+        ]
+        if mode != "exact":
+            # Sorted already: its first names are its best.
+            bands.append((NAME_PREFIX, "starts_with", islice(self._prefixed_names(query), limit)))
+            bands.append((WORD_PREFIX, "starts_with", self._word_names(words, whole=False)))
+        for score, kind, names in bands:
+            self._take(hits, limit, score, kind, names)
+            if len(hits) >= limit:
+                return self._rank(hits, limit)
         if mode == "smart":
-            if fuzzy and len(hits) < limit:
+            if fuzzy:
                 self._fuzzy(query, hits, limit)
             if len(hits) < limit:
-                self._contains(query, hits, limit)
+                names = _lines(self.blob, self.starts, self.name_keys, query, MAX_WALK)
+                self._take(hits, limit, CONTAINS, "contains", names)
         return self._rank(hits, limit)
 
-    # -- bands ------------------------------------------------------------
+    def _take(
+        self,
+        hits: dict[int, tuple[int, str]],
+        limit: int,
+        score: int,
+        kind: str,
+        names: Iterator[str],
+    ) -> None:
+        """The contacts of a band of equal scores, first by name then id, until
+        `limit` are found in all (the bands come best first)."""
+        # The best contacts of a band hold its first names: expand only those.
+        wanted = limit - len(hits)
+        first_names = heapq.nsmallest(wanted, dict.fromkeys(islice(names, MAX_WALK)))
+        for name in first_names:
+            for pos in sorted(self.by_name[name], key=self.ids.__getitem__):
+                if pos not in hits:
+                    hits[pos] = (score, kind)
+                    if len(hits) >= limit:
+                        return
 
-    def _exact(self, query: str, hits: dict[int, tuple[int, str]]) -> None:
-        for pos in self.by_name.get(query, ()):
-            _keep(hits, pos, EXACT_NAME, "exact")
-        for pos in self.by_sorted.get(sorted_words(query), ()):
-            _keep(hits, pos, EXACT_NAME, "exact")
-        words = query.split()
-        for pos in self._all_words_match(words, whole=True):
-            _keep(hits, pos, EXACT_WORDS, "exact")
+    # -- where each band finds its names ---------------------------------------
 
-    def _prefixes(self, query: str, hits: dict[int, tuple[int, str]], limit: int) -> None:
+    def _exact_names(self, query: str) -> list[str]:
+        found = [query] if query in self.by_name else []
+        found += [name for name in self.by_sorted.get(sorted_words(query), ()) if name != query]
+        return found
+
+    def _prefixed_names(self, query: str) -> Iterator[str]:
         start = bisect_left(self.name_keys, query)
-        for index in range(start, min(start + MAX_WALK, len(self.name_keys))):
-            if not self.name_keys[index].startswith(query):
-                break
-            _keep(hits, self.name_pos[index], NAME_PREFIX, "starts_with")
-            if len(hits) >= limit:
+        for name in islice(self.name_keys, start, None):
+            if not name.startswith(query):
                 return
-        for pos in self._all_words_match(query.split(), whole=False):
-            _keep(hits, pos, WORD_PREFIX, "starts_with")
-            if len(hits) >= limit:
-                return
+            yield name
 
-    def _all_words_match(self, words: list[str], whole: bool) -> Iterator[int]:
-        """Names where each query word is (whole) or starts (not whole) a word.
-        The longest query word picks the candidates; the others filter them."""
+    def _word_names(self, words: list[str], whole: bool) -> Iterator[str]:
+        """Names where each query word is (whole) or starts (not whole) a word
+        of its own. The longest query word picks the candidates; the others
+        filter them."""
         if not words:
             return
         anchor = max(words, key=len)
-        others = [word for word in words if word is not anchor]
-        seen: set[int] = set()
-        start = bisect_left(self.word_keys, anchor)
-        for index in range(start, min(start + MAX_WALK, len(self.word_keys))):
-            key = self.word_keys[index]
-            if not key.startswith(anchor):
-                break
-            if whole and key != anchor:
-                break  # whole words sort first among those that start alike
-            pos = self.word_pos[index]
-            if pos in seen:
-                continue
-            seen.add(pos)
-            if others and not _words_fit(self.names[pos].split(), anchor, others, whole):
-                continue
-            yield pos
+        others = list(words)
+        others.remove(anchor)
+        if whole:
+            matching = [anchor] if anchor in self.by_word else []
+        else:
+            start = bisect_left(self.word_keys, anchor)
+            matching = []
+            for word in islice(self.word_keys, start, start + MAX_WALK):
+                if not word.startswith(anchor):
+                    break
+                matching.append(word)
+        seen: set[str] = set()
+        for word in matching:
+            for name in self.by_word[word]:
+                if name in seen:
+                    continue
+                seen.add(name)
+                if not others or _words_fit(name.split(), anchor, others, whole):
+                    yield name
 
     def _fuzzy(self, query: str, hits: dict[int, tuple[int, str]], limit: int) -> None:
-        found = process.extract(
-            sorted_words(query),
-            self.fuzzy_keys,
-            scorer=fuzz.ratio,
-            processor=None,
-            score_cutoff=FUZZY_CUTOFF,
-            limit=limit * 2,
-        )
-        for _, ratio, pos in found:
-            _keep(hits, pos, fuzzy_score(ratio), "fuzzy")
-        if " " not in query:  # one word: a typo in a first or last name alone
-            words = process.extract(
-                query,
-                self.unique_words,
+        scored: dict[str, float] = {}
+        if " " in query:  # a whole name with a typo, words in any order
+            for key, ratio, _ in process.extract(
+                sorted_words(query),
+                self.fuzzy_keys,
                 scorer=fuzz.ratio,
                 processor=None,
                 score_cutoff=FUZZY_CUTOFF,
-                limit=limit,
-            )
-            for word, ratio, _ in words:
-                start = bisect_left(self.word_keys, word)
-                for index in range(start, min(start + limit, len(self.word_keys))):
-                    if self.word_keys[index] != word:
-                        break
-                    _keep(hits, self.word_pos[index], fuzzy_score(ratio), "fuzzy")
-
-    def _contains(self, query: str, hits: dict[int, tuple[int, str]], limit: int) -> None:
-        for pos in _occurrences(self.blob, self.starts, query, limit + len(hits)):
-            _keep(hits, pos, CONTAINS, "contains")
+                limit=limit * 2,
+            ):
+                for name in self.by_sorted[key]:
+                    scored[name] = max(scored.get(name, 0.0), ratio)
+        else:  # one word: a typo in a first or last name alone
+            for word, ratio, _ in process.extract(
+                query,
+                self.word_keys,
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=FUZZY_CUTOFF,
+                limit=limit * 2,
+            ):
+                for name in self.by_word[word][: limit * 2]:
+                    scored[name] = max(scored.get(name, 0.0), ratio)
+        by_score: dict[int, list[str]] = {}
+        for name, ratio in scored.items():
+            by_score.setdefault(fuzzy_score(ratio), []).append(name)
+        for score in sorted(by_score, reverse=True):
+            self._take(hits, limit, score, "fuzzy", iter(by_score[score]))
             if len(hits) >= limit:
                 return
 
-    def _phone_hits(self, text: str, e164: str | None, limit: int) -> dict[int, tuple[int, str]]:
-        hits: dict[int, tuple[int, str]] = {}
+    def _phones(
+        self, text: str, e164: str | None, hits: dict[int, tuple[int, str]], limit: int
+    ) -> None:
         if e164 is not None:
-            for pos in self.by_phone.get(e164, ()):
-                _keep(hits, pos, PHONE_EXACT, "phone")
+            for pos in self.by_phone.get(e164, ())[:limit]:
+                hits[pos] = (PHONE_EXACT, "phone")
         digits = phone_digits(text)
         if digits and len(hits) < limit:
-            for pos in _occurrences(self.phone_blob, self.phone_starts, digits, limit + len(hits)):
-                _keep(hits, pos, PHONE_PART, "phone")
+            for number in _lines(
+                self.phone_blob, self.phone_starts, self.phones, digits, limit * 2
+            ):
+                for pos in self.by_phone[number]:
+                    hits.setdefault(pos, (PHONE_PART, "phone"))
                 if len(hits) >= limit:
-                    break
-        return hits
+                    return
 
     def _rank(self, hits: dict[int, tuple[int, str]], limit: int) -> list[Hit]:
         order = sorted(hits.items(), key=lambda kv: (-kv[1][0], self.names[kv[0]], self.ids[kv[0]]))
         return [Hit(self.ids[pos], score, kind) for pos, (score, kind) in order[:limit]]
-
-
-def _keep(hits: dict[int, tuple[int, str]], pos: int, score: int, kind: str) -> None:
-    """A contact's best match wins."""
-    if pos not in hits or hits[pos][0] < score:
-        hits[pos] = (score, kind)
 
 
 def _words_fit(name_words: list[str], anchor: str, others: list[str], whole: bool) -> bool:
@@ -278,22 +294,24 @@ def _words_fit(name_words: list[str], anchor: str, others: list[str], whole: boo
     return True
 
 
-def _occurrences(blob: str, starts: list[int], needle: str, most: int) -> Iterator[int]:
-    """Positions of the lines of `blob` that hold `needle`, each once, in order."""
-    if "\n" in needle:
+def _line_starts(lines: list[str]) -> list[int]:
+    """Where each line begins in "\n" + "\n".join(lines) + "\n"."""
+    starts: list[int] = []
+    offset = 1
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    return starts
+
+
+def _lines(blob: str, starts: list[int], lines: list[str], needle: str, most: int) -> Iterator[str]:
+    """The lines of `blob` that hold `needle`, each once, in order."""
+    if "\n" in needle or not needle:
         return
-    seen = -1
     found = 0
     at = blob.find(needle)
-    walked = 0
-    while at != -1 and found < most and walked < MAX_WALK * 4:
-        walked += 1
-        pos = bisect_left(starts, at + 1) - 1
-        if pos != seen:
-            seen = pos
-            found += 1
-            yield pos
-            at = starts[pos + 1] if pos + 1 < len(starts) else len(blob)
-        else:
-            at += 1
-        at = blob.find(needle, at)
+    while at != -1 and found < most:
+        index = bisect_right(starts, at) - 1
+        found += 1
+        yield lines[index]
+        at = blob.find(needle, starts[index + 1] if index + 1 < len(starts) else len(blob))

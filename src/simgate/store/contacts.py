@@ -242,14 +242,19 @@ def by_ids(conn: Connection, account_id: int, ids: Sequence[int]) -> dict[int, C
     """The live contacts among `ids`, by id."""
     if not ids:
         return {}
-    rows = conn.execute(
-        select(*_COLUMNS).where(
-            contacts.c.account_id == account_id,
-            contacts.c.id.in_(list(ids)),
-            contacts.c.deleted_at.is_(None),
-        )
-    ).all()
+    rows = _owned(conn, select(*_COLUMNS, contacts.c.account_id), account_id, ids)
     return {contact.id: contact for contact in _build(conn, rows)}
+
+
+def _owned(conn: Connection, query: Any, account_id: int, ids: Sequence[int]) -> list[Any]:
+    """The rows of `query` (which selects contacts.account_id) for the live
+    contacts among `ids` that belong to the account. The account is checked
+    here, not in SQL: with both in the WHERE, SQLite walks the account's index
+    (10^5 rows) instead of looking the ids up by primary key."""
+    rows = conn.execute(
+        query.where(contacts.c.id.in_(list(ids)), contacts.c.deleted_at.is_(None))
+    ).all()
+    return [row for row in rows if row.account_id == account_id]
 
 
 def by_phone(conn: Connection, account_id: int, phone_number: str) -> Contact | None:
