@@ -181,6 +181,12 @@ def get(engine: Engine, account: Account, contact_id: int) -> Contact:
     return contact
 
 
+def tags_for(engine: Engine, contact_ids: list[int]) -> dict[int, list[str]]:
+    """The tags of contacts the caller already read from its account."""
+    with engine.connect() as conn:
+        return store.tags_by_contact(conn, contact_ids)
+
+
 def custom_fields(engine: Engine, account: Account) -> list[CustomField]:
     with engine.connect() as conn:
         return store.custom_fields_of(conn, account.id)

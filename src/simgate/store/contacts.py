@@ -203,17 +203,22 @@ def read_custom(raw: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
-def _build(conn: Connection, rows: Sequence[Any]) -> list[Contact]:
-    """Contacts from rows of _COLUMNS, with their tags (one more query)."""
-    ids = [row.id for row in rows]
+def tags_by_contact(conn: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tags of these contacts, in one query."""
     tags: dict[int, list[str]] = {}
     if ids:
         for contact_id, tag in conn.execute(
             select(contact_tags.c.contact_id, contact_tags.c.tag)
-            .where(contact_tags.c.contact_id.in_(ids))
+            .where(contact_tags.c.contact_id.in_(list(ids)))
             .order_by(contact_tags.c.contact_id, contact_tags.c.tag)
         ):
             tags.setdefault(contact_id, []).append(tag)
+    return tags
+
+
+def _build(conn: Connection, rows: Sequence[Any]) -> list[Contact]:
+    """Contacts from rows of _COLUMNS, with their tags (one more query)."""
+    tags = tags_by_contact(conn, [row.id for row in rows])
     return [
         Contact(
             id=row.id,

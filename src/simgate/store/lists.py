@@ -178,10 +178,16 @@ def add_all(conn: Connection, account_id: int, list_id: int, now: datetime) -> t
         contacts.c.deleted_at.is_(None),
         contacts.c.id.not_in(already),
     )
-    added: int = conn.execute(
-        insert(list_members).from_select(["list_id", "contact_id", "added_at"], source)
-    ).rowcount
-    return added, total
+    before = _member_count(conn, list_id)
+    conn.execute(insert(list_members).from_select(["list_id", "contact_id", "added_at"], source))
+    # Counted, not rowcount: psycopg reports -1 for an INSERT ... SELECT.
+    return _member_count(conn, list_id) - before, total
+
+
+def _member_count(conn: Connection, list_id: int) -> int:
+    return int(
+        conn.execute(select(func.count()).where(list_members.c.list_id == list_id)).scalar_one()
+    )
 
 
 def members(conn: Connection, list_id: int, limit: int) -> list[int]:

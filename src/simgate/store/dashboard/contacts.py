@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, or_, select
 
+from simgate.domain.search import fold
 from simgate.store.contacts import FIELDS
 from simgate.store.dashboard.common import Page, columns, page_of
 from simgate.store.tables import contacts
@@ -26,14 +27,15 @@ class ContactRow:
     email: str
     created_at: datetime
     updated_at: datetime
+    pro: bool
 
 
 _CONTACT = columns(contacts, ContactRow)
 
 
 def page_of_contacts(conn: Connection, account_id: int, search: str, page: int) -> Page:
-    """The account's contacts by name, each of the first five words of `search`
-    found in a name, the e-mail or the number."""
+    """The account's live contacts by name, each of the first five words of
+    `search` found in the folded name, the e-mail or the number."""
     query = select(*_CONTACT).where(
         contacts.c.account_id == account_id, contacts.c.deleted_at.is_(None)
     )
@@ -41,8 +43,8 @@ def page_of_contacts(conn: Connection, account_id: int, search: str, page: int) 
         pattern = f"%{word}%"
         query = query.where(
             or_(
-                contacts.c.firstname.ilike(pattern),
-                contacts.c.lastname.ilike(pattern),
+                # The folded name: accents and case do not count.
+                contacts.c.search_name.contains(fold(word), autoescape=True),
                 contacts.c.email.ilike(pattern),
                 contacts.c.phone_number.contains(word.lstrip("0") or word, autoescape=True),
             )
