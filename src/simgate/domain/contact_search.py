@@ -62,6 +62,16 @@ class Hit:
     contact_id: int
     score: int
     match_type: str
+    name: str  # folded: ties of score go by name, then id
+
+    @property
+    def rank(self) -> tuple[int, str, int]:
+        return (-self.score, self.name, self.contact_id)
+
+
+def best(hits: Iterable[Hit], limit: int) -> list[Hit]:
+    """The best `limit` of hits from several indexes (each contact once)."""
+    return sorted(hits, key=lambda hit: hit.rank)[:limit]
 
 
 def looks_like_phone(text: str) -> bool:
@@ -134,13 +144,15 @@ class NameIndex:
         fuzzy: bool = True,
         limit: int = 5,
         e164: str | None = None,
+        exclude: frozenset[int] = frozenset(),
     ) -> list[Hit]:
         """The best `limit` contacts for `text`, best first (ties by name, then
         id). `e164` is the text read as a number in the account's region, when
-        it is one: then only numbers are compared."""
+        it is one: then only numbers are compared. Contacts in `exclude` are
+        never found (a newer index holds them)."""
         hits: dict[int, tuple[int, str]] = {}
         if looks_like_phone(text):
-            self._phones(text, e164, hits, limit)
+            self._phones(text, e164, hits, limit, exclude)
             return self._rank(hits, limit)
         query = fold(text)
         if not query:
@@ -155,15 +167,15 @@ class NameIndex:
             bands.append((NAME_PREFIX, "starts_with", islice(self._prefixed_names(query), limit)))
             bands.append((WORD_PREFIX, "starts_with", self._word_names(words, whole=False)))
         for score, kind, names in bands:
-            self._take(hits, limit, score, kind, names)
+            self._take(hits, limit, score, kind, names, exclude)
             if len(hits) >= limit:
                 return self._rank(hits, limit)
         if mode == "smart":
             if fuzzy:
-                self._fuzzy(query, hits, limit)
+                self._fuzzy(query, hits, limit, exclude)
             if len(hits) < limit:
                 names = _lines(self.blob, self.starts, self.name_keys, query, MAX_WALK)
-                self._take(hits, limit, CONTAINS, "contains", names)
+                self._take(hits, limit, CONTAINS, "contains", names, exclude)
         return self._rank(hits, limit)
 
     def _take(
@@ -173,15 +185,16 @@ class NameIndex:
         score: int,
         kind: str,
         names: Iterator[str],
+        exclude: frozenset[int],
     ) -> None:
         """The contacts of a band of equal scores, first by name then id, until
         `limit` are found in all (the bands come best first)."""
         # The best contacts of a band hold its first names: expand only those.
-        wanted = limit - len(hits)
+        wanted = limit - len(hits) + min(len(exclude), limit)  # some may be excluded
         first_names = heapq.nsmallest(wanted, dict.fromkeys(islice(names, MAX_WALK)))
         for name in first_names:
             for pos in sorted(self.by_name[name], key=self.ids.__getitem__):
-                if pos not in hits:
+                if pos not in hits and self.ids[pos] not in exclude:
                     hits[pos] = (score, kind)
                     if len(hits) >= limit:
                         return
@@ -227,7 +240,9 @@ class NameIndex:
                 if not others or _words_fit(name.split(), anchor, others, whole):
                     yield name
 
-    def _fuzzy(self, query: str, hits: dict[int, tuple[int, str]], limit: int) -> None:
+    def _fuzzy(
+        self, query: str, hits: dict[int, tuple[int, str]], limit: int, exclude: frozenset[int]
+    ) -> None:
         scored: dict[str, float] = {}
         if " " in query:  # a whole name with a typo, words in any order
             for key, ratio, _ in process.extract(
@@ -255,29 +270,38 @@ class NameIndex:
         for name, ratio in scored.items():
             by_score.setdefault(fuzzy_score(ratio), []).append(name)
         for score in sorted(by_score, reverse=True):
-            self._take(hits, limit, score, "fuzzy", iter(by_score[score]))
+            self._take(hits, limit, score, "fuzzy", iter(by_score[score]), exclude)
             if len(hits) >= limit:
                 return
 
     def _phones(
-        self, text: str, e164: str | None, hits: dict[int, tuple[int, str]], limit: int
+        self,
+        text: str,
+        e164: str | None,
+        hits: dict[int, tuple[int, str]],
+        limit: int,
+        exclude: frozenset[int],
     ) -> None:
         if e164 is not None:
             for pos in self.by_phone.get(e164, ())[:limit]:
-                hits[pos] = (PHONE_EXACT, "phone")
+                if self.ids[pos] not in exclude:
+                    hits[pos] = (PHONE_EXACT, "phone")
         digits = phone_digits(text)
         if digits and len(hits) < limit:
             for number in _lines(
                 self.phone_blob, self.phone_starts, self.phones, digits, limit * 2
             ):
                 for pos in self.by_phone[number]:
-                    hits.setdefault(pos, (PHONE_PART, "phone"))
+                    if self.ids[pos] not in exclude:
+                        hits.setdefault(pos, (PHONE_PART, "phone"))
                 if len(hits) >= limit:
                     return
 
     def _rank(self, hits: dict[int, tuple[int, str]], limit: int) -> list[Hit]:
         order = sorted(hits.items(), key=lambda kv: (-kv[1][0], self.names[kv[0]], self.ids[kv[0]]))
-        return [Hit(self.ids[pos], score, kind) for pos, (score, kind) in order[:limit]]
+        return [
+            Hit(self.ids[pos], score, kind, self.names[pos]) for pos, (score, kind) in order[:limit]
+        ]
 
 
 def _words_fit(name_words: list[str], anchor: str, others: list[str], whole: bool) -> bool:

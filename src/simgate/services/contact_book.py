@@ -4,16 +4,25 @@ shared by the v2 API and the dashboard.
 Search speed. `search` scores names in memory (domain/contact_search): each
 node keeps, per account, a `NameIndex` of (id, folded name, number) built from
 the store. Before every search it reads the account's `contacts_stamp` (one
-primary-key lookup); every write that changes a name, a number or whether a
-contact is live bumps that stamp in its own transaction (store/contacts), so
-an index whose stamp still matches is current, whichever node wrote. Built
-from the stamp read first, then the rows: rows newer than the stamp only make
-the next search rebuild. Several nodes on one PostgreSQL store therefore never
-answer from a stale index. Indexes are per account, so one account's 10^5
-contacts cost another account nothing; a lock per account lets one request
-build while the others of that account wait for it, and the least recently
-used indexes go when the cached contacts pass MAX_CACHED_CONTACTS.
-The found ids are then read from the store (live ones only), in one query.
+primary-key lookup). Every write that changes a name, a number or whether a
+contact is live bumps that stamp and marks the rows it writes with the new
+value, in its own transaction (store/contacts). So:
+
+- an index whose stamp still matches is current, whichever node wrote;
+- when the stamp moved, only the rows written since are read (an index range
+  on contacts(account_id, stamp)) and laid over the index: the base stops
+  answering for them and a small index of those rows answers instead. After
+  MAX_OVERLAY changed rows (or a twentieth of the base) the base is rebuilt
+  from every row, which takes about a second per 10^5 contacts;
+- the stamp is read before the rows, so rows newer than the stamp only make
+  the next search read them again. On PostgreSQL the stamp's row lock orders
+  the writers, so several nodes on one store never answer from a stale index.
+
+Indexes are per account, so one account's 10^5 contacts cost another account
+nothing but memory; a lock per account lets one request build while the
+others of that account wait; the least recently used indexes go when the
+cached contacts pass MAX_CACHED_CONTACTS. The found ids are then read from the
+store (live ones only), in one query by primary key.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from sqlalchemy import Connection, Engine
 
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import contact_rules
-from simgate.domain.contact_search import NameIndex, looks_like_phone
+from simgate.domain.contact_search import Hit, NameIndex, best, looks_like_phone
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.errors import Invalid, NotFound
 from simgate.services.accounts import Account
@@ -37,6 +46,7 @@ from simgate.store.contacts import Activity, Contact, CustomField
 from simgate.store.db import run_write
 
 MAX_CACHED_CONTACTS = 2_000_000  # names held in memory across accounts, per node
+MAX_OVERLAY = 2_000  # rows written since the base was built, before it is built again
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,53 +56,94 @@ class Found:
     match_type: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """An account's search index as of `stamp`: the `base` built from every
+    row, and an `overlay` of the rows written since (by id: name, number,
+    live), which the base must not answer for."""
+
+    stamp: int
+    base: NameIndex
+    changed: dict[int, tuple[str, str, bool]]
+    overlay: NameIndex
+    hidden: frozenset[int]
+
+    def search(self, text: str, mode: str, fuzzy: bool, limit: int, e164: str | None) -> list[Hit]:
+        found = self.base.search(text, mode, fuzzy, limit, e164, exclude=self.hidden)
+        if self.changed:
+            found += self.overlay.search(text, mode, fuzzy, limit, e164)
+        return best(found, limit)
+
+
+def _entry(stamp: int, base: NameIndex, changed: dict[int, tuple[str, str, bool]]) -> _Entry:
+    live = [(cid, name, phone) for cid, (name, phone, alive) in changed.items() if alive]
+    return _Entry(stamp, base, changed, NameIndex(live), frozenset(changed))
+
+
 class _IndexCache:
-    """The NameIndex of each account of one engine, with its stamp."""
+    """The search index of each account of one engine.
+
+    A search reads the account's stamp. Unchanged: the index is current. Moved:
+    the rows written since the index's stamp are read (an index range) and
+    laid over the base; once the overlay holds more than MAX_OVERLAY rows (or
+    a twentieth of the base) the base is built again from every row.
+    """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._locks: dict[int, threading.Lock] = {}
-        self._indexes: OrderedDict[int, tuple[int, NameIndex]] = OrderedDict()
+        self._entries: OrderedDict[int, _Entry] = OrderedDict()
         self._size = 0
 
-    def index(self, engine: Engine, account_id: int) -> NameIndex:
+    def entry(self, engine: Engine, account_id: int) -> _Entry:
         with engine.connect() as conn:
             current = store.stamp(conn, account_id)
-        cached = self._cached(account_id, current)
-        if cached is not None:
+        cached = self._cached(account_id)
+        if cached is not None and cached.stamp == current:
             return cached
-        with self._lock_of(account_id):
-            cached = self._cached(account_id, current)  # built while we waited
-            if cached is not None:
+        with self._lock_of(account_id):  # one request builds, the others wait for it
+            cached = self._cached(account_id)
+            if cached is not None and cached.stamp >= current:
                 return cached
             with engine.connect() as conn:
                 stamp = store.stamp(conn, account_id)  # first the stamp, then the rows
-                index = NameIndex(store.index_rows(conn, account_id))
-            self._put(account_id, stamp, index)
-            return index
+                if cached is None:
+                    fresh = _entry(stamp, NameIndex(store.index_rows(conn, account_id)), {})
+                else:
+                    changed = dict(cached.changed)
+                    for cid, name, phone, live in store.changed_since(
+                        conn, account_id, cached.stamp
+                    ):
+                        changed[cid] = (name, phone, live)
+                    if len(changed) > max(MAX_OVERLAY, len(cached.base) // 20):
+                        rows = store.index_rows(conn, account_id)
+                        fresh = _entry(stamp, NameIndex(rows), {})
+                    else:
+                        fresh = _entry(stamp, cached.base, changed)
+            self._put(account_id, fresh)
+            return fresh
 
-    def _cached(self, account_id: int, current: int) -> NameIndex | None:
+    def _cached(self, account_id: int) -> _Entry | None:
         with self._guard:
-            entry = self._indexes.get(account_id)
-            if entry is None or entry[0] != current:
-                return None
-            self._indexes.move_to_end(account_id)
-            return entry[1]
+            entry = self._entries.get(account_id)
+            if entry is not None:
+                self._entries.move_to_end(account_id)
+            return entry
 
     def _lock_of(self, account_id: int) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(account_id, threading.Lock())
 
-    def _put(self, account_id: int, stamp: int, index: NameIndex) -> None:
+    def _put(self, account_id: int, entry: _Entry) -> None:
         with self._guard:
-            old = self._indexes.pop(account_id, None)
+            old = self._entries.pop(account_id, None)
             if old is not None:
-                self._size -= len(old[1])
-            self._indexes[account_id] = (stamp, index)
-            self._size += len(index)
-            while self._size > MAX_CACHED_CONTACTS and len(self._indexes) > 1:
-                _, (_, gone) = self._indexes.popitem(last=False)
-                self._size -= len(gone)
+                self._size -= len(old.base)
+            self._entries[account_id] = entry
+            self._size += len(entry.base)
+            while self._size > MAX_CACHED_CONTACTS and len(self._entries) > 1:
+                _, gone = self._entries.popitem(last=False)
+                self._size -= len(gone.base)
 
 
 _caches: weakref.WeakKeyDictionary[Engine, _IndexCache] = weakref.WeakKeyDictionary()
@@ -120,7 +171,7 @@ def search(
             e164 = to_e164(text, account.region)
         except InvalidNumber:
             pass  # a part of a number: its digits are still looked for
-    hits = _cache(engine).index(engine, account.id).search(text, mode, fuzzy, limit, e164)
+    hits = _cache(engine).entry(engine, account.id).search(text, mode, fuzzy, limit, e164)
     with engine.connect() as conn:
         found = store.by_ids(conn, account.id, [hit.contact_id for hit in hits])
     return [

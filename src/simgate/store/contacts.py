@@ -10,7 +10,7 @@ same transaction: search indexes held in memory check it (bump_stamp).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,8 +50,10 @@ FIELDS = ("phone_number", "firstname", "lastname", "address", "email")
 def upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert or update contacts (one executemany); each row holds account_id,
     created_at, updated_at and the FIELDS. A soft-deleted contact comes back."""
+    stamps = {account_id: bump_stamp(conn, account_id) for account_id in _accounts_of(rows)}
     for row in rows:
         row["search_name"] = search_name(row["firstname"], row["lastname"])
+        row["stamp"] = stamps[row["account_id"]]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(contacts)
     stmt = stmt.on_conflict_do_update(
@@ -63,11 +65,15 @@ def upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
             "email": stmt.excluded.email,
             "updated_at": stmt.excluded.updated_at,
             "search_name": stmt.excluded.search_name,
+            "stamp": stmt.excluded.stamp,
             "deleted_at": None,
         },
     )
     conn.execute(stmt, rows)
-    bump_stamp(conn, {row["account_id"] for row in rows})
+
+
+def _accounts_of(rows: list[dict[str, Any]]) -> list[int]:
+    return sorted({row["account_id"] for row in rows})  # a fixed lock order
 
 
 def number_taken(conn: Connection, account_id: int, phone_number: str, except_id: int) -> bool:
@@ -97,37 +103,44 @@ def update_contact(
     conn.execute(
         update(contacts)
         .where(_live_of(account_id, contact_id))
-        .values(**values, search_name=search_name(first, last), updated_at=now)
+        .values(
+            **values,
+            search_name=search_name(first, last),
+            updated_at=now,
+            stamp=bump_stamp(conn, account_id),
+        )
     )
-    bump_stamp(conn, {account_id})
     return True
 
 
 def soft_delete(conn: Connection, account_id: int, contact_id: int, now: datetime) -> bool:
     """Mark a live contact deleted; False when the account has no such live contact."""
-    changed: int = conn.execute(
+    if not is_live(conn, account_id, contact_id):
+        return False
+    conn.execute(
         update(contacts)
         .where(_live_of(account_id, contact_id))
-        .values(deleted_at=now, updated_at=now)
-    ).rowcount
-    if changed:
-        bump_stamp(conn, {account_id})
-    return bool(changed)
+        .values(deleted_at=now, updated_at=now, stamp=bump_stamp(conn, account_id))
+    )
+    return True
 
 
 # -- change stamp ------------------------------------------------------------
 
 
-def bump_stamp(conn: Connection, account_ids: Iterable[int]) -> None:
-    """Say that these accounts' contacts changed. On PostgreSQL the row lock
-    it takes orders the writers: a stamp that can be read implies that every
-    write with a lower one is committed."""
-    for account_id in sorted(set(account_ids)):
+def bump_stamp(conn: Connection, account_id: int) -> int:
+    """Say that the account's contacts change in this transaction; the new
+    stamp, for the rows written. On PostgreSQL the row lock it takes orders the
+    writers: a stamp that can be read implies that every write with a lower
+    one is committed."""
+    return int(
         conn.execute(
             update(accounts)
             .where(accounts.c.id == account_id)
             .values(contacts_stamp=accounts.c.contacts_stamp + 1)
-        )
+            .returning(accounts.c.contacts_stamp)
+        ).scalar_one()
+    )
 
 
 def stamp(conn: Connection, account_id: int) -> int:
@@ -135,6 +148,18 @@ def stamp(conn: Connection, account_id: int) -> int:
         select(accounts.c.contacts_stamp).where(accounts.c.id == account_id)
     ).scalar_one_or_none()
     return int(value or 0)
+
+
+def changed_since(
+    conn: Connection, account_id: int, since: int
+) -> list[tuple[int, str, str, bool]]:
+    """(id, folded name, number, live) of the contacts written after stamp `since`."""
+    rows = conn.execute(
+        select(
+            contacts.c.id, contacts.c.search_name, contacts.c.phone_number, contacts.c.deleted_at
+        ).where(contacts.c.account_id == account_id, contacts.c.stamp > since)
+    )
+    return [(row[0], row[1], row[2], row[3] is None) for row in rows]
 
 
 def index_rows(conn: Connection, account_id: int) -> list[tuple[int, str, str]]:

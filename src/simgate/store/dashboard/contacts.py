@@ -43,7 +43,9 @@ def page_of_contacts(conn: Connection, account_id: int, search: str, page: int) 
         pattern = f"%{word}%"
         query = query.where(
             or_(
-                # The folded name: accents and case do not count.
+                contacts.c.firstname.ilike(pattern),
+                contacts.c.lastname.ilike(pattern),
+                # The folded name too: "cecile" finds "Cécile".
                 contacts.c.search_name.contains(fold(word), autoescape=True),
                 contacts.c.email.ilike(pattern),
                 contacts.c.phone_number.contains(word.lstrip("0") or word, autoescape=True),
