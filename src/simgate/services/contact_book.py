@@ -42,8 +42,10 @@ from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.errors import Invalid, NotFound
 from simgate.services.accounts import Account
 from simgate.store import contacts as store
-from simgate.store.contacts import Activity, Contact, CustomField
+from simgate.store.contacts import SORTS, Activity, Contact, CustomField, sort_value
 from simgate.store.db import run_write
+
+__all__ = ["SORTS", "Activity", "Contact", "CustomField", "sort_value"]  # re-exported: edges import no store module
 
 MAX_CACHED_CONTACTS = 2_000_000  # names held in memory across accounts, per node
 MAX_OVERLAY = 2_000  # rows written since the base was built, before it is built again

@@ -10,7 +10,7 @@ from simgate.domain import contact_rules, cursors
 from simgate.domain.contact_search import MODES
 from simgate.errors import Invalid
 from simgate.services import contact_book
-from simgate.store.contacts import SORTS, Contact, sort_value
+from simgate.services.contact_book import SORTS, Contact, sort_value
 
 MAX_SEARCH_TEXT = 200
 MAX_TAGS_PER_CALL = 100

@@ -10,8 +10,7 @@ from simgate.api.v2.envelope import MAX_NAME_FIELD, Call, endpoint, object_id
 from simgate.domain import cursors
 from simgate.errors import Invalid
 from simgate.services import contact_lists
-from simgate.services.contact_lists import MemberChange
-from simgate.store.lists import ContactList
+from simgate.services.contact_lists import ContactList, MemberChange
 
 MAX_IDS_PER_CALL = 1000
 
