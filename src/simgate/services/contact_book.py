@@ -45,7 +45,8 @@ from simgate.store import contacts as store
 from simgate.store.contacts import SORTS, Activity, Contact, CustomField, sort_value
 from simgate.store.db import run_write
 
-__all__ = ["SORTS", "Activity", "Contact", "CustomField", "sort_value"]  # re-exported: edges import no store module
+# Re-exported: the edges (api/, web/) import no store module.
+__all__ = ["SORTS", "Activity", "Contact", "CustomField", "sort_value"]
 
 MAX_CACHED_CONTACTS = 2_000_000  # names held in memory across accounts, per node
 MAX_OVERLAY = 2_000  # rows written since the base was built, before it is built again

@@ -17,7 +17,8 @@ from simgate.store.contacts import Contact
 from simgate.store.db import run_write
 from simgate.store.lists import ContactList
 
-__all__ = ["Contact", "ContactList"]  # re-exported: edges import no store module
+# Re-exported: the edges (api/, web/) import no store module.
+__all__ = ["Contact", "ContactList"]
 
 MAX_MEMBERS_SHOWN = 100
 
