@@ -515,3 +515,41 @@ def test_official_client_contacts_commands(
     missing = insim(server.url, account, "contacts", "detail", cid, home=tmp_path, json_mode=False)
     assert missing.returncode == 1 and "Error [NOT_FOUND]" in missing.stderr
     assert "Field: id_contact" in missing.stderr
+
+
+def test_two_nodes_on_one_store_never_answer_stale(
+    server: LiveServer, account: dict[str, Any], shared_settings: Any
+) -> None:
+    """Each node keeps its own search index; the store's change stamp tells it
+    when another node wrote."""
+    ids = add_people(server, account)
+    with LiveServer(shared_settings) as other:
+        for node in (server, other):  # both build their index
+            found = ok(node.url, account, "contacts/search", name="cecile dubois")["contacts"]
+            assert [c["id"] for c in found] == [ids["Dubois"]]
+        ok(other.url, account, "contacts/delete", id_contact=ids["Dubois"])
+        assert ok(server.url, account, "contacts/search", name="cecile dubois")["contacts"] == []
+        upsert_contacts(
+            other.engine,
+            owner(other, account),
+            [{"firstname": "Cécile", "lastname": "Dubois", "phone_number": "0612345678"}],
+        )
+        back = ok(server.url, account, "contacts/search", name="cecile dubois")["contacts"]
+        assert [c["id"] for c in back] == [ids["Dubois"]]
+        post = {"header": {"login": account["login"], "accessKey": account["accessKey"]}}
+        other.post(
+            "/api/v1/contact",
+            json={
+                **post,
+                "contacts": [
+                    {"firstname": "Noé", "lastname": "Neuf", "phone_number": "0677777777"}
+                ],
+            },
+        )
+        assert ok(server.url, account, "contacts/search", name="noe neuf")["contacts"]
+        assert (
+            ok(server.url, account, "contacts/search", name="noe", mode="starts_with")["contacts"][
+                0
+            ]["lastname"]
+            == "Neuf"
+        )
