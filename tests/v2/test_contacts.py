@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simgate.domain import cursors
 from simgate.services import contact_book
 from simgate.services.accounts import create_account
 from simgate.services.contacts import upsert_contacts
@@ -129,6 +130,8 @@ def test_list_search_folds_accents(server: LiveServer, account: dict[str, Any]) 
         ({"limit": 0}, "limit"),
         ({"limit": "5"}, "limit"),
         ({"cursor": "!!nope"}, "cursor"),
+        ({"cursor": cursors.encode("date_add.desc", "2026-01-01T00:00:00", 2**40)}, "cursor"),
+        ({"cursor": cursors.encode("lastname.asc", 5, 1), "sort": "lastname"}, "cursor"),
         ({"search": 5}, "search"),
     ],
 )
@@ -281,7 +284,7 @@ def test_ids_of_nobody_or_of_another_account(
 ) -> None:
     ids = add_people(server, account)
     stranger = other_account(server)
-    for bad in (ids["Dubois"], "999999999", "abc", " 1x"):
+    for bad in (ids["Dubois"], "999999999", "99999999999", str(2**63), "abc", " 1x"):
         body = refused(server.url, stranger, endpoint, 404, "NOT_FOUND", id_contact=bad)
         assert body["field"] == "id_contact"
     assert refused(server.url, account, endpoint, 422, "MISSING_FIELD")["field"] == "id_contact"

@@ -87,11 +87,11 @@ def test_members_add_remove_and_counts(server: LiveServer, account: dict[str, An
         account,
         "lists/contacts/add",
         list_id=list_id,
-        contact_ids=[ids[0], ids[1], ids[1], theirs, "999999", "x-1"],
+        contact_ids=[ids[0], ids[1], ids[1], theirs, "999999", "x-1", "99999999999"],
     )
     assert body["added"] == [ids[0], ids[1]]
     assert body["skipped"] == []
-    assert body["not_found"] == [theirs, "999999", "x-1"]
+    assert body["not_found"] == [theirs, "999999", "x-1", "99999999999"]
     assert body["contacts"] == 2
     again = ok(server.url, account, "lists/contacts/add", list_id=list_id, contact_ids=[ids[0]])
     assert again["added"] == [] and again["skipped"] == [ids[0]]
@@ -152,7 +152,7 @@ def test_unknown_or_foreign_list_is_not_found(
     server: LiveServer, account: dict[str, Any], endpoint: str
 ) -> None:
     theirs = ok(server.url, other_account(server), "lists/create", name="theirs")["list_id"]
-    for bad in (theirs, "999999", "abc"):
+    for bad in (theirs, "999999", "99999999999", "abc"):
         body = refused(server.url, account, endpoint, 404, "NOT_FOUND", list_id=bad, contact_ids=[])
         assert body["field"] == "list_id"
     body = refused(server.url, account, endpoint, 422, "MISSING_FIELD", contact_ids=[])

@@ -167,6 +167,7 @@ def test_another_accounts_rows_stay_hidden(
         f"/app/contacts/{their_contact}/custom",
     ):
         assert post(client, path, page, name="x", add="x", pro="1").status_code == 404, path
+    assert post(client, "/app/contacts/1/lists", page, list_id="9" * 15).status_code == 404
     added = post(client, f"{page}/add", page, phone_number="0612345699")
     assert added.status_code == 400  # their number is no contact of this account
     joined = post(client, f"/app/contacts/{their_contact}/lists", page, list_id=mine)

@@ -374,8 +374,10 @@ async def join_list(request: Request, contact_id: int, signed: Account) -> Respo
     form = await common.form_of(request)
     runtime = common.runtime(request)
     raw = common.field(form, "list_id", 20)
-    if not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit():
         raise Refused(400, "Choose a list.")
+    if int(raw) > 2**31 - 1:  # no list has it, and PostgreSQL's INTEGER refuses it
+        raise Refused(404, NO_LIST)
     try:
         change = await run_in_threadpool(
             contact_lists.add_members,

@@ -8,12 +8,23 @@ from typing import Any
 from simgate.api.v2.envelope import Call, endpoint, object_id
 from simgate.domain import contact_rules, cursors
 from simgate.domain.contact_search import MODES
-from simgate.errors import Invalid
+from simgate.errors import Invalid, NotFound
 from simgate.services import contact_book
 from simgate.services.contact_book import SORTS, Contact, sort_value
 
 MAX_SEARCH_TEXT = 200
 MAX_TAGS_PER_CALL = 100
+# Contacts and lists have 32-bit ids (INTEGER on PostgreSQL): a larger one
+# names nothing, and must not reach the store (out of range there).
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(call: Call, name: str) -> int:
+    """The id in field `name`; NOT_FOUND when no row can have it."""
+    value = call.params.id(name)
+    if value > MAX_ROW_ID:
+        raise NotFound(f"no {name} {value}", field=name)
+    return value
 
 
 def contact_object(call: Call, contact: Contact) -> dict[str, Any]:
@@ -76,8 +87,10 @@ def _after(values: list[Any] | None, sort: str, order: str) -> tuple[Any, int] |
     if values is None:
         return None
     kind, value, last_id = values
-    if kind != f"{sort}.{order}" or not isinstance(last_id, int):
+    if kind != f"{sort}.{order}":
         raise Invalid("cursor", "this cursor belongs to another sort or order")
+    if not isinstance(last_id, int) or not 0 <= last_id <= MAX_ROW_ID:
+        raise Invalid("cursor", "not a cursor this server gave")
     if sort == "date_add":
         try:
             value = datetime.fromisoformat(value) if isinstance(value, str) else None
@@ -120,7 +133,7 @@ async def find_contact(call: Call) -> dict[str, Any]:
 
 @endpoint("contacts/detail")
 async def detail(call: Call) -> dict[str, Any]:
-    contact_id = call.params.id("id_contact")
+    contact_id = row_id(call, "id_contact")
     contact, activity = await call.sync(
         contact_book.detail, call.runtime.engine, call.account, contact_id
     )
@@ -141,7 +154,7 @@ async def detail(call: Call) -> dict[str, Any]:
 
 @endpoint("contacts/switch_pro")
 async def switch_pro(call: Call) -> dict[str, Any]:
-    contact_id = call.params.id("id_contact")
+    contact_id = row_id(call, "id_contact")
     pro = call.params.boolean("pro")
     contact = await call.sync(
         contact_book.switch_pro,
@@ -156,7 +169,7 @@ async def switch_pro(call: Call) -> dict[str, Any]:
 
 @endpoint("contacts/delete")
 async def delete(call: Call) -> dict[str, Any]:
-    contact_id = call.params.id("id_contact")
+    contact_id = row_id(call, "id_contact")
     await call.sync(
         contact_book.delete, call.runtime.engine, call.account, contact_id, call.runtime.clock
     )
@@ -166,7 +179,7 @@ async def delete(call: Call) -> dict[str, Any]:
 @endpoint("contacts/tags")
 async def tags(call: Call) -> dict[str, Any]:
     params = call.params
-    contact_id = params.id("id_contact")
+    contact_id = row_id(call, "id_contact")
     add = _tags(params.strings("add", max_items=MAX_TAGS_PER_CALL, max_length=200), "add")
     remove = _tags(params.strings("remove", max_items=MAX_TAGS_PER_CALL, max_length=200), "remove")
     change = await call.sync(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from simgate.api.v2.contacts import contact_object
+from simgate.api.v2.contacts import MAX_ROW_ID, contact_object, row_id
 from simgate.api.v2.envelope import MAX_NAME_FIELD, Call, endpoint, object_id
 from simgate.domain import cursors
 from simgate.errors import Invalid
@@ -54,7 +54,7 @@ def _after(values: list[Any] | None) -> tuple[datetime, int] | None:
         when = datetime.fromisoformat(moment) if isinstance(moment, str) else None
     except ValueError:
         when = None
-    if when is None or not isinstance(last_id, int):
+    if when is None or not isinstance(last_id, int) or not 0 <= last_id <= MAX_ROW_ID:
         raise Invalid("cursor", "not a cursor this server gave")
     return when, last_id
 
@@ -76,7 +76,7 @@ async def create(call: Call) -> dict[str, Any]:
 
 @endpoint("lists/detail")
 async def detail(call: Call) -> dict[str, Any]:
-    list_id = call.params.id("list_id")
+    list_id = row_id(call, "list_id")
     limit = call.params.limit(10)
     found, members = await call.sync(
         contact_lists.detail, call.runtime.engine, call.account, list_id, limit
@@ -91,7 +91,7 @@ async def detail(call: Call) -> dict[str, Any]:
 @endpoint("lists/update")
 async def update(call: Call) -> dict[str, Any]:
     """`""` (what the client sends for an option not given) keeps a field."""
-    list_id = call.params.id("list_id")
+    list_id = row_id(call, "list_id")
     name = call.params.text("name", max_length=MAX_NAME_FIELD).strip()
     description = call.params.text("description").strip()
     found = await call.sync(
@@ -108,7 +108,7 @@ async def update(call: Call) -> dict[str, Any]:
 
 @endpoint("lists/delete")
 async def delete(call: Call) -> dict[str, Any]:
-    list_id = call.params.id("list_id")
+    list_id = row_id(call, "list_id")
     await call.sync(contact_lists.delete, call.runtime.engine, call.account, list_id)
     return {"list_id": object_id(list_id), "deleted": True}
 
@@ -122,7 +122,7 @@ def _contact_ids(call: Call) -> tuple[list[int], list[str]]:
         if isinstance(item, bool) or not isinstance(item, str | int):
             raise Invalid("contact_ids", "contact_ids must be an array of id strings")
         text = str(item).strip()
-        if text.isascii() and text.isdigit() and len(text) <= 18 and 0 < int(text) < 2**63:
+        if text.isascii() and text.isdigit() and len(text) <= 18 and 0 < int(text) <= MAX_ROW_ID:
             ids.append(int(text))
         else:
             bad.append(str(item)[:64])
@@ -141,7 +141,7 @@ def _member_answer(list_id: int, change: MemberChange, bad: list[str], verb: str
 
 @endpoint("lists/contacts/add")
 async def add_contacts(call: Call) -> dict[str, Any]:
-    list_id = call.params.id("list_id")
+    list_id = row_id(call, "list_id")
     ids, bad = _contact_ids(call)
     change = await call.sync(
         contact_lists.add_members,
@@ -156,7 +156,7 @@ async def add_contacts(call: Call) -> dict[str, Any]:
 
 @endpoint("lists/contacts/remove")
 async def remove_contacts(call: Call) -> dict[str, Any]:
-    list_id = call.params.id("list_id")
+    list_id = row_id(call, "list_id")
     ids, bad = _contact_ids(call)
     change = await call.sync(
         contact_lists.remove_members,
@@ -171,7 +171,7 @@ async def remove_contacts(call: Call) -> dict[str, Any]:
 
 @endpoint("lists/contacts/addall")
 async def add_all(call: Call) -> dict[str, Any]:
-    list_id = call.params.id("list_id")
+    list_id = row_id(call, "list_id")
     result = await call.sync(
         contact_lists.add_all, call.runtime.engine, call.account, list_id, call.runtime.clock
     )
