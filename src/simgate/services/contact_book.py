@@ -48,7 +48,9 @@ from simgate.store.db import run_write
 # Re-exported: the edges (api/, web/) import no store module.
 __all__ = ["SORTS", "Activity", "Contact", "CustomField", "sort_value"]
 
-MAX_CACHED_CONTACTS = 2_000_000  # names held in memory across accounts, per node
+# Contacts held in search indexes per node, across accounts: about 0.6 KB each
+# (63 MB for 100,000 distinct names), so some 300 MB at most.
+MAX_CACHED_CONTACTS = 500_000
 MAX_OVERLAY = 2_000  # rows written since the base was built, before it is built again
 
 
