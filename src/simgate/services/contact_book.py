@@ -100,31 +100,35 @@ class _IndexCache:
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         self._size = 0
 
-    def entry(self, engine: Engine, account_id: int) -> _Entry:
-        with engine.connect() as conn:
-            current = store.stamp(conn, account_id)
+    def entry(self, conn: Connection, account_id: int) -> _Entry:
+        current = store.stamp(conn, account_id)
         cached = self._cached(account_id)
         if cached is not None and cached.stamp == current:
             return cached
+        # Wait for the lock outside any transaction: on SQLite one holds the
+        # write lock, which the request building the index may need to read.
+        conn.rollback()
         with self._lock_of(account_id):  # one request builds, the others wait for it
             cached = self._cached(account_id)
             if cached is not None and cached.stamp >= current:
                 return cached
-            with engine.connect() as conn:
-                stamp = store.stamp(conn, account_id)  # first the stamp, then the rows
-                if cached is None:
-                    fresh = _entry(stamp, NameIndex(store.index_rows(conn, account_id)), {})
-                else:
-                    changed = dict(cached.changed)
-                    for cid, name, phone, live in store.changed_since(
-                        conn, account_id, cached.stamp
-                    ):
-                        changed[cid] = (name, phone, live)
-                    if len(changed) > max(MAX_OVERLAY, len(cached.base) // 20):
-                        rows = store.index_rows(conn, account_id)
-                        fresh = _entry(stamp, NameIndex(rows), {})
-                    else:
-                        fresh = _entry(stamp, cached.base, changed)
+            stamp = store.stamp(conn, account_id)  # first the stamp, then the rows
+            rows: list[tuple[int, str, str]] | None = None
+            changed: dict[int, tuple[str, str, bool]] = {}
+            if cached is not None:
+                changed = dict(cached.changed)
+                for cid, name, phone, live in store.changed_since(conn, account_id, cached.stamp):
+                    changed[cid] = (name, phone, live)
+            if cached is None or len(changed) > max(MAX_OVERLAY, len(cached.base) // 20):
+                rows, changed = store.index_rows(conn, account_id), {}
+            # End the read before the build: on SQLite a transaction holds the
+            # write lock, and a build takes a second per 10^5 contacts.
+            conn.rollback()
+            if rows is not None:
+                fresh = _entry(stamp, NameIndex(rows), {})
+            else:
+                assert cached is not None
+                fresh = _entry(stamp, cached.base, changed)
             self._put(account_id, fresh)
             return fresh
 
@@ -176,8 +180,9 @@ def search(
             e164 = to_e164(text, account.region)
         except InvalidNumber:
             pass  # a part of a number: its digits are still looked for
-    hits = _cache(engine).entry(engine, account.id).search(text, mode, fuzzy, limit, e164)
     with engine.connect() as conn:
+        entry = _cache(engine).entry(conn, account.id)
+        hits = entry.search(text, mode, fuzzy, limit, e164)
         found = store.by_ids(conn, account.id, [hit.contact_id for hit in hits])
     return [
         Found(found[hit.contact_id], hit.score, hit.match_type)
