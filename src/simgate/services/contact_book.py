@@ -42,7 +42,9 @@ from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.errors import Invalid, NotFound
 from simgate.services.accounts import Account
 from simgate.store import contacts as store
-from simgate.store.contacts import SORTS, Activity, Contact, CustomField, sort_value
+from simgate.store import custom_fields as field_store
+from simgate.store.contacts import SORTS, Activity, Contact, sort_value
+from simgate.store.custom_fields import CustomField
 from simgate.store.db import run_write
 
 # Re-exported: the edges (api/, web/) import no store module.
@@ -250,7 +252,7 @@ def tags_for(engine: Engine, contact_ids: list[int]) -> dict[int, list[str]]:
 
 def custom_fields(engine: Engine, account: Account) -> list[CustomField]:
     with engine.connect() as conn:
-        return store.custom_fields_of(conn, account.id)
+        return field_store.custom_fields_of(conn, account.id)
 
 
 # -- writing ---------------------------------------------------------------
@@ -333,7 +335,7 @@ def set_custom_values(
         contact = store.get(conn, account.id, contact_id)
         if contact is None:
             raise NotFound(f"no contact {contact_id}", field="id_contact")
-        unknown = sorted(set(values) - store.custom_field_names(conn, account.id))
+        unknown = sorted(set(values) - field_store.custom_field_names(conn, account.id))
         if unknown:
             raise Invalid(unknown[0], f"no custom field {unknown[0]!r}; define it first")
         merged = {**contact.custom, **{k: v.strip() for k, v in values.items()}}
@@ -354,9 +356,9 @@ def define_custom_field(
     label = label.strip()[:200]
 
     def work(conn: Connection) -> None:
-        if len(store.custom_field_names(conn, account.id)) >= contact_rules.MAX_CUSTOM_FIELDS:
+        if len(field_store.custom_field_names(conn, account.id)) >= contact_rules.MAX_CUSTOM_FIELDS:
             raise Invalid("name", f"at most {contact_rules.MAX_CUSTOM_FIELDS} custom fields")
-        if not store.define_custom_field(conn, account.id, name, label, clock.now()):
+        if not field_store.define_custom_field(conn, account.id, name, label, clock.now()):
             raise Invalid("name", f"there is already a field {name!r}")
 
     run_write(engine, work)
@@ -364,7 +366,7 @@ def define_custom_field(
 
 def delete_custom_field(engine: Engine, account: Account, field_id: int) -> None:
     def work(conn: Connection) -> None:
-        if not store.delete_custom_field(conn, account.id, field_id):
+        if not field_store.delete_custom_field(conn, account.id, field_id):
             raise NotFound(f"no custom field {field_id}", field="id")
 
     run_write(engine, work)
