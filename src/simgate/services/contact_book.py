@@ -45,7 +45,7 @@ from simgate.store import contacts as store
 from simgate.store import custom_fields as field_store
 from simgate.store.contacts import SORTS, Activity, Contact, sort_value
 from simgate.store.custom_fields import CustomField
-from simgate.store.db import run_write
+from simgate.store.db import reading, run_write
 
 # Re-exported: the edges (api/, web/) import no store module.
 __all__ = ["SORTS", "Activity", "Contact", "CustomField", "sort_value"]
@@ -182,7 +182,7 @@ def search(
             e164 = to_e164(text, account.region)
         except InvalidNumber:
             pass  # a part of a number: its digits are still looked for
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         entry = _cache(engine).entry(conn, account.id)
         hits = entry.search(text, mode, fuzzy, limit, e164)
         found = store.by_ids(conn, account.id, [hit.contact_id for hit in hits])
