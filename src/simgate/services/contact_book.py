@@ -13,7 +13,7 @@ value, in its own transaction (store/contacts). So:
   on contacts(account_id, stamp)) and laid over the index: the base stops
   answering for them and a small index of those rows answers instead. After
   MAX_OVERLAY changed rows (or a twentieth of the base) the base is rebuilt
-  from every row, which takes about a second per 10^5 contacts;
+  from every row, which takes one to three seconds per 10^5 contacts;
 - the stamp is read before the rows, so rows newer than the stamp only make
   the next search read them again. On PostgreSQL the stamp's row lock orders
   the writers, so several nodes on one store never answer from a stale index.
@@ -51,7 +51,7 @@ from simgate.store.db import reading, run_write
 __all__ = ["SORTS", "Activity", "Contact", "CustomField", "sort_value"]
 
 # Contacts held in search indexes per node, across accounts: about 0.6 KB each
-# (63 MB for 100,000 distinct names), so some 300 MB at most.
+# (57 MB for 100,000 mostly distinct names), so some 300 MB at most.
 MAX_CACHED_CONTACTS = 500_000
 MAX_OVERLAY = 2_000  # rows written since the base was built, before it is built again
 
@@ -124,7 +124,7 @@ class _IndexCache:
             if cached is None or len(changed) > max(MAX_OVERLAY, len(cached.base) // 20):
                 rows, changed = store.index_rows(conn, account_id), {}
             # End the read before the build: on SQLite a transaction holds the
-            # write lock, and a build takes a second per 10^5 contacts.
+            # write lock, and a build takes seconds per 10^5 contacts.
             conn.rollback()
             if rows is not None:
                 fresh = _entry(stamp, NameIndex(rows), {})
