@@ -22,7 +22,8 @@ Indexes are per account, so one account's 10^5 contacts cost another account
 nothing but memory; a lock per account lets one request build while the
 others of that account wait; the least recently used indexes go when the
 cached contacts pass MAX_CACHED_CONTACTS. The found ids are then read from the
-store (live ones only), in one query by primary key.
+store (live ones only), in one query by primary key. A search reads through
+store.db.reading: on SQLite a snapshot, not a queue for the write lock.
 """
 
 from __future__ import annotations
