@@ -63,7 +63,10 @@ def make_engine(settings: Settings) -> Engine:
         def _begin(conn: Any) -> None:
             # Take the write lock up front: a deferred transaction that reads
             # then writes can fail with "database is locked" under contention.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A connection from `reading` only reads: in WAL mode its deferred
+            # transaction reads a snapshot beside the writer, queueing for nothing.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -227,6 +230,18 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), "head")
+
+
+READ_ONLY = "simgate_read_only"
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only (`with reading(engine) as conn:`). On SQLite
+    its transactions are deferred: they read a snapshot without queueing for
+    the write lock that every other transaction takes first (a write through
+    it could fail with "database is locked": never write through it). On
+    PostgreSQL it is an ordinary connection."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def _read_raw(engine: Engine, sql: str) -> Any:

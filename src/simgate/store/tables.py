@@ -48,6 +48,10 @@ accounts = Table(
     Column("webhook_status", Text),
     Column("webhook_secret", String(128)),
     Column("created_at", DateTime, nullable=False),
+    # Bumped in the same transaction as every change to the account's contact
+    # names, numbers or liveness: a node's in-memory search index is current
+    # while this has not moved (services/contact_book).
+    Column("contacts_stamp", Integer, nullable=False, default=0, server_default="0"),
 )
 
 api_keys = Table(
@@ -190,7 +194,16 @@ contacts = Table(
     Column("search_name", Text, nullable=False, default="", server_default=""),
     # Soft delete: gone from every answer and count, back when upserted again.
     Column("deleted_at", DateTime),
+    # accounts.contacts_stamp of the last write to its name, number or
+    # liveness: a node's search index reads only the rows changed since.
+    Column("stamp", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("account_id", "phone_number"),
+    # v2 `contacts` pages sorted by date, last name or first name (keyset;
+    # first name sorts by the folded "first last", accents and case aside).
+    Index("ix_contacts_account_created", "account_id", "created_at", "id"),
+    Index("ix_contacts_account_lastname", "account_id", "lastname", "id"),
+    Index("ix_contacts_account_search_name", "account_id", "search_name", "id"),
+    Index("ix_contacts_account_stamp", "account_id", "stamp"),
 )
 
 # Tags are lower-cased, trimmed strings (DESIGN section 9).

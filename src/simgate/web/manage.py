@@ -10,8 +10,8 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from simgate.errors import NotFound
-from simgate.services import dashboard
-from simgate.web import common
+from simgate.services import contact_book, dashboard
+from simgate.web import common, crm
 from simgate.web.common import Refused, Signed, signed_in
 
 router = APIRouter()
@@ -39,7 +39,15 @@ async def _contacts_page(
         search,
         common.page_number(request),
     )
-    context: dict[str, object] = {"import_errors": {}, "imported": None, "notice": notice(request)}
+    tags = await run_in_threadpool(
+        contact_book.tags_for, common.runtime(request).engine, [row.id for row in page.rows]
+    )
+    context: dict[str, object] = {
+        "import_errors": {},
+        "imported": None,
+        "notice": notice(request),
+        "tags": tags,
+    }
     context.update(extra)
     return common.render(
         request, "contacts.html", signed, status_code=status, page=page, search=search, **context
@@ -103,7 +111,14 @@ async def edit_form(request: Request, contact_id: int, signed: Account) -> Respo
         raise Refused(404, "There is no such contact in this account.") from None
     values = {name: getattr(row, name) for name in dashboard.contacts.CSV_FIELDS}
     return common.render(
-        request, "contact.html", signed, contact_id=contact_id, values=values, errors={}
+        request,
+        "contact.html",
+        signed,
+        contact_id=contact_id,
+        values=values,
+        errors={},
+        notice=notice(request),
+        **await crm.contact_extras(request, signed, contact_id),
     )
 
 
@@ -131,6 +146,7 @@ async def save(request: Request, contact_id: int, signed: Account) -> Response:
             contact_id=contact_id,
             values=values,
             errors=errors,
+            **await crm.contact_extras(request, signed, contact_id),
         )
     return common.redirect(request, "/app/contacts?done=saved")
 

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from simgate._contacts_csv import read_contacts
 from simgate._wire import CONTACT_ERRORS
@@ -20,6 +20,7 @@ from simgate.store import contacts as contact_store
 from simgate.store.dashboard import contacts as store
 from simgate.store.dashboard.common import Page
 from simgate.store.dashboard.contacts import ContactRow
+from simgate.store.db import run_write
 
 CSV_FIELDS = contact_store.FIELDS
 MAX_IMPORT_ROWS = 50_000
@@ -56,20 +57,29 @@ def update_contact(
         errors["email"] = "not a valid e-mail address"
     if errors:
         return errors
-    with engine.begin() as conn:
+
+    def work(conn: Connection) -> dict[str, str]:
         if contact_store.number_taken(conn, account.id, clean["phone_number"], contact_id):
             return {"phone_number": "another contact already has this number"}
-        changed = contact_store.update_contact(conn, account.id, contact_id, clean, clock.now())
-    if not changed:
-        raise NotFound(f"no contact {contact_id}")
-    return {}
+        # update_contact keeps search_name (what searches compare) in step.
+        if not contact_store.update_contact(conn, account.id, contact_id, clean, clock.now()):
+            raise NotFound(f"no contact {contact_id}")
+        return {}
+
+    return run_write(engine, work)
 
 
-def delete_contact(engine: Engine, account_id: int, contact_id: int) -> None:
-    with engine.begin() as conn:
-        changed = contact_store.delete_contact(conn, account_id, contact_id)
-    if not changed:
-        raise NotFound(f"no contact {contact_id}")
+def delete_contact(
+    engine: Engine, account_id: int, contact_id: int, clock: Clock = SYSTEM_CLOCK
+) -> None:
+    """A soft delete (contacts.deleted_at): the contact comes back, tags and
+    lists kept, when its number is imported or upserted again."""
+
+    def work(conn: Connection) -> None:
+        if not contact_store.soft_delete(conn, account_id, contact_id, clock.now()):
+            raise NotFound(f"no contact {contact_id}")
+
+    run_write(engine, work)
 
 
 def export_contacts(engine: Engine, account_id: int) -> str:

@@ -172,7 +172,23 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("custom", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("search_name", sa.Text(), server_default="", nullable=False))
         batch_op.add_column(sa.Column("deleted_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("stamp", sa.Integer(), server_default="0", nullable=False))
+        batch_op.create_index(
+            "ix_contacts_account_created", ["account_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_contacts_account_lastname", ["account_id", "lastname", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_contacts_account_search_name", ["account_id", "search_name", "id"], unique=False
+        )
+        batch_op.create_index("ix_contacts_account_stamp", ["account_id", "stamp"], unique=False)
     _fill_search_names()
+
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("contacts_stamp", sa.Integer(), server_default="0", nullable=False)
+        )
 
     with op.batch_alter_table("incoming_sms", schema=None) as batch_op:
         batch_op.create_index(
@@ -240,7 +256,15 @@ def downgrade() -> None:
         batch_op.drop_index("ix_incoming_sms_account_received")
         batch_op.drop_index("ix_incoming_sms_account_from")
 
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("contacts_stamp")
+
     with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index("ix_contacts_account_stamp")
+        batch_op.drop_index("ix_contacts_account_search_name")
+        batch_op.drop_index("ix_contacts_account_lastname")
+        batch_op.drop_index("ix_contacts_account_created")
+        batch_op.drop_column("stamp")
         batch_op.drop_column("deleted_at")
         batch_op.drop_column("search_name")
         batch_op.drop_column("custom")

@@ -1,0 +1,207 @@
+"""Queries on `contact_lists` and `list_members`.
+
+Member counts and member pages count live contacts only: a soft-deleted
+contact keeps its memberships (it comes back with them) but is never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, literal, select, tuple_, update
+
+from simgate.store.tables import contact_lists, contacts, list_members
+
+
+@dataclass(frozen=True, slots=True)
+class ContactList:
+    id: int
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    contacts: int  # live members
+
+
+def _with_counts(account_id: int) -> Any:
+    """Lists with their live member counts, in one query (LEFT JOINs, GROUP BY)."""
+    live = and_(contacts.c.id == list_members.c.contact_id, contacts.c.deleted_at.is_(None))
+    return (
+        select(
+            contact_lists.c.id,
+            contact_lists.c.name,
+            contact_lists.c.description,
+            contact_lists.c.created_at,
+            contact_lists.c.updated_at,
+            func.count(contacts.c.id).label("contacts"),
+        )
+        .select_from(
+            contact_lists.outerjoin(
+                list_members, list_members.c.list_id == contact_lists.c.id
+            ).outerjoin(contacts, live)
+        )
+        .where(contact_lists.c.account_id == account_id)
+        .group_by(contact_lists.c.id)
+    )
+
+
+def page(
+    conn: Connection, account_id: int, after: tuple[datetime, int] | None, limit: int
+) -> list[ContactList]:
+    """Up to `limit` lists, newest first, after the keyset `after`."""
+    query = _with_counts(account_id)
+    if after is not None:
+        key = tuple_(contact_lists.c.created_at, contact_lists.c.id)
+        query = query.where(
+            key
+            < tuple_(
+                literal(after[0], type_=contact_lists.c.created_at.type),
+                literal(after[1], type_=contact_lists.c.id.type),
+            )
+        )
+    query = query.order_by(contact_lists.c.created_at.desc(), contact_lists.c.id.desc())
+    return [ContactList(**row._mapping) for row in conn.execute(query.limit(limit))]
+
+
+def get(conn: Connection, account_id: int, list_id: int) -> ContactList | None:
+    row = conn.execute(_with_counts(account_id).where(contact_lists.c.id == list_id)).first()
+    return ContactList(**row._mapping) if row is not None else None
+
+
+def exists(conn: Connection, account_id: int, list_id: int) -> bool:
+    found = conn.execute(
+        select(contact_lists.c.id).where(
+            contact_lists.c.id == list_id, contact_lists.c.account_id == account_id
+        )
+    ).first()
+    return found is not None
+
+
+def create(conn: Connection, account_id: int, name: str, description: str, now: datetime) -> int:
+    return int(
+        conn.execute(
+            insert(contact_lists)
+            .values(
+                account_id=account_id,
+                name=name,
+                description=description,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(contact_lists.c.id)
+        ).scalar_one()
+    )
+
+
+def update_list(
+    conn: Connection, account_id: int, list_id: int, values: dict[str, str], now: datetime
+) -> bool:
+    changed: int = conn.execute(
+        update(contact_lists)
+        .where(contact_lists.c.id == list_id, contact_lists.c.account_id == account_id)
+        .values(**values, updated_at=now)
+    ).rowcount
+    return bool(changed)
+
+
+def delete_list(conn: Connection, account_id: int, list_id: int) -> bool:
+    if not exists(conn, account_id, list_id):
+        return False
+    conn.execute(delete(list_members).where(list_members.c.list_id == list_id))
+    conn.execute(delete(contact_lists).where(contact_lists.c.id == list_id))
+    return True
+
+
+def live_contact_ids(conn: Connection, account_id: int, ids: Sequence[int]) -> set[int]:
+    """Which of `ids` are live contacts of the account."""
+    if not ids:
+        return set()
+    # By primary key, the account checked on the rows (see contacts._owned).
+    rows = conn.execute(
+        select(contacts.c.id, contacts.c.account_id).where(
+            contacts.c.id.in_(list(ids)), contacts.c.deleted_at.is_(None)
+        )
+    )
+    return {row.id for row in rows if row.account_id == account_id}
+
+
+def member_ids(conn: Connection, list_id: int, ids: Sequence[int]) -> set[int]:
+    """Which of `ids` are members of the list."""
+    if not ids:
+        return set()
+    return set(
+        conn.scalars(
+            select(list_members.c.contact_id).where(
+                list_members.c.list_id == list_id, list_members.c.contact_id.in_(list(ids))
+            )
+        )
+    )
+
+
+def add_members(conn: Connection, list_id: int, ids: Sequence[int], now: datetime) -> None:
+    if ids:
+        conn.execute(
+            insert(list_members),
+            [{"list_id": list_id, "contact_id": cid, "added_at": now} for cid in ids],
+        )
+
+
+def remove_members(conn: Connection, list_id: int, ids: Sequence[int]) -> None:
+    if ids:
+        conn.execute(
+            delete(list_members).where(
+                list_members.c.list_id == list_id, list_members.c.contact_id.in_(list(ids))
+            )
+        )
+
+
+def add_all(conn: Connection, account_id: int, list_id: int, now: datetime) -> tuple[int, int]:
+    """Every live contact of the account not yet a member, in one INSERT ...
+    SELECT; (added, live contacts of the account)."""
+    total = int(
+        conn.execute(
+            select(func.count()).where(
+                contacts.c.account_id == account_id, contacts.c.deleted_at.is_(None)
+            )
+        ).scalar_one()
+    )
+    already = select(list_members.c.contact_id).where(list_members.c.list_id == list_id)
+    source = select(
+        literal(list_id, type_=list_members.c.list_id.type),
+        contacts.c.id,
+        literal(now, type_=list_members.c.added_at.type),
+    ).where(
+        contacts.c.account_id == account_id,
+        contacts.c.deleted_at.is_(None),
+        contacts.c.id.not_in(already),
+    )
+    before = _member_count(conn, list_id)
+    conn.execute(insert(list_members).from_select(["list_id", "contact_id", "added_at"], source))
+    # Counted, not rowcount: psycopg reports -1 for an INSERT ... SELECT.
+    return _member_count(conn, list_id) - before, total
+
+
+def _member_count(conn: Connection, list_id: int) -> int:
+    return int(
+        conn.execute(select(func.count()).where(list_members.c.list_id == list_id)).scalar_one()
+    )
+
+
+def members(conn: Connection, list_id: int, limit: int) -> list[int]:
+    """The ids of the first `limit` live members, in the order they were added."""
+    return list(
+        conn.scalars(
+            select(list_members.c.contact_id)
+            .join(contacts, contacts.c.id == list_members.c.contact_id)
+            .where(list_members.c.list_id == list_id, contacts.c.deleted_at.is_(None))
+            .order_by(list_members.c.added_at, list_members.c.contact_id)
+            .limit(limit)
+        )
+    )
+
+
+def touch(conn: Connection, list_id: int, now: datetime) -> None:
+    conn.execute(update(contact_lists).where(contact_lists.c.id == list_id).values(updated_at=now))
