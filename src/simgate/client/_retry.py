@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import httpx
 
+# Jitter from a generator of its own, leaving the caller's global `random` state alone.
+_JITTER = random.Random()
+
 # Failures where the request never left this machine.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Failures where it may have reached the server but no answer came back.
@@ -36,7 +39,7 @@ class RetryPolicy:
         if retry_after is not None and retry_after.strip().isdigit():
             return min(float(retry_after), self.max_backoff)
         base = min(self.max_backoff, self.backoff * 2.0**retry)
-        return base / 2 + random.uniform(0, base / 2)
+        return base / 2 + _JITTER.uniform(0, base / 2)
 
     def retry_error(self, error: Exception, attempt: int, idempotent: bool) -> bool:
         if attempt >= self.max_retries:

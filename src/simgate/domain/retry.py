@@ -7,6 +7,10 @@ import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+# The jitter's own generator: the server leaves the global `random` state to
+# whoever embeds it (a test drawing hypothesis examples in the same process).
+_JITTER = random.Random()
+
 # A receiver may slow deliveries down with Retry-After, not park them for ever.
 MAX_RETRY_AFTER = 24 * 3600.0
 
@@ -53,7 +57,7 @@ def next_delay(
     if attempts > len(schedule):
         return None
     delay = schedule[attempts - 1]
-    delay += (rng or random).uniform(0, delay * 0.1)
+    delay += (rng or _JITTER).uniform(0, delay * 0.1)
     if retry_after is not None:
         delay = max(delay, retry_after)
     return delay
