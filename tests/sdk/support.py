@@ -127,3 +127,68 @@ def count_messages(engine: Engine, account_id: int) -> int:
     with engine.connect() as conn:
         query = select(func.count()).where(messages.c.account_id == account_id)
         return int(conn.execute(query).scalar_one())
+
+
+class RecordingServer:
+    """A loopback HTTP server that records each POST (path and JSON body) and
+    answers from `answers`: path -> (status, body), or a list of them taken in
+    turn (the last one repeats). Unknown paths get `{"success": true}`."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, Any]] = []
+        self.answers: dict[str, Any] = {}
+        self.headers: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def __enter__(self) -> RecordingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answer(self, path: str, body: Any, status: int = 200, **headers: str) -> None:
+        self.answers[path] = (status, body)
+        self.headers[path] = headers
+
+    def last(self) -> tuple[str, Any]:
+        return self.requests[-1]
+
+    def _next_answer(self, path: str) -> tuple[int, Any]:
+        with self._lock:
+            planned = self.answers.get(path, (200, {"success": True}))
+            if isinstance(planned, list):
+                return planned.pop(0) if len(planned) > 1 else planned[0]
+            return planned  # type: ignore[no-any-return]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                with recorder._lock:
+                    recorder.requests.append((self.path, json.loads(raw)))
+                status, body = recorder._next_answer(self.path)
+                content = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(content)))
+                for name, value in recorder.headers.get(self.path, {}).items():
+                    self.send_header(name.replace("_", "-"), value)
+                self.end_headers()
+                self.wfile.write(content)
+
+        return Handler
