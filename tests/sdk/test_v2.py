@@ -267,6 +267,21 @@ CASES: list[tuple[str, str, tuple[Any, ...], dict[str, Any], str, dict[str, Any]
             "phone_numbers": ["+331"],
         },
     ),
+    (
+        "campaigns",
+        "create",
+        ("N", ""),
+        {"template_id": 4, "url": "https://e.com/", "date_to_send": datetime(2026, 5, 1, 9, 0)},
+        "campaigns/create",
+        {
+            "name": "N",
+            "message": "",
+            "priority": 0,
+            "template_id": "4",
+            "url": "https://e.com/",
+            "date_to_send": "2026-05-01 09:00:00",
+        },
+    ),
     ("campaigns", "detail", ("9",), {}, "campaigns/detail", {"campaign_id": "9"}),
     ("campaigns", "start", ("9",), {}, "campaigns/start", {"campaign_id": "9"}),
     ("campaigns", "cancel", ("9",), {}, "campaigns/cancel", {"campaign_id": "9"}),
@@ -302,6 +317,18 @@ CASES: list[tuple[str, str, tuple[Any, ...], dict[str, Any], str, dict[str, Any]
                     "variables": {"firstname": "Marie", "custom.date": "April 15"},
                 }
             ],
+        },
+    ),
+    (
+        "templates",
+        "send",
+        ("T1", [{"phone_number": "+331"}, Recipient("+332")]),
+        {"priority": 2},
+        "templates/send",
+        {
+            "template_id": "T1",
+            "recipients": [{"phone_number": "+331"}, {"phone_number": "+332", "variables": {}}],
+            "priority": 2,
         },
     ),
     ("stats", "overview", (), {}, "stats/overview", {"date_from": "", "date_to": ""}),
@@ -510,6 +537,20 @@ def test_answers_are_typed_and_tolerate_extra_keys(run: Run, recorder: Recording
     assert run("qualifications", "options") == [
         QualificationOption(id="3", label="Hot", raw={"_id": "3", "label": "Hot"})
     ]
+
+    recorder.answer(
+        "/api/v2/contacts/tags",
+        {"success": True, "id_contact": "42", "tags": ["paris", "vip"], "added": ["vip"]},
+    )
+    assert run("contacts", "tags", "42", add=["VIP"]) == ["paris", "vip"]
+    recorder.answer(
+        "/api/v2/campaigns/start",
+        {"success": True, "campaign_id": "9", "queued": 3, "campaign": {"status": 1}},
+    )
+    started = run("campaigns", "start", "9")
+    assert (started.id, started.status) == ("9", 1)
+    recorder.answer("/api/v2/campaigns/cancel", {"success": True})  # a terse server
+    assert run("campaigns", "cancel", "9").id == ""
 
     recorder.answer(
         "/api/v2/templates/create",

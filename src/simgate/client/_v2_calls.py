@@ -38,6 +38,7 @@ from simgate.client._v2_models import (
     Webhooks,
     mapping,
     objects,
+    strings,
 )
 
 T = TypeVar("T")
@@ -196,9 +197,10 @@ def contacts_delete(id_contact: Id) -> Request[Raw]:
 
 def contacts_tags(
     id_contact: Id, *, add: Iterable[str] = (), remove: Iterable[str] = ()
-) -> Request[Raw]:
+) -> Request[list[str]]:
+    """The contact's tags after the change."""
     fields = {"id_contact": _id(id_contact), "add": list(add), "remove": list(remove)}
-    return Request("contacts/tags", fields, True, _body)
+    return Request("contacts/tags", fields, True, lambda body: strings(body.get("tags")))
 
 
 def contacts_custom_fields() -> Request[list[Raw]]:
@@ -354,9 +356,10 @@ def lists_detail(list_id: Id, *, limit: int = 10) -> Request[ListDetail]:
 
 def lists_update(
     list_id: Id, *, name: str | None = None, description: str | None = None
-) -> Request[Raw]:
+) -> Request[ContactList]:
+    """Changes only what is given; the list after the change."""
     fields = {"list_id": _id(list_id), **_fields(name=name, description=description)}
-    return Request("lists/update", fields, True, _body)
+    return Request("lists/update", fields, True, _created("list", ContactList.from_wire))
 
 
 def lists_delete(list_id: Id) -> Request[Raw]:
@@ -395,7 +398,12 @@ def campaigns_create(
     phone_numbers: Iterable[str] | None = None,
     priority: int = 0,
     url: str | None = None,
+    template_id: Id | None = None,
+    date_to_send: datetime | str | None = None,
 ) -> Request[Campaign]:
+    """Recipients from a list, contact ids and/or numbers (each counted once).
+    simgate also takes `url` (the tracked link for `[link]`), `template_id`
+    (its text instead of `message`) and `date_to_send` (when started)."""
     fields = {
         "name": name,
         "message": message,
@@ -405,6 +413,8 @@ def campaigns_create(
             contact_ids=None if contact_ids is None else _ids(contact_ids),
             phone_numbers=None if phone_numbers is None else list(phone_numbers),
             url=url,
+            template_id=None if template_id is None else _id(template_id),
+            date_to_send=format_send_date(date_to_send),
         ),
     }
     return Request("campaigns/create", fields, False, _created("campaign", Campaign.from_wire))
@@ -415,12 +425,16 @@ def campaigns_detail(campaign_id: Id) -> Request[Campaign]:
     return Request("campaigns/detail", fields, True, _object("campaign", Campaign.from_wire))
 
 
-def campaigns_start(campaign_id: Id) -> Request[Raw]:
-    return Request("campaigns/start", {"campaign_id": _id(campaign_id)}, False, _body)
+def campaigns_start(campaign_id: Id) -> Request[Campaign]:
+    """Queue its messages (only a ready campaign starts); the campaign after."""
+    fields = {"campaign_id": _id(campaign_id)}
+    return Request("campaigns/start", fields, False, _created("campaign", Campaign.from_wire))
 
 
-def campaigns_cancel(campaign_id: Id) -> Request[Raw]:
-    return Request("campaigns/cancel", {"campaign_id": _id(campaign_id)}, False, _body)
+def campaigns_cancel(campaign_id: Id) -> Request[Campaign]:
+    """Stop every message of it no phone has taken yet; the campaign after."""
+    fields = {"campaign_id": _id(campaign_id)}
+    return Request("campaigns/cancel", fields, False, _created("campaign", Campaign.from_wire))
 
 
 # --- templates ----------------------------------------------------------------
@@ -438,9 +452,10 @@ def templates_create(name: str, message: str) -> Request[Template]:
 
 def templates_update(
     template_id: Id, *, name: str | None = None, message: str | None = None
-) -> Request[Raw]:
+) -> Request[Template]:
+    """Changes only what is given; the template after the change."""
     fields = {"template_id": _id(template_id), **_fields(name=name, message=message)}
-    return Request("templates/update", fields, True, _body)
+    return Request("templates/update", fields, True, _created("template", Template.from_wire))
 
 
 def templates_delete(template_id: Id) -> Request[Raw]:
@@ -448,13 +463,23 @@ def templates_delete(template_id: Id) -> Request[Raw]:
 
 
 def templates_send(
-    template_id: Id, recipients: RecipientLike | Iterable[RecipientLike]
+    template_id: Id,
+    recipients: RecipientLike | Iterable[RecipientLike],
+    *,
+    url: str | None = None,
+    priority: int | None = None,
+    date_to_send: datetime | str | None = None,
 ) -> Request[SendReport]:
     """One result per recipient; a variable left without a value refuses
-    that recipient (its `field` names the variable)."""
+    that recipient (its `field` names the variable). `url`, `priority` and
+    `date_to_send` are simgate's, as in sendsms."""
     many = [recipients] if isinstance(recipients, Recipient | Mapping) else list(recipients)
     items = [r.to_wire() if isinstance(r, Recipient) else dict(r) for r in many]
-    fields = {"template_id": _id(template_id), "recipients": items}
+    fields = {
+        "template_id": _id(template_id),
+        "recipients": items,
+        **_fields(url=url, priority=priority, date_to_send=format_send_date(date_to_send)),
+    }
     return Request("templates/send", fields, False, SendReport.from_wire)
 
 
