@@ -44,6 +44,7 @@ class blocking(Generic[P, T]):  # noqa: N801 - used like a decorator
 
     def __init__(self, build: Callable[P, Request[T]]) -> None:
         self.build = build
+        self.__doc__ = build.__doc__
 
     @overload
     def __get__(self, group: None, owner: type[Any]) -> blocking[P, T]: ...
@@ -66,6 +67,7 @@ class awaited(Generic[P, T]):  # noqa: N801 - used like a decorator
 
     def __init__(self, build: Callable[P, Request[T]]) -> None:
         self.build = build
+        self.__doc__ = build.__doc__
 
     @overload
     def __get__(self, group: None, owner: type[Any]) -> awaited[P, T]: ...

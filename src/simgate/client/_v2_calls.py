@@ -101,8 +101,9 @@ def _page(key: str, read: Callable[[Raw], T]) -> Callable[[Raw], Page[T]]:
     return lambda body: Page.from_wire(body, key, read)
 
 
-def _created(key: str, read: Callable[[Raw], T]) -> Callable[[Raw], T]:
-    """A create's answer: the object under `key`, its id beside it."""
+def _with_id(key: str, read: Callable[[Raw], T]) -> Callable[[Raw], T]:
+    """The object under `key`, its id (`<key>_id`) beside it: the answer of a
+    create, an update, a start or a cancel."""
 
     def parse(body: Raw) -> T:
         item = mapping(body.get(key))
@@ -346,7 +347,7 @@ def lists_list(*, cursor: str | None = None) -> Request[Page[ContactList]]:
 
 def lists_create(name: str, *, description: str = "") -> Request[ContactList]:
     fields = {"name": name, "description": description}
-    return Request("lists/create", fields, False, _created("list", ContactList.from_wire))
+    return Request("lists/create", fields, False, _with_id("list", ContactList.from_wire))
 
 
 def lists_detail(list_id: Id, *, limit: int = 10) -> Request[ListDetail]:
@@ -359,7 +360,7 @@ def lists_update(
 ) -> Request[ContactList]:
     """Changes only what is given; the list after the change."""
     fields = {"list_id": _id(list_id), **_fields(name=name, description=description)}
-    return Request("lists/update", fields, True, _created("list", ContactList.from_wire))
+    return Request("lists/update", fields, True, _with_id("list", ContactList.from_wire))
 
 
 def lists_delete(list_id: Id) -> Request[Raw]:
@@ -417,7 +418,7 @@ def campaigns_create(
             date_to_send=format_send_date(date_to_send),
         ),
     }
-    return Request("campaigns/create", fields, False, _created("campaign", Campaign.from_wire))
+    return Request("campaigns/create", fields, False, _with_id("campaign", Campaign.from_wire))
 
 
 def campaigns_detail(campaign_id: Id) -> Request[Campaign]:
@@ -428,13 +429,13 @@ def campaigns_detail(campaign_id: Id) -> Request[Campaign]:
 def campaigns_start(campaign_id: Id) -> Request[Campaign]:
     """Queue its messages (only a ready campaign starts); the campaign after."""
     fields = {"campaign_id": _id(campaign_id)}
-    return Request("campaigns/start", fields, False, _created("campaign", Campaign.from_wire))
+    return Request("campaigns/start", fields, False, _with_id("campaign", Campaign.from_wire))
 
 
 def campaigns_cancel(campaign_id: Id) -> Request[Campaign]:
     """Stop every message of it no phone has taken yet; the campaign after."""
     fields = {"campaign_id": _id(campaign_id)}
-    return Request("campaigns/cancel", fields, False, _created("campaign", Campaign.from_wire))
+    return Request("campaigns/cancel", fields, False, _with_id("campaign", Campaign.from_wire))
 
 
 # --- templates ----------------------------------------------------------------
@@ -447,7 +448,7 @@ def templates_list(*, cursor: str | None = None) -> Request[Page[Template]]:
 
 def templates_create(name: str, message: str) -> Request[Template]:
     fields = {"name": name, "message": message}
-    return Request("templates/create", fields, False, _created("template", Template.from_wire))
+    return Request("templates/create", fields, False, _with_id("template", Template.from_wire))
 
 
 def templates_update(
@@ -455,7 +456,7 @@ def templates_update(
 ) -> Request[Template]:
     """Changes only what is given; the template after the change."""
     fields = {"template_id": _id(template_id), **_fields(name=name, message=message)}
-    return Request("templates/update", fields, True, _created("template", Template.from_wire))
+    return Request("templates/update", fields, True, _with_id("template", Template.from_wire))
 
 
 def templates_delete(template_id: Id) -> Request[Raw]:
