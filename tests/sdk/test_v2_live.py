@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,6 +32,11 @@ from tests.support.servers import LiveServer
 
 Api = Callable[..., Any]
 CECILE, JEAN = "+33612345678", "+33698765432"
+
+
+def account_today() -> date:
+    """Today in the accounts' zone (Europe/Paris), how date filters are read."""
+    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 @pytest.fixture
@@ -167,7 +173,7 @@ def test_sms_calls_qualifications_stats(api: Api) -> None:
     detail = api("sms", "detail", "o-1")
     assert isinstance(detail, MessageDetail) and detail.message.sms_id == "o-1"
     assert isinstance(detail.events, list) and detail.message.direction == "outbound"
-    listed = api("sms", "list", direction="outbound", date_from=date.today())
+    listed = api("sms", "list", direction="outbound", date_from=account_today())
     assert [m.sms_id for m in listed] == ["o-1"]
     assert [m.message for m in api("sms", "conversation", JEAN)] == [sent.raw.get("message")]
 
@@ -180,8 +186,8 @@ def test_sms_calls_qualifications_stats(api: Api) -> None:
         api("calls", "qualify", "999999", option.id)
     api("qualifications", "delete_option", option.id)
     assert isinstance(api("qualifications", "list", limit=5), dict)
-    assert api("qualifications", "stats", date_from=date.today())["success"] is True
-    assert api("stats", "overview", date_from=date.today())["success"] is True
+    assert api("qualifications", "stats", date_from=account_today())["success"] is True
+    assert api("stats", "overview", date_from=account_today())["success"] is True
     assert api("stats", "clicks", limit=5)["success"] is True
     with pytest.raises(simgate.ApiError):  # no phone online for this account
         api("calls", "click_to_call", CECILE)

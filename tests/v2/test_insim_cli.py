@@ -15,8 +15,10 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -134,7 +136,12 @@ def seed_contacts(url: str, creds: dict[str, str]) -> None:
     assert [item["result"] for item in items] == ["success"] * len(people), items
 
 
-def wait_for(condition: Any, timeout: float = 20) -> None:
+def account_today() -> str:
+    """Today in the account's zone, which is how date filters are read."""
+    return datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+
+
+def wait_for(condition: Any, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -385,7 +392,7 @@ def test_sms(world: World) -> None:
     for direction in ("all", "inbound"):
         answer = world.json("sms", "list", "--direction", direction, "--phone", JEAN)
         is_list_of_objects(answer["messages"])
-    today = time.strftime("%Y-%m-%d")
+    today = account_today()
     dated = world.json("sms", "list", "--from", today, "--to", today, "--limit", "100")
     assert sms_id in {m["sms_id"] for m in dated["messages"]}
 
@@ -450,7 +457,7 @@ def test_calls_and_qualifications(world: World) -> None:
     assert world.json("qualifications", "list", "--phone", CECILE, "--limit", "5")["success"]
     assert world.json("qualifications", "list")["success"] is True
     assert world.json("qualifications", "stats")["success"] is True
-    today = time.strftime("%Y-%m-%d")
+    today = account_today()
     assert world.json("qualifications", "stats", "--from", today, "--to", today)["success"]
 
     assert world.json("qualifications", "options-delete", spare)["success"] is True
@@ -463,7 +470,7 @@ def test_calls_and_qualifications(world: World) -> None:
 
 def test_stats(world: World) -> None:
     assert world.json("stats", "overview")["success"] is True
-    today = time.strftime("%Y-%m-%d")
+    today = account_today()
     assert world.json("stats", "overview", "--from", today, "--to", today)["success"] is True
     assert world.json("stats", "clicks", "--limit", "5")["success"] is True
 
