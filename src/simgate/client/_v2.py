@@ -11,6 +11,7 @@ timeouts and errors are the client's) and returns the parsed answer.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
@@ -39,6 +40,15 @@ class AsyncGroup:
         self._run = run
 
 
+def answer_signature(build: Callable[..., Any]) -> inspect.Signature:
+    """build's signature, returning what the method returns: `Request[X]` -> `X`."""
+    signature = inspect.signature(build)
+    answer = signature.return_annotation
+    if isinstance(answer, str) and answer.startswith("Request[") and answer.endswith("]"):
+        answer = answer[len("Request[") : -1]
+    return signature.replace(return_annotation=answer)
+
+
 class blocking(Generic[P, T]):  # noqa: N801 - used like a decorator
     """A Group method that sends the request `build` makes and returns its answer."""
 
@@ -59,6 +69,7 @@ class blocking(Generic[P, T]):  # noqa: N801 - used like a decorator
         def method(*args: P.args, **kwargs: P.kwargs) -> T:
             return run(build(*args, **kwargs))
 
+        method.__signature__ = answer_signature(build)  # type: ignore[attr-defined]
         return method
 
 
@@ -84,6 +95,7 @@ class awaited(Generic[P, T]):  # noqa: N801 - used like a decorator
         async def method(*args: P.args, **kwargs: P.kwargs) -> T:
             return await run(build(*args, **kwargs))
 
+        method.__signature__ = answer_signature(build)  # type: ignore[attr-defined]
         return method
 
 

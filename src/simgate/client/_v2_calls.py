@@ -119,10 +119,12 @@ def _with_id(key: str, read: Callable[[Raw], T]) -> Callable[[Raw], T]:
 
 
 def account_info() -> Request[Account]:
+    """The account: both field sets of `account` (login, plan, credits, options...)."""
     return Request("account", {}, True, _object("account", Account.from_wire))
 
 
 def account_webhooks() -> Request[Webhooks]:
+    """The five callback URLs, unchanged."""
     return Request("account/webhooks", {"action": "get"}, True, _webhooks)
 
 
@@ -166,6 +168,7 @@ def contacts_list(
     sort: str | None = None,
     order: Literal["asc", "desc"] | None = None,
 ) -> Request[Page[Contact]]:
+    """A page of contacts; `search` filters, `sort`/`order` order, `cursor` pages."""
     fields = {"limit": limit, **_fields(search=search, cursor=cursor, sort=sort, order=order)}
     return Request("contacts", fields, True, _page("contacts", Contact.from_wire))
 
@@ -173,26 +176,31 @@ def contacts_list(
 def contacts_search(
     name: str, *, mode: SearchMode = "smart", fuzzy: bool = True, limit: int = 5
 ) -> Request[list[Contact]]:
+    """Contacts matching a name, best first, each with `score` and `match_type`."""
     fields = {"name": name, "mode": mode, "fuzzy": fuzzy, "limit": limit}
     return Request("contacts/search", fields, True, _items("contacts", Contact.from_wire))
 
 
 def contacts_find_phone(phone_number: str) -> Request[list[Contact]]:
+    """The contacts with this number, written in any format."""
     fields = {"phone_number": phone_number}
     return Request("find_contact", fields, True, _items("contacts", Contact.from_wire))
 
 
 def contacts_detail(id_contact: Id) -> Request[Contact]:
+    """One contact."""
     fields = {"id_contact": _id(id_contact)}
     return Request("contacts/detail", fields, True, _object("contact", Contact.from_wire))
 
 
 def contacts_switch_pro(id_contact: Id, pro: bool) -> Request[Raw]:
+    """Mark a contact pro (shared with the team) or personal; the answer's dict."""
     fields = {"id_contact": _id(id_contact), "pro": pro}
     return Request("contacts/switch_pro", fields, True, _body)
 
 
 def contacts_delete(id_contact: Id) -> Request[Raw]:
+    """Delete a contact (soft: it comes back when its number is upserted)."""
     return Request("contacts/delete", {"id_contact": _id(id_contact)}, False, _body)
 
 
@@ -205,6 +213,7 @@ def contacts_tags(
 
 
 def contacts_custom_fields() -> Request[list[Raw]]:
+    """The account's custom fields, as the server describes them."""
     return Request("contacts/custom_fields", {}, True, lambda b: objects(b.get("custom_fields")))
 
 
@@ -220,6 +229,7 @@ def sms_list(
     limit: int = 5,
     cursor: str | None = None,
 ) -> Request[Page[Message]]:
+    """A page of SMS, sent and received, newest first; filters as the client's."""
     fields = {
         "direction": direction,
         "limit": limit,
@@ -234,10 +244,12 @@ def sms_list(
 
 
 def sms_detail(sms_id: Id) -> Request[MessageDetail]:
+    """One SMS with its delivery events and link clicks."""
     return Request("sms/detail", {"sms_id": _id(sms_id)}, True, MessageDetail.from_wire)
 
 
 def sms_conversation(phone_number: str, *, limit: int = 20) -> Request[Page[Message]]:
+    """The last `limit` SMS with a number, in time order."""
     fields = {"phone_number": phone_number, "limit": limit}
     return Request("sms/conversation", fields, True, _page("messages", Message.from_wire))
 
@@ -289,44 +301,52 @@ def calls_list(
     limit: int = 10,
     cursor: str | None = None,
 ) -> Request[Page[Call]]:
+    """A page of calls, newest first."""
     fields = {"type": type, "limit": limit, **_fields(phone_number=phone_number, cursor=cursor)}
     return Request("calls", fields, True, _page("calls", Call.from_wire))
 
 
 def calls_qualify(call_id: Id, option_id: Id, *, notes: str = "") -> Request[Raw]:
+    """Qualify a call with an option (and notes); the answer's dict."""
     fields = {"call_id": _id(call_id), "option_id": _id(option_id), "notes": notes}
     return Request("calls/qualify", fields, True, _body)
 
 
 def calls_click_to_call(phone_number: str) -> Request[Raw]:
     # A second request may ring the phone twice.
+    """Ask one of the account's phones to call a number; the answer's dict."""
     return Request("clictocall", {"phone_number": phone_number}, False, _body)
 
 
 def qualifications_list(
     *, phone_number: str | None = None, limit: int = 10, cursor: str | None = None
 ) -> Request[Raw]:
+    """Qualified calls, as the answer's dict (`qualifications` in simgate's)."""
     fields = {"limit": limit, **_fields(phone_number=phone_number, cursor=cursor)}
     return Request("qualifications", fields, True, _body)
 
 
 def qualifications_options() -> Request[list[QualificationOption]]:
+    """The account's qualification options."""
     read = _items("options", QualificationOption.from_wire)
     return Request("qualifications/options", {}, True, read)
 
 
 def qualifications_create_option(label: str) -> Request[QualificationOption]:
+    """A new qualification option."""
     read = _object("option", QualificationOption.from_wire)
     return Request("qualifications/options/create", {"label": label}, False, read)
 
 
 def qualifications_update_option(option_id: Id, label: str) -> Request[QualificationOption]:
+    """Rename a qualification option; the option after."""
     fields = {"option_id": _id(option_id), "label": label}
     read = _object("option", QualificationOption.from_wire)
     return Request("qualifications/options/update", fields, True, read)
 
 
 def qualifications_delete_option(option_id: Id) -> Request[Raw]:
+    """Delete a qualification option; the answer's dict."""
     fields = {"option_id": _id(option_id)}
     return Request("qualifications/options/delete", fields, False, _body)
 
@@ -334,6 +354,7 @@ def qualifications_delete_option(option_id: Id) -> Request[Raw]:
 def qualifications_stats(
     *, date_from: DateLike | None = None, date_to: DateLike | None = None
 ) -> Request[Raw]:
+    """Call qualification figures over a date range, as the answer's dict."""
     fields = _fields(date_from=_day(date_from), date_to=_day(date_to))
     return Request("qualifications/stats", fields, True, _body)
 
@@ -342,15 +363,18 @@ def qualifications_stats(
 
 
 def lists_list(*, cursor: str | None = None) -> Request[Page[ContactList]]:
+    """The contact lists, each with its member count."""
     return Request("lists", _fields(cursor=cursor), True, _page("lists", ContactList.from_wire))
 
 
 def lists_create(name: str, *, description: str = "") -> Request[ContactList]:
+    """A new, empty contact list."""
     fields = {"name": name, "description": description}
     return Request("lists/create", fields, False, _with_id("list", ContactList.from_wire))
 
 
 def lists_detail(list_id: Id, *, limit: int = 10) -> Request[ListDetail]:
+    """A list and its first `limit` members."""
     fields = {"list_id": _id(list_id), "limit": limit}
     return Request("lists/detail", fields, True, ListDetail.from_wire)
 
@@ -364,20 +388,24 @@ def lists_update(
 
 
 def lists_delete(list_id: Id) -> Request[Raw]:
+    """Delete a list (its contacts stay)."""
     return Request("lists/delete", {"list_id": _id(list_id)}, False, _body)
 
 
 def lists_add_contacts(list_id: Id, contact_ids: Iterable[Id]) -> Request[Raw]:
+    """Add contacts to a list (those already in it are skipped)."""
     fields = {"list_id": _id(list_id), "contact_ids": _ids(contact_ids)}
     return Request("lists/contacts/add", fields, True, _body)
 
 
 def lists_remove_contacts(list_id: Id, contact_ids: Iterable[Id]) -> Request[Raw]:
+    """Remove contacts from a list."""
     fields = {"list_id": _id(list_id), "contact_ids": _ids(contact_ids)}
     return Request("lists/contacts/remove", fields, True, _body)
 
 
 def lists_add_all(list_id: Id) -> Request[AddAllResult]:
+    """Add every contact of the account to a list."""
     fields = {"list_id": _id(list_id)}
     return Request("lists/contacts/addall", fields, True, AddAllResult.from_wire)
 
@@ -386,6 +414,7 @@ def lists_add_all(list_id: Id) -> Request[AddAllResult]:
 
 
 def campaigns_list(*, limit: int = 10, cursor: str | None = None) -> Request[Page[Campaign]]:
+    """A page of campaigns, newest first, with their counts."""
     fields = {"limit": limit, **_fields(cursor=cursor)}
     return Request("campaigns", fields, True, _page("campaigns", Campaign.from_wire))
 
@@ -422,6 +451,7 @@ def campaigns_create(
 
 
 def campaigns_detail(campaign_id: Id) -> Request[Campaign]:
+    """One campaign with its recipients, sent, delivered, failed and clicks."""
     fields = {"campaign_id": _id(campaign_id)}
     return Request("campaigns/detail", fields, True, _object("campaign", Campaign.from_wire))
 
@@ -442,11 +472,13 @@ def campaigns_cancel(campaign_id: Id) -> Request[Campaign]:
 
 
 def templates_list(*, cursor: str | None = None) -> Request[Page[Template]]:
+    """The message templates."""
     read = _page("templates", Template.from_wire)
     return Request("templates", _fields(cursor=cursor), True, read)
 
 
 def templates_create(name: str, message: str) -> Request[Template]:
+    """A new template; its `variables` are read from the message."""
     fields = {"name": name, "message": message}
     return Request("templates/create", fields, False, _with_id("template", Template.from_wire))
 
@@ -460,6 +492,7 @@ def templates_update(
 
 
 def templates_delete(template_id: Id) -> Request[Raw]:
+    """Delete a template."""
     return Request("templates/delete", {"template_id": _id(template_id)}, False, _body)
 
 
@@ -491,9 +524,11 @@ def stats_overview(
     *, date_from: DateLike | None = None, date_to: DateLike | None = None
 ) -> Request[Raw]:
     # The client always sends both, "" meaning no bound.
+    """SMS, calls, clicks and contacts over a date range, as the answer's dict."""
     fields = {"date_from": _day(date_from) or "", "date_to": _day(date_to) or ""}
     return Request("stats/overview", fields, True, _body)
 
 
 def stats_clicks(*, limit: int = 10) -> Request[Raw]:
+    """The latest link clicks, as the answer's dict."""
     return Request("stats/clicks", {"limit": limit}, True, _body)
