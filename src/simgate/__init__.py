@@ -9,6 +9,7 @@ modules are imported by path.
         client.send_sms([simgate.Sms("+33612345678", "Hello")])
 """
 
+import simgate.v2 as v2
 import simgate.webhooks as webhooks
 from simgate.client import (
     ApiConnectionError,
@@ -21,7 +22,13 @@ from simgate.client import (
     Client,
     Contact,
     ContactResult,
+    InvalidRequest,
+    InvalidState,
+    LicenseRequired,
+    MissingField,
+    NotFound,
     PayloadTooLarge,
+    RateLimited,
     SentSms,
     ServerError,
     Sms,
@@ -40,11 +47,18 @@ __all__ = [
     "Client",
     "Contact",
     "ContactResult",
+    "InvalidRequest",
+    "InvalidState",
+    "LicenseRequired",
+    "MissingField",
+    "NotFound",
     "PayloadTooLarge",
+    "RateLimited",
     "SentSms",
     "ServerError",
     "Sms",
     "UnexpectedResponse",
     "__version__",
+    "v2",
     "webhooks",
 ]

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import httpx
+import pytest
 from sqlalchemy import Engine, func, select
 
 from simgate.store.tables import messages
@@ -127,3 +128,96 @@ def count_messages(engine: Engine, account_id: int) -> int:
     with engine.connect() as conn:
         query = select(func.count()).where(messages.c.account_id == account_id)
         return int(conn.execute(query).scalar_one())
+
+
+class RecordingServer:
+    """A loopback HTTP server that records each POST (path and JSON body) and
+    answers from `answers`: path -> (status, body), or a list of them taken in
+    turn (the last one repeats). Unknown paths get `{"success": true}`."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, Any]] = []
+        self.answers: dict[str, Any] = {}
+        self.headers: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def __enter__(self) -> RecordingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answer(self, path: str, body: Any, status: int = 200, **headers: str) -> None:
+        self.answers[path] = (status, body)
+        self.headers[path] = headers
+
+    def last(self) -> tuple[str, Any]:
+        return self.requests[-1]
+
+    def _next_answer(self, path: str) -> tuple[int, Any]:
+        with self._lock:
+            planned = self.answers.get(path, (200, {"success": True}))
+            if isinstance(planned, list):
+                return planned.pop(0) if len(planned) > 1 else planned[0]
+            return planned  # type: ignore[no-any-return]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                with recorder._lock:
+                    recorder.requests.append((self.path, json.loads(raw)))
+                status, body = recorder._next_answer(self.path)
+                content = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(content)))
+                for name, value in recorder.headers.get(self.path, {}).items():
+                    self.send_header(name.replace("_", "-"), value)
+                self.end_headers()
+                self.wfile.write(content)
+
+        return Handler
+
+
+def needs_v2_endpoints() -> pytest.MarkDecorator:
+    """Skip a live v2 test while this build lacks some of the 44 endpoints (the
+    issue-12 areas land one branch at a time); with all of them it runs."""
+    import simgate.api.v2  # noqa: F401 - registers the endpoints
+    from simgate.api.v2.envelope import ENDPOINTS
+
+    missing = V2_ENDPOINTS - set(ENDPOINTS)
+    return pytest.mark.skipif(
+        bool(missing), reason=f"v2 endpoints not in this build: {', '.join(sorted(missing))}"
+    )
+
+
+# The contract's 44 endpoints (reference/insim-v2-api.md section 1.2).
+V2_ENDPOINTS = {
+    "account", "account/webhooks", "contacts", "contacts/search", "find_contact",
+    "contacts/detail", "contacts/switch_pro", "contacts/delete", "contacts/tags",
+    "contacts/custom_fields", "sms", "sms/detail", "sms/conversation", "sendsms",
+    "sms/delivery_status", "calls", "calls/qualify", "clictocall", "qualifications",
+    "qualifications/options", "qualifications/options/create",
+    "qualifications/options/update", "qualifications/options/delete",
+    "qualifications/stats", "lists", "lists/create", "lists/detail", "lists/update",
+    "lists/delete", "lists/contacts/add", "lists/contacts/remove", "lists/contacts/addall",
+    "campaigns", "campaigns/create", "campaigns/detail", "campaigns/cancel",
+    "campaigns/start", "templates", "templates/create", "templates/update",
+    "templates/delete", "templates/send", "stats/overview", "stats/clicks",
+}  # fmt: skip

@@ -18,12 +18,13 @@ from standardwebhooks.webhooks import Webhook
 
 from simgate._wire import WEBHOOK_KINDS
 from simgate.domain import payloads
-from tests.sdk.support import count_messages
+from tests.sdk.support import count_messages, needs_v2_endpoints
 from tests.sdk.test_webhooks import every_kind
 from tests.support.servers import LiveServer
 
 DOC = Path(__file__).parents[2] / "docs" / "sdk.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+V2_BLOCKS = [block for block in BLOCKS if "client.v2." in block]
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
@@ -40,10 +41,24 @@ def test_client_examples_run(
     monkeypatch.setenv("SIMGATE_LOGIN", account["login"])
     monkeypatch.setenv("SIMGATE_ACCESS_KEY", account["accessKey"])
     for block in BLOCKS:
-        if "app = " not in block:
+        if "app = " not in block and block not in V2_BLOCKS:
             exec(compile(block, str(DOC), "exec"), {"__name__": "doc_example"})
     # send (2) + schedule (3) + link (1) + async (1); the refused one is not stored.
     assert count_messages(server.engine, account["id"]) == 7
+
+
+@needs_v2_endpoints()
+def test_v2_examples_run(
+    server: LiveServer, account: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert len(V2_BLOCKS) >= 6  # one a group, and the errors
+    monkeypatch.setenv("SIMGATE_URL", server.url)
+    monkeypatch.setenv("SIMGATE_LOGIN", account["login"])
+    monkeypatch.setenv("SIMGATE_ACCESS_KEY", account["accessKey"])
+    for block in V2_BLOCKS:
+        # Callbacks to this machine only (the server may call them).
+        block = block.replace("https://hooks.example.com", "http://127.0.0.1:9")
+        exec(compile(block, str(DOC), "exec"), {"__name__": "doc_example"})
 
 
 def deliveries(signed: bool) -> list[tuple[str, dict[str, str]]]:

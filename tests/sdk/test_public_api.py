@@ -63,16 +63,25 @@ def test_exports_are_sorted_and_stable() -> None:
         "Client",
         "Contact",
         "ContactResult",
+        "InvalidRequest",
+        "InvalidState",
+        "LicenseRequired",
+        "MissingField",
+        "NotFound",
         "PayloadTooLarge",
+        "RateLimited",
         "SentSms",
         "ServerError",
         "Sms",
         "UnexpectedResponse",
         "__version__",
+        "v2",
         "webhooks",
     }
     assert all(hasattr(simgate, name) for name in simgate.__all__)
     assert simgate.__version__ == "0.1.0"
+    assert simgate.v2.__all__ == sorted(simgate.v2.__all__)
+    assert all(hasattr(simgate.v2, name) for name in simgate.v2.__all__)
     assert webhooks.__all__ == sorted(webhooks.__all__)
     assert all(hasattr(webhooks, name) for name in webhooks.__all__)
 
@@ -85,9 +94,15 @@ def test_error_tree() -> None:
         simgate.ServerError,
         simgate.UnexpectedResponse,
         simgate.ApiConnectionError,
+        simgate.NotFound,
+        simgate.InvalidRequest,
+        simgate.InvalidState,
+        simgate.RateLimited,
+        simgate.LicenseRequired,
     ):
         assert issubclass(cls, simgate.ApiError)
     assert issubclass(simgate.ApiTimeoutError, simgate.ApiConnectionError)
+    assert issubclass(simgate.MissingField, simgate.InvalidRequest)
     assert issubclass(webhooks.InvalidSignature, webhooks.InvalidWebhook)
     assert issubclass(webhooks.InvalidWebhook, ValueError)
 

@@ -17,6 +17,7 @@ from simgate.client._errors import (
     ApiTimeoutError,
     UnexpectedResponse,
     error_for,
+    v2_error_for,
 )
 from simgate.client._models import (
     CallResult,
@@ -28,6 +29,7 @@ from simgate.client._models import (
     new_id_sms_api,
 )
 from simgate.client._retry import RetryPolicy
+from simgate.client._v2_calls import Request
 from simgate.client._version import __version__
 
 DEFAULT_BASE_URL = "https://www.insim.app"
@@ -48,6 +50,7 @@ class Call(Generic[T]):
     body: bytes
     idempotent: bool
     parse: Callable[[Any], T]
+    v2: bool = False  # read as a v2 answer: `success` decides, whatever the status
 
 
 class BaseClient:
@@ -117,6 +120,12 @@ class BaseClient:
         header = {"type": "clicToCall", "phone_number": phone_number}
         return Call("/api/v1/clicTocall", self._body(header), False, parse)
 
+    def _v2_call(self, request: Request[T]) -> Call[T]:
+        """A v2 request as a call: flat body, the credentials beside the fields."""
+        data = {"login": self.login, "accessKey": self._access_key, **request.fields}
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        return Call(f"/api/v2/{request.endpoint}", body, request.idempotent, request.read, v2=True)
+
     # --- reading answers ----------------------------------------------------
 
     def _url(self, call: Call[Any]) -> str:
@@ -155,8 +164,26 @@ def read_answer(call: Call[T], response: httpx.Response) -> T:
         raise UnexpectedResponse(
             f"HTTP {status}: the answer is not JSON", status_code=status
         ) from None
+    if call.v2:
+        return _v2_answer(call, response, data)
     if status >= 400:
         raise _whole_failure(status, data)
+    try:
+        return call.parse(data)
+    except UnexpectedResponse as exc:
+        exc.status_code = status
+        raise
+
+
+def _v2_answer(call: Call[T], response: httpx.Response, data: Any) -> T:
+    """A v2 answer succeeded when its `success` is true, as the official client
+    decides (the status only picks the error class when it failed)."""
+    status = response.status_code
+    if not isinstance(data, dict):
+        message = f"HTTP {status}: the answer is not a JSON object"
+        raise UnexpectedResponse(message, status_code=status)
+    if not data.get("success"):
+        raise v2_error_for(status, data, response.headers.get("retry-after"))
     try:
         return call.parse(data)
     except UnexpectedResponse as exc:

@@ -22,6 +22,8 @@ from simgate.client._base import (
     read_answer,
 )
 from simgate.client._models import CallResult, ContactResult, SentSms
+from simgate.client._v2 import V2
+from simgate.client._v2_calls import Request
 
 T = TypeVar("T")
 
@@ -52,6 +54,8 @@ class Client(BaseClient):
         self._http = http_client or httpx.Client(
             timeout=timeout, headers={"user-agent": USER_AGENT}
         )
+        self.v2 = V2(self._run_v2)
+        """The v2 API, grouped: `client.v2.contacts.search("dubois")` (docs/sdk.md)."""
 
     def send_sms(self, messages: SmsLike | Iterable[SmsLike]) -> list[SentSms]:
         """Send SMS (Sms objects or reference-shaped dicts); one result per
@@ -65,6 +69,9 @@ class Client(BaseClient):
     def click_to_call(self, phone_number: str) -> CallResult:
         """Ask one of the account's phones to call `phone_number`."""
         return self._request(self._call_call(phone_number))
+
+    def _run_v2(self, request: Request[T]) -> T:
+        return self._request(self._v2_call(request))
 
     def close(self) -> None:
         if self._owns_http:
