@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -77,3 +78,14 @@ def insim_json(base_url: str, account: dict[str, Any], *args: str, home: Path) -
     done = insim(base_url, account, *args, home=home)
     assert done.returncode == 0, (args, done.returncode, done.stdout, done.stderr)
     return json.loads(done.stdout)
+
+
+def other_account(server: Any) -> dict[str, Any]:
+    """A second account on `server` (a LiveServer), to show that ids of one
+    account are NOT_FOUND to another."""
+    from simgate.services.accounts import create_account
+
+    acc, key = create_account(
+        server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
+    )
+    return {"login": acc.email, "accessKey": key, "id": acc.id}

@@ -5,7 +5,6 @@ phone that reports its calls over the device socket."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,28 +28,6 @@ from tests.support.v2_phone import Phone
 
 FAST_AGENT = ("--sent-delay", "0.02", "--delivery-delay", "0.02")
 CALL_KEYS = {"id", "call_id", "type", "phone_number", "duration", "call_time", "qualified"}
-
-
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server
-
-
-@pytest.fixture
-def account(shared_account: dict[str, Any]) -> dict[str, Any]:
-    return shared_account
-
-
-@pytest.fixture
-def sockets(server: LiveServer) -> Iterator[Sockets]:
-    opened = Sockets(server.url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def phone(server: LiveServer, sockets: Sockets, account: dict[str, Any]) -> Phone:
-    return Phone(server, sockets, account["login"])
 
 
 def stranger(server: LiveServer) -> dict[str, Any]:

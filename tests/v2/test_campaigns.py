@@ -4,7 +4,6 @@ them and the status webhooks fire), cancel stops what no phone holds yet."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,36 +15,18 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, select, update
 
 from simgate.domain.dates import utcnow
-from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
 from simgate.services.webhook_admin import set_callbacks
 from simgate.store.tables import link_clicks, messages, webhooks
 from tests.support.agents import Agent
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
-from tests.support.v2 import call, insim, insim_json, ok, refused
+from tests.support.v2 import call, insim, insim_json, ok, other_account, refused
 from tests.v2.rows import add_contact, add_list, campaign_messages, set_state
 from tests.webhooks.conftest import Recorder
 
 NUMBERS = ["+33611000001", "0611000002", "+33 6 11 00 00 03"]
 E164 = ["+33611000001", "+33611000002", "+33611000003"]
-
-
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server
-
-
-@pytest.fixture
-def account(shared_account: dict[str, Any]) -> dict[str, Any]:
-    return shared_account
-
-
-def other_account(server: LiveServer) -> dict[str, Any]:
-    acc, key = create_account(
-        server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
-    )
-    return {"login": acc.email, "accessKey": key, "id": acc.id}
 
 
 def create(server: LiveServer, account: dict[str, Any], **fields: Any) -> dict[str, Any]:

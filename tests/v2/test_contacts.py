@@ -3,7 +3,6 @@ custom fields, over HTTP and through the official client, on both stores."""
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,10 @@ from hypothesis import strategies as st
 
 from simgate.domain import cursors
 from simgate.services import contact_book
-from simgate.services.accounts import create_account
 from simgate.services.contacts import upsert_contacts
 from simgate.store.accounts import Account
 from tests.support.servers import LiveServer
-from tests.support.v2 import call, insim, insim_json, ok, refused
+from tests.support.v2 import call, insim, insim_json, ok, other_account, refused
 
 PEOPLE = [
     ("Cécile", "Dubois", "0612345678"),
@@ -43,16 +41,6 @@ CONTACT_KEYS = {
 }
 
 
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server
-
-
-@pytest.fixture
-def account(shared_account: dict[str, Any]) -> dict[str, Any]:
-    return shared_account
-
-
 def owner(server: LiveServer, account: dict[str, Any]) -> Account:
     return Account(account["id"], account["login"], "Europe/Paris", "FR")
 
@@ -68,13 +56,6 @@ def add_people(
     upsert_contacts(server.engine, owner(server, account), items)
     listed = ok(server.url, account, "contacts", limit=100)["contacts"]
     return {c["lastname"]: c["id"] for c in listed}
-
-
-def other_account(server: LiveServer) -> dict[str, Any]:
-    acc, key = create_account(
-        server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
-    )
-    return {"login": acc.email, "accessKey": key, "id": acc.id}
 
 
 def check_contact(contact: dict[str, Any]) -> None:

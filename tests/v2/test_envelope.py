@@ -15,16 +15,6 @@ from tests.support.servers import LiveServer
 from tests.support.v2 import call, insim, insim_json, ok, refused
 
 
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server
-
-
-@pytest.fixture
-def account(shared_account: dict[str, Any]) -> dict[str, Any]:
-    return shared_account
-
-
 def test_account_answers_both_field_sets(server: LiveServer, account: dict[str, Any]) -> None:
     body = ok(server.url, account, "account")
     acc = body["account"]

@@ -3,7 +3,6 @@ the official client, on both stores."""
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -11,23 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simgate.services.accounts import create_account
 from simgate.services.contacts import upsert_contacts
 from simgate.store.accounts import Account
 from tests.support.servers import LiveServer
-from tests.support.v2 import call, insim, insim_json, ok, refused
+from tests.support.v2 import call, insim, insim_json, ok, other_account, refused
 
 LIST_KEYS = {"id", "list_id", "name", "description", "contacts", "created", "updated"}
-
-
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server
-
-
-@pytest.fixture
-def account(shared_account: dict[str, Any]) -> dict[str, Any]:
-    return shared_account
 
 
 def add_contacts(server: LiveServer, account: dict[str, Any], count: int) -> list[str]:
@@ -40,13 +28,6 @@ def add_contacts(server: LiveServer, account: dict[str, Any], count: int) -> lis
     upsert_contacts(server.engine, acc, items)
     listed = ok(server.url, account, "contacts", limit=100, sort="date_add", order="asc")
     return [c["id"] for c in listed["contacts"]]
-
-
-def other_account(server: LiveServer) -> dict[str, Any]:
-    acc, key = create_account(
-        server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
-    )
-    return {"login": acc.email, "accessKey": key, "id": acc.id}
 
 
 def check_list(found: dict[str, Any]) -> None:

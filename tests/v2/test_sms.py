@@ -5,7 +5,6 @@ receives SMS and reports deliveries over the device socket."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from hypothesis import strategies as st
 from simgate.domain import cursors
 from simgate.domain.dates import utcnow
 from tests.support.servers import LiveServer
-from tests.support.sockets import Sockets
 from tests.support.v2 import insim, insim_json, ok, refused
 from tests.support.v2_phone import Phone
 
@@ -29,28 +27,6 @@ MESSAGE_KEYS = {
     "id", "sms_id", "direction", "phone_number", "message", "date", "status",
     "delivery_status", "segments", "campaign_id",
 }  # fmt: skip
-
-
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server
-
-
-@pytest.fixture
-def account(shared_account: dict[str, Any]) -> dict[str, Any]:
-    return shared_account
-
-
-@pytest.fixture
-def sockets(server: LiveServer) -> Iterator[Sockets]:
-    opened = Sockets(server.url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def phone(server: LiveServer, sockets: Sockets, account: dict[str, Any]) -> Phone:
-    return Phone(server, sockets, account["login"])
 
 
 def send(server: LiveServer, account: dict[str, Any], *items: dict[str, Any]) -> dict[str, Any]:

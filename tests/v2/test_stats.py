@@ -4,7 +4,6 @@ reported, links people opened and contacts stored through v1."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,34 +18,11 @@ from simgate.domain.dates import utcnow
 from simgate.services.accounts import create_account
 from simgate.store.tables import contacts
 from tests.support.servers import LiveServer
-from tests.support.sockets import Sockets
 from tests.support.v2 import insim, insim_json, ok, refused
 from tests.support.v2_phone import Phone
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64)"
 PREVIEW = "facebookexternalhit/1.1"
-
-
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server
-
-
-@pytest.fixture
-def account(shared_account: dict[str, Any]) -> dict[str, Any]:
-    return shared_account
-
-
-@pytest.fixture
-def sockets(server: LiveServer) -> Iterator[Sockets]:
-    opened = Sockets(server.url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def phone(server: LiveServer, sockets: Sockets, account: dict[str, Any]) -> Phone:
-    return Phone(server, sockets, account["login"])
 
 
 def send_with_links(

@@ -9,29 +9,9 @@ from typing import Any
 import pytest
 
 from simgate.domain.cursors import encode
-from simgate.services.accounts import create_account
 from tests.support.servers import LiveServer
-from tests.support.v2 import insim, insim_json, ok, refused
+from tests.support.v2 import insim, insim_json, ok, other_account, refused
 from tests.v2.rows import add_contact, message_by_sms_id
-
-
-@pytest.fixture
-def server(shared_server: LiveServer) -> LiveServer:
-    return shared_server
-
-
-@pytest.fixture
-def account(shared_account: dict[str, Any]) -> dict[str, Any]:
-    return shared_account
-
-
-def other_account(server: LiveServer) -> dict[str, Any]:
-    import secrets
-
-    acc, key = create_account(
-        server.engine, f"{secrets.token_hex(5)}@example.com", "Europe/Paris", "FR"
-    )
-    return {"login": acc.email, "accessKey": key, "id": acc.id}
 
 
 def new_template(server: LiveServer, account: dict[str, Any], name: str, message: str) -> str:
