@@ -95,5 +95,9 @@ def _instructions(base: str, key: str, password: str, device_id: int) -> str:
             "Send an SMS (then see it delivered in the dashboard's Messages page):",
             f"  {curl}",
             "",
+            "Or with inSIM's own command-line client, over the v2 API (docs/api-v2.md):",
+            f"  pip install insim-cli && INSIM_BASE_URL={base} INSIM_LOGIN={DEMO_LOGIN} "
+            f"INSIM_ACCESS_KEY={key} insim whoami",
+            "",
         ]
     )

@@ -9,6 +9,7 @@ The copies below are checked against the reference when it is at hand
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from simgate.config import Settings
 from simgate.store.db import make_engine
 from simgate.store.tables import accounts, contacts, devices, messages
 from tests.support.servers import ServerProcess
+from tests.support.v2 import INSIM
 
 pytestmark = pytest.mark.e2e
 
@@ -198,6 +200,7 @@ def test_reference_examples(demo: Demo, settings: Settings) -> None:
     check_contact_example(demo, settings)
     check_clictocall_example(demo, settings)
     check_printed_curl_line(demo)
+    check_printed_insim_line(demo)
 
 
 def check_printed_curl_line(demo: Demo) -> None:
@@ -206,6 +209,22 @@ def check_printed_curl_line(demo: Demo) -> None:
     result = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=30)
     answer = json.loads(result.stdout)
     assert [item["sent"] for item in answer] == [1]
+
+
+def check_printed_insim_line(demo: Demo) -> None:
+    # And a line for inSIM's own client; its package is installed here already,
+    # so the part after `pip install insim-cli &&` is run, as printed.
+    line = next(x.strip() for x in demo.printed.splitlines() if "insim whoami" in x)
+    command = line.split("&&", 1)[1].strip().replace(" insim ", f" {INSIM} --json ")
+    result = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ["PATH"], "HOME": str(demo.workdir)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["login"] == demo.login
 
 
 def check_sendsms_json_file(demo: Demo, settings: Settings) -> None:
