@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import httpx
-import pytest
 from sqlalchemy import Engine, func, select
 
 from simgate.store.tables import messages
@@ -193,18 +192,6 @@ class RecordingServer:
                 self.wfile.write(content)
 
         return Handler
-
-
-def needs_v2_endpoints() -> pytest.MarkDecorator:
-    """Skip a live v2 test while this build lacks some of the 44 endpoints (the
-    issue-12 areas land one branch at a time); with all of them it runs."""
-    import simgate.api.v2  # noqa: F401 - registers the endpoints
-    from simgate.api.v2.envelope import ENDPOINTS
-
-    missing = V2_ENDPOINTS - set(ENDPOINTS)
-    return pytest.mark.skipif(
-        bool(missing), reason=f"v2 endpoints not in this build: {', '.join(sorted(missing))}"
-    )
 
 
 # The contract's 44 endpoints (reference/insim-v2-api.md section 1.2).

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 
 from simgate._wire import WEBHOOK_KINDS
 from simgate.domain import payloads
-from tests.sdk.support import count_messages, needs_v2_endpoints
+from tests.sdk.support import count_messages
 from tests.sdk.test_webhooks import every_kind
 from tests.support.servers import LiveServer
 
@@ -47,7 +47,6 @@ def test_client_examples_run(
     assert count_messages(server.engine, account["id"]) == 7
 
 
-@needs_v2_endpoints()
 def test_v2_examples_run(
     server: LiveServer, account: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -376,6 +376,13 @@ def test_every_endpoint_is_covered() -> None:
     assert len(V2_ENDPOINTS) == 44
 
 
+def test_the_server_serves_every_endpoint_of_the_contract() -> None:
+    import simgate.api.v2  # noqa: F401 - registers the endpoints
+    from simgate.api.v2.envelope import ENDPOINTS
+
+    assert set(ENDPOINTS) == V2_ENDPOINTS
+
+
 @pytest.mark.parametrize(
     ("group", "method", "args", "kwargs", "endpoint", "fields"),
     CASES,

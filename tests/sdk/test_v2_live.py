@@ -28,10 +28,7 @@ from simgate.v2 import (
     Template,
     Webhooks,
 )
-from tests.sdk.support import needs_v2_endpoints
 from tests.support.servers import LiveServer
-
-pytestmark = needs_v2_endpoints()
 
 Api = Callable[..., Any]
 CECILE, JEAN = "+33612345678", "+33698765432"
