@@ -26,12 +26,29 @@ from tests.support.servers import LiveServer
 ENGINES = ["sqlite", "postgres"]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Modules that start real processes (marked e2e) run first. Under
     pytest-xdist (see pyproject's addopts) each module is one worker's work,
     handed out in this order: a long module left for the end would run alone
-    while the other workers have nothing to do."""
+    while the other workers have nothing to do.
+
+    A test marked `client_side` shows what a client does with the answers
+    (the official insim client's output, the SDK's parsing): its PostgreSQL
+    run would show nothing more than its SQLite one, so it is left out."""
+    on_postgres = [item for item in items if _client_side_on_postgres(item)]
+    if on_postgres:
+        config.hook.pytest_deselected(items=on_postgres)
+        items[:] = [item for item in items if item not in on_postgres]
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+def _client_side_on_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return (
+        item.get_closest_marker("client_side") is not None
+        and callspec is not None
+        and "postgres" in callspec.params.values()
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""client.v2 against the real server (SQLite and PostgreSQL), sync and async:
-every method once, its answer read into the typed objects."""
+"""client.v2 against the real server, sync and async: every method once, its
+answer read into the typed objects. The store's side of each endpoint is
+tested on both stores in tests/v2; this is the SDK's side (SQLite only)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from simgate.v2 import (
 )
 from tests.support.servers import LiveServer
 
+pytestmark = pytest.mark.client_side
 Api = Callable[..., Any]
 CECILE, JEAN = "+33612345678", "+33698765432"
 

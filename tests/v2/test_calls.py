@@ -294,6 +294,7 @@ def test_qualification_stats_over_a_range(
 # --- the official client --------------------------------------------------------------
 
 
+@pytest.mark.client_side
 def test_official_client_calls_and_qualifications(
     server: LiveServer, account: dict[str, Any], phone: Phone, tmp_path: Path
 ) -> None:
@@ -347,6 +348,7 @@ def test_official_client_calls_and_qualifications(
 
 
 @pytest.mark.e2e
+@pytest.mark.client_side
 def test_the_reference_agent_sends_and_dials_for_the_official_client(
     server: LiveServer, account: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -327,6 +327,7 @@ def test_list_newest_first_in_pages(server: LiveServer, account: dict[str, Any])
         assert body["field"] == field
 
 
+@pytest.mark.client_side
 def test_official_client(server: LiveServer, account: dict[str, Any], tmp_path: Path) -> None:
     mine = account["id"]
     contact = add_contact(server.engine, mine, "+33644000001", firstname="Zoé")

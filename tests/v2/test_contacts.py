@@ -391,6 +391,7 @@ def test_list_inputs_never_crash(
 # -- the official client -------------------------------------------------------------------
 
 
+@pytest.mark.client_side
 def test_official_client_contacts_commands(
     server: LiveServer, account: dict[str, Any], tmp_path: Path
 ) -> None:

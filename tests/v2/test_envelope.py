@@ -109,6 +109,7 @@ def test_webhooks_set_keep_and_clear(server: LiveServer, account: dict[str, Any]
     assert bad["field"] == "webhooks.incoming_sms"
 
 
+@pytest.mark.client_side
 def test_official_client_login_whoami_account_info(
     server: LiveServer, account: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -144,6 +145,7 @@ def test_official_client_login_whoami_account_info(
     assert hooks.returncode == 0 and "Webhooks updated" in hooks.stdout
 
 
+@pytest.mark.client_side
 def test_official_client_shows_errors(server: LiveServer, tmp_path: Path) -> None:
     stranger = {"login": "nobody@example.com", "accessKey": "nope"}
     done = insim(server.url, stranger, "whoami", home=tmp_path, json_mode=False)

@@ -199,6 +199,7 @@ def test_list_inputs_never_crash(
     assert response.status_code in (200, 422), response.text
 
 
+@pytest.mark.client_side
 def test_official_client_lists_commands(
     server: LiveServer, account: dict[str, Any], tmp_path: Path
 ) -> None:

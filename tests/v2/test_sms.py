@@ -360,6 +360,7 @@ def test_delivery_status_errors(server: LiveServer, account: dict[str, Any]) -> 
 # --- the official client -------------------------------------------------------------
 
 
+@pytest.mark.client_side
 def test_official_client_sms_commands(
     server: LiveServer, account: dict[str, Any], phone: Phone, tmp_path: Path
 ) -> None:

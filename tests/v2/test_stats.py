@@ -157,6 +157,7 @@ def test_validation(
     assert body["field"] == field
 
 
+@pytest.mark.client_side
 def test_official_client_stats(server: LiveServer, account: dict[str, Any], tmp_path: Path) -> None:
     results = send_with_links(server, account, 1)
     open_link(short_link(server, account, results[0]["sms_id"]))

@@ -257,6 +257,7 @@ def test_send_takes_at_most_the_request_limit(server: LiveServer, account: dict[
         assert body["field"] == "recipients"
 
 
+@pytest.mark.client_side
 def test_official_client(server: LiveServer, account: dict[str, Any], tmp_path: Path) -> None:
     created = insim_json(
         server.url,
