@@ -36,6 +36,7 @@ from simgate.services.accounts import Account
 from simgate.services.messages import judge_batch, store_judged
 from simgate.services.templates import contact_values
 from simgate.store import campaigns as store
+from simgate.store import lists as list_store
 from simgate.store import recipients as people
 from simgate.store import templates as template_store
 from simgate.store.campaigns import CampaignRow, RecipientRow
@@ -192,7 +193,7 @@ def _resolve(
     then the numbers given (a number seen before is not added again)."""
     chosen: dict[str, people.ContactRow | None] = {}
     if list_id is not None:
-        if not people.list_exists(conn, account.id, list_id):
+        if not list_store.exists(conn, account.id, list_id):
             raise NotFound(f"no list {list_id}", field="list_id")
         for member in people.list_members_of(conn, account.id, list_id):
             chosen.setdefault(member.phone_number, member)
@@ -382,7 +383,7 @@ def _store_completions(engine: Engine, views: list[CampaignView]) -> None:
         )
 
 
-def list_choices(engine: Engine, account: Account) -> list[people.ListChoice]:
+def list_choices(engine: Engine, account: Account) -> list[list_store.ListChoice]:
     """The account's contact lists, to pick one for a campaign (dashboard)."""
     with engine.connect() as conn:
-        return people.lists_of(conn, account.id)
+        return list_store.choices(conn, account.id)

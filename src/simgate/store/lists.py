@@ -205,3 +205,20 @@ def members(conn: Connection, list_id: int, limit: int) -> list[int]:
 
 def touch(conn: Connection, list_id: int, now: datetime) -> None:
     conn.execute(update(contact_lists).where(contact_lists.c.id == list_id).values(updated_at=now))
+
+
+@dataclass(frozen=True, slots=True)
+class ListChoice:
+    id: int
+    name: str
+
+
+def choices(conn: Connection, account_id: int, limit: int = 500) -> list[ListChoice]:
+    """The account's lists by name, to pick one (the dashboard's campaign form)."""
+    query = (
+        select(contact_lists.c.id, contact_lists.c.name)
+        .where(contact_lists.c.account_id == account_id)
+        .order_by(contact_lists.c.name, contact_lists.c.id)
+        .limit(limit)
+    )
+    return [ListChoice(int(row.id), row.name) for row in conn.execute(query)]

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from simgate.store.tables import contact_lists, contacts, list_members
+from simgate.store.tables import contacts, list_members
 
 # Numbers or ids per IN (...): well under every driver's parameter limit.
 CHUNK = 2000
@@ -66,15 +66,6 @@ def by_ids(conn: Connection, account_id: int, ids: Iterable[int]) -> dict[int, C
     return found
 
 
-def list_exists(conn: Connection, account_id: int, list_id: int) -> bool:
-    row = conn.execute(
-        select(contact_lists.c.id).where(
-            contact_lists.c.id == list_id, contact_lists.c.account_id == account_id
-        )
-    ).first()
-    return row is not None
-
-
 def list_members_of(conn: Connection, account_id: int, list_id: int) -> list[ContactRow]:
     """The live contacts of a list, oldest member first."""
     query = (
@@ -84,20 +75,3 @@ def list_members_of(conn: Connection, account_id: int, list_id: int) -> list[Con
         .order_by(list_members.c.added_at, contacts.c.id)
     )
     return [ContactRow(*row) for row in conn.execute(query)]
-
-
-@dataclass(frozen=True, slots=True)
-class ListChoice:
-    id: int
-    name: str
-
-
-def lists_of(conn: Connection, account_id: int, limit: int = 500) -> list[ListChoice]:
-    """The account's lists by name, to pick one for a campaign (dashboard)."""
-    query = (
-        select(contact_lists.c.id, contact_lists.c.name)
-        .where(contact_lists.c.account_id == account_id)
-        .order_by(contact_lists.c.name, contact_lists.c.id)
-        .limit(limit)
-    )
-    return [ListChoice(int(row.id), row.name) for row in conn.execute(query)]
