@@ -18,6 +18,7 @@ from sqlalchemy import select
 from simgate.domain.dates import utcnow
 from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
+from simgate.services.passwords import set_password
 from simgate.store.tables import webhooks
 from tests.support.agents import Agent
 from tests.support.polling import wait_for
@@ -25,6 +26,7 @@ from tests.support.servers import LiveServer
 from tests.support.sockets import Sockets
 from tests.support.v2 import insim, insim_json, ok, refused
 from tests.support.v2_phone import Phone
+from tests.web.helpers import PASSWORD, signed_in_client
 
 FAST_AGENT = ("--sent-delay", "0.02", "--delivery-delay", "0.02")
 CALL_KEYS = {"id", "call_id", "type", "phone_number", "duration", "call_time", "qualified"}
@@ -164,6 +166,11 @@ def test_qualify_a_call_with_an_option_and_notes(
     for unknown in ("999999999", "abc", new_option(server, stranger(server), "Theirs")):
         body = refused(server.url, account, "qualifications", 404, "NOT_FOUND", option_id=unknown)
         assert body["field"] == "option_id"
+    # The dashboard's Calls page shows the option and the notes beside it.
+    set_password(server.engine, account["login"], PASSWORD)
+    with signed_in_client(server.url, account["login"]) as dashboard:
+        page = dashboard.get("/app/calls").text
+    assert "Call back" in page and "after 6 pm" in page
 
 
 def test_qualify_errors(server: LiveServer, account: dict[str, Any], phone: Phone) -> None:

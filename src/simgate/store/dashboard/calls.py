@@ -32,6 +32,7 @@ class QualificationRow:
     from_number: str
     text: str
     created_at: datetime
+    notes: str | None  # typed beside an option chosen over v2 calls/qualify
 
 
 def page_of_calls(conn: Connection, account_id: int, page: int) -> Page:
