@@ -203,7 +203,9 @@ def test_other_nodes_are_woken_by_notify_on_postgresql(
                 emit(writer, account, "message", _sms(n))
                 wait_for(lambda: len(recorder.acked()) > n, timeout=10, every=0.005)  # noqa: B023
                 latencies.append(time.monotonic() - start)
-            assert max(latencies) < 0.5, latencies
+            # Far under the 30 s poll: only the NOTIFY can do it. Not tighter: on
+            # a loaded 2-core machine the first wake-up once took 0.65 s.
+            assert max(latencies) < 5, latencies
             assert live.engine is not writer
     finally:
         unwatch()
