@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
 import httpx
 from sqlalchemy import Engine, func, select
 
 from simgate.store.tables import messages
+from tests.support.loopback_http import LoopbackHTTPServer
 
 Mode = Literal["drop", "delay", "503"]
 
 
-class FlakyProxy:
+class FlakyProxy(LoopbackHTTPServer):
     """An HTTP proxy on 127.0.0.1 in front of the live server whose first
     `faults` requests go wrong on purpose:
 
@@ -35,20 +36,7 @@ class FlakyProxy:
         self.forwarded = 0
         self.received = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def __enter__(self) -> FlakyProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -129,7 +117,7 @@ def count_messages(engine: Engine, account_id: int) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-class RecordingServer:
+class RecordingServer(LoopbackHTTPServer):
     """A loopback HTTP server that records each POST (path and JSON body) and
     answers from `answers`: path -> (status, body), or a list of them taken in
     turn (the last one repeats). Unknown paths get `{"success": true}`."""
@@ -139,20 +127,7 @@ class RecordingServer:
         self.answers: dict[str, Any] = {}
         self.headers: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def __enter__(self) -> RecordingServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def answer(self, path: str, body: Any, status: int = 200, **headers: str) -> None:
         self.answers[path] = (status, body)
