@@ -34,8 +34,8 @@ QualificationSource = Literal["mobile", "interface"]
 QUALIFICATION_SOURCES: tuple[QualificationSource, ...] = get_args(QualificationSource)
 QualificationTitle = Literal["call_qualification_from_mobile", "call_qualification_from_interface"]
 QUALIFICATION_TITLES: tuple[QualificationTitle, ...] = get_args(QualificationTitle)
-# The `status` of a `status` webhook; "failed" is simgate's extension.
-DeliveryStatusValue = Literal["sent", "received", "failed"]
+# The `status` of a `status` webhook; "failed" and "expired" are simgate's extensions.
+DeliveryStatusValue = Literal["sent", "received", "failed", "expired"]
 DELIVERY_STATUSES: tuple[DeliveryStatusValue, ...] = get_args(DeliveryStatusValue)
 
 # --- Standard Webhooks signatures (https://www.standardwebhooks.com) -----------------
@@ -76,6 +76,10 @@ SMS_ERRORS = {
     "#009": "item is not a JSON object",
     "#010": "message longer than 255 SMS parts",
     "#011": "message contains a NUL character",
+    "#012": "recipient opted out (STOP): not sent",
+    "#013": "invalid validity or valid_until",
+    "#014": "invalid sim",
+    "#015": "invalid marketing",
 }
 CONTACT_ERRORS = {
     "#001": "invalid phone number",

@@ -59,6 +59,6 @@ def test_sign_is_the_standard_webhooks_signature() -> None:
 
 def test_the_value_sets_are_read_from_their_types() -> None:
     assert _wire.CALL_KINDS == ("incoming_call", "outgoing_call", "missed_call")
-    assert _wire.DELIVERY_STATUSES == ("sent", "received", "failed")
+    assert _wire.DELIVERY_STATUSES == ("sent", "received", "failed", "expired")
     titles = tuple(f"call_qualification_from_{s}" for s in _wire.QUALIFICATION_SOURCES)
     assert _wire.QUALIFICATION_TITLES == titles

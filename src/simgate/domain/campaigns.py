@@ -33,7 +33,7 @@ class Counts:
 
     sent: int = 0  # sent or delivered
     delivered: int = 0
-    failed: int = 0
+    failed: int = 0  # failed or expired
     pending: int = 0  # scheduled, queued or with a phone
     clicks: int = 0
 
@@ -43,7 +43,7 @@ def counts_of(by_state: Mapping[str, int], clicks: int = 0) -> Counts:
     return Counts(
         sent=by_state.get("sent", 0) + by_state.get("received", 0),
         delivered=by_state.get("received", 0),
-        failed=by_state.get("failed", 0),
+        failed=by_state.get("failed", 0) + by_state.get("expired", 0),
         pending=sum(by_state.get(state, 0) for state in UNSETTLED),
         clicks=clicks,
     )

@@ -13,8 +13,9 @@ from typing import Literal, get_args
 DeliveryStatus = Literal["delivered", "sent", "pending", "failed", "blocked", "not_found"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 
-# Stored state → the client's value. `blocked` is reserved for the opt-out
-# list (a later issue): no state maps to it yet.
+# Stored state → the client's value. `blocked` is a send the opt-out list
+# refused (policy_refusals, never a stored message); `expired` is a kind of
+# failure to the client.
 _BY_STATE: dict[str, DeliveryStatus] = {
     "scheduled": "pending",
     "queued": "pending",
@@ -22,6 +23,7 @@ _BY_STATE: dict[str, DeliveryStatus] = {
     "sent": "sent",
     "received": "delivered",
     "failed": "failed",
+    "expired": "failed",
 }
 
 _SENTENCES: dict[str, str] = {
@@ -31,6 +33,7 @@ _SENTENCES: dict[str, str] = {
     "sent": "Sent by the phone; no delivery report yet.",
     "received": "Delivered to the recipient's handset.",
     "failed": "Not delivered",
+    "expired": "Expired: its validity ended before a phone of the account took it.",
 }
 INBOUND_SENTENCE = "Received by a phone of the account."
 NOT_FOUND_SENTENCE = "No message with this id in the account."

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from simgate.domain import ids, placeholders
 from simgate.domain.dates import InvalidDate, parse_send_date
 from simgate.domain.numbers import InvalidNumber, to_e164
+from simgate.domain.policy import MAX_SIM, MAX_VALIDITY, MIN_VALIDITY
 from simgate.domain.sms import MAX_PARTS, MAX_TEXT, count_segments
 
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
@@ -30,6 +31,7 @@ PRIORITY_RANGE = range(-1000, 1001)
 # 5,000-digit string raises.
 PRIORITY_RE = re.compile(r"\s*(-?[0-9]{1,6})\s*")
 MAX_URL_LENGTH = 2000
+EXTENSION_FIELDS = ("validity", "valid_until", "sim", "marketing")
 COUNT_LIMIT = 4 * MAX_TEXT  # a refused text longer than this is answered sms_per_message 0
 
 # Many messages in a batch go to the same few numbers; parsing is the costly step.
@@ -52,6 +54,13 @@ class Draft:
     encoding: str
     segments: int
     send_at: datetime | None  # None: now
+    # Sending policy (docs/policy.md): the message's own validity end, SIM slot
+    # and marketing flag as the client gave them; `windowed` is settled by the
+    # account's policy when it is stored (services/sending_policy.py).
+    valid_until: datetime | None = None
+    sim: int | None = None
+    marketing: bool | None = None
+    windowed: bool = False
 
 
 @dataclass(slots=True)
@@ -73,6 +82,9 @@ def request_hash(item: Mapping[str, Any]) -> str:
         _raw_priority(item),
         item.get("date_to_send") or "",
     ]
+    # simgate's extension fields count only when given, so that the hash of a
+    # message without them is the one it always had.
+    fields += [[name, item[name]] for name in EXTENSION_FIELDS if item.get(name) is not None]
     text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -140,6 +152,9 @@ def judge(
     if priority is None:
         errors.append("#005")
     url = _read_url(item.get("url"), errors)
+    valid_until = _read_validity(item, tz, send_at or now, errors)
+    sim = _read_sim(item.get("sim"), errors)
+    marketing = _read_flag(item.get("marketing"), "#015", errors)
 
     # Only a client's own id can be repeated, so only then is the hash needed.
     digest = request_hash(item) if client_id else ""
@@ -171,6 +186,9 @@ def judge(
         encoding=seg.encoding,
         segments=seg.parts,
         send_at=send_at,
+        valid_until=valid_until,
+        sim=sim,
+        marketing=marketing,
     )
 
 
@@ -236,3 +254,70 @@ def _read_url(url: Any, errors: list[str]) -> str | None:
         errors.append("#006")
         return None
     return url.strip()
+
+
+def _read_validity(
+    item: Mapping[str, Any], tz: ZoneInfo, starts: datetime, errors: list[str]
+) -> datetime | None:
+    """When the message stops being worth sending: `validity` seconds after
+    its send date (or now), or `valid_until`; None when neither is given."""
+    validity, until = item.get("validity"), item.get("valid_until")
+    if validity in (None, "") and until in (None, ""):
+        return None
+    if validity not in (None, "") and until not in (None, ""):
+        errors.append("#013")  # one or the other
+        return None
+    if until not in (None, ""):
+        try:
+            end = parse_send_date(until, tz) if isinstance(until, str) else None
+        except InvalidDate:
+            end = None
+        if end is None or end <= starts or end > starts + timedelta(seconds=MAX_VALIDITY):
+            errors.append("#013")
+            return None
+        return end
+    seconds = _whole(validity)
+    if seconds is None or not MIN_VALIDITY <= seconds <= MAX_VALIDITY:
+        errors.append("#013")
+        return None
+    return starts + timedelta(seconds=seconds)
+
+
+def _whole(raw: Any) -> int | None:
+    """A whole number sent as a number or as a string of ASCII digits."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and (match := PRIORITY_RE.fullmatch(raw)):
+        return int(match[1])
+    return None
+
+
+def _read_sim(raw: Any, errors: list[str]) -> int | None:
+    if raw in (None, ""):
+        return None
+    slot = _whole(raw)
+    if slot is None or not 1 <= slot <= MAX_SIM:
+        errors.append("#014")
+        return None
+    return slot
+
+
+_FLAGS: dict[object, bool] = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _read_flag(raw: Any, code: str, errors: list[str]) -> bool | None:
+    """true/false (1/0, "true"/"false" too); None when not given."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return raw == 1
+    if isinstance(raw, str) and raw.strip().lower() in _FLAGS:
+        return _FLAGS[raw.strip().lower()]
+    errors.append(code)
+    return None

@@ -14,7 +14,7 @@ from simgate._wire import SMS_ERRORS
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    error_code: str  # MISSING_FIELD or VALIDATION_ERROR
+    error_code: str  # MISSING_FIELD, VALIDATION_ERROR or RECIPIENT_OPTED_OUT
     field: str
     error: str
 
@@ -33,6 +33,10 @@ V2_ERRORS: dict[str, tuple[str, str]] = {
     "#009": ("VALIDATION_ERROR", ""),
     "#010": ("VALIDATION_ERROR", "message"),
     "#011": ("VALIDATION_ERROR", "message"),
+    "#012": ("RECIPIENT_OPTED_OUT", "phone_number"),
+    "#013": ("VALIDATION_ERROR", "validity"),
+    "#014": ("VALIDATION_ERROR", "sim"),
+    "#015": ("VALIDATION_ERROR", "marketing"),
 }
 
 

@@ -5,8 +5,9 @@ without loading the store.
 """
 
 # A message's life (DESIGN section 5): scheduled → queued → dispatched (handed
-# to a device, waiting for its ack) → sent → received; or failed.
-MESSAGE_STATES = ("scheduled", "queued", "dispatched", "sent", "received", "failed")
+# to a device, waiting for its ack) → sent → received; or failed; or expired
+# (its validity ended before a phone took it, DESIGN section 11).
+MESSAGE_STATES = ("scheduled", "queued", "dispatched", "sent", "received", "failed", "expired")
 # Still on its way to a phone: not yet sent, received or failed.
 UNSETTLED = ("scheduled", "queued", "dispatched")
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.dates import iso_z
 from simgate.domain.messages import Draft, Rejected, judge
+from simgate.services import sending_policy
 from simgate.services.accounts import Account, authenticate
 from simgate.store import messages as store
 from simgate.store.db import run_write, run_write_async
@@ -177,10 +178,15 @@ def store_judged(
     judged: list[Draft | Rejected],
     now: datetime,
     campaign_id: int | None = None,
+    *,
+    apply_policy: bool = True,
 ) -> tuple[list[dict[str, Any]], int]:
     """`judge_batch`'s verdicts stored in `conn`'s transaction, each message
-    linked to `campaign_id`; the v1 answers in order and how many are new."""
-    return _store(conn, account, judged, now, campaign_id)
+    linked to `campaign_id`; the v1 answers in order and how many are new.
+
+    `apply_policy=False` is for the replies the policy itself sends (an
+    opt-out confirmation goes to a number that just opted out)."""
+    return _store(conn, account, judged, now, campaign_id, apply_policy=apply_policy)
 
 
 def _store(
@@ -189,11 +195,14 @@ def _store(
     judged: list[Draft | Rejected],
     now: datetime,
     campaign_id: int | None = None,
+    *,
+    apply_policy: bool = True,
 ) -> tuple[list[dict[str, Any]], int]:
     """Store the accepted messages; the answers in order and how many are new.
 
     A repeat of a client id (within the batch or of an earlier request)
-    answers with its first use: the stored row, same short link.
+    answers with its first use: the stored row, same short link. The
+    account's sending policy applies to the new ones (services/sending_policy).
     """
     drafts: dict[str, Draft] = {}
     for verdict in judged:
@@ -204,6 +213,10 @@ def _store(
     if client_ids:
         stored.update(store.by_client_ids(conn, account.id, client_ids))
     fresh = [d for key, d in drafts.items() if key not in stored]
+    refused: dict[str, Rejected] = {}
+    if fresh and apply_policy:
+        applied = sending_policy.apply(conn, account, fresh, now, campaign_id)
+        fresh, refused = applied.kept, applied.refused
     inserted = _insert_fresh(conn, account, fresh, now, stored, campaign_id) if fresh else 0
 
     sent_time = iso_z(now)
@@ -211,6 +224,9 @@ def _store(
     for verdict in judged:
         if isinstance(verdict, Rejected):
             answers.append(_rejected_answer(verdict, account.email, sent_time))
+            continue
+        if verdict.id_sms_api in refused:
+            answers.append(_rejected_answer(refused[verdict.id_sms_api], account.email, sent_time))
             continue
         row = stored.get(verdict.id_sms_api)
         if row is not None and row.request_hash != verdict.request_hash:

@@ -47,7 +47,7 @@ def overview(
         sms_total=sum(states.values()),
         sms_sent=states.get("sent", 0) + states.get("received", 0),
         sms_delivered=states.get("received", 0),
-        sms_failed=states.get("failed", 0),
+        sms_failed=states.get("failed", 0) + states.get("expired", 0),
         sms_pending=sum(states.get(state, 0) for state in UNSETTLED),
         sms_received=received,
         calls=by_type,

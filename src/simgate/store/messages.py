@@ -122,6 +122,9 @@ def insert_new(
             "created_at": now,
             "attempts": 0,
             "campaign_id": campaign_id,
+            "valid_until": d.valid_until,
+            "sim": d.sim,
+            "windowed": d.windowed,
         }
         for d in fresh
     ]

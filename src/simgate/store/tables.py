@@ -86,8 +86,13 @@ devices = Table(
     Column("pairing_hash", String(64), unique=True),
     Column("signing_key", String(64)),
     Column("push_token", String(256)),
-    Column("sim_number", Integer),  # SIM the app sends from (1-3); NULL: the app's choice
+    # The SIM slot (1-based) the device sends from when a message names none;
+    # NULL: the phone's own choice (its default SIM).
+    Column("sim_number", Integer),
     Column("app_info", Text),  # model and SIM cards, as the app reported them (JSON)
+    # The SIM slots the device declared when it last connected (a JSON list of
+    # 1-based slots, e.g. "[1,2]"); NULL: it never said (one SIM assumed).
+    Column("sims", Text),
 )
 
 messages = Table(
@@ -122,6 +127,13 @@ messages = Table(
     # sends. No foreign key: adding one would make SQLite copy the whole table
     # on upgrade, and campaigns are never deleted.
     Column("campaign_id", Integer),
+    # Sending policy (DESIGN section 11, docs/policy.md). Past valid_until a
+    # message not yet handed to a phone ends `expired`; NULL: no limit.
+    Column("valid_until", DateTime),
+    # The SIM slot (1-based) it must leave from; NULL: any device, its default SIM.
+    Column("sim", Integer),
+    # Whether it keeps to the account's sending window (campaigns, marketing).
+    Column("windowed", Boolean, nullable=False, default=False, server_default="0"),
     UniqueConstraint("account_id", "id_sms_api"),
     Index("ix_messages_due", "state", "send_at"),
     Index("ix_messages_account_created", "account_id", "created_at"),
@@ -129,6 +141,8 @@ messages = Table(
     Index("ix_messages_account_phone", "account_id", "phone_number", "created_at"),
     # A campaign's counts by state, and its cancel.
     Index("ix_messages_campaign", "campaign_id", "state"),
+    # What expires next among messages not yet handed over (the dispatcher's sweep).
+    Index("ix_messages_expiring", "state", "valid_until"),
 )
 
 message_events = Table(
@@ -348,6 +362,98 @@ qualification_options = Table(
     Column("label", String(200), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("deleted_at", DateTime),
+)
+
+# --- sending policy (DESIGN section 11, docs/policy.md) -------------------------
+
+# One row per account that changed a setting; no row: the defaults
+# (domain/policy.AccountPolicy). JSON columns hold lists.
+account_policies = Table(
+    "account_policies",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("optout_enabled", Boolean, nullable=False, default=True, server_default="1"),
+    Column("optout_keywords", Text),  # JSON list; NULL: the documented defaults
+    Column("optin_keywords", Text),  # JSON list; NULL: the documented defaults
+    Column("optout_reply", Text, nullable=False, default="", server_default=""),
+    Column("optin_reply", Text, nullable=False, default="", server_default=""),
+    # JSON list of {"days": [0-6, Monday 0], "start": "HH:MM", "end": "HH:MM"};
+    # an empty list: no window, send at any hour.
+    Column("windows", Text, nullable=False, default="[]", server_default="[]"),
+    Column("skip_holidays", Boolean, nullable=False, default=False, server_default="0"),
+    Column("window_for_api", Boolean, nullable=False, default=False, server_default="0"),
+    Column("window_for_campaigns", Boolean, nullable=False, default=True, server_default="1"),
+    Column("default_validity", Integer),  # seconds; NULL: messages never expire
+    Column("hourly_cap", Integer),  # NULL: no cap
+    Column("daily_cap", Integer),
+    Column("missed_call_reply", Text, nullable=False, default="", server_default=""),
+    Column("missed_call_period", Integer, nullable=False, default=86400, server_default="86400"),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# The account's opt-out list: numbers no message may be sent to.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("phone_number", String(32), primary_key=True),
+    Column("reason", String(16), nullable=False),  # keyword / imported / manual / api
+    Column("detail", Text, nullable=False, default="", server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_suppressions_account_created", "account_id", "created_at"),
+)
+
+# Every change to the opt-out list, kept: who was added or removed, when and why.
+suppression_events = Table(
+    "suppression_events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("phone_number", String(32), nullable=False),
+    Column("action", String(8), nullable=False),  # add / remove
+    Column("reason", String(16), nullable=False),  # keyword / imported / manual / api
+    Column("detail", Text, nullable=False, default="", server_default=""),
+    Column("at", DateTime, nullable=False),
+    Index("ix_suppression_events_account_at", "account_id", "at"),
+    Index("ix_suppression_events_account_phone", "account_id", "phone_number", "at"),
+)
+
+# Messages the policy refused (an opted-out number), kept for the audit trail:
+# they never become messages, cost nothing and never reach a phone.
+policy_refusals = Table(
+    "policy_refusals",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("id_sms_api", String(64), nullable=False),
+    Column("phone_number", String(32), nullable=False),
+    Column("code", String(8), nullable=False),  # the v1 code, e.g. #012
+    Column("campaign_id", Integer),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_policy_refusals_account_created", "account_id", "created_at"),
+    Index("ix_policy_refusals_account_sms", "account_id", "id_sms_api"),
+    Index("ix_policy_refusals_campaign", "campaign_id"),
+)
+
+# Messages first handed to a phone, per account and UTC hour: the hourly and
+# daily caps read a few rows instead of counting messages.
+send_counts = Table(
+    "send_counts",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("hour", DateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+# Automatic replies sent (kind: missed_call), the last per number: at most one
+# per number per period.
+auto_replies = Table(
+    "auto_replies",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("phone_number", String(32), primary_key=True),
+    Column("sent_at", DateTime, nullable=False),
 )
 
 # Dashboard sign-ins. The cookie carries a random token; only its hash is kept,
