@@ -36,6 +36,7 @@ from simgate.store.tables import incoming_sms, message_events, messages
 from tests.conftest import ENGINES, _store_settings
 from tests.devices.conftest import numbered
 from tests.devices.test_phone_webhooks import payloads
+from tests.support.phone_agents import status_events
 from tests.support.polling import wait_for
 from tests.support.postgres import PostgresCluster
 from tests.support.servers import LiveServer, settings_env, simgate
@@ -109,13 +110,6 @@ def send(live: LiveServer, owner: dict[str, Any], items: list[dict[str, Any]]) -
     return [a["id_sms_api"] for a in answers]
 
 
-def statuses(receiver: Recorder) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for p in payloads(receiver, "status"):
-        found.setdefault(p["id_sms_api"], []).append(p["status"])
-    return found
-
-
 def rows(live: LiveServer, account_id: int) -> list[Any]:
     with live.engine.connect() as conn:
         return list(conn.execute(select(messages).where(messages.c.account_id == account_id)))
@@ -150,7 +144,7 @@ def test_an_app_paired_from_the_command_line_sends_receives_and_reports(
     assert app.stream_opened.wait(10)
 
     ids = send(live, owner, numbered(3))
-    wait_for(lambda: all(statuses(receiver).get(i) == ["sent", "received"] for i in ids))
+    wait_for(lambda: all(status_events(receiver).get(i) == ["sent", "received"] for i in ids))
     assert sorted(sent_once(app).values()) == [1, 1, 1]
     for payload in payloads(receiver, "status"):
         assert set(payload) == {"user", "phone_number", "status", "date_status", "id_sms_api"}
@@ -230,7 +224,7 @@ def test_repeated_and_late_reports_change_nothing(
     ids = send(live, owner, items)
     wait_for(lambda: len(payloads(receiver, "status")) >= 6)
     time.sleep(0.5)  # room for a wrong extra webhook to show up
-    found = statuses(receiver)
+    found = status_events(receiver)
     assert found[ids[0]] == found[ids[1]] == ["sent", "received"]
     assert found[ids[2]] == ["sent", "failed"]  # it left the phone: not sent again
     assert sorted(sent_once(app).values()) == [1, 1, 1]
@@ -245,8 +239,8 @@ def test_a_send_the_phone_refuses_is_retried_then_fails(
     [item] = numbered(1)
     app = new_app(live, owner, apps, refuse={item["phone_number"]}).start()
     [sms_id] = send(live, owner, [item])
-    wait_for(lambda: statuses(receiver).get(sms_id))
-    assert statuses(receiver)[sms_id] == ["failed"]
+    wait_for(lambda: status_events(receiver).get(sms_id))
+    assert status_events(receiver)[sms_id] == ["failed"]
     [row] = rows(live, owner["id"])
     assert row.fail_reason == "Send result: RESULT_ERROR_GENERIC_FAILURE" and row.attempts == 3
     # Each attempt had its own id, so the app tried each time; none went out.
@@ -274,7 +268,7 @@ def test_a_phone_gone_mid_batch_loses_nothing_and_sends_nothing_twice(
     # The first phone comes back with its own queue and sends what it had taken.
     first.vanish_after = None
     first.start()
-    wait_for(lambda: all(statuses(receiver).get(i) == ["sent", "received"] for i in ids), 40)
+    wait_for(lambda: all(status_events(receiver).get(i) == ["sent", "received"] for i in ids), 40)
     counts = sent_once(first, second)
     assert len(counts) == 6 and set(counts.values()) == {1}, counts
     assert len(first.sent) == 3
@@ -307,7 +301,7 @@ def test_a_hand_over_the_app_never_takes_goes_back_to_the_queue(
     wait_for(lambda: int(mute.device_id or 0) not in live.runtime.hub.links)
     # Gone without taking it: after its lease the message goes to another phone.
     other = new_app(live, owner, apps).start()
-    wait_for(lambda: statuses(receiver).get(sms_id) == ["sent", "received"], LEASE + 20)
+    wait_for(lambda: status_events(receiver).get(sms_id) == ["sent", "received"], LEASE + 20)
     [row] = rows(live, owner["id"])
     assert row.device_id == int(other.device_id or 0) and mute.sent == []
 
@@ -325,8 +319,8 @@ def test_an_app_without_an_event_stream_takes_its_work_when_it_pulls(
     assert len(pulled) == 2 and {item["simNumber"] for item in pulled} == {2}
     app.process()
     assert len(app.pull()) == 0  # the budget is spent
-    wait_for(lambda: sum(s == ["sent", "received"] for s in statuses(receiver).values()) == 2)
-    assert set(statuses(receiver)) <= set(ids)
+    wait_for(lambda: sum(s == ["sent", "received"] for s in status_events(receiver).values()) == 2)
+    assert set(status_events(receiver)) <= set(ids)
     assert app.problems == []
 
 
@@ -357,8 +351,14 @@ def test_the_mobile_api_refuses_what_it_cannot_use(
     assert httpx.post(url + "/device", json={"name": "x"}, headers=wrong).status_code == 401
     app.register()
     auth = app._auth()
-    for method, path in [("GET", "/message"), ("PATCH", "/message"), ("GET", "/events"),
-                         ("GET", "/settings"), ("GET", "/webhooks"), ("PATCH", "/device")]:
+    for method, path in [
+        ("GET", "/message"),
+        ("PATCH", "/message"),
+        ("GET", "/events"),
+        ("GET", "/settings"),
+        ("GET", "/webhooks"),
+        ("PATCH", "/device"),
+    ]:
         assert httpx.request(method, url + path, headers=wrong).status_code == 401, path
     assert httpx.get(url + "/message?order=random", headers=auth).status_code == 400
     assert httpx.patch(url + "/message", content=b"{", headers=auth).status_code == 400

@@ -97,5 +97,32 @@ def payloads(receiver: Recorder, kind: str) -> list[dict[str, Any]]:
     return found
 
 
+# A message's life, for ordering its events when they carry the same time.
+LIFE_CYCLE = {"sent": 0, "received": 1, "failed": 2, "expired": 2}
+
+
+def status_events(receiver: Recorder) -> dict[str, list[str]]:
+    """Each message's status events (id_sms_api → statuses), read as
+    docs/webhooks.md tells a receiver to: delivery is at least once and
+    unordered, so repeats of one event (same webhook-id) count once and
+    events are ordered by `date_status`. Two distinct events with one status
+    still show twice: a device report applied twice is not hidden."""
+    events: dict[str, dict[str, Any]] = {}
+    for request in receiver.acked():
+        query = parse_qs(urlsplit(request["target"]).query)
+        if "status" in query:
+            events.setdefault(request["headers"]["webhook-id"], json.loads(query["status"][0]))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for event in events.values():
+        found.setdefault(event["id_sms_api"], []).append(event)
+    return {
+        sms_id: [
+            e["status"]
+            for e in sorted(got, key=lambda e: (e["date_status"], LIFE_CYCLE[e["status"]]))
+        ]
+        for sms_id, got in found.items()
+    }
+
+
 def statuses(receiver: Recorder, id_sms_api: str) -> list[str]:
-    return [p["status"] for p in payloads(receiver, "status") if p["id_sms_api"] == id_sms_api]
+    return status_events(receiver).get(id_sms_api, [])
