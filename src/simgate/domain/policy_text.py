@@ -1,7 +1,8 @@
 """The sending policy as people type it (the dashboard's form, `simgate policy
 set`): text → settings, settings → text. Pure, no I/O.
 
-Empty means "none": no cap, no default validity, the default keyword lists.
+Empty means "none": no cap, no default validity, the default keyword lists,
+the default missed-call period.
 Each value is checked here for its form (a whole number, a window); the
 bounds are domain/policy.checked's, applied when the settings are saved.
 """
@@ -48,11 +49,8 @@ def parse_typed(name: str, text: str) -> Any:
         raise PolicyError(name, f"at most {MAX_FIELD} characters")
     if name == "windows":
         return parse_windows(text)
-    if name in NUMBERS:
-        value = whole_number(name, text)
-        if value is None and name == "missed_call_period":
-            raise PolicyError(name, "give a period in seconds")
-        return value
+    if name in NUMBERS:  # empty missed_call_period: its default (domain/policy.checked)
+        return whole_number(name, text)
     if name in KEYWORDS:
         return keyword_list(text)
     if name in TEXTS:
