@@ -63,7 +63,7 @@ class Setup:
 
     def counts(self) -> dict[datetime, int]:
         with self.engine.connect() as conn:
-            return {r.hour: r.count for r in conn.execute(select(send_counts))}
+            return {hour: n for _, hour, n in conn.execute(select(send_counts))}
 
     def at(self, moment: datetime) -> None:
         self.clock.advance((moment - self.clock.now()).total_seconds())
