@@ -281,15 +281,22 @@ def release_unacked(conn: Connection, device_id: int) -> int:
 
 def hold_windowed(conn: Connection, account_id: int, now: datetime, opening: datetime) -> None:
     """The account's window is closed: its queued windowed messages go back to
-    `scheduled` until `opening` (bounded by account and state: the work due)."""
-    conn.execute(
-        update(messages)
+    `scheduled` until `opening` (bounded by account and state: the work due).
+    On PostgreSQL rows another transaction holds are skipped rather than
+    waited for (no lock cycle between nodes); the next tick looks again."""
+    ids = (
+        select(messages.c.id)
         .where(
             messages.c.state == "queued",
             messages.c.account_id == account_id,
             messages.c.windowed.is_(True),
             messages.c.send_at <= now,
         )
+        .with_for_update(skip_locked=True)
+    )
+    conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(ids.scalar_subquery()))
         .values(state="scheduled", send_at=opening)
     )
 
