@@ -64,13 +64,14 @@ def test_set_a_window_and_see_a_bad_one_refused(
     assert page.input_value("#windows") == "Mon-Sat 08:00-20:00"
     assert page.is_checked("#skip_holidays")
     page.fill("#hourly_cap", "120")
-    page.click("text=Save the policy")
+    page.press("#hourly_cap", "Enter")  # Enter saves (not the French rule's button)
     page.wait_for_url(re.compile(r"/app/policy\?done=saved$"))
     assert page.locator("p.notice").inner_text() == "Sending policy saved."
     assert page.input_value("#windows") == "Mon-Sat 08:00-20:00"
 
     page.fill("#windows", "Mon-Sat 08:00-20:00; Sun 25:00-26:00")
     page.click("text=Save the policy")
+    page.wait_for_load_state()
     error = page.locator("#windows-error")
     assert "is not a time of day" in error.inner_text()
     assert page.get_attribute("#windows", "aria-invalid") == "true"
