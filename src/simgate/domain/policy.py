@@ -204,6 +204,8 @@ def checked(policy: AccountPolicy) -> AccountPolicy:
     period = check_range("missed_call_period", policy.missed_call_period, MIN_PERIOD, MAX_PERIOD)
     if len(policy.windows) > MAX_WINDOWS:
         raise PolicyError("windows", f"at most {MAX_WINDOWS} windows")
+    if any(not w.days for w in policy.windows):  # it would never open (domain/windows)
+        raise PolicyError("windows", "a window needs at least one day")
     return replace(
         policy,
         optout_keywords=check_keywords("optout_keywords", policy.optout_keywords),

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine
 
 from simgate.domain import payloads
 from simgate.domain.sms import MAX_TEXT
-from simgate.services import outbox
+from simgate.services import dispatch_policy, outbox
+from simgate.services.dispatch_policy import Gate
 from simgate.store import accounts, in_flight
 from simgate.store import messages as store
 from simgate.store.messages import Due
@@ -82,8 +83,10 @@ def tick(
             devices = [device_id for capacity in plan.values() for device_id in capacity]
             held = in_flight.held_by(conn, devices, settling)
             plan = limit_in_flight(plan, held, max_in_flight)
+        gates = dispatch_policy.gates(conn, plan, now)
         for account_id, capacity in plan.items():
-            claimed += claim(conn, account_id, capacity, now, lease, max_handovers)
+            gate = gates[account_id]
+            claimed += claim(conn, account_id, capacity, now, lease, max_handovers, gate)
     return claimed
 
 
@@ -164,6 +167,7 @@ def claim(
     now: datetime,
     lease_seconds: float,
     max_handovers: int,
+    gate: Gate | None = None,
 ) -> list[Claimed]:
     """Claim up to sum(capacity) due messages of the account and spread them
     over its devices (device id → how many it may take now).
@@ -173,11 +177,16 @@ def claim(
     A message no device can take fails here instead of blocking the queue:
     one handed over `max_handovers` times without an ack (devices drop
     what they cannot hold), or one too long for any device.
+    The account's sending policy (`gate`, read here when not given) holds
+    windowed messages while its window is closed and keeps within its caps.
     """
     wanted = sum(capacity.values())
     if wanted <= 0:
         return []
+    gate = gate or dispatch_policy.gates(conn, [account_id], now)[account_id]
+    dispatch_policy.hold(conn, gate, now)
     rows = _drop_undeliverable(conn, store.due(conn, account_id, now, wanted), max_handovers, now)
+    rows = dispatch_policy.admit(conn, gate, rows, now)
     if not rows:
         return []
     failed_on = store.retry_devices(conn, [r.id for r in rows if r.attempts])

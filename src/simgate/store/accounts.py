@@ -80,6 +80,14 @@ def by_email(conn: Connection, email: str) -> Account | None:
     return Account(*row) if row is not None else None
 
 
+def by_ids(conn: Connection, account_ids: list[int]) -> dict[int, Account]:
+    """Account id → account, in one query."""
+    if not account_ids:
+        return {}
+    rows = conn.execute(select(*_ACCOUNT).where(accounts.c.id.in_(account_ids)))
+    return {row.id: Account(*row) for row in rows}
+
+
 def all_accounts(conn: Connection) -> list[Account]:
     return [Account(*row) for row in conn.execute(select(*_ACCOUNT).order_by(accounts.c.id))]
 

@@ -276,6 +276,54 @@ def release_unacked(conn: Connection, device_id: int) -> int:
     return released
 
 
+# --- sending policy: windows and caps (services/dispatch_policy.py) -------------
+
+
+def hold_windowed(conn: Connection, account_id: int, now: datetime, opening: datetime) -> None:
+    """The account's window is closed: its queued windowed messages go back to
+    `scheduled` until `opening` (bounded by account and state: the work due).
+    On PostgreSQL rows another transaction holds are skipped rather than
+    waited for (no lock cycle between nodes); the next tick looks again."""
+    ids = (
+        select(messages.c.id)
+        .where(
+            messages.c.state == "queued",
+            messages.c.account_id == account_id,
+            messages.c.windowed.is_(True),
+            messages.c.send_at <= now,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(ids.scalar_subquery()))
+        .values(state="scheduled", send_at=opening)
+    )
+
+
+def never_handed_over(conn: Connection, message_ids: list[int]) -> set[int]:
+    """Those of the messages named that no phone was ever handed (what caps count)."""
+    if not message_ids:
+        return set()
+    rows = conn.execute(
+        select(messages.c.id).where(
+            messages.c.id.in_(message_ids), messages.c.dispatched_at.is_(None)
+        )
+    )
+    return {int(row.id) for row in rows}
+
+
+def waits(conn: Connection, account_id: int, state: str, *, windowed: bool | None = None) -> bool:
+    """Whether at least one message of the account is in `state` (windowed ones
+    only, or not windowed only, when `windowed` says so)."""
+    query = select(messages.c.id).where(
+        messages.c.account_id == account_id, messages.c.state == state
+    )
+    if windowed is not None:
+        query = query.where(messages.c.windowed.is_(windowed))
+    return conn.execute(query.limit(1)).first() is not None
+
+
 # --- what devices report ---------------------------------------------------------
 
 HeldRow = tuple[int, int, str, int | None, int, str, str]

@@ -20,6 +20,7 @@ from simgate.domain.states import MESSAGE_STATES
 from simgate.errors import NotFound
 from simgate.services import dashboard
 from simgate.services.messages import accept_messages
+from simgate.services.policy_holds import holds
 from simgate.web import common
 from simgate.web.common import Refused, Signed, signed_in
 
@@ -62,9 +63,15 @@ async def overview(request: Request, signed: Account) -> Response:
     data = await run_in_threadpool(
         dashboard.overview.overview, runtime.engine, signed.account, None, runtime.clock
     )
+    held = await run_in_threadpool(holds, runtime.engine, signed.account, runtime.clock.now())
     template = "_overview.html" if request.headers.get("HX-Request") else "overview.html"
     return common.render(
-        request, template, signed, data=data, chart=chart(data.hours, signed.account.tz)
+        request,
+        template,
+        signed,
+        data=data,
+        chart=chart(data.hours, signed.account.tz),
+        holds=[h for h in held if h.waiting],
     )
 
 
