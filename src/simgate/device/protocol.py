@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from simgate._wire import CALL_KINDS
 from simgate.domain import dates
+from simgate.domain.policy import MAX_SIM
 
 VERSION = 1
 PATH = "/api/devices/v1/ws"
@@ -41,7 +42,6 @@ MAX_REASON = 500
 MAX_AGENT = 200
 MAX_CAPABILITIES = 16
 CAPABILITIES = frozenset({"sms", "call"})
-MAX_SIM = 8  # SIM slots are numbered 1 to 8 (a message's `sim`, docs/policy.md)
 # Report times outside these bounds are a broken clock: the server's time is used.
 EARLIEST, LATEST = dates.EARLIEST, dates.LATEST
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import ids
+from simgate.domain.policy import MAX_SIM
 from simgate.errors import NotFound
 from simgate.services.accounts import Account, get_account
 from simgate.services.dispatch import WAKE_OPTION
@@ -23,7 +24,6 @@ from simgate.store.devices import DeviceRow
 
 DEFAULT_RATE = 30  # SMS per minute: what a phone's carrier usually tolerates
 KINDS = ("agent", "smsgate")
-MAX_SIM = 8  # SIM slots are numbered 1 to 8 (docs/policy.md)
 SIGNING_KEY_LENGTH = 32  # base62: the key the app signs its webhooks with
 # A node marks its devices seen at every heartbeat (20 s by default); a device
 # not seen for this long is offline even if its node died without saying so.
