@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Insert, Update
+from sqlalchemy.sql import Insert, Select, Update
 
 from simgate.domain.messages import Draft
 from simgate.store.notify import inserts_into
@@ -236,14 +236,19 @@ def unacked_lapsed(conn: Connection, now: datetime, limit: int) -> list[MessageR
     )
 
 
-def _lapsed(conn: Connection, now: datetime, limit: int, *where: Any) -> list[MessageRef]:
-    rows = conn.execute(
+def lapsed_query(now: datetime, limit: int, *where: Any) -> Select[Any]:
+    """Messages matching `where` whose validity ended before `now`, soonest
+    ended first: a range of ix_messages_expiring when `where` fixes the state."""
+    return (
         select(messages.c.id, messages.c.account_id, messages.c.phone_number, messages.c.id_sms_api)
         .where(*where, messages.c.valid_until < now)
         .order_by(messages.c.valid_until)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
+
+
+def _lapsed(conn: Connection, now: datetime, limit: int, *where: Any) -> list[MessageRef]:
+    rows = conn.execute(lapsed_query(now, limit, *where).with_for_update(skip_locked=True))
     return [MessageRef(*row) for row in rows]
 
 
