@@ -1,5 +1,6 @@
-"""The device protocol's fields for validity and SIM choice (docs/device-protocol.md):
-`sims` in a hello, `valid_until` and `sim` in send_sms."""
+"""Validity and SIM choice, the pure parts: the device protocol's fields
+(`sims` in a hello, `valid_until` and `sim` in send_sms), the stored slot
+list, the app's validUntil, SIM-aware assignment, an expired message's timeline."""
 
 from __future__ import annotations
 
@@ -109,3 +110,15 @@ def test_assign_places_a_named_sim_only_on_a_device_that_has_it() -> None:
     # A device full of work leaves a SIM-2 row queued rather than on the wrong device.
     full = assign(rows[:1], {10: 5, 20: 0}, {}, {10: frozenset({1}), 20: frozenset({1, 2})})
     assert full == {}
+
+
+def test_an_expired_messages_timeline_ends_expired_not_failed() -> None:
+    from simgate.domain.delivery import delivery_status, timeline
+
+    created, ended = datetime(2030, 1, 1, 9, 0), datetime(2030, 1, 1, 9, 5)
+    reason = "its validity ended before a phone took it"
+    steps = timeline(
+        created, created, None, None, None, ended, reason, [(ended, "expired", reason)]
+    )
+    assert [state for _, state, _ in steps] == ["queued", "expired"]
+    assert delivery_status("expired") == "failed"
