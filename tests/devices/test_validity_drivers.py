@@ -4,18 +4,26 @@ understands it, else a stale SMS refused before it goes on the air."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from simgate.device.drivers import LAPSED, NotSent, lapsed
+from simgate.config import Settings
+from simgate.device.agent import Agent
+from simgate.device.drivers import LAPSED, Capabilities, DriverEvent, NotSent, Sent, lapsed
 from simgate.device.drivers.simulator import SimulatedPhone
 from simgate.device.drivers.smsgate_local import PhoneApi, SmsGateLocal
 from simgate.device.drivers.termux import TermuxOptions, TermuxPhone
+from simgate.device.journal import Journal
+from simgate.services.accounts import create_account
+from simgate.services.devices import add_device
+from simgate.store import devices as device_store
 from tests.support.driver_reading import Reading, until
+from tests.support.servers import LiveServer
 from tests.support.smsgate_local_phone import FakeSmsGateApp
 from tests.support.termux_fake import FakeTermux
 
@@ -110,3 +118,75 @@ async def test_termux_sends_from_the_slot_asked_zero_based_and_refuses_stale(
         await until(lambda: reading.of("6.0") == ["Sent"])
     [send] = fake.calls("termux-sms-send")
     assert send["argv"] == ["termux-sms-send", "-n", "+33612345678", "-s", "0"]
+
+
+# --- the agent between server and driver --------------------------------------------------
+
+
+class TwoSimModem:
+    """Records what the agent asks of it; two SIM slots."""
+
+    name = "two-sim-modem"
+    capabilities = Capabilities(
+        delivery_reports=False, incoming_sms=False, call_events=False, dial=False, sim_slots=2
+    )
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int | None, datetime | None]] = []
+        self.queue: asyncio.Queue[DriverEvent] = asyncio.Queue()
+
+    async def send_sms(
+        self,
+        command_id: str,
+        to: str,
+        text: str,
+        sim_slot: int | None = None,
+        *,
+        valid_until: datetime | None = None,
+    ) -> None:
+        self.asked.append((text, sim_slot, valid_until))
+        self.queue.put_nowait(Sent(command_id, datetime.now(UTC)))
+
+    async def dial(self, command_id: str, to: str) -> None:
+        raise AssertionError("it cannot dial")
+
+    async def events(self) -> AsyncIterator[DriverEvent]:
+        while True:
+            yield await self.queue.get()
+
+
+async def test_the_agent_declares_the_drivers_sims_and_passes_sim_and_validity(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with LiveServer(settings) as live:
+        account, key = create_account(live.engine, "agent@example.com", "Europe/Paris", "FR")
+        device_id, token = add_device(live.engine, account.email, "modem", 6000)
+        modem, journal = TwoSimModem(), Journal(tmp_path / "agent")
+        agent = Agent(live.url, token, modem, journal)
+        stop = asyncio.Event()
+        running = asyncio.create_task(agent.run(stop))
+        try:
+            await asyncio.wait_for(agent.connected.wait(), 10)
+            with live.engine.connect() as conn:
+                assert device_store.sims_of(conn, [device_id])[device_id].slots == {1, 2}
+            until_at = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+            items = [
+                {
+                    "phone_number": "+33612345678",
+                    "message": "second SIM",
+                    "sim": 2,
+                    "valid_until": until_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+                {"phone_number": "+33612345678", "message": "plain"},
+            ]
+            header = {"login": account.email, "accessKey": key}
+            answers = live.post("/api/v1/sendsms", json={"header": header, "messages": items})
+            assert [a["sent"] for a in answers.json()] == [1, 1]
+            await until(lambda: len(modem.asked) == 2)
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 10)
+            journal.close()
+    asked = {text: (sim, valid) for text, sim, valid in modem.asked}
+    assert asked["second SIM"] == (2, until_at.replace(tzinfo=None))
+    assert asked["plain"] == (None, None)
