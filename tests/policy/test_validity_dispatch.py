@@ -3,7 +3,7 @@ services' level, moved by a clock of the test's own (both stores)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -198,6 +198,11 @@ def test_a_missed_call_reply_once_per_period(
     missed("c3")
     assert replies() == 2
     missed("c4", "0698765432")  # a national number of the account's region
+    assert replies() == 3
+    # A call reported long after it happened (a call log read late) gets none.
+    long_ago = clock.now() - timedelta(seconds=3601)
+    late = protocol.CallEvent("c5", "missed_call", "+33611111111", "0", long_ago)
+    apply_batch(engine, [(reporter, late)], 3, 3600, clock.now())
     assert replies() == 3
     with engine.connect() as conn:
         numbers = conn.execute(select(messages.c.phone_number).order_by(messages.c.id)).scalars()

@@ -66,6 +66,7 @@ def test_the_devices_page_shows_sims_and_sets_the_default(
     other, _ = create_account(server.engine, f"{secrets.token_hex(4)}@example.com", "UTC", "FR")
     theirs = add_device(server.engine, other.email, "theirs")[0]
     assert choose("1", theirs).status_code == 404
+    assert choose("1", 2**31).status_code == 404  # past the column's range
     assert default_sim(server, other.email, theirs) is None
 
 

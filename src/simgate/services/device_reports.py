@@ -248,7 +248,7 @@ def _call(work: Batch, reporter: Reporter, frame: protocol.CallEvent) -> Outcome
             now=work.now,
         )
         if frame.event == "missed_call":
-            missed_call_reply.reply(conn, account, frame.number, work.now)
+            missed_call_reply.reply(conn, account, frame.number, at, work.now)
     return Outcome()
 
 

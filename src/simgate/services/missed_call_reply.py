@@ -10,7 +10,7 @@ window, validity), at normal priority.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -22,12 +22,18 @@ from simgate.store import auto_replies, policies
 KIND = "missed_call"
 
 
-def reply(conn: Connection, account: Account, caller: str, now: datetime) -> bool:
+def reply(
+    conn: Connection, account: Account, caller: str, called_at: datetime, now: datetime
+) -> bool:
     """Send the account's missed-call reply to `caller` if it has one, the
     caller is a number a message can go to (not hidden, not alphanumeric),
-    and no reply went to it within the period; True when one was stored."""
+    the call is recent (a phone that reports its call log late, after a
+    restart, does not answer calls older than the period) and no reply went
+    to it within the period; True when one was stored."""
     policy = policies.get(conn, account.id)
     if not policy.missed_call_reply:
+        return False
+    if now - called_at > timedelta(seconds=policy.missed_call_period):
         return False
     item = {"phone_number": caller, "message": policy.missed_call_reply}
     # No link in the text: the public URL for short links is never needed.
