@@ -122,3 +122,10 @@ def test_an_expired_messages_timeline_ends_expired_not_failed() -> None:
     )
     assert [state for _, state, _ in steps] == ["queued", "expired"]
     assert delivery_status("expired") == "failed"
+
+
+def test_an_app_registered_before_sims_were_kept_has_the_sims_it_reported() -> None:
+    info = json.dumps({"model": "Pixel", "simCards": [{"simNumber": 1}, {"simNumber": 2}]})
+    assert decode_slots(None, info) == {1, 2}
+    assert decode_slots("[1]", info) == {1}  # what it declared since wins
+    assert decode_slots(None, "not json") == decode_slots(None, '{"simCards": 3}') == {1}

@@ -55,9 +55,17 @@ class DeviceSims:
 ONE_SIM = frozenset({1})
 
 
-def decode_slots(raw: str | None) -> frozenset[int]:
-    """devices.sims as stored (a JSON list written by `set_sims`); NULL or
-    anything unreadable: one SIM, slot 1."""
+def decode_slots(raw: str | None, app_info: str | None = None) -> frozenset[int]:
+    """devices.sims as stored (a JSON list written by `set_sims`). NULL: for
+    an SMS Gateway app registered before simgate kept `sims`, the
+    `simNumber`s of the SIM cards it reported (app_info); else, or anything
+    unreadable, one SIM, slot 1."""
+    if not raw and app_info:
+        try:
+            cards = json.loads(app_info).get("simCards", [])
+            raw = json.dumps([c.get("simNumber") for c in cards if isinstance(c, dict)])
+        except (ValueError, AttributeError, TypeError):  # not what the app reports
+            raw = None
     if not raw:
         return ONE_SIM
     try:
@@ -77,11 +85,11 @@ def sims_of(conn: Connection, device_ids: list[int]) -> dict[int, DeviceSims]:
     if not device_ids:
         return {}
     rows = conn.execute(
-        select(devices.c.id, devices.c.sims, devices.c.sim_number).where(
+        select(devices.c.id, devices.c.sims, devices.c.app_info, devices.c.sim_number).where(
             devices.c.id.in_(device_ids)
         )
     )
-    return {r.id: DeviceSims(decode_slots(r.sims), r.sim_number) for r in rows}
+    return {r.id: DeviceSims(decode_slots(r.sims, r.app_info), r.sim_number) for r in rows}
 
 
 def set_sims(conn: Connection, device_id: int, slots: tuple[int, ...] | None) -> None:
@@ -160,6 +168,7 @@ def paired(conn: Connection, seen_after: datetime, email: str | None = None) -> 
             func.coalesce(in_flight.c.n, 0).label("in_flight"),
             devices.c.kind,
             devices.c.sims,
+            devices.c.app_info,
             devices.c.sim_number,
         )
         .join(accounts, accounts.c.id == devices.c.account_id)
@@ -180,7 +189,7 @@ def paired(conn: Connection, seen_after: datetime, email: str | None = None) -> 
             r.last_seen_at,
             r.in_flight,
             r.kind,
-            decode_slots(r.sims),
+            decode_slots(r.sims, r.app_info),
             r.sim_number,
         )
         for r in conn.execute(query)
