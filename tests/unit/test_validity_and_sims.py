@@ -37,7 +37,15 @@ BAD_SIMS = st.one_of(
     st.lists(GOOD_SLOT, min_size=MAX_SIM + 1, max_size=MAX_SIM + 3),
     st.lists(st.integers().filter(lambda v: not 1 <= v <= MAX_SIM), min_size=1, max_size=3),
     st.lists(GOOD_SLOT, min_size=1, max_size=3).map(lambda v: v + v[:1]),  # a repeat
-    st.lists(st.one_of(st.booleans(), st.floats(), st.text(max_size=3), st.none()), min_size=1),
+    st.lists(
+        st.one_of(
+            st.booleans(),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(max_size=3),
+            st.none(),
+        ),
+        min_size=1,
+    ),
     st.one_of(
         st.integers(), st.text(max_size=5), st.booleans(), st.dictionaries(st.text(), st.integers())
     ),
@@ -74,8 +82,20 @@ def test_send_sms_carries_validity_and_sim_only_when_there_are() -> None:
 
 
 @given(
-    st.one_of(st.none(), st.integers(), st.text(max_size=30), st.booleans(), st.floats()),
-    st.one_of(st.none(), st.integers(), st.text(max_size=3), st.booleans(), st.floats()),
+    st.one_of(
+        st.none(),
+        st.integers(),
+        st.text(max_size=30),
+        st.booleans(),
+        st.floats(),
+    ),
+    st.one_of(
+        st.none(),
+        st.integers(),
+        st.text(max_size=3),
+        st.booleans(),
+        st.floats(),
+    ),
 )
 def test_an_agent_drops_send_options_it_cannot_use(valid_until: Any, sim: Any) -> None:
     frame = {"type": "send_sms", "id": "1.0", "to": "+1", "text": "x"}
