@@ -149,3 +149,13 @@ def test_an_app_registered_before_sims_were_kept_has_the_sims_it_reported() -> N
     assert decode_slots(None, info) == {1, 2}
     assert decode_slots("[1]", info) == {1}  # what it declared since wins
     assert decode_slots(None, "not json") == decode_slots(None, '{"simCards": 3}') == {1}
+
+
+def test_the_sdk_parses_an_expired_status_webhook() -> None:
+    from simgate import webhooks
+    from simgate.domain import payloads
+
+    at = datetime(2030, 1, 1, 9, 5)
+    text = json.dumps(payloads.delivery_status("a@example.com", "+33612345678", "expired", at, "i"))
+    event = webhooks.parse({"status": text})
+    assert isinstance(event, webhooks.DeliveryStatus) and event.status == "expired"
