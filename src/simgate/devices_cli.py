@@ -125,6 +125,8 @@ def devices_list(email: str | None, as_json: bool, overrides: dict[str, Any]) ->
                         "last_seen_at": d.last_seen_at.isoformat() if d.last_seen_at else None,
                         "in_flight": d.in_flight,
                         "kind": d.kind,
+                        "sims": sorted(d.sims),
+                        "default_sim": d.sim_number,
                     }
                     for d in rows
                 ]
@@ -152,3 +154,28 @@ def devices_remove(device_id: int, overrides: dict[str, Any]) -> None:
     except NotFound as exc:
         fail(str(exc))
     click.echo(f"removed device {device_id}")
+
+
+@devices.command("set-sim")
+@click.argument("email")
+@click.argument("device_id", type=int)
+@click.argument("sim")
+@store_options
+def devices_set_sim(email: str, device_id: int, sim: str, overrides: dict[str, Any]) -> None:
+    """Set the SIM slot (1-8) device DEVICE_ID of EMAIL sends from when a
+    message names none; `none` leaves the choice to the phone."""
+    from simgate.errors import NotFound
+    from simgate.services.devices import set_default_sim
+
+    slot: int | None = None
+    if sim.strip().lower() != "none":
+        try:
+            slot = int(sim)
+        except ValueError:
+            fail(f"SIM must be a slot number from 1 to 8, or none (got {sim!r})")
+    try:
+        set_default_sim(open_store(overrides), email, device_id, slot)
+    except (NotFound, ValueError) as exc:
+        fail(str(exc))
+    shown = f"SIM {slot}" if slot is not None else "the phone's own choice"
+    click.echo(f"device {device_id} sends from {shown} when a message names no SIM")

@@ -37,7 +37,13 @@ class BasicModem:
         self.queue: asyncio.Queue[DriverEvent] = asyncio.Queue()
 
     async def send_sms(
-        self, command_id: str, to: str, text: str, sim_slot: int | None = None
+        self,
+        command_id: str,
+        to: str,
+        text: str,
+        sim_slot: int | None = None,
+        *,
+        valid_until: datetime | None = None,
     ) -> None:
         self.asked.append(command_id)
         if text == "refuse":

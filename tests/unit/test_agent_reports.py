@@ -101,8 +101,15 @@ class KeepsSms:
     def __init__(self) -> None:
         self.settled: list[tuple[str, bool]] = []
 
-    async def send_sms(self, command_id: str, to: str, text: str, sim_slot: int | None = None
-                       ) -> None: ...
+    async def send_sms(
+        self,
+        command_id: str,
+        to: str,
+        text: str,
+        sim_slot: int | None = None,
+        *,
+        valid_until: datetime | None = None,
+    ) -> None: ...
 
     async def dial(self, command_id: str, to: str) -> None: ...
 

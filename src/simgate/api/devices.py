@@ -68,6 +68,7 @@ async def device_socket(ws: WebSocket, runtime: RuntimeDep) -> None:
         send=outgoing.send,
         close=outgoing.close,
         capabilities=hello.capabilities,
+        sims=hello.sims,
         refilled_at=runtime.clock.monotonic(),
     )
     # A connection that takes no work (`device report` says hello with no
@@ -158,7 +159,12 @@ async def _take_over(runtime: Runtime, link: Link) -> None:
     if previous is not None:
         await previous.close(protocol.CLOSE_REPLACED, "replaced by a newer connection")
     await run_in_threadpool(
-        devices.connected, runtime.engine, link.device_id, runtime.node_name, runtime.clock
+        devices.connected,
+        runtime.engine,
+        link.device_id,
+        runtime.node_name,
+        runtime.clock,
+        link.sims,
     )
 
 

@@ -100,6 +100,8 @@ class Agent:
                         "protocol": protocol.VERSION,
                         "capabilities": self.capabilities,
                         "agent": f"simgate-{self.driver.name}",
+                        # The slots the driver knows of now (slot 1 when it knows no more).
+                        "sims": list(range(1, max(1, self.driver.capabilities.sim_slots) + 1)),
                     }
                 )
             )
@@ -183,8 +185,15 @@ class Agent:
 
     async def _send_sms(self, frame: dict[str, Any]) -> None:
         command_id = frame["id"]
+        options = protocol.send_options(frame)
         try:
-            await self.driver.send_sms(command_id, frame["to"], frame["text"])
+            await self.driver.send_sms(
+                command_id,
+                frame["to"],
+                frame["text"],
+                options.sim,
+                valid_until=options.valid_until,
+            )
         except drivers.NotSent as exc:
             await self._on_event(drivers.Failed(command_id, exc.reason, datetime.now(UTC)))
         except Exception:

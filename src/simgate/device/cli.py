@@ -147,6 +147,13 @@ def _termux_options(func: Any) -> Any:
     help="Share of messages that fail.",
 )
 @click.option(
+    "--sims",
+    type=click.IntRange(1, 8),
+    default=1,
+    show_default=True,
+    help="SIM slots the simulator declares (a message may name one, docs/policy.md).",
+)
+@click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -169,6 +176,7 @@ def device_run(
     sent_delay: float,
     delivery_delay: float,
     fail_rate: float,
+    sims: int,
     state_dir: Path | None,
     no_fsync: bool,
     **driver_options: Any,
@@ -183,7 +191,7 @@ def device_run(
     folder = state_dir or default_state_dir(token)
     _check_driver(driver, driver_options)
     journal = Journal(folder, fsync=not no_fsync)
-    simulator = (sent_delay, delivery_delay, fail_rate)
+    simulator = (sent_delay, delivery_delay, fail_rate, sims)
 
     async def run() -> None:
         async with _open_driver(driver, folder, not no_fsync, simulator, driver_options) as phone:
@@ -220,7 +228,7 @@ async def _open_driver(
     driver: str,
     folder: Path,
     fsync: bool,
-    simulator: tuple[float, float, float],
+    simulator: tuple[float, float, float, int],
     options: dict[str, Any],
 ) -> AsyncIterator[Any]:
     """The chosen driver, closed when the agent stops. Each is imported only
@@ -250,7 +258,10 @@ async def _open_driver(
     else:
         from simgate.device.drivers.simulator import SimulatedPhone
 
-        simulated = SimulatedPhone(folder, *simulator, fsync=fsync)
+        sent_delay, delivery_delay, fail_rate, sims = simulator
+        simulated = SimulatedPhone(
+            folder, sent_delay, delivery_delay, fail_rate, fsync=fsync, sims=sims
+        )
         try:
             yield simulated
         finally:

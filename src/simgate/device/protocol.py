@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from simgate._wire import CALL_KINDS
 from simgate.domain import dates
+from simgate.domain.policy import MAX_SIM
 
 VERSION = 1
 PATH = "/api/devices/v1/ws"
@@ -90,8 +91,44 @@ def parse_command_id(raw: str) -> tuple[int, int] | None:
     return int(match[1]), int(match[2])
 
 
-def send_sms(message_id: int, attempt: int, to: str, text: str) -> dict[str, Any]:
-    return {"type": "send_sms", "id": command_id(message_id, attempt), "to": to, "text": text}
+def send_sms(
+    message_id: int,
+    attempt: int,
+    to: str,
+    text: str,
+    *,
+    valid_until: datetime | None = None,
+    sim: int | None = None,
+) -> dict[str, Any]:
+    """`valid_until` (naive UTC: not worth sending after) and `sim` (the
+    1-based slot to send from) only when there are: older agents ignore them."""
+    frame: dict[str, Any] = {
+        "type": "send_sms",
+        "id": command_id(message_id, attempt),
+        "to": to,
+        "text": text,
+    }
+    if valid_until is not None:
+        frame["valid_until"] = dates.iso_z(valid_until)
+    if sim is not None:
+        frame["sim"] = sim
+    return frame
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    """What a send_sms frame asks beyond number and text, as an agent reads
+    it: a value it cannot use is dropped (the server's are always good)."""
+
+    valid_until: datetime | None = None  # naive UTC
+    sim: int | None = None
+
+
+def send_options(frame: dict[str, Any]) -> SendOptions:
+    raw_until, raw_sim = frame.get("valid_until"), frame.get("sim")
+    valid_until = dates.parse_reported_time(raw_until) if isinstance(raw_until, str) else None
+    sim = raw_sim if type(raw_sim) is int and 1 <= raw_sim <= MAX_SIM else None
+    return SendOptions(valid_until, sim)
 
 
 def dial(to: str) -> dict[str, Any]:
@@ -125,6 +162,7 @@ class Hello:
     protocol: int
     capabilities: frozenset[str]
     agent: str = ""
+    sims: tuple[int, ...] | None = None  # the SIM slots it has; None: it did not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +304,25 @@ def _hello(frame: dict[str, Any]) -> Hello:
     if agent is not None and (not isinstance(agent, str) or len(agent) > MAX_AGENT):
         raise FrameError("bad_frame", f'"agent" must be a string of at most {MAX_AGENT} characters')
     # Names this server does not know are ignored: newer devices may offer more.
-    return Hello(version, frozenset(raw) & CAPABILITIES, (agent or "").replace("\x00", ""))
+    capabilities = frozenset(raw) & CAPABILITIES
+    return Hello(version, capabilities, (agent or "").replace("\x00", ""), _sims(frame))
+
+
+def _sims(frame: dict[str, Any]) -> tuple[int, ...] | None:
+    """The hello's optional `sims`: distinct 1-based slots, at most MAX_SIM."""
+    raw = frame.get("sims")
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, list)
+        or not 1 <= len(raw) <= MAX_SIM
+        or not all(type(v) is int and 1 <= v <= MAX_SIM for v in raw)
+        or len(set(raw)) != len(raw)
+    ):
+        raise FrameError(
+            "bad_frame", f'"sims" must be a list of distinct SIM slots from 1 to {MAX_SIM}'
+        )
+    return tuple(sorted(raw))
 
 
 def _report(kind: str, frame: dict[str, Any]) -> Report:

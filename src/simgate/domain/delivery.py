@@ -83,6 +83,8 @@ def timeline(
     for at, state in ((dispatched_at, "dispatched"), (sent_at, "sent"), (delivered_at, "received")):
         if at is not None:
             steps.append((at, state, None))
-    if failed_at is not None and not any(state == "failed" for _, state, _ in recorded):
+    # failed_at is also when a message expired; its `expired` event says so.
+    ended = ("failed", "expired")
+    if failed_at is not None and not any(state in ended for _, state, _ in recorded):
         steps.append((failed_at, "failed", fail_reason))
     return sorted(steps + recorded, key=lambda step: step[0])

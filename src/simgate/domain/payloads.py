@@ -84,7 +84,7 @@ def qualification(
 def delivery_status(
     account_email: str, number: str, status: str, at: datetime, id_sms_api: str
 ) -> dict[str, Any]:
-    """`status` is "sent", "received", or the extension value "failed"."""
+    """`status` is "sent", "received", or the extension values "failed" and "expired"."""
     return {
         "user": account_email,
         "phone_number": number,

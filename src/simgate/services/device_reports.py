@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from simgate.device import protocol
 from simgate.domain import payloads
-from simgate.services import dispatch, outbox
+from simgate.services import dispatch, missed_call_reply, outbox
 from simgate.services.accounts import Account
 from simgate.services.qualifications import record_qualification
 from simgate.store import calls, devices, incoming
@@ -247,6 +247,8 @@ def _call(work: Batch, reporter: Reporter, frame: protocol.CallEvent) -> Outcome
             ),
             now=work.now,
         )
+        if frame.event == "missed_call":
+            missed_call_reply.reply(conn, account, frame.number, at, work.now)
     return Outcome()
 
 

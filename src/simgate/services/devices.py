@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import ids
+from simgate.domain.policy import MAX_SIM
 from simgate.errors import NotFound
 from simgate.services.accounts import Account, get_account
 from simgate.services.dispatch import WAKE_OPTION
@@ -122,12 +123,34 @@ def still_paired(
     return True
 
 
-def connected(engine: Engine, device_id: int, node: str, clock: Clock = SYSTEM_CLOCK) -> None:
-    """The device's socket opened on `node`."""
+def connected(
+    engine: Engine,
+    device_id: int,
+    node: str,
+    clock: Clock = SYSTEM_CLOCK,
+    sims: tuple[int, ...] | None = None,
+) -> None:
+    """The device's socket opened on `node`, with the SIM slots its hello
+    declared (None: it did not say; slot 1 only)."""
     with engine.begin() as conn:
         # A phone more: its commit wakes the dispatcher (workers/dispatcher.py).
         conn.execution_options(**{WAKE_OPTION: True})
         store.set_online(conn, device_id, node, clock.now())
+        store.set_sims(conn, device_id, sims)
+
+
+def set_default_sim(engine: Engine, email: str, device_id: int, sim: int | None) -> None:
+    """The SIM the device sends from when a message names none (None: the
+    phone's own choice); raises ValueError for a slot out of 1-8, NotFound for
+    a device the account does not have."""
+    if sim is not None and not 1 <= sim <= MAX_SIM:
+        raise ValueError(f"a SIM slot is a number from 1 to {MAX_SIM}")
+    with engine.begin() as conn:
+        account = get_account(conn, email)
+        # Its commit wakes the dispatcher: messages for that slot may go now.
+        conn.execution_options(**{WAKE_OPTION: True})
+        if not store.set_default_sim(conn, device_id, account.id, sim):
+            raise NotFound(f"no device {device_id}")
 
 
 def disconnected(engine: Engine, device_id: int, node: str, clock: Clock = SYSTEM_CLOCK) -> int:

@@ -21,7 +21,9 @@ from simgate.domain.sms import MAX_TEXT
 from simgate.services import dispatch_policy, outbox
 from simgate.services.dispatch_policy import Gate
 from simgate.store import accounts, in_flight
+from simgate.store import devices as device_store
 from simgate.store import messages as store
+from simgate.store.devices import DeviceSims
 from simgate.store.messages import Due
 
 # account id → {device id → how many SMS it may be handed now}
@@ -33,6 +35,9 @@ WAKE_OPTION = "simgate_wake_dispatcher"
 # Marks the dispatcher's own ticks: their claims do not wake it (it goes round
 # again by itself when a tick claimed something).
 OWN_TICK = "simgate_dispatcher_tick"
+# Messages a sweep expires per query: a backlog goes in bounded batches.
+EXPIRE_BATCH = 500
+EXPIRED_REASON = "its validity ended before a phone took it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,8 @@ class Claimed:
     message: str
     device_id: int
     attempts: int  # failed sends so far; part of the command id
+    valid_until: datetime | None = None  # for the phone: not worth sending after
+    sim: int | None = None  # the slot to send from: the message's, else the device's default
 
 
 class AboutMessage(Protocol):
@@ -77,6 +84,7 @@ def tick(
         conn.execution_options(**{OWN_TICK: True})
         if sweep:
             promote_due(conn, now)
+            expire_lapsed(conn, now)
             expire_leases(conn, now, max_attempts)
         if plan:
             # Counted after expired leases went back: what a device holds now.
@@ -105,6 +113,23 @@ def limit_in_flight(plan: Plan, held: Mapping[int, int], max_in_flight: int) -> 
 def promote_due(conn: Connection, now: datetime) -> None:
     """Scheduled messages whose time has come join the queue."""
     store.promote_due(conn, now)
+
+
+def expire_lapsed(conn: Connection, now: datetime) -> None:
+    """Messages whose validity ended before a phone took them expire: those
+    still waiting, and hand-overs never acknowledged whose lease ended too
+    (they would otherwise go back to the queue). One bounded batch each."""
+    lapsed = store.expiring(conn, now, EXPIRE_BATCH)
+    lapsed += store.unacked_lapsed(conn, now, EXPIRE_BATCH)
+    expire_messages(conn, lapsed, now)
+
+
+def expire_messages(conn: Connection, rows: Iterable[AboutMessage], now: datetime) -> None:
+    """Mark messages expired at `now` and queue their `status: expired` webhooks."""
+    rows = list(rows)
+    if rows:
+        store.mark_expired(conn, [r.id for r in rows], EXPIRED_REASON, now)
+        queue_status(conn, rows, "expired", now, now=now)
 
 
 def expire_leases(conn: Connection, now: datetime, max_attempts: int) -> None:
@@ -185,20 +210,47 @@ def claim(
         return []
     gate = gate or dispatch_policy.gates(conn, [account_id], now)[account_id]
     dispatch_policy.hold(conn, gate, now)
-    rows = _drop_undeliverable(conn, store.due(conn, account_id, now, wanted), max_handovers, now)
-    rows = dispatch_policy.admit(conn, gate, rows, now)
+    sims = device_store.sims_of(conn, list(capacity))
+    rows = store.due(conn, account_id, now, wanted, _all_slots(sims))
+    rows = _drop_undeliverable(conn, _drop_expired(conn, rows, now), max_handovers, now)
+    rows = dispatch_policy.admit(gate, rows)
     if not rows:
         return []
     failed_on = store.retry_devices(conn, [r.id for r in rows if r.attempts])
-    assigned = assign(rows, capacity, failed_on)
+    assigned = assign(rows, capacity, failed_on, {d: s.slots for d, s in sims.items()})
+    dispatch_policy.count(conn, account_id, [r for group in assigned.values() for r in group], now)
     lease_until = now + timedelta(seconds=lease_seconds)
     claimed: list[Claimed] = []
     for device_id, group in assigned.items():
         store.hand_over(conn, [r.id for r in group], device_id, now, lease_until)
+        default = sims[device_id].default if device_id in sims else None
         claimed.extend(
-            Claimed(r.id, r.phone_number, r.message, device_id, r.attempts) for r in group
+            Claimed(
+                r.id,
+                r.phone_number,
+                r.message,
+                device_id,
+                r.attempts,
+                r.valid_until,
+                r.sim or default,
+            )
+            for r in group
         )
     return claimed
+
+
+def _all_slots(sims: Mapping[int, DeviceSims]) -> frozenset[int]:
+    """The SIM slots some planned device has (slot 1 when none is known)."""
+    return frozenset().union(*(s.slots for s in sims.values())) or frozenset({1})
+
+
+def _drop_expired(conn: Connection, rows: list[Due], now: datetime) -> list[Due]:
+    """Expire the rows whose validity ended (a sweep has not come yet); the others."""
+    lapsed = [r for r in rows if r.valid_until is not None and r.valid_until < now]
+    if not lapsed:
+        return rows
+    expire_messages(conn, lapsed, now)
+    return [r for r in rows if r.valid_until is None or r.valid_until >= now]
 
 
 def _drop_undeliverable(
@@ -219,23 +271,37 @@ def _drop_undeliverable(
 
 
 def assign(
-    rows: list[Any], capacity: dict[int, int], failed_on: dict[int, set[int]]
+    rows: list[Any],
+    capacity: dict[int, int],
+    failed_on: dict[int, set[int]],
+    slots: Mapping[int, frozenset[int]] | None = None,
 ) -> dict[int, list[Any]]:
     """Spread `rows` (in order) over the devices, round robin within each
     one's capacity, avoiding a device a message already failed on when
-    another can take it."""
+    another can take it. A row that names a SIM (`row.sim`) goes only to a
+    device whose `slots` have it (a device not in `slots` has slot 1); with
+    none free it stays queued."""
     left = dict(capacity)
     order = sorted(left, key=lambda d: -left[d])
     assigned: dict[int, list[Any]] = {}
     turn = 0
     for row in rows:
         avoid = failed_on.get(row.id, set())
-        candidates = [d for d in order if left[d] > 0]
-        if not candidates:
+        free = [d for d in order if left[d] > 0]
+        if not free:
             break
+        sim = getattr(row, "sim", None)
+        candidates = free if sim is None else [d for d in free if _has(slots, d, sim)]
+        if not candidates:
+            continue
         preferred = [d for d in candidates if d not in avoid] or candidates
         device = preferred[turn % len(preferred)]
         turn += 1
         left[device] -= 1
         assigned.setdefault(device, []).append(row)
     return assigned
+
+
+def _has(slots: Mapping[int, frozenset[int]] | None, device_id: int, sim: int) -> bool:
+    held = slots.get(device_id) if slots is not None else None
+    return sim in (held if held is not None else frozenset({1}))

@@ -7,7 +7,8 @@ date (services/sending_policy.py); this holds the ones queued while the window
 was open and not handed over before it closed. Called from
 services/dispatch.claim in its transaction: one policy read for every account
 of a tick (`gates`), then per account one UPDATE when its window is closed
-(`hold`), and per claim one read and one upsert for the counts (`admit`).
+(`hold`), the caps applied to the due rows (`admit`, no I/O), and one upsert
+counting the first hand-overs of what was handed out (`count`).
 """
 
 from __future__ import annotations
@@ -87,13 +88,18 @@ def hold(conn: Connection, gate: Gate, now: datetime) -> None:
         store.hold_windowed(conn, gate.account_id, now, gate.opening)
 
 
-def admit(conn: Connection, gate: Gate, rows: list[T], now: datetime) -> list[T]:
-    """`rows` (due messages, in sending order) within the caps; the first
-    hand-overs among them are counted for this UTC hour."""
-    if not rows:
+def admit(gate: Gate, rows: list[T]) -> list[T]:
+    """`rows` (due messages, in sending order) within the caps: no more first
+    hand-overs (`first`) than the caps leave; hand-overs again always pass."""
+    if gate.left is None or not rows:
         return rows
-    first = store.never_handed_over(conn, [r.id for r in rows])
-    kept, counted = caps.admit(rows, [r.id in first for r in rows], gate.left)
-    if counted:
-        send_counts.add(conn, gate.account_id, caps.hour_of(now), counted)
+    kept, _ = caps.admit(rows, [r.first for r in rows], gate.left)
     return kept
+
+
+def count(conn: Connection, account_id: int, handed: list[T], now: datetime) -> None:
+    """Count the first hand-overs among `handed` (the rows just given to
+    phones) for this UTC hour: one upsert, none when there are none."""
+    first = sum(1 for r in handed if r.first)
+    if first:
+        send_counts.add(conn, account_id, caps.hour_of(now), first)

@@ -99,6 +99,7 @@ def register(
         device_store.register_app(
             conn, device.id, ids.hash_secret(token), registration.push_token, info, now
         )
+        device_store.set_sims(conn, device.id, _declared_slots(registration.sim_cards))
     return Registered(public_id(device), token, device.account.email)
 
 
@@ -117,6 +118,7 @@ def update_device(engine: Engine, device: AppDevice, update: smsgate.DeviceUpdat
         if update.sim_cards is not None:
             old = json.loads(device_store.app_info(conn, device.id) or "{}")
             info = _app_info(old.get("model", ""), update.sim_cards, old.get("agent", ""))
+            device_store.set_sims(conn, device.id, _declared_slots(update.sim_cards))
         device_store.update_app(conn, device.id, update.push_token, info)
     return True
 
@@ -156,7 +158,8 @@ def pull(
     dispatcher hands it nothing), the pull first claims up to that many due
     messages for it, within its in-flight cap, as a dispatcher tick would.
     The lease of each message listed restarts now, when the app takes it,
-    but never runs past its `validUntil`: a message the app takes and never
+    but never runs past its `validUntil` (the earlier of the result timeout
+    and the message's own validity): a message the app takes and never
     reports on goes back to the queue like any unacknowledged hand-over.
     """
     lease = timedelta(seconds=lease_seconds)
@@ -173,7 +176,7 @@ def pull(
                     )
                 )
         rows = store.assigned(conn, device.id, smsgate.MAX_PENDING, newest_first)
-        valid_until = {r.id: r.dispatched_at + timedelta(seconds=result_timeout) for r in rows}
+        valid_until = {r.id: _valid_until(r, result_timeout) for r in rows}
         store.restart_leases(
             conn, device.id, [(r.id, min(now + lease, valid_until[r.id])) for r in rows]
         )
@@ -185,11 +188,24 @@ def pull(
             r.priority,
             r.created_at,
             valid_until[r.id],
-            device.sim_number,
+            r.sim or device.sim_number,
         )
         for r in rows
     ]
     return Pulled(items, claimed)
+
+
+def _valid_until(row: store.Assigned, result_timeout: float) -> datetime:
+    """The app's `validUntil`: when the server stops waiting for its result,
+    or the message's own validity when that ends sooner (the app fails it
+    itself past it)."""
+    waited = row.dispatched_at + timedelta(seconds=result_timeout)
+    return waited if row.valid_until is None else min(waited, row.valid_until)
+
+
+def _declared_slots(cards: tuple[smsgate.SimCard, ...]) -> tuple[int, ...] | None:
+    """The SIM slots the app reported (`simNumber`, 1-based); None when it reported none."""
+    return tuple(sorted({c.sim_number for c in cards})) or None
 
 
 def frames_of(report: smsgate.StateReport) -> list[Frame]:

@@ -5,6 +5,7 @@ the pairing secret the operator typed into it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,8 @@ class DeviceRow:
     last_seen_at: datetime | None
     in_flight: int  # dispatched to it, waiting for the result
     kind: str
+    sims: frozenset[int] = frozenset({1})  # the SIM slots it declared
+    sim_number: int | None = None  # its default SIM; None: the phone's own choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,75 @@ class AppDevice:
     account: Account
     signing_key: str
     sim_number: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSims:
+    """The SIM slots a device declared (a device that never said has slot 1)
+    and the one it sends from when a message names none (None: its own choice)."""
+
+    slots: frozenset[int]
+    default: int | None
+
+
+ONE_SIM = frozenset({1})
+
+
+def decode_slots(raw: str | None, app_info: str | None = None) -> frozenset[int]:
+    """devices.sims as stored (a JSON list written by `set_sims`). NULL: for
+    an SMS Gateway app registered before simgate kept `sims`, the
+    `simNumber`s of the SIM cards it reported (app_info); else, or anything
+    unreadable, one SIM, slot 1."""
+    if not raw and app_info:
+        try:
+            cards = json.loads(app_info).get("simCards", [])
+            raw = json.dumps([c.get("simNumber") for c in cards if isinstance(c, dict)])
+        except (ValueError, AttributeError, TypeError):  # not what the app reports
+            raw = None
+    if not raw:
+        return ONE_SIM
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return ONE_SIM
+    slots = frozenset(v for v in value if type(v) is int) if isinstance(value, list) else None
+    return slots or ONE_SIM
+
+
+def encode_slots(slots: tuple[int, ...] | None) -> str | None:
+    return None if slots is None else json.dumps(sorted(set(slots)))
+
+
+def sims_of(conn: Connection, device_ids: list[int]) -> dict[int, DeviceSims]:
+    """Device id → its SIMs, for the devices named (one query by primary key)."""
+    if not device_ids:
+        return {}
+    rows = conn.execute(
+        select(devices.c.id, devices.c.sims, devices.c.app_info, devices.c.sim_number).where(
+            devices.c.id.in_(device_ids)
+        )
+    )
+    return {r.id: DeviceSims(decode_slots(r.sims, r.app_info), r.sim_number) for r in rows}
+
+
+def set_sims(conn: Connection, device_id: int, slots: tuple[int, ...] | None) -> None:
+    """The SIM slots the device declared as it connected (None: it did not say)."""
+    conn.execute(update(devices).where(devices.c.id == device_id).values(sims=encode_slots(slots)))
+
+
+def set_default_sim(conn: Connection, device_id: int, account_id: int, sim: int | None) -> bool:
+    """The SIM the device sends from when a message names none; False when
+    the account has no such paired device."""
+    changed: int = conn.execute(
+        update(devices)
+        .where(
+            devices.c.id == device_id,
+            devices.c.account_id == account_id,
+            devices.c.removed_at.is_(None),
+        )
+        .values(sim_number=sim)
+    ).rowcount
+    return bool(changed)
 
 
 def is_online(seen_after: datetime) -> ColumnElement[bool]:
@@ -95,6 +167,9 @@ def paired(conn: Connection, seen_after: datetime, email: str | None = None) -> 
             devices.c.last_seen_at,
             func.coalesce(in_flight.c.n, 0).label("in_flight"),
             devices.c.kind,
+            devices.c.sims,
+            devices.c.app_info,
+            devices.c.sim_number,
         )
         .join(accounts, accounts.c.id == devices.c.account_id)
         .outerjoin(in_flight, in_flight.c.device_id == devices.c.id)
@@ -114,6 +189,8 @@ def paired(conn: Connection, seen_after: datetime, email: str | None = None) -> 
             r.last_seen_at,
             r.in_flight,
             r.kind,
+            decode_slots(r.sims, r.app_info),
+            r.sim_number,
         )
         for r in conn.execute(query)
     ]

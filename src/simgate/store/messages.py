@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Insert, Update
+from sqlalchemy.sql import Insert, Select, Update
 
 from simgate.domain.messages import Draft
 from simgate.store.notify import inserts_into
@@ -65,6 +65,9 @@ class Due:
     message: str
     attempts: int
     handovers: int
+    valid_until: datetime | None  # past it, the message expires instead
+    sim: int | None  # the SIM slot it must leave from
+    first: bool  # never handed to a phone before: what the caps count (1/0 on SQLite)
 
 
 # --- accepting -------------------------------------------------------------------
@@ -204,9 +207,79 @@ def mark_failed(conn: Connection, message_ids: list[int], reason: str, now: date
     )
 
 
-def due(conn: Connection, account_id: int, now: datetime, limit: int) -> list[Due]:
+# Not handed to a phone yet: a message in these states expires past its validity.
+WAITING = ("scheduled", "queued")
+
+
+def expiring(conn: Connection, now: datetime, limit: int) -> list[MessageRef]:
+    """Up to `limit` messages not yet handed to a phone whose validity ended
+    before `now`, locked against other nodes. One range of the index
+    ix_messages_expiring (state, valid_until) per state: the cost is what
+    expires, never the table."""
+    found: list[MessageRef] = []
+    for state in WAITING:
+        if len(found) >= limit:
+            break
+        found += _lapsed(conn, now, limit - len(found), messages.c.state == state)
+    return found
+
+
+def unacked_lapsed(conn: Connection, now: datetime, limit: int) -> list[MessageRef]:
+    """Hand-overs never acknowledged whose lease and validity both ended:
+    they expire instead of going back to the queue."""
+    return _lapsed(
+        conn,
+        now,
+        limit,
+        messages.c.state == "dispatched",
+        messages.c.acked_at.is_(None),
+        messages.c.lease_until < now,
+    )
+
+
+def lapsed_query(now: datetime, limit: int, *where: Any) -> Select[Any]:
+    """Messages matching `where` whose validity ended before `now`, soonest
+    ended first: a range of ix_messages_expiring when `where` fixes the state."""
+    return (
+        select(messages.c.id, messages.c.account_id, messages.c.phone_number, messages.c.id_sms_api)
+        .where(*where, messages.c.valid_until < now)
+        .order_by(messages.c.valid_until)
+        .limit(limit)
+    )
+
+
+def _lapsed(conn: Connection, now: datetime, limit: int, *where: Any) -> list[MessageRef]:
+    rows = conn.execute(lapsed_query(now, limit, *where).with_for_update(skip_locked=True))
+    return [MessageRef(*row) for row in rows]
+
+
+def mark_expired(conn: Connection, message_ids: list[int], reason: str, now: datetime) -> None:
+    """Messages expired (their validity ended before a phone took them), each
+    with its `expired` event; failed_at and fail_reason say when and why."""
+    if not message_ids:
+        return
+    conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(message_ids))
+        .values(state="expired", failed_at=now, fail_reason=reason, lease_until=None)
+    )
+    conn.execute(
+        insert(message_events),
+        [{"message_id": i, "at": now, "state": "expired", "detail": reason} for i in message_ids],
+    )
+
+
+def due(
+    conn: Connection,
+    account_id: int,
+    now: datetime,
+    limit: int,
+    slots: frozenset[int] = frozenset({1}),
+) -> list[Due]:
     """Up to `limit` queued messages of the account that are due, in sending
-    order, locked against other nodes (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    order, locked against other nodes (FOR UPDATE SKIP LOCKED on PostgreSQL).
+    A message that names a SIM is due only if one of `slots` (the SIM slots
+    of the devices that may take work now) is its own; the others wait."""
     rows = conn.execute(
         select(
             messages.c.id,
@@ -216,11 +289,15 @@ def due(conn: Connection, account_id: int, now: datetime, limit: int) -> list[Du
             messages.c.message,
             messages.c.attempts,
             messages.c.handovers,
+            messages.c.valid_until,
+            messages.c.sim,
+            messages.c.dispatched_at.is_(None),
         )
         .where(
             messages.c.account_id == account_id,
             messages.c.state == "queued",
             messages.c.send_at <= now,
+            or_(messages.c.sim.is_(None), messages.c.sim.in_(sorted(slots))),
         )
         .order_by(messages.c.priority.desc(), messages.c.send_at, messages.c.id)
         .limit(limit)
@@ -299,18 +376,6 @@ def hold_windowed(conn: Connection, account_id: int, now: datetime, opening: dat
         .where(messages.c.id.in_(ids.scalar_subquery()))
         .values(state="scheduled", send_at=opening)
     )
-
-
-def never_handed_over(conn: Connection, message_ids: list[int]) -> set[int]:
-    """Those of the messages named that no phone was ever handed (what caps count)."""
-    if not message_ids:
-        return set()
-    rows = conn.execute(
-        select(messages.c.id).where(
-            messages.c.id.in_(message_ids), messages.c.dispatched_at.is_(None)
-        )
-    )
-    return {int(row.id) for row in rows}
 
 
 def waits(conn: Connection, account_id: int, state: str, *, windowed: bool | None = None) -> bool:

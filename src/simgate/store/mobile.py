@@ -28,6 +28,8 @@ class Assigned:
     priority: int
     created_at: datetime
     dispatched_at: datetime
+    valid_until: datetime | None  # the message's own validity, if it has one
+    sim: int | None  # the SIM slot it must leave from, if it names one
 
 
 def assigned(conn: Connection, device_id: int, limit: int, newest_first: bool) -> list[Assigned]:
@@ -43,6 +45,8 @@ def assigned(conn: Connection, device_id: int, limit: int, newest_first: bool) -
             messages.c.priority,
             messages.c.created_at,
             messages.c.dispatched_at,
+            messages.c.valid_until,
+            messages.c.sim,
         )
         .where(
             messages.c.device_id == device_id,

@@ -23,6 +23,7 @@ from simgate.services.devices import (
     add_device,
     list_devices,
     remove_device,
+    set_default_sim,
 )
 from simgate.services.mobile import api_url, cleartext_refused
 from simgate.web import common
@@ -37,6 +38,7 @@ NOTICES = {
     "nosecret": "Signing secret removed: deliveries are no longer signed.",
     "replayed": "Delivery queued again.",
     "removed": "Device removed; its token no longer works.",
+    "sim": "Default SIM saved: messages that name no SIM leave from it.",
     "revoked": "Key revoked; requests with it are refused from now on.",
 }
 LABELS = {
@@ -259,6 +261,27 @@ async def unpair(request: Request, device_id: int, signed: Account) -> Response:
     except NotFound:
         raise Refused(404, "There is no such device in this account.") from None
     return common.redirect(request, "/app/devices?done=removed")
+
+
+@router.post("/devices/{device_id:id32}/sim")
+async def default_sim(request: Request, device_id: int, signed: Account) -> Response:
+    """The SIM the device sends from when a message names none (empty: the phone's choice)."""
+    form = await common.form_of(request)
+    raw = common.field(form, "sim", 2).strip()
+    if raw and not re.fullmatch("[1-8]", raw):
+        raise Refused(400, "A SIM is a slot number from 1 to 8, or the phone's choice.")
+    try:
+        runtime = common.runtime(request)
+        await run_in_threadpool(
+            set_default_sim,
+            runtime.engine,
+            signed.account.email,
+            device_id,
+            int(raw) if raw else None,
+        )
+    except NotFound:
+        raise Refused(404, "There is no such device in this account.") from None
+    return common.redirect(request, "/app/devices?done=sim")
 
 
 # --- API keys ----------------------------------------------------------------------------

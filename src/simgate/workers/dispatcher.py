@@ -114,7 +114,14 @@ class Dispatcher:
             link.spend(1)
             try:
                 await link.send(
-                    protocol.send_sms(item.id, item.attempts, item.phone_number, item.message)
+                    protocol.send_sms(
+                        item.id,
+                        item.attempts,
+                        item.phone_number,
+                        item.message,
+                        valid_until=item.valid_until,
+                        sim=item.sim,
+                    )
                 )
             except Exception:
                 log.info("device %s went away during hand-over", item.device_id)

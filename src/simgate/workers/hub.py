@@ -35,6 +35,9 @@ class Link:
     send: Callable[[dict[str, Any]], Awaitable[None]]
     close: Callable[[int, str], Awaitable[None]]
     capabilities: frozenset[str] = frozenset({"sms", "call"})
+    # The SIM slots its hello declared (also in devices.sims, which the
+    # dispatcher's claim reads); None: it did not say, slot 1 only.
+    sims: tuple[int, ...] | None = None
     # Frames of this connection waiting for the report writer (workers/reports.py).
     report_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_PENDING_REPORTS)

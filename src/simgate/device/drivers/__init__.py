@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 
@@ -113,6 +113,14 @@ class NotSent(Exception):
         self.reason = reason
 
 
+LAPSED = "its validity ended before it was sent"
+
+
+def lapsed(valid_until: datetime | None) -> bool:
+    """Whether a send_sms command's validity (naive UTC) has ended."""
+    return valid_until is not None and valid_until < datetime.now(UTC).replace(tzinfo=None)
+
+
 class Driver(Protocol):
     @property
     def name(self) -> str:
@@ -123,9 +131,20 @@ class Driver(Protocol):
     def capabilities(self) -> Capabilities: ...
 
     async def send_sms(
-        self, command_id: str, to: str, text: str, sim_slot: int | None = None
+        self,
+        command_id: str,
+        to: str,
+        text: str,
+        sim_slot: int | None = None,
+        *,
+        valid_until: datetime | None = None,
     ) -> None:
         """Take one SMS to send; its outcome comes back as events.
+
+        `sim_slot` is the 1-based SIM to send from (None: the driver's own
+        default). `valid_until` (naive UTC) is when the SMS stops being worth
+        sending: a driver whose sender understands validity passes it on, and
+        one that has not sent it yet by then raises `NotSent` (`lapsed`).
 
         Returns once the driver holds the SMS, not once it is sent. Idempotent
         per `command_id`: after a restart the agent asks again for every SMS

@@ -47,15 +47,19 @@ from urllib.parse import quote
 import httpx
 
 from simgate.device.drivers import (
+    LAPSED,
     Capabilities,
     DriverEvent,
     Failed,
     IncomingSms,
+    NotSent,
     Sent,
+    lapsed,
 )
 from simgate.device.drivers._events import EventQueue
 from simgate.device.drivers._state import JsonState, Ledger, remember
 from simgate.device.drivers.smsgate_api import message_of, phone_time, query_time, read_progress
+from simgate.domain.dates import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +170,13 @@ class SmsGateLocal:
         return f"simgate-{self._namespace}-{command_id}"
 
     async def send_sms(
-        self, command_id: str, to: str, text: str, sim_slot: int | None = None
+        self,
+        command_id: str,
+        to: str,
+        text: str,
+        sim_slot: int | None = None,
+        *,
+        valid_until: datetime | None = None,
     ) -> None:
         if command_id in self._taken:
             return
@@ -184,6 +194,12 @@ class SmsGateLocal:
         sim = sim_slot or self.api.sim
         if sim is not None:
             body["simNumber"] = sim
+        if valid_until is not None:
+            # The app refuses a validUntil already past (400); one perhaps
+            # posted by an earlier run is followed up as usual instead.
+            if lapsed(valid_until) and command_id not in self._tried:
+                raise NotSent(LAPSED)
+            body["validUntil"] = iso_z(valid_until)
         deadline = asyncio.get_running_loop().time() + self.api.give_up
         # Tried by an earlier run that stopped before the answer: perhaps on the phone.
         self._outgoing.put_nowait(

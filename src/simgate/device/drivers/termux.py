@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from simgate.device.drivers import (
+    LAPSED,
     CallEvent,
     Capabilities,
     DriverEvent,
@@ -46,6 +47,7 @@ from simgate.device.drivers import (
     IncomingSms,
     NotSent,
     Sent,
+    lapsed,
 )
 from simgate.device.drivers._events import EventQueue
 from simgate.device.drivers._state import JsonState, Ledger, remember
@@ -136,11 +138,21 @@ class TermuxPhone:
     # --- the Driver protocol ----------------------------------------------------------
 
     async def send_sms(
-        self, command_id: str, to: str, text: str, sim_slot: int | None = None
+        self,
+        command_id: str,
+        to: str,
+        text: str,
+        sim_slot: int | None = None,
+        *,
+        valid_until: datetime | None = None,
     ) -> None:
         if command_id in self._known:
             self._resume(command_id, self._known[command_id])
             return
+        # termux-sms-send takes no validity (reference/termux-api.md): a stale
+        # SMS is refused here instead.
+        if lapsed(valid_until):
+            raise NotSent(LAPSED)
         slot = sim_slot or self.options.sim
         if slot is not None and self._sim_count is not None and slot > self._sim_count:
             # termux-sms-send with a wrong -s sends nothing and says nothing (§2).

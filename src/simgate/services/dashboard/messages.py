@@ -42,7 +42,7 @@ class MessageDetail:
 
     @property
     def final(self) -> bool:
-        return self.message.state in ("received", "failed")
+        return self.message.state in ("received", "failed", "expired")
 
 
 # The time columns that tell a message's life cycle, and the state each marks.
@@ -66,7 +66,9 @@ def message_detail(engine: Engine, account_id: int, message_id: int) -> MessageD
     for column, state in _MILESTONES:
         moment = getattr(row, column)
         if moment is not None:
-            detail = row.fail_reason or "" if state == "failed" else ""
+            if state == "failed" and row.state == "expired":
+                state = "expired"  # failed_at is also when it expired
+            detail = row.fail_reason or "" if state in ("failed", "expired") else ""
             timeline.append((moment, state, detail))
     seen = {(state, when) for when, state, _ in timeline}
     for event in events:

@@ -23,7 +23,7 @@ WAITING = UNSETTLED
 
 def _flags() -> tuple[Any, Any, Any]:
     sent = or_(messages.c.sent_at.is_not(None), messages.c.delivered_at.is_not(None))
-    return sent, messages.c.delivered_at.is_not(None), messages.c.state == "failed"
+    return sent, messages.c.delivered_at.is_not(None), messages.c.state.in_(("failed", "expired"))
 
 
 def _hour(conn: Connection, column: Any) -> Any:

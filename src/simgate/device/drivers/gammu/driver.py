@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from simgate.device.drivers import (
+    LAPSED,
     CallEvent,
     Capabilities,
     DriverEvent,
@@ -41,6 +42,7 @@ from simgate.device.drivers import (
     IncomingSms,
     NotSent,
     Sent,
+    lapsed,
 )
 from simgate.device.drivers.gammu import inbox
 from simgate.device.drivers.gammu.modem import (
@@ -128,7 +130,13 @@ class GammuDriver:
     # --- the Driver protocol ----------------------------------------------------
 
     async def send_sms(
-        self, command_id: str, to: str, text: str, sim_slot: int | None = None
+        self,
+        command_id: str,
+        to: str,
+        text: str,
+        sim_slot: int | None = None,
+        *,
+        valid_until: datetime | None = None,
     ) -> None:
         self._start()
         if any(job.command_id == command_id for job in self._sends):
@@ -137,6 +145,12 @@ class GammuDriver:
         if send is not None:
             self._tell_again(send)
             return
+        # The modem's SMS dict has no validity field (reference/gammu.md): a
+        # stale SMS is refused here instead.
+        if lapsed(valid_until):
+            raise NotSent(LAPSED)
+        if sim_slot not in (None, 1):
+            raise NotSent(f"a modem has one SIM; SIM {sim_slot} was asked")
         self._sends.append(_Job(command_id, to, text, time.monotonic()))
         self._wake.set()
 
