@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from simgate.device import protocol
 from simgate.domain import payloads
-from simgate.services import dispatch, outbox
+from simgate.services import dispatch, outbox, suppressions
 from simgate.services.accounts import Account
 from simgate.services.qualifications import record_qualification
 from simgate.store import calls, devices, incoming
@@ -220,6 +220,8 @@ def _sms_received(work: Batch, reporter: Reporter, frame: protocol.SmsReceived) 
         at = _when(frame.at, work.now)
         account = reporter.account
         incoming.insert_sms(conn, account.id, reporter.device_id, frame.sender, frame.text, at)
+        # STOP / START change the opt-out list in this same transaction.
+        suppressions.keyword_received(conn, account, frame.sender, frame.text, work.now)
         outbox.enqueue(
             conn,
             account.id,

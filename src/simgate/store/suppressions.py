@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
-from simgate.store.tables import policy_refusals, suppressions
+from simgate.store.tables import policy_refusals, suppression_events, suppressions
 
 # Numbers looked up per query: keeps the IN list well under every driver's limit.
 LOOKUP_CHUNK = 500
@@ -65,3 +66,195 @@ def record_refusals(
             for r in refused
         ],
     )
+
+
+# --- the list and its history (services/suppressions.py) ---------------------------
+
+_s = suppressions.c
+_e = suppression_events.c
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A number on the opt-out list: since when and why."""
+
+    phone_number: str
+    reason: str  # keyword / imported / manual / api
+    detail: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change to the list."""
+
+    id: int
+    phone_number: str
+    action: str  # add / remove
+    reason: str
+    detail: str
+    at: datetime
+
+
+_ENTRY = (_s.phone_number, _s.reason, _s.detail, _s.created_at)
+_EVENT = (_e.id, _e.phone_number, _e.action, _e.reason, _e.detail, _e.at)
+
+
+def _events(
+    conn: Connection,
+    account_id: int,
+    numbers: list[str],
+    action: str,
+    reason: str,
+    details: dict[str, str],
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(suppression_events),
+        [
+            {
+                "account_id": account_id,
+                "phone_number": n,
+                "action": action,
+                "reason": reason,
+                "detail": details.get(n, ""),
+                "at": now,
+            }
+            for n in numbers
+        ],
+    )
+
+
+def add(
+    conn: Connection,
+    account_id: int,
+    details: dict[str, str],
+    reason: str,
+    now: datetime,
+) -> list[str]:
+    """Put the numbers (number → detail) on the list; returns those that were
+    not on it yet, each with an `add` event. Numbers already on it keep their
+    entry and get no event: a repeated STOP changes nothing."""
+    present = among(conn, account_id, details.keys())
+    new = [n for n in details if n not in present]
+    if not new:
+        return []
+    conn.execute(
+        insert(suppressions),
+        [
+            {
+                "account_id": account_id,
+                "phone_number": n,
+                "reason": reason,
+                "detail": details[n],
+                "created_at": now,
+            }
+            for n in new
+        ],
+    )
+    _events(conn, account_id, new, "add", reason, details, now)
+    return new
+
+
+def remove(
+    conn: Connection,
+    account_id: int,
+    details: dict[str, str],
+    reason: str,
+    now: datetime,
+) -> list[str]:
+    """Take the numbers off the list; returns those that were on it, each
+    with a `remove` event."""
+    present = among(conn, account_id, details.keys())
+    gone = [n for n in details if n in present]
+    if not gone:
+        return []
+    for start in range(0, len(gone), LOOKUP_CHUNK):
+        conn.execute(
+            delete(suppressions).where(
+                _s.account_id == account_id,
+                _s.phone_number.in_(gone[start : start + LOOKUP_CHUNK]),
+            )
+        )
+    _events(conn, account_id, gone, "remove", reason, details, now)
+    return gone
+
+
+def _prefix_filter(prefix: str) -> Any:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _s.phone_number.like(escaped + "%", escape="\\")
+
+
+def page(
+    conn: Connection,
+    account_id: int,
+    after: tuple[datetime, str] | None,
+    limit: int,
+    prefix: str = "",
+) -> list[Entry]:
+    """Newest first, `limit` entries after the keyset `after` (created_at,
+    number); with `prefix`, only numbers that start with it."""
+    query = select(*_ENTRY).where(_s.account_id == account_id)
+    if prefix:
+        query = query.where(_prefix_filter(prefix))
+    if after is not None:
+        at, number = after
+        query = query.where(
+            or_(_s.created_at < at, and_(_s.created_at == at, _s.phone_number < number))
+        )
+    query = query.order_by(_s.created_at.desc(), _s.phone_number.desc()).limit(limit)
+    return [Entry(*row) for row in conn.execute(query)]
+
+
+def entry(conn: Connection, account_id: int, number: str) -> Entry | None:
+    row = conn.execute(
+        select(*_ENTRY).where(_s.account_id == account_id, _s.phone_number == number)
+    ).first()
+    return None if row is None else Entry(*row)
+
+
+def count(conn: Connection, account_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(suppressions).where(_s.account_id == account_id)
+        ).scalar_one()
+    )
+
+
+def history(conn: Connection, account_id: int, number: str, limit: int) -> list[Event]:
+    """The number's changes, newest first (index account, phone, at)."""
+    query = (
+        select(*_EVENT)
+        .where(_e.account_id == account_id, _e.phone_number == number)
+        .order_by(_e.at.desc(), _e.id.desc())
+        .limit(limit)
+    )
+    return [Event(*row) for row in conn.execute(query)]
+
+
+def refusal(conn: Connection, account_id: int, id_sms_api: str) -> Refusal | None:
+    """The policy's refusal of the account's `id_sms_api`, the latest when
+    the same id was refused more than once."""
+    row = conn.execute(
+        select(policy_refusals.c.id_sms_api, policy_refusals.c.phone_number, policy_refusals.c.code)
+        .where(
+            policy_refusals.c.account_id == account_id,
+            policy_refusals.c.id_sms_api == id_sms_api,
+        )
+        .order_by(policy_refusals.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else Refusal(*row)
+
+
+def refused_per_campaign(conn: Connection, campaign_ids: Collection[int]) -> dict[int, int]:
+    """Campaign id → sends refused because the number opted out (index campaign_id)."""
+    if not campaign_ids:
+        return {}
+    c = policy_refusals.c
+    rows = conn.execute(
+        select(c.campaign_id, func.count())
+        .where(c.campaign_id.in_(sorted(campaign_ids)))
+        .group_by(c.campaign_id)
+    )
+    return {int(cid): int(n) for cid, n in rows}
