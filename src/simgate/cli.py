@@ -315,6 +315,10 @@ accounts.add_command(webhooks_cli.accounts_webhooks)
 accounts.add_command(webhooks_cli.accounts_webhook_secret)
 main.add_command(webhooks_cli.webhooks)
 
+from simgate.optouts_cli import optouts  # noqa: E402
+
+main.add_command(optouts)
+
 from simgate.client.cli import contacts, send  # noqa: E402  (user side: over HTTP, via the SDK)
 
 main.add_command(send)
