@@ -38,6 +38,7 @@ from simgate.services.templates import contact_values
 from simgate.store import campaigns as store
 from simgate.store import lists as list_store
 from simgate.store import recipients as people
+from simgate.store import suppressions
 from simgate.store import templates as template_store
 from simgate.store.campaigns import CampaignRow, RecipientRow
 from simgate.store.db import run_write
@@ -361,7 +362,11 @@ def _views(conn: Connection, rows: list[CampaignRow]) -> list[CampaignView]:
     ids = [r.id for r in rows]
     states = store.states_by_campaign(conn, ids)
     clicks = store.clicks_by_campaign(conn, ids)
-    counted = [(r, status.counts_of(states[r.id], clicks.get(r.id, 0))) for r in rows]
+    opted_out = suppressions.refused_per_campaign(conn, ids)
+    counted = [
+        (r, status.counts_of(states[r.id], clicks.get(r.id, 0), opted_out.get(r.id, 0)))
+        for r in rows
+    ]
     noticed = [r.id for r, c in counted if status.shown_status(r.status, c) != r.status]
     settled = store.settled_at(conn, noticed) if noticed else {}
     views = []

@@ -217,6 +217,14 @@ def history(
         )
 
 
+def refusals(engine: Engine, account_id: int, ids: list[str]) -> dict[str, store.Refusal]:
+    """The sends among `ids` (id_sms_api) the opt-out list refused."""
+    if not ids:
+        return {}
+    with engine.connect() as conn:
+        return store.refusals(conn, account_id, ids)
+
+
 def count(engine: Engine, account: Account) -> int:
     with engine.connect() as conn:
         return store.count(conn, account.id)

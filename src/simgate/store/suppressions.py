@@ -232,19 +232,22 @@ def history(conn: Connection, account_id: int, number: str, limit: int) -> list[
     return [Event(*row) for row in conn.execute(query)]
 
 
-def refusal(conn: Connection, account_id: int, id_sms_api: str) -> Refusal | None:
-    """The policy's refusal of the account's `id_sms_api`, the latest when
-    the same id was refused more than once."""
-    row = conn.execute(
-        select(policy_refusals.c.id_sms_api, policy_refusals.c.phone_number, policy_refusals.c.code)
-        .where(
-            policy_refusals.c.account_id == account_id,
-            policy_refusals.c.id_sms_api == id_sms_api,
+def refusals(conn: Connection, account_id: int, ids: Collection[str]) -> dict[str, Refusal]:
+    """id_sms_api → the policy's refusal of it, among `ids` (the latest when
+    an id was refused more than once; index account, id_sms_api)."""
+    c = policy_refusals.c
+    found: dict[str, Refusal] = {}
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        rows = conn.execute(
+            select(c.id_sms_api, c.phone_number, c.code)
+            .where(
+                c.account_id == account_id, c.id_sms_api.in_(ordered[start : start + LOOKUP_CHUNK])
+            )
+            .order_by(c.id)
         )
-        .order_by(policy_refusals.c.id.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else Refusal(*row)
+        found.update((row[0], Refusal(*row)) for row in rows)
+    return found
 
 
 def refused_per_campaign(conn: Connection, campaign_ids: Collection[int]) -> dict[int, int]:
