@@ -34,6 +34,7 @@ from simgate.errors import Conflict, Invalid, Missing, NotFound
 from simgate.services import dispatch
 from simgate.services.accounts import Account
 from simgate.services.messages import judge_batch, store_judged
+from simgate.services.sending_policy import OPTED_OUT
 from simgate.services.templates import contact_values
 from simgate.store import campaigns as store
 from simgate.store import lists as list_store
@@ -280,15 +281,22 @@ def start_campaign(
         if isinstance(v, Rejected)
     ]
 
-    def work(conn: Connection) -> int:
+    def work(conn: Connection) -> tuple[int, list[tuple[str, refusals.Refusal]]]:
         if not store.set_status(
             conn, campaign_id, status.SENDING, status.STARTABLE, started_at=now
         ):
             _startable(_find(conn, account, campaign_id))  # raises: it changed meanwhile
-        _, stored = store_judged(conn, account, judged, now, campaign_id=campaign_id)
-        return stored
+        answers, stored = store_judged(conn, account, judged, now, campaign_id=campaign_id)
+        # The opt-out list's refusals are the store path's (the judge's are above).
+        opted_out = [
+            (str(a["phone_number"]), refusals.from_codes(a["errors"]))
+            for a in answers
+            if a.get("errors") == [OPTED_OUT]
+        ]
+        return stored, opted_out
 
-    return Started(run_write(engine, work, heavy=True), refused)
+    stored, opted_out = run_write(engine, work, heavy=True)
+    return Started(stored, refused + opted_out)
 
 
 def _startable(row: CampaignRow) -> None:
