@@ -28,12 +28,13 @@ from simgate.store import policies
 from simgate.store import suppressions as store
 from simgate.store.accounts import Account
 from simgate.store.db import run_write
-from simgate.store.suppressions import Entry, Event
+from simgate.store.suppressions import Entry, Event, Refusal
 
 __all__ = [
     "Change",
     "Entry",
     "Event",
+    "Refusal",
     "add",
     "check",
     "export_csv",
@@ -217,7 +218,7 @@ def history(
         )
 
 
-def refusals(engine: Engine, account_id: int, ids: list[str]) -> dict[str, store.Refusal]:
+def refusals(engine: Engine, account_id: int, ids: list[str]) -> dict[str, Refusal]:
     """The sends among `ids` (id_sms_api) the opt-out list refused."""
     if not ids:
         return {}

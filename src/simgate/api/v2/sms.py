@@ -13,7 +13,6 @@ from simgate.errors import Invalid, Missing, NotFound, Refused
 from simgate.services import history, suppressions
 from simgate.services.history import Bound, ReceivedRow, SentRow
 from simgate.services.messages import accept_messages
-from simgate.store.suppressions import Refusal
 
 DIRECTIONS = ("all", "inbound", "outbound")
 MAX_STATUS_IDS = 100
@@ -207,7 +206,7 @@ async def delivery_status(call: Call) -> dict[str, Any]:
     }
 
 
-def _blocked(sms_id: str, refusal: Refusal) -> dict[str, Any]:
+def _blocked(sms_id: str, refusal: suppressions.Refusal) -> dict[str, Any]:
     return {
         "sms_id": sms_id,
         "phone_number": refusal.phone_number,
