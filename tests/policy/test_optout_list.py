@@ -121,6 +121,8 @@ def test_export_and_pages_newest_first(
     assert [e.phone_number for e in found] == ["+33612345673"]
     with pytest.raises(Invalid):
         suppressions.page(engine, account, search="abc%")
+    suppressions.add(engine, other, ["+33688888888"], note="=HYPERLINK(1)", clock=clock)
+    assert "+33688888888,manual,'=HYPERLINK(1)," in "".join(suppressions.export_csv(engine, other))
     lines = "".join(suppressions.export_csv(engine, account)).splitlines()
     assert lines[0] == "number,reason,detail,since"
     assert lines[1] == "+33612345674,manual,,2026-03-02T10:00:04Z"
@@ -141,6 +143,8 @@ def test_keywords_change_the_list_once_and_reply_once(
         )
         assert suppressions.keyword_received(conn, account, "+33612345678", "STOP", now) is None
         assert suppressions.keyword_received(conn, account, "INFO-SHOP", "stop", now) is None
+        assert suppressions.keyword_received(conn, account, "=1+2", "stop", now) is None
+        assert suppressions.keyword_received(conn, account, "36180", "stop", now) == "optout"
         assert suppressions.keyword_received(conn, account, "+33612345678", "stop it", now) is None
     _, entry = suppressions.check(engine, account, "+33612345678")
     assert entry is not None and entry.reason == "keyword" and entry.detail == " Stop! "

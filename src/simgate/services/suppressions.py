@@ -24,6 +24,7 @@ from simgate.domain.messages import Draft, judge
 from simgate.domain.numbers import InvalidNumber, to_e164
 from simgate.errors import Invalid
 from simgate.services import messages
+from simgate.services.dashboard.contacts import spreadsheet_safe
 from simgate.store import policies
 from simgate.store import suppressions as store
 from simgate.store.accounts import Account
@@ -252,8 +253,15 @@ def export_csv(engine: Engine, account: Account) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_HEADER)
     for entry in export_rows(engine, account):
+        # Numbers are digits with an optional "+"; the detail (a text
+        # received, a note) could start a spreadsheet formula.
         writer.writerow(
-            (entry.phone_number, entry.reason, entry.detail, entry.since.isoformat() + "Z")
+            (
+                entry.phone_number,
+                entry.reason,
+                spreadsheet_safe(entry.detail),
+                entry.since.isoformat() + "Z",
+            )
         )
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
@@ -275,7 +283,10 @@ def sender_number(sender: str, region: str) -> str | None:
     try:
         return to_e164(text, region)
     except InvalidNumber:
-        return text[:32]
+        # A short code or a number the region cannot read: kept when it is
+        # digits (no send can name it, but the list shows it was asked).
+        digits = text[1:] if text.startswith("+") else text
+        return text[:32] if digits.isascii() and digits.isdigit() else None
 
 
 def keyword_received(
