@@ -22,6 +22,7 @@ from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import optout
 from simgate.domain.messages import Draft, judge
 from simgate.domain.numbers import InvalidNumber, to_e164
+from simgate.domain.policy import AccountPolicy
 from simgate.errors import Invalid
 from simgate.services import messages
 from simgate.services.dashboard.contacts import spreadsheet_safe
@@ -290,13 +291,22 @@ def sender_number(sender: str, region: str) -> str | None:
 
 
 def keyword_received(
-    conn: Connection, account: Account, sender: str, text: str, now: datetime
+    conn: Connection,
+    account: Account,
+    sender: str,
+    text: str,
+    now: datetime,
+    policy: AccountPolicy | None = None,
 ) -> str | None:
     """In the transaction that stores an incoming SMS: when it is an opt-out
     or opt-in keyword, change the list and queue the account's confirmation.
     Returns "optout"/"optin" when the list changed, else None. A repeated
-    STOP changes nothing and sends no second confirmation."""
-    policy = policies.get(conn, account.id)
+    STOP changes nothing and sends no second confirmation. `policy`: the
+    account's, when the caller has read it already."""
+    if len(text) > optout.MAX_KEYWORD_TEXT:
+        return None  # never a keyword: no read at all for ordinary messages
+    if policy is None:
+        policy = policies.get(conn, account.id)
     if not policy.optout_enabled:
         return None
     kind = optout.match(text, policy.optout_keywords, policy.optin_keywords)
