@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.store.tables import policy_refusals, suppression_events, suppressions
 
@@ -134,14 +135,14 @@ def add(
 ) -> list[str]:
     """Put the numbers (number → detail) on the list; returns those that were
     not on it yet, each with an `add` event. Numbers already on it keep their
-    entry and get no event: a repeated STOP changes nothing."""
-    present = among(conn, account_id, details.keys())
-    new = [n for n in details if n not in present]
-    if not new:
-        return []
-    conn.execute(
-        insert(suppressions),
-        [
+    entry and get no event: a repeated STOP changes nothing. A concurrent add
+    of the same number is settled by the primary key (ON CONFLICT DO NOTHING):
+    exactly one of them records it."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    new: set[str] = set()
+    numbers = list(details)
+    for start in range(0, len(numbers), LOOKUP_CHUNK):
+        rows = [
             {
                 "account_id": account_id,
                 "phone_number": n,
@@ -149,11 +150,19 @@ def add(
                 "detail": details[n],
                 "created_at": now,
             }
-            for n in new
-        ],
-    )
-    _events(conn, account_id, new, "add", reason, details, now)
-    return new
+            for n in numbers[start : start + LOOKUP_CHUNK]
+        ]
+        stmt = (
+            dialect.insert(suppressions)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["account_id", "phone_number"])
+            .returning(_s.phone_number)
+        )
+        new.update(conn.execute(stmt).scalars())
+    added = [n for n in numbers if n in new]
+    if added:
+        _events(conn, account_id, added, "add", reason, details, now)
+    return added
 
 
 def remove(
@@ -164,19 +173,24 @@ def remove(
     now: datetime,
 ) -> list[str]:
     """Take the numbers off the list; returns those that were on it, each
-    with a `remove` event."""
-    present = among(conn, account_id, details.keys())
-    gone = [n for n in details if n in present]
-    if not gone:
-        return []
-    for start in range(0, len(gone), LOOKUP_CHUNK):
-        conn.execute(
-            delete(suppressions).where(
-                _s.account_id == account_id,
-                _s.phone_number.in_(gone[start : start + LOOKUP_CHUNK]),
-            )
+    with a `remove` event (DELETE ... RETURNING: a concurrent remove records
+    it once)."""
+    numbers = list(details)
+    deleted: set[str] = set()
+    for start in range(0, len(numbers), LOOKUP_CHUNK):
+        deleted.update(
+            conn.execute(
+                delete(suppressions)
+                .where(
+                    _s.account_id == account_id,
+                    _s.phone_number.in_(numbers[start : start + LOOKUP_CHUNK]),
+                )
+                .returning(_s.phone_number)
+            ).scalars()
         )
-    _events(conn, account_id, gone, "remove", reason, details, now)
+    gone = [n for n in numbers if n in deleted]
+    if gone:
+        _events(conn, account_id, gone, "remove", reason, details, now)
     return gone
 
 
