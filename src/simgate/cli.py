@@ -318,6 +318,9 @@ main.add_command(webhooks_cli.webhooks)
 from simgate.policy_cli import policy  # noqa: E402
 
 main.add_command(policy)
+from simgate.optouts_cli import optouts  # noqa: E402
+
+main.add_command(optouts)
 
 from simgate.client.cli import contacts, send  # noqa: E402  (user side: over HTTP, via the SDK)
 

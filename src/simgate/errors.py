@@ -53,6 +53,14 @@ class Invalid(SimgateError):
         self.field = field
 
 
+class Refused(Invalid):
+    """Invalid with its own v2 `error_code` (e.g. RECIPIENT_OPTED_OUT)."""
+
+    def __init__(self, field: str | None, message: str, error_code: str) -> None:
+        super().__init__(field, message)
+        self.error_code = error_code
+
+
 class Missing(Invalid):
     def __init__(self, field: str, message: str | None = None) -> None:
         super().__init__(field, message or f"{field} is required")

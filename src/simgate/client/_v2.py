@@ -174,8 +174,16 @@ class Stats(Group):
     clicks = blocking(calls.stats_clicks)
 
 
+class OptOuts(Group):
+    list = blocking(calls.optouts_list)
+    add = blocking(calls.optouts_add)
+    remove = blocking(calls.optouts_remove)
+    check = blocking(calls.optouts_check)
+
+
 class V2:
-    """The v2 API of a Client, one attribute per group of the official client."""
+    """The v2 API of a Client, one attribute per group of the official client
+    (and `optouts`, simgate's own)."""
 
     def __init__(self, run: Runner) -> None:
         self.account = Account(run)
@@ -187,6 +195,7 @@ class V2:
         self.campaigns = Campaigns(run)
         self.templates = Templates(run)
         self.stats = Stats(run)
+        self.optouts = OptOuts(run)
 
 
 # --- the asyncio groups (AsyncClient.v2): the same names, awaited ---------------
@@ -264,6 +273,13 @@ class AsyncStats(AsyncGroup):
     clicks = awaited(calls.stats_clicks)
 
 
+class AsyncOptOuts(AsyncGroup):
+    list = awaited(calls.optouts_list)
+    add = awaited(calls.optouts_add)
+    remove = awaited(calls.optouts_remove)
+    check = awaited(calls.optouts_check)
+
+
 class AsyncV2:
     """The v2 API of an AsyncClient: V2's groups, each method awaited."""
 
@@ -277,3 +293,4 @@ class AsyncV2:
         self.campaigns = AsyncCampaigns(run)
         self.templates = AsyncTemplates(run)
         self.stats = AsyncStats(run)
+        self.optouts = AsyncOptOuts(run)

@@ -29,6 +29,9 @@ from simgate.client._v2_models import (
     ListDetail,
     Message,
     MessageDetail,
+    OptOut,
+    OptOutChange,
+    OptOutCheck,
     Page,
     QualificationOption,
     Raw,
@@ -532,3 +535,33 @@ def stats_overview(
 def stats_clicks(*, limit: int = 10) -> Request[Raw]:
     """The latest link clicks, as the answer's dict."""
     return Request("stats/clicks", {"limit": limit}, True, _body)
+
+
+# --- opt-outs (simgate's extension: docs/api-v2.md, "Opt-outs") -----------------
+
+
+def optouts_list(
+    *, search: str | None = None, limit: int = 100, cursor: str | None = None
+) -> Request[Page[OptOut]]:
+    """The opt-out list, newest first; `search`: numbers that start with it."""
+    fields = {"limit": limit, **_fields(search=search, cursor=cursor)}
+    return Request("optouts/list", fields, True, _page("optouts", OptOut.from_wire))
+
+
+def optouts_add(phone_numbers: str | Iterable[str], *, note: str = "") -> Request[OptOutChange]:
+    """Put numbers on the opt-out list (recorded with reason `api` and `note`)."""
+    numbers = [phone_numbers] if isinstance(phone_numbers, str) else list(phone_numbers)
+    fields = {"phone_numbers": numbers, **_fields(note=note or None)}
+    return Request("optouts/add", fields, True, OptOutChange.from_add)
+
+
+def optouts_remove(phone_numbers: str | Iterable[str], *, note: str = "") -> Request[OptOutChange]:
+    """Take numbers off the opt-out list: messages reach them again."""
+    numbers = [phone_numbers] if isinstance(phone_numbers, str) else list(phone_numbers)
+    fields = {"phone_numbers": numbers, **_fields(note=note or None)}
+    return Request("optouts/remove", fields, True, OptOutChange.from_remove)
+
+
+def optouts_check(phone_number: str) -> Request[OptOutCheck]:
+    """Whether a number is on the list, since when, why, and its history."""
+    return Request("optouts/check", {"phone_number": phone_number}, True, OptOutCheck.from_wire)

@@ -461,6 +461,7 @@ class Campaign:
     started: datetime | None
     completed: datetime | None
     cancelled: datetime | None
+    opted_out: int = 0  # simgate: recipients skipped, on the opt-out list
     raw: Raw = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -484,6 +485,7 @@ class Campaign:
             started=moment(item.get("started")),
             completed=moment(item.get("completed")),
             cancelled=moment(item.get("cancelled")),
+            opted_out=integer(item.get("opted_out")),
             raw=dict(item),
         )
 
@@ -524,3 +526,90 @@ class Recipient:
 
     def to_wire(self) -> dict[str, Any]:
         return {"phone_number": self.phone_number, "variables": dict(self.variables)}
+
+
+# --- opt-outs (simgate's extension) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """A number on the account's opt-out list: since when and why (`reason`
+    keyword, imported, manual or api; `detail` the text received or the note)."""
+
+    phone_number: str
+    reason: str
+    detail: str
+    since: datetime | None
+    raw: Raw = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, item: Raw) -> OptOut:
+        return cls(
+            phone_number=text(item.get("phone_number")),
+            reason=text(item.get("reason")),
+            detail=text(item.get("detail")),
+            since=moment(item.get("since")),
+            raw=dict(item),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutEvent:
+    """One change to a number's place on the list (`action` add or remove)."""
+
+    action: str
+    reason: str
+    detail: str
+    date: datetime | None
+
+    @classmethod
+    def from_wire(cls, item: Raw) -> OptOutEvent:
+        return cls(
+            action=text(item.get("action")),
+            reason=text(item.get("reason")),
+            detail=text(item.get("detail")),
+            date=moment(item.get("date")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutCheck:
+    """`optouts/check`: whether a number is on the list, and its history."""
+
+    phone_number: str
+    opted_out: bool
+    since: datetime | None
+    reason: str | None
+    detail: str | None
+    history: list[OptOutEvent]
+    raw: Raw = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, body: Raw) -> OptOutCheck:
+        return cls(
+            phone_number=text(body.get("phone_number")),
+            opted_out=flag(body.get("opted_out")),
+            since=moment(body.get("since")),
+            reason=text_or_none(body.get("reason")),
+            detail=text_or_none(body.get("detail")) if body.get("detail") is not None else None,
+            history=[OptOutEvent.from_wire(e) for e in objects(body.get("history"))],
+            raw=dict(body),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutChange:
+    """`optouts/add` / `optouts/remove`: the numbers (E.164) changed, and
+    those left as they were (already on the list / not on it)."""
+
+    changed: list[str]
+    unchanged: list[str]
+    raw: Raw = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_add(cls, body: Raw) -> OptOutChange:
+        return cls(strings(body.get("added")), strings(body.get("already_opted_out")), dict(body))
+
+    @classmethod
+    def from_remove(cls, body: Raw) -> OptOutChange:
+        return cls(strings(body.get("removed")), strings(body.get("not_opted_out")), dict(body))

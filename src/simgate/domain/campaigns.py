@@ -36,9 +36,10 @@ class Counts:
     failed: int = 0  # failed or expired
     pending: int = 0  # scheduled, queued or with a phone
     clicks: int = 0
+    opted_out: int = 0  # recipients skipped: on the opt-out list when it started
 
 
-def counts_of(by_state: Mapping[str, int], clicks: int = 0) -> Counts:
+def counts_of(by_state: Mapping[str, int], clicks: int = 0, opted_out: int = 0) -> Counts:
     """Counts from the number of messages in each state."""
     return Counts(
         sent=by_state.get("sent", 0) + by_state.get("received", 0),
@@ -46,6 +47,7 @@ def counts_of(by_state: Mapping[str, int], clicks: int = 0) -> Counts:
         failed=by_state.get("failed", 0) + by_state.get("expired", 0),
         pending=sum(by_state.get(state, 0) for state in UNSETTLED),
         clicks=clicks,
+        opted_out=opted_out,
     )
 
 

@@ -37,6 +37,7 @@ _SENTENCES: dict[str, str] = {
 }
 INBOUND_SENTENCE = "Received by a phone of the account."
 NOT_FOUND_SENTENCE = "No message with this id in the account."
+BLOCKED_SENTENCE = "Not sent: the number is on the account's opt-out list (#012)."
 
 # An incoming SMS has arrived by definition: v2 shows it as delivered.
 INBOUND_STATE = "received"

@@ -34,10 +34,12 @@ from simgate.errors import Conflict, Invalid, Missing, NotFound
 from simgate.services import dispatch
 from simgate.services.accounts import Account
 from simgate.services.messages import judge_batch, store_judged
+from simgate.services.sending_policy import OPTED_OUT
 from simgate.services.templates import contact_values
 from simgate.store import campaigns as store
 from simgate.store import lists as list_store
 from simgate.store import recipients as people
+from simgate.store import suppressions
 from simgate.store import templates as template_store
 from simgate.store.campaigns import CampaignRow, RecipientRow
 from simgate.store.db import run_write
@@ -279,15 +281,22 @@ def start_campaign(
         if isinstance(v, Rejected)
     ]
 
-    def work(conn: Connection) -> int:
+    def work(conn: Connection) -> tuple[int, list[tuple[str, refusals.Refusal]]]:
         if not store.set_status(
             conn, campaign_id, status.SENDING, status.STARTABLE, started_at=now
         ):
             _startable(_find(conn, account, campaign_id))  # raises: it changed meanwhile
-        _, stored = store_judged(conn, account, judged, now, campaign_id=campaign_id)
-        return stored
+        answers, stored = store_judged(conn, account, judged, now, campaign_id=campaign_id)
+        # The opt-out list's refusals are the store path's (the judge's are above).
+        opted_out = [
+            (str(a["phone_number"]), refusals.from_codes(a["errors"]))
+            for a in answers
+            if a.get("errors") == [OPTED_OUT]
+        ]
+        return stored, opted_out
 
-    return Started(run_write(engine, work, heavy=True), refused)
+    stored, opted_out = run_write(engine, work, heavy=True)
+    return Started(stored, refused + opted_out)
 
 
 def _startable(row: CampaignRow) -> None:
@@ -361,7 +370,11 @@ def _views(conn: Connection, rows: list[CampaignRow]) -> list[CampaignView]:
     ids = [r.id for r in rows]
     states = store.states_by_campaign(conn, ids)
     clicks = store.clicks_by_campaign(conn, ids)
-    counted = [(r, status.counts_of(states[r.id], clicks.get(r.id, 0))) for r in rows]
+    opted_out = suppressions.refused_per_campaign(conn, ids)
+    counted = [
+        (r, status.counts_of(states[r.id], clicks.get(r.id, 0), opted_out.get(r.id, 0)))
+        for r in rows
+    ]
     noticed = [r.id for r, c in counted if status.shown_status(r.status, c) != r.status]
     settled = store.settled_at(conn, noticed) if noticed else {}
     views = []

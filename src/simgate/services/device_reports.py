@@ -18,10 +18,12 @@ from sqlalchemy import Connection, Engine
 
 from simgate.device import protocol
 from simgate.domain import payloads
-from simgate.services import dispatch, missed_call_reply, outbox
+from simgate.domain.optout import MAX_KEYWORD_TEXT
+from simgate.domain.policy import AccountPolicy
+from simgate.services import dispatch, missed_call_reply, outbox, suppressions
 from simgate.services.accounts import Account
 from simgate.services.qualifications import record_qualification
-from simgate.store import calls, devices, incoming
+from simgate.store import calls, devices, incoming, policies
 from simgate.store import messages as store
 
 # How far ahead of the server's clock a device's time may be before it is
@@ -81,6 +83,13 @@ class Batch:
         self.sent: list[tuple[int, datetime]] = []
         self.delivered: list[tuple[int, datetime]] = []
         self.statuses: list[tuple[Held, str, datetime]] = []
+        self.policies: dict[int, AccountPolicy] = {}  # read once per account and batch
+
+    def policy_of(self, account_id: int) -> AccountPolicy:
+        found = self.policies.get(account_id)
+        if found is None:
+            found = self.policies[account_id] = policies.get(self.conn, account_id)
+        return found
 
     def held_by(self, reporter: Reporter, message_id: int) -> Held | None:
         """The message if the reporting device holds (or last held) it."""
@@ -220,6 +229,10 @@ def _sms_received(work: Batch, reporter: Reporter, frame: protocol.SmsReceived) 
         at = _when(frame.at, work.now)
         account = reporter.account
         incoming.insert_sms(conn, account.id, reporter.device_id, frame.sender, frame.text, at)
+        # STOP / START change the opt-out list in this same transaction.
+        if len(frame.text) <= MAX_KEYWORD_TEXT:
+            policy = work.policy_of(account.id)
+            suppressions.keyword_received(conn, account, frame.sender, frame.text, work.now, policy)
         outbox.enqueue(
             conn,
             account.id,

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
-from simgate.web import auth, campaigns, common, crm, manage, pages, policy, setup
+from simgate.web import auth, campaigns, common, crm, manage, optouts, pages, policy, setup
 from simgate.web.body_limit import BodyLimit
 from simgate.web.security import (
     DeviceCookies,
@@ -52,7 +52,10 @@ def install(app: FastAPI) -> None:
         BodyLimit,
         prefix="/app/",
         cap=common.MAX_FORM_BODY,
-        caps={"/app/contacts/import": common.MAX_UPLOAD_BODY},
+        caps={
+            "/app/contacts/import": common.MAX_UPLOAD_BODY,
+            "/app/optouts/import": common.MAX_UPLOAD_BODY,
+        },
     )
 
     router = APIRouter(prefix="/app", include_in_schema=False)
@@ -62,7 +65,7 @@ def install(app: FastAPI) -> None:
         return RedirectResponse("/app/", status_code=307)
 
     guarded = APIRouter(dependencies=[Depends(common.check_query), Depends(common.check_csrf)])
-    for module in (auth, pages, manage, crm, campaigns, setup, policy):
+    for module in (auth, pages, manage, crm, campaigns, optouts, setup, policy):
         guarded.include_router(module.router)
     router.include_router(guarded)
     app.include_router(router)

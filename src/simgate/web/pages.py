@@ -17,10 +17,11 @@ from simgate._wire import SMS_ERRORS
 from simgate.domain.dates import InvalidDate, parse_send_date
 from simgate.domain.sms import count_segments
 from simgate.domain.states import MESSAGE_STATES
-from simgate.errors import NotFound
-from simgate.services import dashboard
+from simgate.errors import Invalid, NotFound
+from simgate.services import dashboard, suppressions
 from simgate.services.messages import accept_messages
 from simgate.services.policy_holds import holds
+from simgate.services.sending_policy import OPTED_OUT
 from simgate.web import common
 from simgate.web.common import Refused, Signed, signed_in
 
@@ -106,16 +107,32 @@ async def messages(request: Request, signed: Account) -> Response:
         common.page_number(request),
     )
     query = urlencode({k: v for k, v in values.items() if v})
+    opted_out = await run_in_threadpool(
+        _opted_out, common.runtime(request).engine, signed, values["number"]
+    )
     return common.render(
         request,
         "messages.html",
         signed,
+        opted_out=opted_out,
         page=page,
         values=values,
         errors={k: v for k, v in errors.items() if v},
         states=MESSAGE_STATES,
         query=query,
     )
+
+
+def _opted_out(engine: Any, signed: Signed, number: str) -> tuple[str, Any] | None:
+    """The searched number's opt-out entry, when it is a whole number on the list:
+    its refused sends are not messages, so the list says why they are missing."""
+    if not number.strip():
+        return None
+    try:
+        e164, entry = suppressions.check(engine, signed.account, number)
+    except Invalid:
+        return None
+    return None if entry is None else (e164, entry)
 
 
 @router.get("/messages/{message_id:id64}")
@@ -269,6 +286,7 @@ def _send_results(
                 "parts": answer["sms_per_message"],
                 "id": ids.get(answer["id_sms_api"]),
                 "why": ", ".join(SMS_ERRORS.get(c, c) for c in codes),
+                "opted_out": OPTED_OUT in codes,
             }
         )
     if bad_numbers:

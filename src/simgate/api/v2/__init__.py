@@ -23,6 +23,7 @@ from simgate.api.v2 import (  # noqa: F401 - each module registers its endpoints
     campaigns,
     contacts,
     lists,
+    optouts,
     sms,
     stats,
     templates,
@@ -35,6 +36,7 @@ from simgate.errors import (
     Missing,
     NotFound,
     RateLimited,
+    Refused,
     RequestError,
     TooLarge,
 )
@@ -89,6 +91,8 @@ async def dispatch(name: str, request: Request, runtime: RuntimeDep) -> Response
         return error(400, "INVALID_JSON", exc.info)
     except Missing as exc:
         return error(422, "MISSING_FIELD", str(exc), exc.field)
+    except Refused as exc:
+        return error(422, exc.error_code, str(exc), exc.field)
     except Invalid as exc:
         return error(422, "VALIDATION_ERROR", str(exc), exc.field)
     except NotFound as exc:

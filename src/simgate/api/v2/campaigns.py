@@ -35,6 +35,7 @@ def campaign_of(call: Call, view: CampaignView) -> dict[str, Any]:
         "failed": counts.failed,
         "pending": counts.pending,
         "clicks": counts.clicks,
+        "opted_out": counts.opted_out,  # simgate's extension (docs/api-v2.md)
         "date_to_send": call.local(row.send_at),
         "created": call.local(row.created_at),
         "started": call.local(row.started_at),

@@ -9,8 +9,8 @@ from simgate.api.v2 import keyset
 from simgate.api.v2.envelope import MAX_ID_LENGTH, Call, endpoint, object_id
 from simgate.domain import delivery, send_results
 from simgate.domain.sms import count_segments
-from simgate.errors import Invalid, Missing, NotFound
-from simgate.services import history
+from simgate.errors import Invalid, Missing, NotFound, Refused
+from simgate.services import history, suppressions
 from simgate.services.history import Bound, ReceivedRow, SentRow
 from simgate.services.messages import accept_messages
 
@@ -193,7 +193,28 @@ def _status_ids(call: Call) -> list[str]:
 async def delivery_status(call: Call) -> dict[str, Any]:
     asked = _status_ids(call)
     found = await call.sync(history.lookup, call.runtime.engine, call.account.id, asked)
-    return {"statuses": [_status(sms_id, found.get(sms_id)) for sms_id in asked]}
+    # A send the opt-out list refused never became a message: `blocked`.
+    missing = [sms_id for sms_id in asked if sms_id not in found]
+    refused = await call.sync(suppressions.refusals, call.runtime.engine, call.account.id, missing)
+    return {
+        "statuses": [
+            _blocked(sms_id, refused[sms_id])
+            if sms_id in refused and sms_id not in found
+            else _status(sms_id, found.get(sms_id))
+            for sms_id in asked
+        ]
+    }
+
+
+def _blocked(sms_id: str, refusal: suppressions.Refusal) -> dict[str, Any]:
+    return {
+        "sms_id": sms_id,
+        "phone_number": refusal.phone_number,
+        "delivery_status": "blocked",
+        "status": None,
+        "description": delivery.BLOCKED_SENTENCE,
+        "message_preview": "",
+    }
 
 
 def _status(sms_id: str, row: SentRow | ReceivedRow | None) -> dict[str, Any]:
@@ -252,6 +273,8 @@ async def sendsms(call: Call) -> dict[str, Any]:
         # Nothing accepted: an error, or the client would print "0 message(s)
         # delivered" as a success. The first refusal says why.
         first = results[0]
+        if first["error_code"] == "RECIPIENT_OPTED_OUT":
+            raise Refused(first["field"], first["error"], first["error_code"])
         error = Missing if first["error_code"] == "MISSING_FIELD" else Invalid
         raise error(first["field"], first["error"])
     return {"sent_count": sent_count, "total": len(results), "result": results}
