@@ -183,3 +183,5 @@ V2_ENDPOINTS = {
     "campaigns/start", "templates", "templates/create", "templates/update",
     "templates/delete", "templates/send", "stats/overview", "stats/clicks",
 }  # fmt: skip
+# simgate's own endpoints in the v2 envelope (docs/api-v2.md): the opt-out list.
+V2_EXTENSIONS = {"optouts", "optouts/list", "optouts/add", "optouts/remove", "optouts/check"}

@@ -85,6 +85,20 @@ def test_an_unknown_country_has_no_holidays() -> None:
     assert is_holiday("fr", date(2026, 1, 1)) and is_holiday("US", date(2026, 7, 3))
 
 
+def test_midnight_to_24_00_is_the_whole_day_even_across_a_dst_change() -> None:
+    [weekend] = parse_windows("Sat-Sun 00:00-24:00")
+    assert str(weekend) == "Sat-Sun 00:00-24:00"
+    # Sunday 29 March 2026 in Paris has 23 hours; every one of them is open.
+    sunday = datetime(2026, 3, 28, 23, 0)  # local midnight, in UTC
+    for hour in range(23):
+        assert is_open((weekend,), None, PARIS, sunday + timedelta(hours=hour))
+    assert not is_open((weekend,), None, PARIS, sunday + timedelta(hours=23))  # Monday
+    friday_noon = local(PARIS, 2026, 3, 27, 12, 0)
+    assert next_opening((weekend,), None, PARIS, friday_noon) == local(PARIS, 2026, 3, 28, 0, 0)
+    with pytest.raises(ValueError, match="open and close at once"):
+        parse_windows("Mon 08:00-08:00")
+
+
 def test_a_window_crossing_midnight_belongs_to_the_day_it_opened() -> None:
     late = parse_windows("Fri-Sat 22:00-02:00")
     saturday_1h = local(PARIS, 2026, 6, 13, 1, 0)  # Friday's window, still open

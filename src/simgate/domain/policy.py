@@ -58,7 +58,8 @@ class Window:
         }
 
     def __str__(self) -> str:
-        return f"{_days_text(self.days)} {self.start:%H:%M}-{self.end:%H:%M}"
+        end = "24:00" if self.end == self.start == time(0) else f"{self.end:%H:%M}"
+        return f"{_days_text(self.days)} {self.start:%H:%M}-{end}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,9 @@ def parse_window(text: str) -> Window:
         span = range(first, last + 1) if first <= last else [*range(first, 7), *range(last + 1)]
         days.update(span)
     start, end = _time(match["start"], "start"), _time(match["end"], "end")
-    if start == end:
+    # "00:00-24:00" is the whole day (a window of 24 hours, domain/windows);
+    # any other equal pair is more likely a typo than a day-long window.
+    if start == end and not (start == time(0) and match["end"].endswith("24:00")):
         raise PolicyError("windows", f"{text.strip()!r}: a window cannot open and close at once")
     return Window(frozenset(days), start, end)
 

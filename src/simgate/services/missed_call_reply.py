@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from simgate.domain.messages import Draft
+from simgate.domain.messages import Draft, judge
 from simgate.services import messages
 from simgate.services.accounts import Account
 from simgate.store import auto_replies, policies
@@ -36,8 +36,10 @@ def reply(
     if now - called_at > timedelta(seconds=policy.missed_call_period):
         return False
     item = {"phone_number": caller, "message": policy.missed_call_reply}
-    # No link in the text: the public URL for short links is never needed.
-    (verdict,) = messages.judge_batch(account, [item], "", now)
+    # Judged here, not with messages.judge_batch: that one waits its turn
+    # behind big batches, and this transaction holds the store meanwhile. No
+    # link in the text: the public URL for short links is never needed.
+    verdict = judge(item, account.region, account.tz, "", now)
     if not isinstance(verdict, Draft):
         return False
     number = verdict.phone_number

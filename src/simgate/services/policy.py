@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from simgate.clock import SYSTEM_CLOCK, Clock
-from simgate.domain.policy import AccountPolicy, PolicyError, checked
+from simgate.domain.policy import AccountPolicy, PolicyError, checked, parse_windows
 from simgate.store import policies as store
 from simgate.store.accounts import Account
 from simgate.store.db import run_write
@@ -27,7 +27,9 @@ def update_policy(
 ) -> AccountPolicy:
     """Change some settings (names of AccountPolicy's fields), checked
     together; raises PolicyError (its `field` names the setting) and changes
-    nothing then."""
+    nothing then. `windows` may be given as text ("Mon-Sat 08:00-20:00")."""
+    if isinstance(changes.get("windows"), str):
+        changes["windows"] = parse_windows(changes["windows"])
 
     def work(conn: Any) -> AccountPolicy:
         try:
