@@ -7,10 +7,8 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-from click.testing import CliRunner, Result
 from sqlalchemy import Engine, insert, select, update
 
-from simgate.cli import main
 from simgate.config import Settings
 from simgate.domain.dates import utcnow
 from simgate.services import retention
@@ -25,8 +23,9 @@ from simgate.store.tables import (
     messages,
     webhooks,
 )
+from tests.support.cli import run_cli as run
 from tests.support.polling import wait_for
-from tests.support.servers import LiveServer, settings_env
+from tests.support.servers import LiveServer
 
 DAY = timedelta(days=1)
 # Every kind of row, by name, with its age and whether the defaults prune it.
@@ -202,11 +201,6 @@ def test_dead_webhooks_are_kept_until_their_time_or_replayed(
     assert left(engine)["webhooks"] == {"pending-200d", "dead-120d"}
 
 
-def run(*args: str, settings: Settings, env: dict[str, str] | None = None) -> Result:
-    """`simgate ARGS` in this process, with the environment a subprocess would get."""
-    environ: dict[str, str | None] = {**settings_env(settings), **(env or {})}
-    environ.setdefault("SIMGATE_DATABASE_URL", None)  # unset for SQLite
-    return CliRunner().invoke(main, list(args), env=environ)
 
 
 def test_prune_command_dry_run_then_for_real(settings: Settings, engine: Engine) -> None:

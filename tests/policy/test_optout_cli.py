@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
-from simgate.cli import main
 from simgate.config import Settings
 from simgate.services.accounts import create_account
 from simgate.store.db import make_engine
-from tests.support.servers import settings_env
+from tests.support.cli import run_cli as run
 
 EMAIL = "optouts@example.com"
 
 
-def run(*args: str, settings: Settings, stdin: str | None = None) -> Result:
-    environ: dict[str, str | None] = {**settings_env(settings)}
-    environ.setdefault("SIMGATE_DATABASE_URL", None)  # unset for SQLite
-    return CliRunner().invoke(main, list(args), env=environ, input=stdin)
 
 
 def test_add_list_remove_import_export_history(settings: Settings, tmp_path: Path) -> None:

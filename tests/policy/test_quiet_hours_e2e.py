@@ -25,7 +25,8 @@ from simgate.services.passwords import set_password
 from simgate.services.policy import get_policy, update_policy
 from simgate.store.accounts import Account
 from simgate.store.tables import messages
-from tests.support.servers import LiveServer, simgate
+from tests.support.cli import run_cli
+from tests.support.servers import LiveServer
 from tests.support.sockets import Sockets
 from tests.support.v2_phone import Phone
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
@@ -54,7 +55,11 @@ def clock() -> SetClock:
 
 @pytest.fixture(scope="module")
 def server(shared_settings: Settings, clock: SetClock) -> Iterator[LiveServer]:
-    with LiveServer(shared_settings, clock=clock) as live:
+    # Quick polls and sweeps, so that "nothing for a while" is short yet
+    # covers several dispatcher rounds.
+    with LiveServer(
+        shared_settings, clock=clock, dispatch_poll_seconds=0.1, dispatch_sweep_seconds=0.2
+    ) as live:
         yield live
 
 
@@ -131,14 +136,14 @@ def test_saturday_evening_marketing_and_campaign_wait_for_monday_morning(
     start_campaign(server.engine, owner, view.row.id, server.url, clock)
 
     assert handed(phone) == "your code is 1234"  # window_for_api is off: at once
-    nothing_for(phone, 2)
+    nothing_for(phone, 0.8)
     monday_8h = datetime(2026, 4, 27, 6, 0)
     for text in ("promo", "spring sale"):
         stored = row(server, account, text)
         assert (stored.state, stored.send_at, stored.windowed) == ("scheduled", monday_8h, True)
 
     clock.at = datetime(2026, 4, 27, 5, 59)
-    nothing_for(phone, 1.5)
+    nothing_for(phone, 0.8)
     clock.at = monday_8h
     assert sorted([handed(phone), handed(phone)]) == ["promo", "spring sale"]
 
@@ -153,7 +158,7 @@ def test_a_holiday_monday_waits_until_tuesday(
     assert row(server, account, "promo").send_at == datetime(2026, 4, 7, 6, 0)
 
     clock.at = datetime(2026, 4, 6, 6, 0)
-    nothing_for(phone, 2)
+    nothing_for(phone, 0.8)
     clock.at = datetime(2026, 4, 7, 6, 0)
     assert handed(phone) == "promo"
 
@@ -168,7 +173,7 @@ def test_queued_in_the_window_but_not_sent_before_it_closes_is_held(
 
     clock.at = datetime(2026, 6, 15, 18, 1)  # 20:01: the phone comes back
     phone = Phone(server, sockets, account["login"])
-    nothing_for(phone, 2)
+    nothing_for(phone, 0.8)
     stored = row(server, account, "reminder")
     assert (stored.state, stored.send_at) == ("scheduled", datetime(2026, 6, 16, 6, 0))
 
@@ -189,7 +194,7 @@ def test_the_hourly_cap_holds_messages_until_the_hour_turns(
     phone = Phone(server, sockets, account["login"])
     sendsms(server, account, *(sms(f"m{i}") for i in range(3)))
     assert sorted([handed(phone), handed(phone)]) == ["m0", "m1"]
-    nothing_for(phone, 2)
+    nothing_for(phone, 0.8)
     assert row(server, account, "m2").state == "queued"
 
     set_password(server.engine, account["login"], PASSWORD)
@@ -298,22 +303,22 @@ def test_simgate_policy_set_and_show(
     server: LiveServer, shared_settings: Settings, account: dict[str, Any]
 ) -> None:
     login = account["login"]
-    done = simgate(
+    done = run_cli(
         "policy", "set", login, "--windows", "Mon-Sat 08:00-20:00", "--skip-holidays",
         "--hourly-cap", "50", "--no-window-for-campaigns", settings=shared_settings,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert "Mon-Sat 08:00-20:00" in done.stdout
-    shown = simgate("policy", "show", login, "--json", settings=shared_settings)
+    shown = run_cli("policy", "show", login, "--json", settings=shared_settings)
     values = json.loads(shown.stdout)
     assert values["windows"] == "Mon-Sat 08:00-20:00" and values["hourly_cap"] == 50
     assert values["skip_holidays"] is True and values["window_for_campaigns"] is False
 
-    cleared = simgate("policy", "set", login, "--hourly-cap", "", settings=shared_settings)
+    cleared = run_cli("policy", "set", login, "--hourly-cap", "", settings=shared_settings)
     assert (
-        cleared.returncode == 0 and get_policy(server.engine, account["account"]).hourly_cap is None
+        cleared.exit_code == 0 and get_policy(server.engine, account["account"]).hourly_cap is None
     )
-    bad = simgate("policy", "set", login, "--windows", "Mon 25:00-26:00", settings=shared_settings)
-    assert bad.returncode == 1 and "windows:" in bad.stderr
-    unknown = simgate("policy", "show", "nobody@example.com", settings=shared_settings)
-    assert unknown.returncode == 1 and "no account" in unknown.stderr
+    bad = run_cli("policy", "set", login, "--windows", "Mon 25:00-26:00", settings=shared_settings)
+    assert bad.exit_code == 1 and "windows:" in bad.stderr
+    unknown = run_cli("policy", "show", "nobody@example.com", settings=shared_settings)
+    assert unknown.exit_code == 1 and "no account" in unknown.stderr

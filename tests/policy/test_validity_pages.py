@@ -19,7 +19,8 @@ from simgate.services.accounts import create_account
 from simgate.services.devices import add_device, connected, list_devices
 from simgate.services.passwords import set_password
 from simgate.store.tables import message_events, messages
-from tests.support.servers import LiveServer, simgate
+from tests.support.cli import run_cli
+from tests.support.servers import LiveServer
 from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
 
 
@@ -112,23 +113,23 @@ def test_an_expired_message_shows_as_expired(
 def test_devices_set_sim_on_the_command_line(server: LiveServer, account: dict[str, Any]) -> None:
     device_id = add_device(server.engine, account["login"], "cli phone")[0]
     settings = server.settings
-    done = simgate("devices", "set-sim", account["login"], str(device_id), "2", settings=settings)
-    assert done.returncode == 0, done.stderr
+    done = run_cli("devices", "set-sim", account["login"], str(device_id), "2", settings=settings)
+    assert done.exit_code == 0, done.stderr
     assert "SIM 2" in done.stdout
-    listed = simgate("devices", "list", account["login"], "--json", settings=settings)
+    listed = run_cli("devices", "list", account["login"], "--json", settings=settings)
     [row] = [d for d in json.loads(listed.stdout) if d["device_id"] == device_id]
     assert row["default_sim"] == 2 and row["sims"] == [1]
     assert (
-        simgate(
+        run_cli(
             "devices", "set-sim", account["login"], str(device_id), "none", settings=settings
-        ).returncode
+        ).exit_code
         == 0
     )
     assert default_sim(server, account["login"], device_id) is None
     for bad in ("0", "9", "two"):
-        refused = simgate(
+        refused = run_cli(
             "devices", "set-sim", account["login"], str(device_id), bad, settings=settings
         )
-        assert refused.returncode != 0 and "SIM" in refused.stderr, bad
-    missing = simgate("devices", "set-sim", account["login"], "999999", "1", settings=settings)
-    assert missing.returncode != 0 and "no device" in missing.stderr
+        assert refused.exit_code != 0 and "SIM" in refused.stderr, bad
+    missing = run_cli("devices", "set-sim", account["login"], "999999", "1", settings=settings)
+    assert missing.exit_code != 0 and "no device" in missing.stderr

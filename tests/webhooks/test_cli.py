@@ -10,26 +10,20 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from click.testing import CliRunner, Result
 from sqlalchemy import update
 
-from simgate.cli import main
 from simgate.config import Settings
 from simgate.domain import payloads
 from simgate.store.db import make_engine
 from simgate.store.tables import webhooks
-from tests.support.servers import settings_env, simgate
+from tests.support.cli import run_cli as run
+from tests.support.servers import simgate
 from tests.webhooks.conftest import emit, make_account, rows
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15)
 EMAIL = "cli@example.com"
 
 
-def run(*args: str, settings: Settings, env: dict[str, str] | None = None) -> Result:
-    """`simgate ARGS` in this process, with the environment a subprocess would get."""
-    environ: dict[str, str | None] = {**settings_env(settings), **(env or {})}
-    environ.setdefault("SIMGATE_DATABASE_URL", None)  # unset for SQLite
-    return CliRunner().invoke(main, list(args), env=environ)
 
 
 def test_set_show_clear_and_refuse_callback_urls(settings: Settings) -> None:
