@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -107,13 +107,7 @@ def add(
     clock: Clock = SYSTEM_CLOCK,
 ) -> Change:
     """Put numbers on the list (all checked first: one bad number changes nothing)."""
-    numbers, detail, why = _numbers(raw_numbers, account.region), check_note(note), _reason(reason)
-
-    def work(conn: Connection) -> Change:
-        added = store.add(conn, account.id, dict.fromkeys(numbers, detail), why, clock.now())
-        return Change(added, [n for n in numbers if n not in set(added)])
-
-    return run_write(engine, work)
+    return _change(engine, account, store.add, raw_numbers, reason, note, clock)
 
 
 def remove(
@@ -125,11 +119,25 @@ def remove(
     clock: Clock = SYSTEM_CLOCK,
 ) -> Change:
     """Take numbers off the list; the removal is kept in their history."""
+    return _change(engine, account, store.remove, raw_numbers, reason, note, clock)
+
+
+def _change(
+    engine: Engine,
+    account: Account,
+    apply: Callable[[Connection, int, dict[str, str], str, datetime], list[str]],
+    raw_numbers: Iterable[object],
+    reason: str,
+    note: object,
+    clock: Clock,
+) -> Change:
+    """`apply` (store.add or store.remove) to the numbers, all checked first;
+    the numbers it changed, and the others."""
     numbers, detail, why = _numbers(raw_numbers, account.region), check_note(note), _reason(reason)
 
     def work(conn: Connection) -> Change:
-        gone = store.remove(conn, account.id, dict.fromkeys(numbers, detail), why, clock.now())
-        return Change(gone, [n for n in numbers if n not in set(gone)])
+        changed = apply(conn, account.id, dict.fromkeys(numbers, detail), why, clock.now())
+        return Change(changed, [n for n in numbers if n not in set(changed)])
 
     return run_write(engine, work)
 

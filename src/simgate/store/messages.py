@@ -196,14 +196,21 @@ def acked_expired(conn: Connection, now: datetime) -> list[MessageRef]:
 
 def mark_failed(conn: Connection, message_ids: list[int], reason: str, now: datetime) -> None:
     """Messages failed for `reason`, each with its `failed` event."""
+    _end(conn, message_ids, "failed", reason, now)
+
+
+def _end(conn: Connection, message_ids: list[int], state: str, reason: str, now: datetime) -> None:
+    """Messages ended in `state` (failed or expired) at `now` for `reason`."""
+    if not message_ids:
+        return
     conn.execute(
         update(messages)
         .where(messages.c.id.in_(message_ids))
-        .values(state="failed", failed_at=now, fail_reason=reason, lease_until=None)
+        .values(state=state, failed_at=now, fail_reason=reason, lease_until=None)
     )
     conn.execute(
         insert(message_events),
-        [{"message_id": i, "at": now, "state": "failed", "detail": reason} for i in message_ids],
+        [{"message_id": i, "at": now, "state": state, "detail": reason} for i in message_ids],
     )
 
 
@@ -256,17 +263,7 @@ def _lapsed(conn: Connection, now: datetime, limit: int, *where: Any) -> list[Me
 def mark_expired(conn: Connection, message_ids: list[int], reason: str, now: datetime) -> None:
     """Messages expired (their validity ended before a phone took them), each
     with its `expired` event; failed_at and fail_reason say when and why."""
-    if not message_ids:
-        return
-    conn.execute(
-        update(messages)
-        .where(messages.c.id.in_(message_ids))
-        .values(state="expired", failed_at=now, fail_reason=reason, lease_until=None)
-    )
-    conn.execute(
-        insert(message_events),
-        [{"message_id": i, "at": now, "state": "expired", "detail": reason} for i in message_ids],
-    )
+    _end(conn, message_ids, "expired", reason, now)
 
 
 def due(

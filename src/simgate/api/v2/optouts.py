@@ -4,6 +4,7 @@ with reason `api`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -85,34 +86,25 @@ def _change_answer(change: Change, done: str, idle: str) -> dict[str, Any]:
 async def add(call: Call) -> dict[str, Any]:
     """{"phone_numbers": [...], "note"}: all numbers checked first (one bad
     number changes nothing, VALIDATION_ERROR names it)."""
-    numbers = _numbers(call)
-    note = call.params.text("note", max_length=suppressions.MAX_NOTE)
-    change = await call.sync(
-        suppressions.add,
-        call.runtime.engine,
-        call.account,
-        numbers,
-        "api",
-        note,
-        call.runtime.clock,
-    )
-    return _change_answer(change, "added", "already_opted_out")
+    return await _change(call, suppressions.add, "added", "already_opted_out")
 
 
 @endpoint("optouts/remove")
 async def remove(call: Call) -> dict[str, Any]:
+    return await _change(call, suppressions.remove, "removed", "not_opted_out")
+
+
+async def _change(
+    call: Call, change: Callable[..., Change], done: str, unchanged: str
+) -> dict[str, Any]:
+    """optouts/add or optouts/remove: `change` (the service) made by the API."""
     numbers = _numbers(call)
     note = call.params.text("note", max_length=suppressions.MAX_NOTE)
-    change = await call.sync(
-        suppressions.remove,
-        call.runtime.engine,
-        call.account,
-        numbers,
-        "api",
-        note,
-        call.runtime.clock,
+    runtime = call.runtime
+    result = await call.sync(
+        change, runtime.engine, call.account, numbers, "api", note, runtime.clock
     )
-    return _change_answer(change, "removed", "not_opted_out")
+    return _change_answer(result, done, unchanged)
 
 
 @endpoint("optouts/check")
