@@ -1,4 +1,6 @@
-"""`simgate accounts` and `simgate keys` as subprocesses, on the store of a running server."""
+"""`simgate accounts` and `simgate keys` on the store of a running server: in
+this process through click's runner, and as real processes for the exit codes
+and messages of failures."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy import Engine
 from simgate.config import Settings
 from simgate.errors import NotFound
 from simgate.services.accounts import create_account, create_key, list_accounts
+from tests.support.cli import run_cli
 from tests.support.servers import LiveServer, simgate
 
 
@@ -25,8 +28,8 @@ def sendsms(server: LiveServer, login: str, key: str) -> Any:
 
 
 def ok(*args: str, settings: Settings) -> str:
-    result = simgate(*args, settings=settings)
-    assert result.returncode == 0, result.stderr
+    result = run_cli(*args, settings=settings)
+    assert result.exit_code == 0, result.output
     return result.stdout
 
 
