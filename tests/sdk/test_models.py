@@ -54,6 +54,22 @@ def test_sms_wire_form_and_dates() -> None:
     assert len(set(ids)) == 5
 
 
+def test_sms_policy_fields_are_sent_only_when_set() -> None:
+    until = datetime(2026, 4, 1, 10, 30, tzinfo=UTC)
+    [full, plain] = body(
+        client()._sendsms_call(
+            [
+                simgate.Sms("+33612345678", "a", validity=300, sim=2, marketing=False),
+                simgate.Sms("+33612345678", "b", valid_until=until, marketing=True),
+            ]
+        )
+    )["messages"]
+    assert (full["validity"], full["sim"], full["marketing"]) == (300, 2, False)
+    assert "valid_until" not in full
+    assert plain["valid_until"] == "2026-04-01T10:30:00+00:00" and plain["marketing"] is True
+    assert {"validity", "sim"}.isdisjoint(plain)
+
+
 def test_body_header_and_single_items() -> None:
     sent = body(client()._sendsms_call(simgate.Sms("+1", "x")))
     assert sent["header"] == {"login": "me@example.com", "accessKey": "key"}

@@ -38,7 +38,11 @@ def format_send_date(value: datetime | str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Sms:
-    """One SMS to send. `priority` is sent as the reference's `priorite`."""
+    """One SMS to send. `priority` is sent as the reference's `priorite`.
+
+    `validity` (seconds) or `valid_until`, `sim` (1-based slot) and
+    `marketing` are simgate's sending-policy fields (docs/policy.md); each is
+    sent only when set, so an inSIM server never sees them."""
 
     phone_number: str
     message: str
@@ -46,6 +50,10 @@ class Sms:
     priority: int | None = None
     date_to_send: datetime | str | None = None
     id_sms_api: str | None = None
+    validity: int | None = None
+    valid_until: datetime | str | None = None
+    sim: int | None = None
+    marketing: bool | None = None
 
     def to_wire(self) -> dict[str, Any]:
         item: dict[str, Any] = {"phone_number": self.phone_number, "message": self.message}
@@ -57,6 +65,14 @@ class Sms:
             item["date_to_send"] = format_send_date(self.date_to_send)
         if self.id_sms_api is not None:
             item["id_sms_api"] = self.id_sms_api
+        if self.validity is not None:
+            item["validity"] = self.validity
+        if self.valid_until is not None:
+            item["valid_until"] = format_send_date(self.valid_until)
+        if self.sim is not None:
+            item["sim"] = self.sim
+        if self.marketing is not None:
+            item["marketing"] = self.marketing
         return item
 
 
