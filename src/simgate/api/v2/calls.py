@@ -78,7 +78,7 @@ async def list_calls(call: Call) -> dict[str, Any]:
 @endpoint("calls/qualify")
 async def qualify(call: Call) -> dict[str, Any]:
     params = call.params
-    call_id = params.id("call_id")
+    call_id = params.id("call_id", wide=True)
     option_id = params.id("option_id")
     notes = params.text("notes", max_length=MAX_NOTES).strip()
     done = await call.sync(

@@ -113,16 +113,19 @@ class Params:
     def name(self, name: str, *, required: bool = False) -> str:
         return self.text(name, required=required, max_length=MAX_NAME_FIELD).strip()
 
-    def id(self, name: str) -> int:
-        """An id sent as a string (or number); one that cannot exist is NOT_FOUND."""
+    def id(self, name: str, *, wide: bool = False) -> int:
+        """An id sent as a string (or number); one that cannot exist is
+        NOT_FOUND. `wide`: a 64-bit key (calls, messages), else a 32-bit one."""
         value = self.data.get(name)
         if value is None or value == "":
             raise Missing(name)
-        return parse_id(name, value)
+        return parse_id(name, value, wide=wide)
 
-    def ids(self, name: str, *, max_items: int = 1000, required: bool = True) -> list[int]:
+    def ids(
+        self, name: str, *, max_items: int = 1000, required: bool = True, wide: bool = False
+    ) -> list[int]:
         values = self.array(name, max_items=max_items, required=required)
-        return [parse_id(name, value) for value in values]
+        return [parse_id(name, value, wide=wide) for value in values]
 
     def array(self, name: str, *, max_items: int = 1000, required: bool = False) -> list[Any]:
         value = self.data.get(name)
@@ -230,7 +233,15 @@ def check_text(name: str, value: Any, max_length: int, required: bool) -> str:
     return value
 
 
-def parse_id(name: str, value: Any) -> int:
+# Largest key of each kind of table: INTEGER keys (accounts, contacts, lists,
+# templates, campaigns, options) and BIGINT ones (calls, messages). PostgreSQL
+# refuses to compare an INTEGER column with a larger number (the driver casts
+# the parameter to the column's type), so a larger id is answered NOT_FOUND here.
+MAX_KEY = 2**31 - 1
+MAX_WIDE_KEY = 2**63 - 1
+
+
+def parse_id(name: str, value: Any, *, wide: bool = False) -> int:
     if isinstance(value, bool):
         raise Invalid(name, f"{name} must be an id string")
     if isinstance(value, int):
@@ -242,6 +253,6 @@ def parse_id(name: str, value: Any) -> int:
         number = int(text)
     else:
         raise Invalid(name, f"{name} must be an id string")
-    if not 0 < number < 2**63:
+    if not 0 < number <= (MAX_WIDE_KEY if wide else MAX_KEY):
         raise NotFound(f"no {name} {value!r}", field=name)
     return number
