@@ -22,6 +22,13 @@ from tests.webhooks.conftest import Recorder
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the agent's process: SIGINT back to its default. A test run started
+    in the background of a non-interactive shell ignores SIGINT, and its
+    children inherit that; `interrupt` must act as Ctrl-C in a terminal does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class AgentProcess:
     """The agent as a user starts it. With `closure` (a spec file, see
     agent_closure.py) it runs under the import guard of a Termux phone."""
@@ -51,7 +58,12 @@ class AgentProcess:
             command = [sys.executable, "-c", boot, str(self.closure), "--", *args]
         with open(self.folder / "agent.log", "ab") as log:
             self.proc = subprocess.Popen(
-                command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_ctrl_c_as_in_a_terminal,
             )
         return self
 
