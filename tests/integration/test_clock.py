@@ -12,7 +12,6 @@ from sqlalchemy import Engine, select
 from simgate.config import Settings
 from simgate.device import protocol
 from simgate.runtime import bootstrap
-from simgate.services import dispatch
 from simgate.services.accounts import create_account
 from simgate.services.device_reports import Reporter, apply_batch
 from simgate.services.devices import add_device
@@ -21,23 +20,7 @@ from simgate.store.tables import messages
 from simgate.workers.dispatcher import Dispatcher
 from simgate.workers.hub import Link
 from tests.support.clock import ManualClock
-
-
-def _tick(
-    engine: Engine, settings: Settings, plan: dict[int, dict[int, int]], now: datetime, sweep: bool
-) -> list[dispatch.Claimed]:
-    """One dispatcher tick as the worker runs it, at `now`."""
-    return dispatch.tick(
-        engine,
-        plan,
-        settings.lease_seconds,
-        settings.max_send_attempts,
-        settings.max_handovers,
-        settings.max_in_flight,
-        set(),
-        sweep,
-        now,
-    )
+from tests.support.ticks import tick as _tick
 
 
 def _state(engine: Engine, id_sms_api: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select, text
 from simgate.config import Settings
 from simgate.device import protocol
 from simgate.domain import smsgate
-from simgate.services import dispatch, mobile
+from simgate.services import mobile
 from simgate.services.accounts import Account, create_account
 from simgate.services.device_reports import Reporter, apply_batch
 from simgate.services.devices import add_device, connected
@@ -21,25 +21,10 @@ from simgate.services.policy import update_policy
 from simgate.store import devices as device_store
 from simgate.store.tables import messages
 from tests.support.clock import ManualClock
+from tests.support.ticks import tick as _tick
 
 START = datetime(2030, 3, 4, 9, 0, 0)
 NUMBER = "+33612345678"
-
-
-def _tick(
-    engine: Engine, settings: Settings, plan: dict[int, dict[int, int]], now: datetime, sweep: bool
-) -> list[dispatch.Claimed]:
-    return dispatch.tick(
-        engine,
-        plan,
-        settings.lease_seconds,
-        settings.max_send_attempts,
-        settings.max_handovers,
-        settings.max_in_flight,
-        set(),
-        sweep,
-        now,
-    )
 
 
 def _accept(engine: Engine, account: Account, clock: ManualClock, **fields: Any) -> str:

@@ -1,10 +1,11 @@
-"""Signing in to the dashboard with a plain HTTP client (no browser)."""
+"""Signing in to the dashboard: with a plain HTTP client, or in a browser page."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 
@@ -28,3 +29,21 @@ def signed_in_client(base_url: str, email: str, password: str = PASSWORD) -> Ite
         )
         assert answer.status_code == 303, answer.text
         yield client
+
+
+def signed_in_page(
+    browser: Any, base_url: str, email: str, height: int = 860
+) -> tuple[Any, Any, list[str]]:
+    """A 1280-wide browser page signed in as `email`, on the overview:
+    (context, page, the page's JavaScript errors as they come)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto("/app/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/app/$"))
+    return context, page, problems

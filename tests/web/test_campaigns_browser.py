@@ -17,7 +17,7 @@ from simgate.demo import DEMO_LOGIN
 from simgate.services.passwords import set_password
 from simgate.store.db import make_engine
 from tests.support.servers import ServerProcess
-from tests.web.helpers import PASSWORD
+from tests.web.helpers import PASSWORD, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -34,16 +34,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def test_create_start_and_watch_a_campaign(browser: Any, demo: ServerProcess) -> None:
-    context = browser.new_context(base_url=demo.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto("/app/login")
-    page.fill("#email", DEMO_LOGIN)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/app/$"))
+    context, page, problems = signed_in_page(browser, demo.url, DEMO_LOGIN, 900)
 
     page.click("nav >> text=Campaigns")
     page.wait_for_url(re.compile(r"/app/campaigns$"))

@@ -18,7 +18,7 @@ from simgate.services.contacts import upsert_contacts
 from simgate.services.passwords import set_password
 from simgate.store.db import make_engine, upgrade
 from tests.support.servers import ServerProcess
-from tests.web.helpers import PASSWORD
+from tests.web.helpers import PASSWORD, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -44,16 +44,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def test_create_a_list_and_add_a_contact(browser: Any, served: ServerProcess) -> None:
-    context = browser.new_context(base_url=served.url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto("/app/login")
-    page.fill("#email", LOGIN)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/app/$"))
+    context, page, problems = signed_in_page(browser, served.url, LOGIN, 860)
 
     page.click("nav >> text=Lists")
     page.wait_for_url(re.compile(r"/app/lists$"))

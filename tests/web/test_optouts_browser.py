@@ -19,7 +19,7 @@ from simgate.services.accounts import create_account
 from simgate.services.passwords import set_password
 from simgate.store.db import make_engine, upgrade
 from tests.support.servers import ServerProcess
-from tests.web.helpers import PASSWORD, csrf_of, signed_in_client
+from tests.web.helpers import PASSWORD, csrf_of, signed_in_client, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -42,16 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def test_add_history_import_remove_and_send(
     browser: Any, served: ServerProcess, tmp_path: Path
 ) -> None:
-    context = browser.new_context(base_url=served.url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto("/app/login")
-    page.fill("#email", LOGIN)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/app/$"))
+    context, page, problems = signed_in_page(browser, served.url, LOGIN, 860)
 
     page.click("nav >> text=Opt-outs")
     page.wait_for_url(re.compile(r"/app/optouts$"))

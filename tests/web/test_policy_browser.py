@@ -19,7 +19,7 @@ from simgate.services.passwords import set_password
 from simgate.services.policy import get_policy
 from simgate.store.db import make_engine, upgrade
 from tests.support.servers import ServerProcess
-from tests.web.helpers import PASSWORD
+from tests.web.helpers import PASSWORD, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -43,16 +43,7 @@ def test_set_a_window_and_see_a_bad_one_refused(
     browser: Any, served: tuple[ServerProcess, Settings]
 ) -> None:
     server, settings = served
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto("/app/login")
-    page.fill("#email", LOGIN)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/app/$"))
+    context, page, problems = signed_in_page(browser, server.url, LOGIN, 1400)
 
     page.click("nav >> text=Sending policy")
     page.wait_for_url(re.compile(r"/app/policy$"))
