@@ -56,10 +56,12 @@ def live(
     tmp_path_factory: pytest.TempPathFactory,
     postgres: PostgresCluster | None,
     postgres_template: str | None,
+    sqlite_template: Path,
 ) -> Iterator[LiveServer]:
     """One server per store for the module; each test makes its own account."""
     data_dir = tmp_path_factory.mktemp("smsgate") / "data"
-    for settings in _store_settings(request.param, data_dir, postgres, postgres_template):
+    stores = _store_settings(request.param, data_dir, postgres, postgres_template, sqlite_template)
+    for settings in stores:
         # A keep-alive every 0.5 s, so that streams notice a removed device fast.
         with LiveServer(
             settings, heartbeat_seconds=0.5, lease_seconds=LEASE, dispatch_sweep_seconds=0.2
