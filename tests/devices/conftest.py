@@ -7,7 +7,6 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import Engine, select
 
@@ -16,6 +15,7 @@ from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
 from simgate.store.db import make_engine
 from simgate.store.tables import messages
+from tests.support import http_client
 from tests.support.agents import Agent
 from tests.support.servers import LiveServer, simgate
 from tests.support.sockets import Sockets
@@ -87,7 +87,7 @@ def pair(store: Engine, owner: dict[str, Any], name: str, rate: int = 6000) -> s
 
 def post(url: str, owner: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     header = {"login": owner["login"], "accessKey": owner["accessKey"]}
-    response = httpx.post(
+    response = http_client.post(
         url + "/api/v1/sendsms", json={"header": header, "messages": items}, timeout=30
     )
     response.raise_for_status()

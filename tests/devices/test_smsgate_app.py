@@ -36,6 +36,7 @@ from simgate.store.tables import incoming_sms, message_events, messages
 from tests.conftest import ENGINES, _store_settings
 from tests.devices.conftest import numbered
 from tests.devices.test_phone_webhooks import payloads
+from tests.support import http_client
 from tests.support.phone_agents import status_events
 from tests.support.polling import wait_for
 from tests.support.postgres import PostgresCluster
@@ -334,12 +335,14 @@ def test_the_private_token_registers_one_phone_and_stops_with_the_device(
     old_token = app.token
     # The same phone registering again (its data cleared): the old token stops.
     assert app.register().status_code == 201 and app.token != old_token
-    stale = httpx.get(app.api_url + "/message", headers={"Authorization": f"Bearer {old_token}"})
+    stale = http_client.get(
+        app.api_url + "/message", headers={"Authorization": f"Bearer {old_token}"}
+    )
     assert stale.status_code == 401
     assert app.update(pushToken="fcm-token").status_code == 204
     assert app.update(id="someone-else").status_code == 403
     remove_device(live.engine, int(app.device_id or 0))
-    assert httpx.get(app.api_url + "/message", headers=app._auth()).status_code == 401
+    assert http_client.get(app.api_url + "/message", headers=app._auth()).status_code == 401
     assert app.register().status_code == 401
 
 
@@ -348,9 +351,9 @@ def test_the_mobile_api_refuses_what_it_cannot_use(
 ) -> None:
     app = new_app(live, owner, apps)
     url = app.api_url
-    assert httpx.post(url + "/device", json={"name": "x"}).status_code == 401
+    assert http_client.post(url + "/device", json={"name": "x"}).status_code == 401
     wrong = {"Authorization": "Bearer sgp_wrong"}
-    assert httpx.post(url + "/device", json={"name": "x"}, headers=wrong).status_code == 401
+    assert http_client.post(url + "/device", json={"name": "x"}, headers=wrong).status_code == 401
     app.register()
     auth = app._auth()
     for method, path in [
@@ -361,8 +364,8 @@ def test_the_mobile_api_refuses_what_it_cannot_use(
         ("GET", "/webhooks"),
         ("PATCH", "/device"),
     ]:
-        assert httpx.request(method, url + path, headers=wrong).status_code == 401, path
-    assert httpx.get(url + "/message?order=random", headers=auth).status_code == 400
+        assert http_client.request(method, url + path, headers=wrong).status_code == 401, path
+    assert http_client.get(url + "/message?order=random", headers=auth).status_code == 400
     assert httpx.patch(url + "/message", content=b"{", headers=auth).status_code == 400
     assert httpx.patch(url + "/message", json={"id": "1.0"}, headers=auth).status_code == 400
     huge = b"[" + b" " * (300 * 1024) + b"]"
@@ -370,13 +373,13 @@ def test_the_mobile_api_refuses_what_it_cannot_use(
     # A report about a message this phone does not hold is accepted and changes nothing.
     body = [{"id": "1.0", "state": "Delivered", "recipients": [], "states": {}}]
     assert httpx.patch(url + "/message", json=body, headers=auth).status_code == 204
-    assert httpx.post(url + "/incoming/abc", content=b"{}").status_code == 401
-    assert httpx.post(url + "/incoming/" + "9" * 30, content=b"{}").status_code == 401
-    assert httpx.get(url + "/device").json() == {"externalIp": "127.0.0.1"}
+    assert http_client.post(url + "/incoming/abc", content=b"{}").status_code == 401
+    assert http_client.post(url + "/incoming/" + "9" * 30, content=b"{}").status_code == 401
+    assert http_client.get(url + "/device").json() == {"externalIp": "127.0.0.1"}
     # Each kind's token opens its own door only.
     agent_token = add_device(live.engine, owner["login"], "agent")[1]
     agent = {"Authorization": f"Bearer {agent_token}"}
-    assert httpx.get(url + "/message", headers=agent).status_code == 401
+    assert http_client.get(url + "/message", headers=agent).status_code == 401
     sockets = Sockets(live.url)
     try:
         ws = sockets.open(app.token)

@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import Engine, func, select
 
 from simgate.store.tables import messages
+from tests.support import http_client
 from tests.support.loopback_http import LoopbackHTTPServer
 
 Mode = Literal["drop", "delay", "503"]
@@ -55,7 +56,7 @@ class FlakyProxy(LoopbackHTTPServer):
                 if faulty and proxy.mode == "503":
                     self._answer(503, json.dumps({"detail": "busy"}).encode())
                     return
-                answer = httpx.post(
+                answer = http_client.post(
                     proxy.upstream + self.path,
                     content=body,
                     headers={"content-type": "application/json"},

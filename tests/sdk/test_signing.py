@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from flask import Flask, request
 from standardwebhooks.webhooks import Webhook
@@ -22,6 +21,7 @@ from werkzeug.serving import make_server
 import simgate
 from simgate import _wire, webhooks
 from simgate.domain import payloads
+from tests.support import http_client
 from tests.support.servers import LiveServer
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -158,7 +158,7 @@ def test_signed_delivery_from_the_server(
     link = re.search(r"https?://\S+", sent[0].message)
     assert link is not None
     browser = {"user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}
-    clicked = httpx.get(server.url + urlsplit(link.group()).path, headers=browser)
+    clicked = http_client.get(server.url + urlsplit(link.group()).path, headers=browser)
     assert clicked.status_code in (301, 302, 303, 307)
 
     deadline = time.monotonic() + 15

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
@@ -24,6 +23,7 @@ from werkzeug.serving import make_server
 from simgate import webhooks
 from simgate._wire import CALL_KINDS, WEBHOOK_KINDS
 from simgate.domain import payloads
+from tests.support import http_client
 from tests.support.servers import free_port
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -236,7 +236,7 @@ def test_real_receivers(framework: str, request: pytest.FixtureRequest) -> None:
     for callback in (base, base + "?token=abc"):
         for kind in WEBHOOK_KINDS:
             # The exact URL the server requests (same builder as the sender).
-            response = httpx.get(url_for(kind, callback), timeout=5)
+            response = http_client.get(url_for(kind, callback), timeout=5)
             assert response.status_code == 200, response.text
     assert len(seen) == 10
     for event, kind in zip(seen, list(WEBHOOK_KINDS) * 2, strict=True):

@@ -16,6 +16,7 @@ from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.runtime import Runtime, runtime_of
 from simgate.testing import ServerProcess, free_port, settings_env, simgate
+from tests.support import http_client
 
 # What the tests import from here besides LiveServer.
 __all__ = ["LiveServer", "ServerProcess", "free_port", "settings_env", "simgate"]
@@ -65,7 +66,7 @@ class LiveServer:
         return not self.runtime.workers.not_ready()
 
     def post(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.post(self.url + path, timeout=30, **kw)
+        return http_client.post(self.url + path, timeout=30, **kw)
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.get(self.url + path, timeout=30, **kw)
+        return http_client.get(self.url + path, timeout=30, **kw)

@@ -13,13 +13,15 @@ from typing import Any
 
 import httpx
 
+from tests.support import http_client
+
 INSIM = shutil.which("insim") or str(Path(sys.executable).with_name("insim"))
 
 
 def call(base_url: str, account: dict[str, Any], endpoint: str, **fields: Any) -> httpx.Response:
     """POST /api/v2/<endpoint> with the account's credentials beside `fields`."""
     body = {"login": account["login"], "accessKey": account["accessKey"], **fields}
-    return httpx.post(f"{base_url}/api/v2/{endpoint}", json=body, timeout=30)
+    return http_client.post(f"{base_url}/api/v2/{endpoint}", json=body, timeout=30)
 
 
 def ok(base_url: str, account: dict[str, Any], endpoint: str, **fields: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +19,7 @@ from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
 from simgate.services.passwords import set_password
 from simgate.store.tables import webhooks
+from tests.support import http_client
 from tests.support.agents import Agent
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
@@ -415,7 +415,7 @@ json_values = st.recursive(
 def test_fields_never_break_the_answer(
     shared_server: LiveServer, shared_account: dict[str, Any], endpoint: str, fields: Any
 ) -> None:
-    response = httpx.post(
+    response = http_client.post(
         f"{shared_server.url}/api/v2/{endpoint}",
         json={"login": shared_account["login"], "accessKey": shared_account["accessKey"],
               **fields},

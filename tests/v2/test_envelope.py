@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from simgate.services.accounts import create_account
+from tests.support import http_client
 from tests.support.servers import LiveServer
 from tests.support.v2 import call, insim, insim_json, ok, refused
 
@@ -32,7 +32,7 @@ def test_account_answers_both_field_sets(server: LiveServer, account: dict[str, 
     [("nobody@example.com", "x"), (None, None), (5, [1]), ("a\x00b", "k")],
 )
 def test_bad_credentials(server: LiveServer, login: Any, key: Any) -> None:
-    response = httpx.post(
+    response = http_client.post(
         f"{server.url}/api/v2/account", json={"login": login, "accessKey": key}, timeout=10
     )
     assert response.status_code == 401
@@ -46,7 +46,7 @@ def test_wrong_key_of_a_real_login(server: LiveServer, account: dict[str, Any]) 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"[1, 2]", b'"x"', b"\xff\xfe"])
 def test_body_that_is_not_an_object(server: LiveServer, body: bytes) -> None:
-    response = httpx.post(f"{server.url}/api/v2/account", content=body, timeout=10)
+    response = http_client.post(f"{server.url}/api/v2/account", content=body, timeout=10)
     assert response.status_code == 400
     assert response.json()["success"] is False
     assert response.json()["error_code"] == "INVALID_JSON"
@@ -54,7 +54,7 @@ def test_body_that_is_not_an_object(server: LiveServer, body: bytes) -> None:
 
 def test_unknown_endpoint_and_wrong_method(server: LiveServer, account: dict[str, Any]) -> None:
     refused(server.url, account, "no/such/thing", 404, "NOT_FOUND")
-    got = httpx.get(f"{server.url}/api/v2/account", timeout=10, follow_redirects=False)
+    got = http_client.get(f"{server.url}/api/v2/account", timeout=10, follow_redirects=False)
     assert got.status_code == 405 and got.json()["success"] is False
     assert got.headers["allow"] == "POST"
 
@@ -66,7 +66,7 @@ def test_a_trailing_slash_is_no_redirect(server: LiveServer, account: dict[str, 
 
 def test_too_large(server: LiveServer, account: dict[str, Any]) -> None:
     size = server.settings.max_body_bytes + 1
-    response = httpx.post(
+    response = http_client.post(
         f"{server.url}/api/v2/account",
         content=b"{" + b" " * size + b"}",
         headers={"content-type": "application/json"},

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from simgate.config import Settings
@@ -28,6 +27,7 @@ from simgate.services.accounts import create_account
 from simgate.services.devices import add_device
 from simgate.store.db import make_engine, upgrade
 from simgate.testing import AgentProcess, ServerProcess
+from tests.support import http_client
 from tests.support.v2 import insim, insim_json, ok
 
 pytestmark = pytest.mark.e2e
@@ -129,7 +129,7 @@ def seed_contacts(url: str, creds: dict[str, str]) -> None:
         {"firstname": f, "lastname": last, "phone_number": p, "adress": "", "email": e}
         for f, last, p, e in people
     ]
-    answer = httpx.post(
+    answer = http_client.post(
         f"{url}/api/v1/contact", json={"header": creds, "contacts": contacts}, timeout=30
     )
     items = answer.json()["data"]["contact"]

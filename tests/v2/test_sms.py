@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from simgate.domain import cursors
 from simgate.domain.dates import utcnow
+from tests.support import http_client
 from tests.support.servers import LiveServer
 from tests.support.v2 import insim, insim_json, ok, refused
 from tests.support.v2_phone import Phone
@@ -209,8 +210,8 @@ def test_detail_of_a_sent_message_with_events_clicks_and_link(
     assert [e["state"] for e in found["events"]][-1] == "received"
     assert found["delivery_status"] == "delivered" and found["delivered_at"]
     assert found["clicks"] == [] and found["click_count"] == 0
-    httpx.get(found["short_link"], headers={"user-agent": "Mozilla/5.0 (X11)"}, timeout=10)
-    httpx.get(found["short_link"], headers={"user-agent": "WhatsApp/2.23"}, timeout=10)
+    http_client.get(found["short_link"], headers={"user-agent": "Mozilla/5.0 (X11)"}, timeout=10)
+    http_client.get(found["short_link"], headers={"user-agent": "WhatsApp/2.23"}, timeout=10)
     found = detail(server, account, sms_id)
     assert found["click_count"] == 1 and len(found["clicks"]) == 2
     assert {c["is_preview"] for c in found["clicks"]} == {True, False}
@@ -463,7 +464,7 @@ def answered_in_the_envelope(response: httpx.Response) -> dict[str, Any]:
 def test_sendsms_items_never_break_the_answer(
     shared_server: LiveServer, shared_account: dict[str, Any], items: list[Any]
 ) -> None:
-    response = httpx.post(
+    response = http_client.post(
         f"{shared_server.url}/api/v2/sendsms",
         json={"login": shared_account["login"], "accessKey": shared_account["accessKey"],
               "messages": items},
@@ -498,7 +499,7 @@ def test_sendsms_items_never_break_the_answer(
 def test_list_fields_never_break_the_answer(
     shared_server: LiveServer, shared_account: dict[str, Any], fields: dict[str, Any]
 ) -> None:
-    response = httpx.post(
+    response = http_client.post(
         f"{shared_server.url}/api/v2/sms",
         content=json.dumps(
             {"login": shared_account["login"], "accessKey": shared_account["accessKey"], **fields}

@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from sqlalchemy import update
 from simgate.domain.dates import utcnow
 from simgate.services.accounts import create_account
 from simgate.store.tables import contacts
+from tests.support import http_client
 from tests.support.servers import LiveServer
 from tests.support.v2 import insim, insim_json, ok, refused
 from tests.support.v2_phone import Phone
@@ -43,7 +43,7 @@ def short_link(server: LiveServer, account: dict[str, Any], sms_id: str) -> str:
 
 
 def open_link(link: str, agent: str = BROWSER) -> None:
-    response = httpx.get(link, headers={"user-agent": agent}, timeout=10)
+    response = http_client.get(link, headers={"user-agent": agent}, timeout=10)
     assert response.status_code in (302, 303, 307), response
 
 
@@ -196,7 +196,7 @@ def test_official_client_stats(server: LiveServer, account: dict[str, Any], tmp_
 def test_fields_never_break_the_answer(
     shared_server: LiveServer, shared_account: dict[str, Any], endpoint: str, fields: Any
 ) -> None:
-    response = httpx.post(
+    response = http_client.post(
         f"{shared_server.url}/api/v2/{endpoint}",
         json={"login": shared_account["login"], "accessKey": shared_account["accessKey"],
               **fields},

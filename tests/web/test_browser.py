@@ -32,6 +32,7 @@ from simgate.domain.sms import count_segments
 from simgate.services.passwords import set_password
 from simgate.store.db import make_engine
 from simgate.store.tables import accounts, calls, devices, messages
+from tests.support import http_client
 from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess
 from tests.web.conftest import SCREENSHOTS, Receiver
@@ -182,7 +183,7 @@ def test_send_from_the_form_reaches_delivered(
     # Two clicks on its tracked link: a person and a chat app's preview bot.
     short = f"{page.url.split('/app/')[0]}/{row.short_code}"
     for agent in ("Mozilla/5.0 (X11; Linux x86_64)", "WhatsApp/2.23.20.0"):
-        answer = httpx.get(short, headers={"User-Agent": agent}, follow_redirects=False)
+        answer = http_client.get(short, headers={"User-Agent": agent}, follow_redirects=False)
         assert answer.status_code == 302
     page.reload()
     assert page.locator("text=link preview").count() == 1
@@ -307,7 +308,7 @@ def test_create_and_revoke_a_key(page: Any, demo: tuple[ServerProcess, Engine]) 
 
 
 def server_post(server: ServerProcess, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(server.url + "/api/v1/sendsms", json=body, timeout=30)
+    return http_client.post(server.url + "/api/v1/sendsms", json=body, timeout=30)
 
 
 def test_contacts_import_search_edit_export(page: Any, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from simgate.domain.dates import utcnow
 from simgate.services import outbox
 from simgate.store.tables import webhooks
 from tests.receivers.flask_app import FlaskReceiver
+from tests.support import http_client
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer, free_port
 
@@ -150,12 +151,12 @@ class ExpressReceiver:
 
     def _up(self) -> bool:
         try:
-            return httpx.get(self.url + "/_log", timeout=1).status_code == 200
+            return http_client.get(self.url + "/_log", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
     def entries(self) -> list[dict[str, Any]]:
-        return list(json.loads(httpx.get(self.url + "/_log", timeout=5).text))
+        return list(json.loads(http_client.get(self.url + "/_log", timeout=5).text))
 
     def close(self) -> None:
         self.proc.terminate()

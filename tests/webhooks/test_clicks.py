@@ -8,6 +8,7 @@ from sqlalchemy import select
 from simgate.services.accounts import create_account
 from simgate.services.webhook_admin import set_callbacks
 from simgate.store.tables import link_clicks, messages
+from tests.support import http_client
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
 from tests.webhooks.conftest import Recorder, rows
@@ -59,11 +60,11 @@ def test_previews_and_head_are_redirected_but_send_nothing(
         "facebookexternalhit/1.1",
         "TelegramBot (like TwitterBot)",
     ):
-        assert httpx.get(url, headers={"user-agent": agent}).status_code == 302
+        assert http_client.get(url, headers={"user-agent": agent}).status_code == 302
     assert httpx.head(url, headers={"user-agent": BROWSER}).status_code == 302
     assert rows(fast_server.engine) == []
     # A person's click sends one.
-    assert httpx.get(url, headers={"user-agent": BROWSER}).status_code == 302
+    assert http_client.get(url, headers={"user-agent": BROWSER}).status_code == 302
     wait_for(recorder.acked)
     with fast_server.engine.connect() as conn:
         flags = [r.is_preview for r in conn.execute(select(link_clicks).order_by(link_clicks.c.id))]
@@ -75,6 +76,7 @@ def test_previews_and_head_are_redirected_but_send_nothing(
 def test_no_callback_url_no_row(fast_server: LiveServer) -> None:
     _, code, _ = send_with_link(fast_server, "nourl@example.com", "https://example.com/y")
     assert (
-        httpx.get(f"{fast_server.url}/{code}", headers={"user-agent": BROWSER}).status_code == 302
+        http_client.get(f"{fast_server.url}/{code}", headers={"user-agent": BROWSER}).status_code
+        == 302
     )
     assert rows(fast_server.engine) == []

@@ -9,12 +9,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from werkzeug.serving import make_server
 
 from simgate.domain import payloads
 from simgate.services.webhook_admin import signing_secret
+from tests.support import http_client
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
 from tests.webhooks.conftest import Recorder, emit, make_account, rows
@@ -58,9 +58,11 @@ def test_the_documented_receiver_verifies_real_deliveries(
         wait_for(recorder.acked)
         signed = recorder.requests[0]
         tampered = signed["target"].replace("received", "failed")
-        answer = httpx.get(url + "?" + tampered.split("?", 1)[1], headers=_sig(signed["headers"]))
+        answer = http_client.get(
+            url + "?" + tampered.split("?", 1)[1], headers=_sig(signed["headers"])
+        )
         assert answer.status_code == 401
-        genuine = httpx.get(
+        genuine = http_client.get(
             url + "?" + signed["target"].split("?", 1)[1], headers=_sig(signed["headers"])
         )
         assert genuine.status_code == 200

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from simgate._wire import WEBHOOK_KINDS
@@ -23,6 +22,7 @@ from simgate.domain.dates import utcnow
 from simgate.domain.payloads import encode_uri_component, json_text
 from simgate.services.accounts import get_account
 from simgate.services.qualifications import record_qualification
+from tests.support import http_client
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
 from tests.webhooks.conftest import emit, make_account
@@ -72,7 +72,7 @@ def _click(server: LiveServer, email: str) -> dict[str, Any]:
     from tests.webhooks.test_clicks import send_with_link
 
     _, code, id_sms_api = send_with_link(server, email, LINK)
-    answer = httpx.get(f"{server.url}/{code}", headers={"user-agent": BROWSER})
+    answer = http_client.get(f"{server.url}/{code}", headers={"user-agent": BROWSER})
     assert answer.status_code == 302
     return {
         "id_sms_api": id_sms_api,
