@@ -17,14 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import Engine
 
 from simgate.config import Settings
+from simgate.services import passwords
 from simgate.store.db import make_engine, upgrade
 from tests.support.postgres import PostgresCluster, find_cluster
 from tests.support.servers import LiveServer
 
 ENGINES = ["sqlite", "postgres"]
+
+# Dashboard passwords hash at argon2's cheapest cost inside the test processes:
+# the production cost (a fifth of a CPU second a hash or check) made a tenth of
+# the suite's CPU. The tests of that cost run a server process, which keeps it.
+passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

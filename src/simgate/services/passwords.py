@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine
@@ -14,8 +16,14 @@ MIN_LENGTH = 8
 MAX_LENGTH = 1024  # hashing a megabyte on every try would be a denial of service
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
-# Verified when the e-mail is unknown, so that a miss costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash("simgate: no such account")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the e-mail is unknown, so that a miss costs as much as a
+    wrong password. Made on first use: hashing costs a fifth of a CPU second,
+    which every command and server start paid on import."""
+    return _hasher.hash("simgate: no such account")
 
 
 def check_strength(password: str) -> None:
@@ -34,7 +42,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
