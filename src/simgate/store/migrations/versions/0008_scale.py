@@ -122,15 +122,8 @@ def _list_indexes_up() -> None:
         op.create_index(new, table, columns)
         op.drop_index(old, table_name=table)
     for table, name, columns, where in _ADDED:
-        partial = (
-            {}
-            if where is None
-            else {
-                "sqlite_where": sa.text(where),
-                "postgresql_where": sa.text(where),
-            }
-        )
-        op.create_index(name, table, columns, **partial)
+        condition = None if where is None else sa.text(where)
+        op.create_index(name, table, columns, sqlite_where=condition, postgresql_where=condition)
 
 
 def _list_indexes_down() -> None:
