@@ -368,6 +368,8 @@ qualifications = Table(
     # Whether a call is qualified (v2 calls, stats); the list newest first.
     Index("ix_qualifications_call_id", "call_id"),
     Index("ix_qualifications_account_created_id", "account_id", "created_at", "id"),
+    # v2 qualifications of one number.
+    Index("ix_qualifications_account_phone", "account_id", "from_number", "created_at", "id"),
 )
 
 # The answers an account offers to qualify a call (v2 qualifications/options).
