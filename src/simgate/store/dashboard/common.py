@@ -91,11 +91,12 @@ class _Reader:
         rows, edge = self._fetch(False, bound)
         if len(rows) <= self.size and edge is None:
             return self.first()  # it reaches the top of the list
+        more = len(rows) > self.size
         shown = rows[: self.size][::-1]
         number = max(number, 2)
-        before = self._link(number - 1, True, shown[0] if shown else None, edge)
+        before = self._link(number - 1, True, shown[0] if more else None, edge)
         after = page_link(number + 1, False, self._values(shown[-1] if shown else bound))
-        scanned = SCAN_WINDOW if len(rows) <= self.size else None
+        scanned = None if more else SCAN_WINDOW
         return Page([self.make(**r._mapping) for r in shown], number, before, after, scanned)
 
     def _page(self, number: int, rows: list[Any], edge: Any, bound: tuple[Any, ...] | None) -> Page:
@@ -127,7 +128,10 @@ class _Reader:
         edge = None
         if self.sparse is not None:
             window = query.with_only_columns(*self.key).order_by(*order)
-            edge = self.conn.execute(window.limit(1).offset(SCAN_WINDOW - 1)).first()
+            # The window's last row, if any row lies past it (else the window
+            # reaches the end of the list and no link needs to go on).
+            probe = self.conn.execute(window.limit(2).offset(SCAN_WINDOW - 1)).all()
+            edge = probe[0] if len(probe) == 2 else None
             if edge is not None:
                 # The rows up to the edge, itself included: the window.
                 query = query.where(_past(self.key, tuple(edge), not down, inclusive=True))
