@@ -24,9 +24,11 @@ from simgate.services import call_log, dashboard, history
 from simgate.services.accounts import Account, create_account
 from simgate.services.dashboard.messages import MessageFilter
 from simgate.store import calls as call_store
+from simgate.store import campaigns as campaign_store
 from simgate.store import contacts as contact_store
 from simgate.store.tables import (
     calls,
+    campaigns,
     contacts,
     incoming_sms,
     messages,
@@ -332,6 +334,31 @@ def test_v2_sms_calls_and_qualifications_lists(filled: tuple[Engine, Account]) -
     for run, index, merged in cases:
         for plan in page_plans(engine, run):
             assert_indexed(plan, index, sorted_ok=merged)
+
+
+def test_v2_campaigns_list(filled: tuple[Engine, Account]) -> None:
+    engine, owner = filled
+    with engine.begin() as conn:
+        conn.execute(
+            insert(campaigns),
+            [
+                {
+                    "account_id": owner.id,
+                    "name": f"c{i}",
+                    "message": "hello",
+                    "status": 3,
+                    "created_at": NOW - timedelta(days=i // 2),
+                }
+                for i in range(60)
+            ],
+        )
+
+    def run() -> None:
+        with engine.connect() as conn:
+            campaign_store.page_of_campaigns(conn, owner.id, 20, (NOW - timedelta(days=3), 40))
+
+    for plan in page_plans(engine, run):
+        assert_indexed(plan, "ix_campaigns_account_created_id")
 
 
 @pytest.mark.parametrize("sort", ["created", "lastname", "firstname", "phone_number"])

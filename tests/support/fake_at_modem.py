@@ -117,8 +117,9 @@ class Modem:
             self.reply(f"+CPMS: {used},{CAPACITY},{used},{CAPACITY},{used},{CAPACITY}")
         elif upper == "AT+CPMS?":
             used = len(self.stored())
-            self.reply(f'+CPMS: "SM",{used},{CAPACITY},"SM",{used},{CAPACITY},'
-                       f'"SM",{used},{CAPACITY}')
+            self.reply(
+                f'+CPMS: "SM",{used},{CAPACITY},"SM",{used},{CAPACITY},"SM",{used},{CAPACITY}'
+            )
         elif upper.startswith("AT+CMGS="):
             self.pdu_length = int(cmd.split("=", 1)[1])
             self.write(b"\r\n> ")
@@ -212,4 +213,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

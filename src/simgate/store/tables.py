@@ -310,7 +310,7 @@ campaigns = Table(
     Column("started_at", DateTime),
     Column("cancelled_at", DateTime),
     Column("completed_at", DateTime),
-    Index("ix_campaigns_account_created", "account_id", "created_at"),
+    Index("ix_campaigns_account_created_id", "account_id", "created_at", "id"),
 )
 
 # Who a campaign goes to, fixed when it is made: one row per E.164 number.

@@ -95,6 +95,13 @@ _REPLACED = (  # (table, old name, old columns, new name, new columns)
         ["account_id", "created_at", "id"],
     ),
     (
+        "campaigns",
+        "ix_campaigns_account_created",
+        ["account_id", "created_at"],
+        "ix_campaigns_account_created_id",
+        ["account_id", "created_at", "id"],
+    ),
+    (
         "webhooks",
         "ix_webhooks_account",
         ["account_id", "created_at"],
