@@ -26,11 +26,14 @@ from simgate.services.dashboard.messages import MessageFilter
 from simgate.store import calls as call_store
 from simgate.store import campaigns as campaign_store
 from simgate.store import contacts as contact_store
+from simgate.store import lists as list_store
 from simgate.store.tables import (
     calls,
     campaigns,
+    contact_lists,
     contacts,
     incoming_sms,
+    list_members,
     messages,
     qualifications,
     webhooks,
@@ -359,6 +362,32 @@ def test_v2_campaigns_list(filled: tuple[Engine, Account]) -> None:
 
     for plan in page_plans(engine, run):
         assert_indexed(plan, "ix_campaigns_account_created_id")
+
+
+def test_a_contact_lists_members(filled: tuple[Engine, Account]) -> None:
+    engine, owner = filled
+    with engine.begin() as conn:
+        list_id = conn.execute(
+            insert(contact_lists).values(
+                account_id=owner.id, name="all", created_at=NOW, updated_at=NOW
+            )
+        ).inserted_primary_key[0]
+        ids = conn.execute(select(contacts.c.id).where(contacts.c.account_id == owner.id))
+        conn.execute(
+            insert(list_members),
+            [
+                {"list_id": list_id, "contact_id": i, "added_at": NOW - timedelta(seconds=i)}
+                for i in ids.scalars()
+            ],
+        )
+        conn.execute(text("ANALYZE"))
+
+    def run() -> None:
+        with engine.connect() as conn:
+            list_store.members(conn, list_id, 20)
+
+    for plan in page_plans(engine, run):
+        assert_indexed(plan, "ix_list_members_list_added")
 
 
 @pytest.mark.parametrize("sort", ["created", "lastname", "firstname", "phone_number"])

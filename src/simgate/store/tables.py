@@ -278,6 +278,8 @@ list_members = Table(
     Column("contact_id", Integer, ForeignKey("contacts.id"), primary_key=True),
     Column("added_at", DateTime, nullable=False),
     Index("ix_list_members_contact_id", "contact_id"),
+    # A list's members in the order they were added (its page, v2 lists/detail).
+    Index("ix_list_members_list_added", "list_id", "added_at", "contact_id"),
 )
 
 templates = Table(

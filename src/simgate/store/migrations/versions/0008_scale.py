@@ -120,6 +120,12 @@ _ADDED = (  # (table, name, columns, partial condition)
     ("contacts", "ix_contacts_account_names", ["account_id", "lastname", "firstname", "id"], None),
     ("webhooks", "ix_webhooks_account_state", ["account_id", "state", "created_at", "id"], None),
     (
+        "list_members",
+        "ix_list_members_list_added",
+        ["list_id", "added_at", "contact_id"],
+        None,
+    ),
+    (
         "qualifications",
         "ix_qualifications_account_phone",
         ["account_id", "from_number", "created_at", "id"],
