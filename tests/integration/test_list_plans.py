@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, insert, select, text
 
+from simgate.config import Settings
 from simgate.services import call_log, dashboard, history
 from simgate.services.accounts import Account, create_account
 from simgate.services.dashboard.messages import MessageFilter
@@ -27,6 +28,7 @@ from simgate.store import calls as call_store
 from simgate.store import campaigns as campaign_store
 from simgate.store import contacts as contact_store
 from simgate.store import lists as list_store
+from simgate.store.db import make_engine
 from simgate.store.tables import (
     calls,
     campaigns,
@@ -48,8 +50,16 @@ def number(i: int) -> str:
     return f"+336{i % 40:08d}"
 
 
-@pytest.fixture
-def filled(engine: Engine) -> tuple[Engine, Account]:
+@pytest.fixture(scope="module")
+def filled(shared_settings: Settings) -> Iterator[tuple[Engine, Account]]:
+    """One filled store per module and engine: the tests only read it (those
+    that add rows add their own kind)."""
+    engine = make_engine(shared_settings)
+    yield fill(engine)
+    engine.dispose()
+
+
+def fill(engine: Engine) -> tuple[Engine, Account]:
     owner, _ = create_account(engine, "owner@example.com", "Europe/Paris", "FR")
     other, _ = create_account(engine, "other@example.com", "Europe/Paris", "FR")
     with engine.begin() as conn:
