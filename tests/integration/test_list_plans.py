@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, insert, select, text
 
+from simgate._wire import CALL_KINDS
 from simgate.config import Settings
 from simgate.services import call_log, dashboard, history
 from simgate.services.accounts import Account, create_account
@@ -104,7 +105,7 @@ def fill(engine: Engine) -> tuple[Engine, Account]:
                 [
                     {
                         "account_id": account.id,
-                        "kind": "incoming",
+                        "kind": CALL_KINDS[i % len(CALL_KINDS)],
                         "phone_number": number(i),
                         "call_time": at[i],
                         "duration": "10",
@@ -326,6 +327,11 @@ def test_v2_sms_calls_and_qualifications_lists(filled: tuple[Engine, Account]) -
                 engine, owner.id, 20, None, None, since, until, None, (NOW, 10**6)
             ),
             "ix_calls_account_time_id",
+            False,
+        ),
+        (
+            lambda: call_log.list_calls(engine, owner.id, 20, ("missed",)),
+            "ix_calls_account_kind",
             False,
         ),
         (

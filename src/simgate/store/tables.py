@@ -352,6 +352,8 @@ calls = Table(
     Index("ix_calls_account_time_id", "account_id", "call_time", "id"),
     # Calls with one number (v2 calls, qualifications by phone).
     Index("ix_calls_account_phone_id", "account_id", "phone_number", "call_time", "id"),
+    # v2 calls of one type (missed, incoming, outgoing).
+    Index("ix_calls_account_kind", "account_id", "kind", "call_time", "id"),
 )
 
 qualifications = Table(

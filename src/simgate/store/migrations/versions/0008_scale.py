@@ -119,6 +119,7 @@ _ADDED = (  # (table, name, columns, partial condition)
     ),
     ("contacts", "ix_contacts_account_names", ["account_id", "lastname", "firstname", "id"], None),
     ("webhooks", "ix_webhooks_account_state", ["account_id", "state", "created_at", "id"], None),
+    ("calls", "ix_calls_account_kind", ["account_id", "kind", "call_time", "id"], None),
     (
         "list_members",
         "ix_list_members_list_added",
