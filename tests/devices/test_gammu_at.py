@@ -77,12 +77,8 @@ async def test_delivery_reports_match_sends_by_reference(modem: FakeModem, tmp_p
         await run.driver.send_sms("3.0", "+33700000000", "three")
         await run.until(lambda: len(run.of(Sent)) == 3)
         refs = {(s.number, s.concat and s.concat[2]): mr for mr, s in modem.submits()}
-        assert refs == {
-            (TO, None): 254,
-            ("+33612345678", 1): 255,
-            ("+33612345678", 2): 0,
-            ("+33700000000", None): 1,
-        }
+        assert refs == {(TO, None): 254, ("+33612345678", 1): 255, ("+33612345678", 2): 0,
+                        ("+33700000000", None): 1}
 
         modem.status_report(254, TO, status=0x20)  # the SMSC still tries: nothing yet
         modem.status_report(255, "+33612345678")  # one part of two delivered: nothing yet
@@ -127,9 +123,7 @@ async def test_incoming_sms_leave_the_modem_only_once_the_server_has_them(
     async with Running(modem.gammurc(), tmp_path / "agent") as again:
         await again.until(lambda: len(again.of(IncomingSms)) == 2)
         assert {e.ref for e in again.of(IncomingSms)} == {
-            texts["Oui [ok] à 10€"].ref,
-            texts[LONG].ref,
-        }
+            texts["Oui [ok] à 10€"].ref, texts[LONG].ref}
         for event in again.of(IncomingSms):
             again.driver.report_settled(event.ref or "", stored=True)
         await again.until(lambda: modem.stored() == [])
@@ -212,9 +206,6 @@ async def test_calls_ring_once_and_dial_goes_out(modem: FakeModem, tmp_path: Pat
         await run.until(lambda: len(run.of(CallEvent)) == 2)
     incoming, outgoing = run.of(CallEvent)
     assert (incoming.event, incoming.number, incoming.duration) == (
-        "incoming_call",
-        "+33698765432",
-        "0",
-    )
+        "incoming_call", "+33698765432", "0")
     assert (outgoing.event, outgoing.number) == ("outgoing_call", "+33611111111")
     assert modem.dialed() == ["+33611111111"]

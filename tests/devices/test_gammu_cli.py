@@ -28,15 +28,7 @@ def test_it_needs_one_modem() -> None:
 
 def test_the_options_are_documented() -> None:
     help_text = CliRunner().invoke(main, ["device", "run", "--help"]).output
-    for option in (
-        "--gammu-config",
-        "--gammu-device",
-        "--gammu-connection",
-        "--gammu-smsc",
-        "--gammu-poll",
-        "--no-gammu-delivery-reports",
-        "--no-gammu-calls",
-        "--gammu-give-up-after",
-        "--gammu-log",
-    ):
+    for option in ("--gammu-config", "--gammu-device", "--gammu-connection", "--gammu-smsc",
+                   "--gammu-poll", "--no-gammu-delivery-reports", "--no-gammu-calls",
+                   "--gammu-give-up-after", "--gammu-log"):
         assert option in help_text

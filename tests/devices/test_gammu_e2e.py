@@ -39,23 +39,9 @@ class GammuAgent:
 
     def __init__(self, server: str, token: str, folder: Path, gammurc: Path) -> None:
         self.args = [
-            sys.executable,
-            "-m",
-            "simgate.cli",
-            "device",
-            "run",
-            "--server",
-            server,
-            "--token",
-            token,
-            "--state-dir",
-            str(folder),
-            "--driver",
-            "gammu",
-            "--gammu-config",
-            str(gammurc),
-            "--gammu-poll",
-            "0.2",
+            sys.executable, "-m", "simgate.cli", "device", "run", "--server", server,
+            "--token", token, "--state-dir", str(folder), "--driver", "gammu",
+            "--gammu-config", str(gammurc), "--gammu-poll", "0.2",
         ]
         self.log = folder / "agent.log"
         folder.mkdir(parents=True, exist_ok=True)
@@ -97,20 +83,16 @@ def payloads(recorder: Recorder, kind: str) -> list[dict[str, Any]]:
 
 
 def statuses(recorder: Recorder, answer: dict[str, Any]) -> list[str]:
-    return [
-        p["status"] for p in payloads(recorder, "status") if p["id_sms_api"] == answer["id_sms_api"]
-    ]
+    return [p["status"] for p in payloads(recorder, "status")
+            if p["id_sms_api"] == answer["id_sms_api"]]
 
 
 def test_a_modem_end_to_end(live: LiveServer, receiver: Recorder, tmp_path: Path) -> None:
     account, key = create_account(live.engine, "owner@example.com", "Europe/Paris", "FR")
     token = add_device(live.engine, account.email, "USB modem", 6000)[1]
-    set_callbacks(
-        live.engine,
-        account.email,
-        {k: receiver.url + "/hook" for k in ("status", "message", "calls")},
-        allow_private=True,
-    )
+    set_callbacks(live.engine, account.email,
+                  {k: receiver.url + "/hook" for k in ("status", "message", "calls")},
+                  allow_private=True)
     header = {"login": account.email, "accessKey": key}
 
     def sendsms(*items: tuple[str, str]) -> list[dict[str, Any]]:
@@ -140,10 +122,8 @@ def test_a_modem_end_to_end(live: LiveServer, receiver: Recorder, tmp_path: Path
             modem.status_report(reference, submit.number)
         first_reference = modem.submits()[0][0]
         modem.status_report(first_reference, modem.submits()[0][1].number)
-        wait_for(
-            lambda: statuses(receiver, short) == statuses(receiver, long) == ["sent", "received"],
-            timeout=30,
-        )
+        wait_for(lambda: statuses(receiver, short) == statuses(receiver, long)
+                 == ["sent", "received"], timeout=30)
 
         # An SMS arrives; it leaves the SIM once the server has it.
         modem.receive("+33698765432", "Oui, c'est noté [merci] €")
@@ -172,8 +152,7 @@ def test_a_modem_end_to_end(live: LiveServer, receiver: Recorder, tmp_path: Path
         else:
             radio.append(submit.text)
     assert sorted(radio) == sorted(
-        ["Bonjour, votre code est 4242", LONG_UNICODE, "after the restart"]
-    )
+        ["Bonjour, votre code est 4242", LONG_UNICODE, "after the restart"])
     assert REFUSED not in {s.number for _, s in modem.submits()}
     assert statuses(receiver, short) == ["sent", "received"]  # the duplicate changed nothing
 

@@ -80,20 +80,10 @@ def state_of(live: LiveServer, id_sms_api: str) -> Any:
 # (every tenant's), or crash the connection handler.
 # A time no clock could give is replaced by the server's: those reports are kept.
 KEPT = [
-    {
-        "type": "sms_received",
-        "ref": "p1",
-        "from": "+1",
-        "text": "x",
-        "at": "9999-12-31T23:59:59-05:00",
-    },
-    {
-        "type": "call",
-        "ref": "p2",
-        "event": "missed_call",
-        "number": "+1",
-        "at": "9999-12-31T23:59:59Z",
-    },
+    {"type": "sms_received", "ref": "p1", "from": "+1", "text": "x",
+     "at": "9999-12-31T23:59:59-05:00"},
+    {"type": "call", "ref": "p2", "event": "missed_call", "number": "+1",
+     "at": "9999-12-31T23:59:59Z"},
 ]
 REFUSED = [
     {"type": "ack", "id": "99999999999999999999999.0"},
@@ -111,11 +101,9 @@ def test_one_tenants_bad_frames_do_not_lose_another_tenants_reports(
     attacker = account(live, "attacker@example.com")
     phone = sockets.join(add_device(live.engine, victim["login"], "phone", 6000)[1])
     evil = sockets.join(add_device(live.engine, attacker["login"], "evil")[1], capabilities=[])
-    answers = send(
-        live,
-        victim,
-        [{"phone_number": f"+336120000{i:02d}", "message": f"m{i}"} for i in range(10)],
-    )
+    answers = send(live, victim, [
+        {"phone_number": f"+336120000{i:02d}", "message": f"m{i}"} for i in range(10)
+    ])
     assert all(a["sent"] == 1 for a in answers)
     commands = [next_frame(phone, "send_sms") for _ in answers]
     for round_, command in enumerate(commands):
@@ -124,43 +112,24 @@ def test_one_tenants_bad_frames_do_not_lose_another_tenants_reports(
             evil.send(json.dumps({**frame, "ref": f"{frame.get('ref', 'x')}-{round_}"}))
         phone.send(json.dumps({"type": "ack", "id": command["id"]}))
         for kind, status in (("result", "sent"), ("delivery", "delivered")):
-            phone.send(
-                json.dumps(
-                    {"type": kind, "ref": f"{kind}-{round_}", "id": command["id"], "status": status}
-                )
-            )
-        phone.send(
-            json.dumps(
-                {
-                    "type": "sms_received",
-                    "ref": f"in-{round_}",
-                    "from": "+33698765432",
-                    "text": "hi",
-                }
-            )
-        )
+            phone.send(json.dumps(
+                {"type": kind, "ref": f"{kind}-{round_}", "id": command["id"], "status": status}
+            ))
+        phone.send(json.dumps(
+            {"type": "sms_received", "ref": f"in-{round_}", "from": "+33698765432", "text": "hi"}
+        ))
         acked = {next_frame(phone, "ack")["ref"] for _ in range(3)}
         assert acked == {f"result-{round_}", f"delivery-{round_}", f"in-{round_}"}
     for a in answers:
         assert state_of(live, a["id_sms_api"]).state == "received"
     with live.engine.connect() as conn:
-        texts = (
-            conn.execute(
-                select(incoming_sms.c.text).where(incoming_sms.c.account_id == victim["id"])
-            )
-            .scalars()
-            .all()
-        )
+        texts = conn.execute(
+            select(incoming_sms.c.text).where(incoming_sms.c.account_id == victim["id"])
+        ).scalars().all()
         assert texts == ["hi"] * 10
-        kept = (
-            conn.execute(
-                select(incoming_sms.c.received_at).where(
-                    incoming_sms.c.account_id == attacker["id"]
-                )
-            )
-            .scalars()
-            .all()
-        )
+        kept = conn.execute(
+            select(incoming_sms.c.received_at).where(incoming_sms.c.account_id == attacker["id"])
+        ).scalars().all()
         assert len(kept) == 10 and all(at.year == utcnow().year for at in kept)
     # The attacker was told, frame by frame; reports name their ref so the device drops them.
     answers_to_evil = []
@@ -212,20 +181,14 @@ def test_only_the_device_holding_a_message_may_report_on_it(
     [answer] = send(live, owner, [{"phone_number": "+33612000001", "message": "mine"}])
     command = next_frame(holder, "send_sms")
     holder.send(json.dumps({"type": "ack", "id": command["id"]}))
-    other.send(
-        json.dumps({"type": "result", "ref": "steal", "id": command["id"], "status": "sent"})
-    )
+    other.send(json.dumps({"type": "result", "ref": "steal", "id": command["id"],
+                           "status": "sent"}))
     assert next_frame(other, "error") == {
-        "type": "error",
-        "code": "unknown_id",
-        "ref": "steal",
+        "type": "error", "code": "unknown_id", "ref": "steal",
         "reason": f"message {command['id'].split('.')[0]} is not held by this device",
     }
-    other.send(
-        json.dumps(
-            {"type": "delivery", "ref": "steal-2", "id": command["id"], "status": "delivered"}
-        )
-    )
+    other.send(json.dumps({"type": "delivery", "ref": "steal-2", "id": command["id"],
+                           "status": "delivered"}))
     assert next_frame(other, "error")["code"] == "unknown_id"
     assert state_of(live, answer["id_sms_api"]).state == "dispatched"
     holder.close()  # nothing acked that the holder did not: still its message to report on
@@ -233,9 +196,8 @@ def test_only_the_device_holding_a_message_may_report_on_it(
     # A message still queued (no phone can take SMS now) belongs to no device yet.
     [queued] = send(live, owner, [{"phone_number": "+33612000002", "message": "wait"}])
     row = state_of(live, queued["id_sms_api"])
-    other.send(
-        json.dumps({"type": "result", "ref": "early", "id": f"{row.id}.0", "status": "sent"})
-    )
+    other.send(json.dumps({"type": "result", "ref": "early", "id": f"{row.id}.0",
+                           "status": "sent"}))
     assert next_frame(other, "error")["code"] == "unknown_id"
     assert state_of(live, queued["id_sms_api"]).state == "queued"
 
@@ -269,22 +231,11 @@ def test_a_stored_message_too_long_for_any_device_fails_and_the_next_one_goes(
     owner = account(live, "owner@example.com")
     # Stored before sendsms refused such texts (#010): 7,190 parts.
     with live.engine.begin() as conn:
-        conn.execute(
-            insert(messages).values(
-                account_id=owner["id"],
-                id_sms_api="legacy",
-                request_hash="",
-                priority=9,
-                phone_number="+33612000001",
-                message="x" * 1_100_000,
-                encoding="GSM-7",
-                segments=7190,
-                state="queued",
-                send_at=utcnow(),
-                created_at=utcnow(),
-                attempts=0,
-            )
-        )
+        conn.execute(insert(messages).values(
+            account_id=owner["id"], id_sms_api="legacy", request_hash="", priority=9,
+            phone_number="+33612000001", message="x" * 1_100_000, encoding="GSM-7",
+            segments=7190, state="queued", send_at=utcnow(), created_at=utcnow(), attempts=0,
+        ))
     [after] = send(live, owner, [{"phone_number": "+33612000002", "message": "next"}])
     phone = sockets.join(add_device(live.engine, owner["login"], "phone")[1])
     assert next_frame(phone, "send_sms")["text"] == "next"
@@ -293,7 +244,9 @@ def test_a_stored_message_too_long_for_any_device_fails_and_the_next_one_goes(
     assert state_of(live, after["id_sms_api"]).state == "dispatched"
 
 
-def test_a_flooding_device_waits_behind_its_own_reports(live: LiveServer, sockets: Sockets) -> None:
+def test_a_flooding_device_waits_behind_its_own_reports(
+    live: LiveServer, sockets: Sockets
+) -> None:
     victim = account(live, "victim@example.com")
     flooder = account(live, "flooder@example.com")
     quiet = sockets.join(add_device(live.engine, victim["login"], "quiet")[1], capabilities=[])
@@ -315,13 +268,11 @@ def test_a_flooding_device_waits_behind_its_own_reports(live: LiveServer, socket
     flood = 4 * MAX_PENDING_REPORTS
     try:
         for i in range(flood):
-            loud.send(
-                json.dumps({"type": "sms_received", "ref": f"f{i}", "from": "+1", "text": "x"})
-            )
+            loud.send(json.dumps({"type": "sms_received", "ref": f"f{i}", "from": "+1",
+                                  "text": "x"}))
             if i == 2 * MAX_PENDING_REPORTS:
-                quiet.send(
-                    json.dumps({"type": "sms_received", "ref": "q", "from": "+1", "text": "me"})
-                )
+                quiet.send(json.dumps({"type": "sms_received", "ref": "q", "from": "+1",
+                                       "text": "me"}))
         assert next_frame(quiet, "ack", timeout=30)["ref"] == "q"
         # The flood is stored in full, at its own pace...
         assert {next_frame(loud, "ack", timeout=30)["ref"] for _ in range(flood)} == {
@@ -345,17 +296,14 @@ def test_a_device_that_stops_reading_is_closed_and_blocks_nobody(
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     raw.connect(("127.0.0.1", live.port))
-    deaf = sockets.open(
-        add_device(live.engine, slow["login"], "deaf", 6000)[1], sock=raw, max_queue=1
-    )
+    deaf = sockets.open(add_device(live.engine, slow["login"], "deaf", 6000)[1], sock=raw,
+                        max_queue=1)
     deaf.send(json.dumps({"type": "hello", "protocol": 1}))
     long_text = "x" * 39_000  # 255 parts: the longest SMS there is
     for batch in range(2):  # 6 MB of frames, in requests under the 5 MB limit
-        answers = send(
-            live,
-            slow,
-            [{"phone_number": f"+3361{batch}{i:06d}", "message": long_text} for i in range(75)],
-        )
+        answers = send(live, slow, [
+            {"phone_number": f"+3361{batch}{i:06d}", "message": long_text} for i in range(75)
+        ])
         assert all(a["sent"] == 1 for a in answers)
     # Once the deaf device's own queue is full, it is closed; nobody else waited.
     phone = sockets.join(add_device(live.engine, other["login"], "phone", 6000)[1])
@@ -431,3 +379,5 @@ def test_batches_take_frames_from_each_waiting_device_in_turn() -> None:
         return batches
 
     assert asyncio.run(main()) == [["l0", "q0", "l1"], ["l2", "l3", "l4"], ["l5"]]
+
+

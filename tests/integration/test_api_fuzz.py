@@ -26,9 +26,7 @@ def test_no_request_gets_a_server_error(shared_server: LiveServer, mode: Generat
     schema = schemathesis.openapi.from_url(shared_server.url + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {
-        "/api/v1/sendsms",
-        "/api/v1/contact",
-        "/api/v1/clicTocall",
+        "/api/v1/sendsms", "/api/v1/contact", "/api/v1/clicTocall"
     }
     for operation in operations:
 
@@ -48,11 +46,7 @@ def test_no_request_gets_a_server_error(shared_server: LiveServer, mode: Generat
                     body["header"].update(login=account.email, accessKey=key)
             response = case.call(base_url=shared_server.url, timeout=60)
             assert response.status_code < 500, (
-                case.method,
-                case.path,
-                body,
-                response.status_code,
-                response.text[:300],
+                case.method, case.path, body, response.status_code, response.text[:300]
             )
 
         try:

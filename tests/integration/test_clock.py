@@ -26,9 +26,8 @@ from tests.support.ticks import tick as _tick
 def _state(engine: Engine, id_sms_api: str) -> str:
     with engine.connect() as conn:
         return str(
-            conn.execute(
-                select(messages.c.state).where(messages.c.id_sms_api == id_sms_api)
-            ).scalar_one()
+            conn.execute(select(messages.c.state).where(messages.c.id_sms_api == id_sms_api))
+            .scalar_one()
         )
 
 

@@ -201,6 +201,8 @@ def test_dead_webhooks_are_kept_until_their_time_or_replayed(
     assert left(engine)["webhooks"] == {"pending-200d", "dead-120d"}
 
 
+
+
 def test_prune_command_dry_run_then_for_real(settings: Settings, engine: Engine) -> None:
     seed(engine, utcnow())
     refs_kept = {"SIMGATE_RETENTION_DEVICE_REFS_DAYS": "0"}

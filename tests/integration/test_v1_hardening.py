@@ -83,9 +83,8 @@ def test_a_bad_field_is_its_own_message_error_and_the_neighbours_are_stored(
 def test_a_message_longer_than_an_sms_can_be_is_refused_alone(
     shared_server: LiveServer, owner: dict[str, Any], text: str, parts: int, code: str | None
 ) -> None:
-    answers = sendsms(
-        shared_server, owner, [{"phone_number": "+33698765432", "message": text}, GOOD]
-    )
+    answers = sendsms(shared_server, owner, [{"phone_number": "+33698765432", "message": text},
+                                             GOOD])
     assert answers[1]["sent"] == 1
     if code is None:
         assert (answers[0]["sent"], answers[0]["sms_per_message"]) == (1, parts)
@@ -108,21 +107,16 @@ def test_a_contact_field_with_nul_or_too_long_is_that_contacts_error(
 ) -> None:
     header = {"login": owner["login"], "accessKey": owner["accessKey"]}
     neighbour = {"phone_number": "+33612345678", "firstname": "Ann"}
-    response = post(
-        shared_server, "/api/v1/contact", {"header": header, "contacts": [contact, neighbour]}
-    )
+    response = post(shared_server, "/api/v1/contact",
+                    {"header": header, "contacts": [contact, neighbour]})
     assert response.status_code == 200
     failed, ok = response.json()["data"]["contact"]
     assert (failed["result"], failed["errors"]) == ("failed", ["#005"])
     assert ok["result"] == "success"
     with shared_server.engine.connect() as conn:
-        numbers = (
-            conn.execute(
-                select(contacts.c.phone_number).where(contacts.c.account_id == owner["id"])
-            )
-            .scalars()
-            .all()
-        )
+        numbers = conn.execute(
+            select(contacts.c.phone_number).where(contacts.c.account_id == owner["id"])
+        ).scalars().all()
     assert numbers == ["+33612345678"]
 
 

@@ -13,6 +13,8 @@ from tests.support.cli import run_cli as run
 EMAIL = "optouts@example.com"
 
 
+
+
 def test_add_list_remove_import_export_history(settings: Settings, tmp_path: Path) -> None:
     engine = make_engine(settings)
     create_account(engine, EMAIL)

@@ -117,9 +117,8 @@ class Modem:
             self.reply(f"+CPMS: {used},{CAPACITY},{used},{CAPACITY},{used},{CAPACITY}")
         elif upper == "AT+CPMS?":
             used = len(self.stored())
-            self.reply(
-                f'+CPMS: "SM",{used},{CAPACITY},"SM",{used},{CAPACITY},"SM",{used},{CAPACITY}'
-            )
+            self.reply(f'+CPMS: "SM",{used},{CAPACITY},"SM",{used},{CAPACITY},'
+                       f'"SM",{used},{CAPACITY}')
         elif upper.startswith("AT+CMGS="):
             self.pdu_length = int(cmd.split("=", 1)[1])
             self.write(b"\r\n> ")
@@ -213,3 +212,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+

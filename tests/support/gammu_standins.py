@@ -53,8 +53,7 @@ class FakeModem:
 
     def _arm_unplug(self) -> None:
         (self.folder / "gammurc.unplugged").write_text(
-            (self.folder / "gammurc.unplugged.copy").read_text()
-        )
+            (self.folder / "gammurc.unplugged.copy").read_text())
 
     # --- what the radio sent --------------------------------------------------
 
@@ -81,15 +80,9 @@ class FakeModem:
         _write_atomically(self.folder / "inbox" / str(index), json.dumps({"pdu": pdu, "stat": 0}))
         return index
 
-    def receive(
-        self,
-        sender: str,
-        text: str,
-        *,
-        ucs2: bool | None = None,
-        concat: tuple[int, int, int] | None = None,
-        at: datetime | None = None,
-    ) -> int:
+    def receive(self, sender: str, text: str, *, ucs2: bool | None = None,
+                concat: tuple[int, int, int] | None = None,
+                at: datetime | None = None) -> int:
         """An SMS-DELIVER stored on the SIM (its index)."""
         at = at or datetime.now(UTC).replace(microsecond=0)
         return self._store(gsm_pdu.encode_deliver(sender, text, at, ucs2=ucs2, concat=concat))
@@ -162,7 +155,8 @@ class DummyPhone:
             ]
         )
 
-    def status_report(self, recipient: str, delivered: bool = True, reference: int = 255) -> Path:
+    def status_report(self, recipient: str, delivered: bool = True,
+                      reference: int = 255) -> Path:
         """A delivery report; the dummy's SendSMS always returns reference 255."""
         now = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
         return self._write(

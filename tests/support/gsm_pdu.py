@@ -17,18 +17,8 @@ BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-EXTENSION = {
-    0x0A: "\f",
-    0x14: "^",
-    0x28: "{",
-    0x29: "}",
-    0x2F: "\\",
-    0x3C: "[",
-    0x3D: "~",
-    0x3E: "]",
-    0x40: "|",
-    0x65: "€",
-}
+EXTENSION = {0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\", 0x3C: "[",
+             0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€"}
 _EXTENSION_CODES = {char: code for code, char in EXTENSION.items()}
 
 
@@ -117,14 +107,8 @@ def encode_timestamp(moment: datetime) -> bytes:
     """TP-SCTS: semi-octet swapped local time and its offset in quarter hours."""
     offset = moment.utcoffset() or timedelta(0)
     quarters = int(offset.total_seconds() // 900)
-    fields = [
-        moment.year % 100,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-    ]
+    fields = [moment.year % 100, moment.month, moment.day, moment.hour, moment.minute,
+              moment.second]
     out = bytearray(int(f"{v % 10}{v // 10}", 16) for v in fields)
     zone = int(f"{abs(quarters) % 10}{abs(quarters) // 10}", 16)
     out.append(zone | (0x08 if quarters < 0 else 0))
@@ -228,12 +212,8 @@ def encode_deliver(
         udl = len(header) + len(body)
         ud = header + body
     tpdu = (
-        bytes([first])
-        + encode_address(sender)
-        + bytes([0x00, dcs])
-        + encode_timestamp(at)
-        + bytes([udl])
-        + ud
+        bytes([first]) + encode_address(sender) + bytes([0x00, dcs]) + encode_timestamp(at)
+        + bytes([udl]) + ud
     )
     return (encode_smsc(smsc) + tpdu).hex().upper()
 
@@ -249,11 +229,8 @@ def encode_status_report(
     """An SMS-STATUS-REPORT (TP-ST `status`: 0x00 delivered, 0x20.. still trying,
     0x40.. failed for good) for the message whose TP-MR was `reference`."""
     tpdu = (
-        bytes([0x06, reference])
-        + encode_address(recipient)
-        + encode_timestamp(sent_at)
-        + encode_timestamp(done_at)
-        + bytes([status])
+        bytes([0x06, reference]) + encode_address(recipient) + encode_timestamp(sent_at)
+        + encode_timestamp(done_at) + bytes([status])
     )
     return (encode_smsc(smsc) + tpdu).hex().upper()
 

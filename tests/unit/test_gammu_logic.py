@@ -19,17 +19,9 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     ("status", "text", "outcome"),
-    [
-        (0x00, "", "delivered"),
-        (0x02, "", "delivered"),
-        (0x20, "", "pending"),
-        (0x3F, "", "pending"),
-        (0x41, "", "failed"),
-        (0x60, "", "failed"),
-        (None, "Delivered", "delivered"),
-        (None, "Failed", "failed"),
-        (None, "Unknown", "pending"),
-    ],
+    [(0x00, "", "delivered"), (0x02, "", "delivered"), (0x20, "", "pending"),
+     (0x3F, "", "pending"), (0x41, "", "failed"), (0x60, "", "failed"),
+     (None, "Delivered", "delivered"), (None, "Failed", "failed"), (None, "Unknown", "pending")],
 )
 def test_tp_status_says_delivered_pending_or_failed(
     status: int | None, text: str, outcome: str
@@ -53,9 +45,8 @@ def test_junk_after_a_gsm_text_is_cut_at_its_length() -> None:
     assert inbox.part_text({"Text": b"\x01\x02", "Length": 2, "Coding": "8bit"}) == "0102"
 
 
-def report(
-    reference: int, to: str, outcome: str = "delivered", at: datetime = T0, status: int | None = 0
-) -> inbox.StatusReport:
+def report(reference: int, to: str, outcome: str = "delivered", at: datetime = T0,
+           status: int | None = 0) -> inbox.StatusReport:
     return inbox.StatusReport(reference, to, outcome, status, at, location=1)
 
 

@@ -19,26 +19,18 @@ from simgate.services.accounts import Account
 from simgate.services.contacts import _judge as judge_contacts
 
 NOW = datetime(2026, 4, 1, 8, 0, 0)
-ZONES = st.sampled_from(
-    [
-        ZoneInfo(z)
-        for z in ("Europe/Paris", "Pacific/Kiritimati", "UTC", "America/Adak", "Etc/GMT+12")
-    ]
-)
+ZONES = st.sampled_from([ZoneInfo(z) for z in ("Europe/Paris", "Pacific/Kiritimati", "UTC",
+                                               "America/Adak", "Etc/GMT+12")])
 
 # What orjson can hand us: no NaN or infinities, integers as big as a float holds.
 json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=60)
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=60)
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                  max_size=3),
     max_leaves=6,
 )
 digits = st.text("0123456789", min_size=1, max_size=12)
@@ -46,15 +38,10 @@ date_texts = st.one_of(
     st.text(max_size=40),
     st.builds(
         lambda y, mo, d, h, mi, rest: f"{y:04d}-{mo:02d}-{d:02d}{rest[0]}{h:02d}:{mi:02d}{rest[1]}",
-        st.integers(1, 9999),
-        st.integers(1, 12),
-        st.integers(1, 28),
-        st.integers(0, 23),
+        st.integers(1, 9999), st.integers(1, 12), st.integers(1, 28), st.integers(0, 23),
         st.integers(0, 59),
-        st.tuples(
-            st.sampled_from([" ", "T"]),
-            st.sampled_from(["", ":00", ":59.123456", "Z", "+14:00", "-12:00", "+23:59"]),
-        ),
+        st.tuples(st.sampled_from([" ", "T"]),
+                  st.sampled_from(["", ":00", ":59.123456", "Z", "+14:00", "-12:00", "+23:59"])),
     ),
 )
 phone_texts = st.one_of(
@@ -96,8 +83,7 @@ message_items = st.fixed_dictionaries(
         "phone_number": phone_texts | json_values,
         "message": st.text(max_size=200) | json_values,
         "url": st.sampled_from(["", "http://[x", "https://a.b/c", "ftp://x", "http://a:99999/"])
-        | st.text(max_size=40)
-        | json_values,
+        | st.text(max_size=40) | json_values,
         "priorite": digits | json_values,
         "priority": digits | json_values,
         "date_to_send": date_texts | json_values,

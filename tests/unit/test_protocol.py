@@ -28,14 +28,8 @@ def refused(raw: str | bytes) -> FrameError:
 def test_good_frames_become_types() -> None:
     assert parse_device_frame(frame(type="ack", id="1042.0")) == protocol.Ack(1042, 0)
     result = parse_device_frame(
-        frame(
-            type="result",
-            ref="r-1",
-            id="7.2",
-            status="failed",
-            reason="no signal",
-            at="2026-11-25T10:16:10.541Z",
-        )
+        frame(type="result", ref="r-1", id="7.2", status="failed", reason="no signal",
+              at="2026-11-25T10:16:10.541Z")
     )
     assert result == protocol.Result(
         "r-1", 7, 2, "failed", "no signal", datetime(2026, 11, 25, 10, 16, 10, 541000)
@@ -117,22 +111,8 @@ json_values = st.recursive(
     max_leaves=12,
 )
 field_names = st.sampled_from(
-    [
-        "type",
-        "id",
-        "ref",
-        "status",
-        "from",
-        "text",
-        "at",
-        "event",
-        "number",
-        "duration",
-        "protocol",
-        "capabilities",
-        "reason",
-        "agent",
-    ]
+    ["type", "id", "ref", "status", "from", "text", "at", "event", "number", "duration",
+     "protocol", "capabilities", "reason", "agent"]
 )
 frame_types = st.sampled_from([*protocol.FRAME_TYPES, "nope"])
 

@@ -24,6 +24,8 @@ WHEN = datetime(2026, 3, 1, 12, 30, 15)
 EMAIL = "cli@example.com"
 
 
+
+
 def test_set_show_clear_and_refuse_callback_urls(settings: Settings) -> None:
     engine = make_engine(settings)
     make_account(engine, EMAIL)

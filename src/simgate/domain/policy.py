@@ -133,7 +133,7 @@ def _time(text: str, name: str) -> time:
 
 
 def parse_window(text: str) -> Window:
-    """ "Mon-Sat 08:00-20:00", "Mon,Wed,Fri 09:00-12:00", "Fri-Sat 22:00-02:00"."""
+    """"Mon-Sat 08:00-20:00", "Mon,Wed,Fri 09:00-12:00", "Fri-Sat 22:00-02:00"."""
     if "\x00" in text or len(text) > 200:
         raise PolicyError("windows", "a window is at most 200 characters")
     match = _WINDOW_RE.fullmatch(text.lower())
