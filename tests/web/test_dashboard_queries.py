@@ -127,27 +127,25 @@ def test_message_filters_and_pages(engine: Engine, owner: Account) -> None:
             state="received" if i % 2 else "failed",
             created_at=NOW - timedelta(days=i),
         )
-    first = dashboard.messages.list_messages(
-        engine, owner.id, dashboard.messages.MessageFilter(), 1
-    )
+    first = dashboard.messages.list_messages(engine, owner.id, dashboard.messages.MessageFilter())
     assert len(first.rows) == 50 and first.has_next and first.rows[0].id_sms_api == "m0"
     second = dashboard.messages.list_messages(
-        engine, owner.id, dashboard.messages.MessageFilter(), 2
+        engine, owner.id, dashboard.messages.MessageFilter(), first.after or ""
     )
     assert len(second.rows) == 5 and not second.has_next
     by_number = dashboard.messages.list_messages(
-        engine, owner.id, dashboard.messages.MessageFilter(number="06 12 34 56 07"), 1
+        engine, owner.id, dashboard.messages.MessageFilter(number="06 12 34 56 07")
     )
     assert [r.id_sms_api for r in by_number.rows] == ["m7"]
     failed = dashboard.messages.list_messages(
-        engine, owner.id, dashboard.messages.MessageFilter(state="failed"), 1
+        engine, owner.id, dashboard.messages.MessageFilter(state="failed")
     )
     assert {r.state for r in failed.rows} == {"failed"}
     window = dashboard.messages.MessageFilter(since=NOW - timedelta(days=3, hours=1), until=NOW)
-    dated = dashboard.messages.list_messages(engine, owner.id, window, 1)
+    dated = dashboard.messages.list_messages(engine, owner.id, window)
     assert [r.id_sms_api for r in dated.rows] == ["m1", "m2", "m3"]
     assert dashboard.messages.list_messages(
-        engine, owner.id, dashboard.messages.MessageFilter(number="%"), 1
+        engine, owner.id, dashboard.messages.MessageFilter(number="%")
     ).rows
 
 
@@ -245,7 +243,7 @@ def test_csv_export_neutralises_formulas_behind_tab_cr_lf(engine: Engine, owner:
     """OWASP CSV injection: a formula may hide behind a leading tab, CR or LF."""
     cells = {
         "firstname": "\t=1+2",
-        "lastname": "\r=HYPERLINK(\"http://x\")",
+        "lastname": '\r=HYPERLINK("http://x")',
         "address": "\n@SUM(A1)",
         "email": "-2+3",
     }

@@ -295,3 +295,50 @@ def test_password_hash_is_argon2id() -> None:
     assert hash_password("long enough password").startswith("$argon2id$")
     with pytest.raises(ValueError):
         hash_password("short")
+
+
+def test_list_pages_link_newer_and_older_by_keyset(
+    client: httpx.Client,
+    server: LiveServer,
+    account: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = utcnow()
+    with server.engine.begin() as conn:
+        conn.execute(
+            insert(messages),
+            [
+                {
+                    "account_id": account["id"],
+                    "id_sms_api": f"k{i}",
+                    "request_hash": "h",
+                    "phone_number": f"+336000000{i:02d}",
+                    "message": f"text {i}",
+                    "priority": 1,
+                    "encoding": "GSM-7",
+                    "segments": 1,
+                    "state": "received",
+                    "send_at": now,
+                    "created_at": now - timedelta(minutes=i),
+                    "attempts": 0,
+                }
+                for i in range(60)
+            ],
+        )
+
+    def links(text: str) -> dict[str, str]:
+        found = re.findall(r'<a href="([^"]+)">(← newer|older →)</a>', text)
+        return {label: href.replace("&amp;", "&") for href, label in found}
+
+    first = client.get("/app/messages", params={"state": "received"}).text
+    assert "page 1" in first and "← newer" not in links(first)
+    second = client.get(links(first)["older →"]).text
+    assert "page 2" in second and "text 59" in second and "text 0<" not in second
+    assert "state=received" in links(second)["← newer"]
+    assert "text 0<" in client.get(links(second)["← newer"]).text
+    # A part of a number: each page looks through a bounded window, and says so.
+    monkeypatch.setattr("simgate.store.dashboard.common.SCAN_WINDOW", 20)
+    partial = client.get("/app/messages", params={"number": "5"}).text  # m5, m15 in 0..19
+    assert 'id="scanned"' in partial and "+33600000015" in partial
+    assert "+33600000025" not in partial
+    assert "+33600000025" in client.get(links(partial)["older →"]).text

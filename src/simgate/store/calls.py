@@ -197,35 +197,43 @@ def page_of_qualifications(
     until: datetime | None = None,
     bound: tuple[datetime, int] | None = None,
 ) -> list[QualifiedRow]:
-    """The account's qualifications, newest first, each with its call."""
+    """The account's qualifications, newest first, each with its call:
+    through the account + time index, or the account + number index for
+    `phones` (the spellings a phone may have reported one number in)."""
     q = qualifications.c
-    query = (
-        select(
-            q.id,
-            q.call_id,
-            q.source,
-            q.from_number,
-            q.text,
-            q.option_id,
-            q.notes,
-            q.created_at,
-            calls.c.kind,
-            calls.c.call_time,
-            calls.c.duration,
+
+    def newest(number: str | None) -> Select[Any]:
+        query = (
+            select(
+                q.id,
+                q.call_id,
+                q.source,
+                q.from_number,
+                q.text,
+                q.option_id,
+                q.notes,
+                q.created_at,
+                calls.c.kind,
+                calls.c.call_time,
+                calls.c.duration,
+            )
+            .outerjoin(calls, calls.c.id == q.call_id)
+            .where(q.account_id == account_id)
         )
-        .outerjoin(calls, calls.c.id == q.call_id)
-        .where(q.account_id == account_id)
+        if number is not None:
+            query = query.where(q.from_number == number)
+        if option_id is not None:
+            query = query.where(q.option_id == option_id)
+        if since is not None:
+            query = query.where(q.created_at >= since)
+        if until is not None:
+            query = query.where(q.created_at < until)
+        query = query.where(_after(q.created_at, q.id, bound))
+        return query.order_by(q.created_at.desc(), q.id.desc()).limit(limit)
+
+    query = (
+        newest(None) if phones is None else newest_of_each(newest, phones, limit, time="created_at")
     )
-    if phones is not None:
-        query = query.where(q.from_number.in_(phones))
-    if option_id is not None:
-        query = query.where(q.option_id == option_id)
-    if since is not None:
-        query = query.where(q.created_at >= since)
-    if until is not None:
-        query = query.where(q.created_at < until)
-    query = query.where(_after(q.created_at, q.id, bound))
-    query = query.order_by(q.created_at.desc(), q.id.desc()).limit(limit)
     return [QualifiedRow(*row) for row in conn.execute(query)]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -136,9 +137,24 @@ messages = Table(
     Column("windowed", Boolean, nullable=False, default=False, server_default="0"),
     UniqueConstraint("account_id", "id_sms_api"),
     Index("ix_messages_due", "state", "send_at"),
-    Index("ix_messages_account_created", "account_id", "created_at"),
+    # Every newest-first list ends its keys with `id` (the keyset's tie-break), so
+    # that PostgreSQL reads a page straight off the index with no sort step
+    # (SQLite has the rowid in every index anyway). docs/dashboard.md, "Lists".
+    # The Messages page and v2 sms, unfiltered or by date.
+    Index("ix_messages_account_created_id", "account_id", "created_at", "id"),
     # A conversation, and every list filtered by number (v2 sms, dashboard).
-    Index("ix_messages_account_phone", "account_id", "phone_number", "created_at"),
+    Index("ix_messages_account_phone_id", "account_id", "phone_number", "created_at", "id"),
+    # The Messages page filtered by state.
+    Index("ix_messages_account_state", "account_id", "state", "created_at", "id"),
+    # The Links page: only messages with a tracked link (a partial index).
+    Index(
+        "ix_messages_account_links",
+        "account_id",
+        "created_at",
+        "id",
+        sqlite_where=text("short_code IS NOT NULL"),
+        postgresql_where=text("short_code IS NOT NULL"),
+    ),
     # A campaign's counts by state, and its cancel.
     Index("ix_messages_campaign", "campaign_id", "state"),
     # What expires next among messages not yet handed over (the dispatcher's sweep).
@@ -217,6 +233,8 @@ contacts = Table(
     Index("ix_contacts_account_created", "account_id", "created_at", "id"),
     Index("ix_contacts_account_lastname", "account_id", "lastname", "id"),
     Index("ix_contacts_account_search_name", "account_id", "search_name", "id"),
+    # The dashboard's Contacts page (by last name, then first name).
+    Index("ix_contacts_account_names", "account_id", "lastname", "firstname", "id"),
     Index("ix_contacts_account_stamp", "account_id", "stamp"),
 )
 
@@ -260,6 +278,8 @@ list_members = Table(
     Column("contact_id", Integer, ForeignKey("contacts.id"), primary_key=True),
     Column("added_at", DateTime, nullable=False),
     Index("ix_list_members_contact_id", "contact_id"),
+    # A list's members in the order they were added (its page, v2 lists/detail).
+    Index("ix_list_members_list_added", "list_id", "added_at", "contact_id"),
 )
 
 templates = Table(
@@ -292,7 +312,7 @@ campaigns = Table(
     Column("started_at", DateTime),
     Column("cancelled_at", DateTime),
     Column("completed_at", DateTime),
-    Index("ix_campaigns_account_created", "account_id", "created_at"),
+    Index("ix_campaigns_account_created_id", "account_id", "created_at", "id"),
 )
 
 # Who a campaign goes to, fixed when it is made: one row per E.164 number.
@@ -315,8 +335,8 @@ incoming_sms = Table(
     Column("from_number", String(32), nullable=False),
     Column("text", Text, nullable=False),
     Column("received_at", DateTime, nullable=False),
-    Index("ix_incoming_sms_account_received", "account_id", "received_at"),
-    Index("ix_incoming_sms_account_from", "account_id", "from_number", "received_at"),
+    Index("ix_incoming_sms_account_received_id", "account_id", "received_at", "id"),
+    Index("ix_incoming_sms_account_from_id", "account_id", "from_number", "received_at", "id"),
 )
 
 calls = Table(
@@ -329,9 +349,11 @@ calls = Table(
     Column("phone_number", String(32), nullable=False),
     Column("call_time", DateTime, nullable=False),
     Column("duration", String(16), nullable=False),
-    Index("ix_calls_account_time", "account_id", "call_time"),
+    Index("ix_calls_account_time_id", "account_id", "call_time", "id"),
     # Calls with one number (v2 calls, qualifications by phone).
-    Index("ix_calls_account_phone", "account_id", "phone_number", "call_time"),
+    Index("ix_calls_account_phone_id", "account_id", "phone_number", "call_time", "id"),
+    # v2 calls of one type (missed, incoming, outgoing).
+    Index("ix_calls_account_kind", "account_id", "kind", "call_time", "id"),
 )
 
 qualifications = Table(
@@ -349,7 +371,9 @@ qualifications = Table(
     Column("notes", Text),
     # Whether a call is qualified (v2 calls, stats); the list newest first.
     Index("ix_qualifications_call_id", "call_id"),
-    Index("ix_qualifications_account_created", "account_id", "created_at"),
+    Index("ix_qualifications_account_created_id", "account_id", "created_at", "id"),
+    # v2 qualifications of one number.
+    Index("ix_qualifications_account_phone", "account_id", "from_number", "created_at", "id"),
 )
 
 # The answers an account offers to qualify a call (v2 qualifications/options).
@@ -491,7 +515,9 @@ webhooks = Table(
     Column("created_at", DateTime, nullable=False),
     Column("done_at", DateTime),
     Index("ix_webhooks_due", "state", "next_attempt_at"),
-    Index("ix_webhooks_account", "account_id", "created_at"),
+    # The Webhooks page's delivery log, all states or one.
+    Index("ix_webhooks_account_created_id", "account_id", "created_at", "id"),
+    Index("ix_webhooks_account_state", "account_id", "state", "created_at", "id"),
     # Finished rows by age, for pruning (store/retention.py).
     Index("ix_webhooks_finished", "state", "done_at"),
 )

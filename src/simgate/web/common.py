@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from simgate import __version__
+from simgate.domain import cursors
 from simgate.runtime import Runtime, get_runtime
 from simgate.services import sessions
 from simgate.services.accounts import Account
@@ -279,8 +280,12 @@ def replace_session(request: Request, data: dict[str, Any]) -> None:
     request.state.session_dirty = True
 
 
-def page_number(request: Request) -> int:
-    return parse_page(request.query_params.get("page", ""))
+def page_link(request: Request) -> str:
+    """The list page a "newer"/"older" link points at (store/dashboard/common
+    reads it; anything it does not recognise, an old `page=2` included, is the
+    first page)."""
+    raw = request.query_params.get("page", "")
+    return raw if len(raw) <= cursors.MAX_CURSOR_LENGTH else ""
 
 
 def parse_page(raw: str) -> int:

@@ -37,7 +37,7 @@ async def _contacts_page(
         common.runtime(request).engine,
         signed.account.id,
         search,
-        common.page_number(request),
+        common.page_link(request),
     )
     tags = await run_in_threadpool(
         contact_book.tags_for, common.runtime(request).engine, [row.id for row in page.rows]
@@ -175,7 +175,7 @@ async def _calls_page(
         dashboard.calls.list_calls,
         common.runtime(request).engine,
         signed.account.id,
-        common.page_number(request),
+        common.page_link(request),
     )
     return common.render(
         request,

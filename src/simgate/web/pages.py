@@ -104,7 +104,8 @@ async def messages(request: Request, signed: Account) -> Response:
         common.runtime(request).engine,
         signed.account.id,
         filt,
-        common.page_number(request),
+        common.page_link(request),
+        signed.account.region,
     )
     query = urlencode({k: v for k, v in values.items() if v})
     opted_out = await run_in_threadpool(
@@ -301,7 +302,7 @@ def _send_results(
 async def links(request: Request, signed: Account) -> Response:
     eng = common.runtime(request).engine
     page = await run_in_threadpool(
-        dashboard.links.list_links, eng, signed.account.id, common.page_number(request)
+        dashboard.links.list_links, eng, signed.account.id, common.page_link(request)
     )
     people, previews = await run_in_threadpool(dashboard.links.link_totals, eng, signed.account.id)
     return common.render(

@@ -74,7 +74,7 @@ async def _webhooks_page(
         eng,
         signed.account.id,
         state,
-        common.page_number(request),
+        common.page_link(request),
     )
     return common.render(
         request,

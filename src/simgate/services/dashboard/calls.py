@@ -17,11 +17,11 @@ MAX_QUALIFICATION = 2000  # characters
 
 
 def list_calls(
-    engine: Engine, account_id: int, page: int = 1
+    engine: Engine, account_id: int, link: str = ""
 ) -> tuple[Page, dict[int, list[QualificationRow]]]:
     """A page of calls, newest first, and each call's qualifications."""
     with engine.connect() as conn:
-        result = store.page_of_calls(conn, account_id, page)
+        result = store.page_of_calls(conn, account_id, link)
         qualifications = store.qualifications_of(conn, [row.id for row in result.rows])
     return result, qualifications
 

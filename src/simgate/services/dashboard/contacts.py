@@ -26,9 +26,9 @@ CSV_FIELDS = contact_store.FIELDS
 MAX_IMPORT_ROWS = 50_000
 
 
-def list_contacts(engine: Engine, account_id: int, search: str = "", page: int = 1) -> Page:
+def list_contacts(engine: Engine, account_id: int, search: str = "", link: str = "") -> Page:
     with engine.connect() as conn:
-        return store.page_of_contacts(conn, account_id, search, page)
+        return store.page_of_contacts(conn, account_id, search, link)
 
 
 def get_contact(engine: Engine, account_id: int, contact_id: int) -> ContactRow:

@@ -8,10 +8,10 @@ from simgate.store.dashboard import messages as store
 from simgate.store.dashboard.common import Page
 
 
-def list_links(engine: Engine, account_id: int, page: int = 1) -> Page:
+def list_links(engine: Engine, account_id: int, link: str = "") -> Page:
     """A page of tracked links, newest first, with clicks by people and by previews."""
     with engine.connect() as conn:
-        return store.page_of_links(conn, account_id, page)
+        return store.page_of_links(conn, account_id, link)
 
 
 def link_totals(engine: Engine, account_id: int) -> tuple[int, int]:

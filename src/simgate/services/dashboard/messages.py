@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from simgate.domain.number_search import number_search
 from simgate.errors import NotFound
 from simgate.store import messages as message_store
 from simgate.store.dashboard import messages as store
@@ -24,13 +25,20 @@ class MessageFilter:
     until: datetime | None = None  # naive UTC, exclusive
 
 
-def list_messages(engine: Engine, account_id: int, filt: MessageFilter, page: int = 1) -> Page:
-    # Match what people type: "06 12 34", "+33 6 12", "0033612": national and
-    # international prefixes start with zeros, E.164 numbers never do.
-    digits = "".join(ch for ch in filt.number if ch.isdigit()).lstrip("0")
+def list_messages(
+    engine: Engine, account_id: int, filt: MessageFilter, link: str = "", region: str | None = None
+) -> Page:
+    """The page of messages `link` points at ("" for the first); a number is
+    read in `region` (the account's country) when it has no international prefix."""
     with engine.connect() as conn:
         return store.page_of_messages(
-            conn, account_id, page, digits, filt.state, filt.since, filt.until
+            conn,
+            account_id,
+            link,
+            number_search(filt.number, region),
+            filt.state,
+            filt.since,
+            filt.until,
         )
 
 

@@ -32,9 +32,9 @@ def clear_webhook_secret(engine: Engine, account_id: int) -> None:
         accounts.set_webhook_secret(conn, account_id, None)
 
 
-def list_deliveries(engine: Engine, account_id: int, state: str = "", page: int = 1) -> Page:
+def list_deliveries(engine: Engine, account_id: int, state: str = "", link: str = "") -> Page:
     with engine.connect() as conn:
-        return store.page_of_deliveries(conn, account_id, state, page)
+        return store.page_of_deliveries(conn, account_id, state, link)
 
 
 def finished_delivery(engine: Engine, account_id: int, delivery_id: int) -> bool:

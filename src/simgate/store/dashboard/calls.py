@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from simgate.store.dashboard.common import Page, columns, page_of
+from simgate.store.dashboard.common import Page, columns, keyset_page
 from simgate.store.tables import calls, devices, qualifications
 
 
@@ -35,15 +35,14 @@ class QualificationRow:
     notes: str | None  # typed beside an option chosen over v2 calls/qualify
 
 
-def page_of_calls(conn: Connection, account_id: int, page: int) -> Page:
-    """The account's calls, newest first."""
+def page_of_calls(conn: Connection, account_id: int, link: str = "") -> Page:
+    """The account's calls, newest first (account + time index)."""
     query = (
         select(*columns(calls, CallRow, skip=("device_name",)), devices.c.name.label("device_name"))
         .outerjoin(devices, devices.c.id == calls.c.device_id)
         .where(calls.c.account_id == account_id)
-        .order_by(calls.c.call_time.desc(), calls.c.id.desc())
     )
-    return page_of(conn, query, page, CallRow)
+    return keyset_page(conn, query, (calls.c.call_time, calls.c.id), link, CallRow)
 
 
 def qualifications_of(conn: Connection, call_ids: list[int]) -> dict[int, list[QualificationRow]]:

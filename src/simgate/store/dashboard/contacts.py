@@ -10,7 +10,7 @@ from sqlalchemy import Connection, or_, select
 
 from simgate.domain.search import fold
 from simgate.store.contacts import FIELDS
-from simgate.store.dashboard.common import Page, columns, page_of
+from simgate.store.dashboard.common import Page, columns, keyset_page
 from simgate.store.tables import contacts
 
 
@@ -33,9 +33,10 @@ class ContactRow:
 _CONTACT = columns(contacts, ContactRow)
 
 
-def page_of_contacts(conn: Connection, account_id: int, search: str, page: int) -> Page:
-    """The account's live contacts by name, each of the first five words of
-    `search` found in the folded name, the e-mail or the number."""
+def page_of_contacts(conn: Connection, account_id: int, search: str, link: str = "") -> Page:
+    """The account's live contacts by name (account + names index), each of
+    the first five words of `search` found in the folded name, the e-mail or
+    the number."""
     query = select(*_CONTACT).where(
         contacts.c.account_id == account_id, contacts.c.deleted_at.is_(None)
     )
@@ -51,8 +52,8 @@ def page_of_contacts(conn: Connection, account_id: int, search: str, page: int) 
                 contacts.c.phone_number.contains(word.lstrip("0") or word, autoescape=True),
             )
         )
-    query = query.order_by(contacts.c.lastname, contacts.c.firstname, contacts.c.id)
-    return page_of(conn, query, page, ContactRow)
+    key = (contacts.c.lastname, contacts.c.firstname, contacts.c.id)
+    return keyset_page(conn, query, key, link, ContactRow, descending=False)
 
 
 def contact(conn: Connection, account_id: int, contact_id: int) -> ContactRow | None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from simgate.domain.states import DELIVERY_STATES
-from simgate.store.dashboard.common import Page, columns, page_of
+from simgate.store.dashboard.common import Page, columns, keyset_page
 from simgate.store.tables import webhooks
 
 
@@ -27,11 +27,11 @@ class DeliveryRow:
     done_at: datetime | None
 
 
-def page_of_deliveries(conn: Connection, account_id: int, state: str, page: int) -> Page:
+def page_of_deliveries(conn: Connection, account_id: int, state: str, link: str = "") -> Page:
     """The account's deliveries, newest first; only those in `state` if it is
-    one of DELIVERY_STATES."""
+    one of DELIVERY_STATES (account + time, or account + state + time index)."""
     query = select(*columns(webhooks, DeliveryRow)).where(webhooks.c.account_id == account_id)
     if state in DELIVERY_STATES:
         query = query.where(webhooks.c.state == state)
-    query = query.order_by(webhooks.c.created_at.desc(), webhooks.c.id.desc())
-    return page_of(conn, query, page, DeliveryRow)
+    key = (webhooks.c.created_at, webhooks.c.id)
+    return keyset_page(conn, query, key, link, DeliveryRow)

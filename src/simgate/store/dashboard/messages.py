@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from simgate.domain.number_search import ANY_NUMBER, NumberSearch
 from simgate.domain.states import MESSAGE_STATES
-from simgate.store.dashboard.common import Page, columns, count_if, page_of
+from simgate.store.dashboard.common import Page, columns, count_if, keyset_page
 from simgate.store.tables import link_clicks, message_events, messages
 
 
@@ -77,28 +78,38 @@ class LinkRow:
     last_click: datetime | None
 
 
+_NEWEST = (messages.c.created_at, messages.c.id)
+
+
 def page_of_messages(
     conn: Connection,
     account_id: int,
-    page: int,
-    digits: str = "",
+    link: str = "",
+    number: NumberSearch = ANY_NUMBER,
     state: str = "",
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Page:
-    """The account's messages, newest first: numbers holding `digits`, in `state`
-    (if one of MESSAGE_STATES), accepted in [since, until)."""
+    """The account's messages, newest first, on the page `link` points at:
+    to `number` (a whole one, or numbers holding its digits), in `state` (if
+    one of MESSAGE_STATES), accepted in [since, until).
+
+    Each filter has an index that yields its rows newest first (account +
+    number, account + state, account + time); only a part of a number has
+    none, and each page then looks through at most SCAN_WINDOW messages."""
     query = select(*_MESSAGE).where(messages.c.account_id == account_id)
-    if digits:
-        query = query.where(messages.c.phone_number.contains(digits, autoescape=True))
+    if number.exact is not None:
+        query = query.where(messages.c.phone_number == number.exact)
     if state in MESSAGE_STATES:
         query = query.where(messages.c.state == state)
     if since is not None:
         query = query.where(messages.c.created_at >= since)
     if until is not None:
         query = query.where(messages.c.created_at < until)
-    query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc())
-    return page_of(conn, query, page, MessageRow)
+    sparse = None
+    if number.exact is None and number.digits:
+        sparse = messages.c.phone_number.contains(number.digits, autoescape=True)
+    return keyset_page(conn, query, _NEWEST, link, MessageRow, sparse=sparse)
 
 
 def message(conn: Connection, account_id: int, message_id: int) -> MessageRow | None:
@@ -128,22 +139,19 @@ def clicks(conn: Connection, message_id: int, limit: int) -> list[ClickRow]:
     return [ClickRow(**row._mapping) for row in rows]
 
 
-def page_of_links(conn: Connection, account_id: int, page: int) -> Page:
+def page_of_links(conn: Connection, account_id: int, link: str = "") -> Page:
     """A page of tracked links, newest first, with clicks by people and by previews."""
-    # Page the messages first (by the account/created index), then count the
-    # clicks of those 50 only: the cost does not grow with the account's history.
-    query = (
-        select(
-            messages.c.id,
-            messages.c.phone_number,
-            messages.c.url,
-            messages.c.short_code,
-            messages.c.created_at,
-        )
-        .where(messages.c.account_id == account_id, messages.c.short_code.is_not(None))
-        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
-    )
-    result = page_of(conn, query, page, dict)
+    # Page the messages first (by the partial index of messages with a link),
+    # then count the clicks of those 50 only: the cost does not grow with the
+    # account's history.
+    query = select(
+        messages.c.id,
+        messages.c.phone_number,
+        messages.c.url,
+        messages.c.short_code,
+        messages.c.created_at,
+    ).where(messages.c.account_id == account_id, messages.c.short_code.is_not(None))
+    result = keyset_page(conn, query, _NEWEST, link, dict)
     ids = [row["id"] for row in result.rows]
     counts: dict[int, tuple[int, int, datetime | None]] = {}
     if ids:
@@ -169,7 +177,7 @@ def page_of_links(conn: Connection, account_id: int, page: int) -> Page:
         )
         for r in result.rows
     ]
-    return Page(rows, result.page, result.has_next)
+    return replace(result, rows=rows)
 
 
 def link_totals(conn: Connection, account_id: int) -> tuple[int, int]:
