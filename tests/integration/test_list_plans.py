@@ -29,6 +29,8 @@ from simgate.store import calls as call_store
 from simgate.store import campaigns as campaign_store
 from simgate.store import contacts as contact_store
 from simgate.store import lists as list_store
+from simgate.store import messages as message_store
+from simgate.store import outbox
 from simgate.store.db import make_engine
 from simgate.store.tables import (
     calls,
@@ -442,3 +444,28 @@ def test_the_calls_page_reads_qualifications_of_its_calls_only(
     (plan,) = plans(engine, [statement])
     assert_indexed(plan, "ix_qualifications_call_id", sorted_ok=True)  # a page's few rows
     assert call_store  # the v2 reads above go through it
+
+
+def test_the_claims_read_only_what_is_due(filled: tuple[Engine, Account]) -> None:
+    """The dispatcher's claim reads the account's queue in sending order off
+    its partial index (not every account's queue, sorted), and the webhook
+    sender's claim the due range of pending deliveries."""
+    engine, owner = filled
+    seen: list[tuple[str, Any]] = []
+
+    def listen(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        with engine.begin() as conn:
+            message_store.due(conn, owner.id, 10, frozenset({1}))
+            outbox.claim_due(conn, NOW, 10, ["https://down.example.com/"], NOW)
+            conn.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    claim, deliveries = plans(
+        engine, [(s, p) for s, p in seen if "FROM messages" in s or "UPDATE webhooks" in s]
+    )
+    assert_indexed(claim, "ix_messages_queue")
+    assert_indexed(deliveries, "ix_webhooks_due", sorted_ok=True)

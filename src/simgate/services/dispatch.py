@@ -211,7 +211,7 @@ def claim(
     gate = gate or dispatch_policy.gates(conn, [account_id], now)[account_id]
     dispatch_policy.hold(conn, gate, now)
     sims = device_store.sims_of(conn, list(capacity))
-    rows = store.due(conn, account_id, now, wanted, _all_slots(sims))
+    rows = store.due(conn, account_id, wanted, _all_slots(sims))
     rows = _drop_undeliverable(conn, _drop_expired(conn, rows, now), max_handovers, now)
     rows = dispatch_policy.admit(gate, rows)
     if not rows:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert, Select, Update
 
@@ -269,14 +269,19 @@ def mark_expired(conn: Connection, message_ids: list[int], reason: str, now: dat
 def due(
     conn: Connection,
     account_id: int,
-    now: datetime,
     limit: int,
     slots: frozenset[int] = frozenset({1}),
 ) -> list[Due]:
-    """Up to `limit` queued messages of the account that are due, in sending
-    order, locked against other nodes (FOR UPDATE SKIP LOCKED on PostgreSQL).
-    A message that names a SIM is due only if one of `slots` (the SIM slots
-    of the devices that may take work now) is its own; the others wait."""
+    """Up to `limit` queued messages of the account, in sending order, locked
+    against other nodes (FOR UPDATE SKIP LOCKED on PostgreSQL). A message that
+    names a SIM is due only if one of `slots` (the SIM slots of the devices
+    that may take work now) is its own; the others wait.
+
+    Every queued message is due: a message is queued only once its send date
+    has passed (insert_new, promote_due). The claim reads the partial index
+    ix_messages_queue: it costs the rows it hands over, never the backlog of
+    other accounts (a filter on the send date would let SQLite prefer
+    ix_messages_due, which holds every account's queue)."""
     rows = conn.execute(
         select(
             messages.c.id,
@@ -292,8 +297,9 @@ def due(
         )
         .where(
             messages.c.account_id == account_id,
-            messages.c.state == "queued",
-            messages.c.send_at <= now,
+            # A literal, not a parameter: only then may the planners read the
+            # partial index ix_messages_queue (the account's queue in order).
+            messages.c.state == literal_column("'queued'"),
             or_(messages.c.sim.is_(None), messages.c.sim.in_(sorted(slots))),
         )
         .order_by(messages.c.priority.desc(), messages.c.send_at, messages.c.id)

@@ -159,6 +159,18 @@ messages = Table(
     Index("ix_messages_campaign", "campaign_id", "state"),
     # What expires next among messages not yet handed over (the dispatcher's sweep).
     Index("ix_messages_expiring", "state", "valid_until"),
+    # An account's queue in sending order (the dispatcher's claim): only queued
+    # rows, so that a claim reads the messages it hands over, never the backlog
+    # of other accounts or the history.
+    Index(
+        "ix_messages_queue",
+        "account_id",
+        text("priority DESC"),
+        "send_at",
+        "id",
+        sqlite_where=text("state = 'queued'"),
+        postgresql_where=text("state = 'queued'"),
+    ),
 )
 
 message_events = Table(

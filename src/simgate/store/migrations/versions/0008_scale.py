@@ -5,6 +5,8 @@ Revision ID: 0008
 Revises: 0007
 """
 
+from typing import Any
+
 import sqlalchemy as sa  # noqa: F401  (used by the sections below as they fill in)
 from alembic import op  # noqa: F401
 
@@ -109,8 +111,16 @@ _REPLACED = (  # (table, old name, old columns, new name, new columns)
         ["account_id", "created_at", "id"],
     ),
 )
-_ADDED = (  # (table, name, columns, partial condition)
+_ADDED: tuple[
+    tuple[str, str, list[Any], str | None], ...
+] = (  # (table, name, columns, partial condition)
     ("messages", "ix_messages_account_state", ["account_id", "state", "created_at", "id"], None),
+    (  # the dispatcher's claim: an account's queue in sending order
+        "messages",
+        "ix_messages_queue",
+        ["account_id", sa.text("priority DESC"), "send_at", "id"],
+        "state = 'queued'",
+    ),
     (
         "messages",
         "ix_messages_account_links",
