@@ -50,10 +50,10 @@ def test_whole_hours_are_on_the_hour_and_edges_are_short(
     if pieces.whole is not None:
         assert all(b is None or b == floor_hour(b) for b in pieces.whole)
         assert len(pieces.edges) <= 2
-        assert all(b - a < HOUR for a, b in pieces.edges if a and b)  # type: ignore[operator]
+        assert all(b - a < HOUR for a, b in pieces.edges if a and b)
     else:
         assert len(pieces.edges) <= 1
-        assert all(b - a < 2 * HOUR for a, b in pieces.edges if a and b)  # type: ignore[operator]
+        assert all(b - a < 2 * HOUR for a, b in pieces.edges if a and b)
 
 
 def test_a_range_on_the_hours_needs_no_edge() -> None:

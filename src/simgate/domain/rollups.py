@@ -4,7 +4,8 @@ figures the overview and v2 stats show, from counts by (state, reached).
 
 The rollups count the messages accepted (created_at) in each UTC hour by
 state and by how far they got: NOT_SENT, SENT (sent_at set) or DELIVERED
-(delivered_at set), whatever their state became later (docs/storage.md).
+(delivered_at set), whatever their state became later (docs/dashboard.md,
+"How the counts are kept").
 """
 
 from __future__ import annotations

@@ -496,7 +496,7 @@ webhooks = Table(
     Index("ix_webhooks_finished", "state", "done_at"),
 )
 
-# --- Rollups (issue 14; store/rollups.py, docs/storage.md) ---------------------
+# --- Rollups (issue 14; store/rollups.py; docs/dashboard.md, "How the counts are kept")
 # Derived from `messages` by triggers (migration 0008), never written by code:
 # the overview, v2 stats and campaign counts read them instead of counting the
 # account's history. hour = created_at truncated to the UTC hour; reached =

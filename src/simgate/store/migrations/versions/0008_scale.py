@@ -29,7 +29,8 @@ def downgrade() -> None:
 
 
 # Kept by triggers on `messages`, so that every path that inserts, changes or
-# deletes a message counts without knowing it (docs/storage.md):
+# deletes a message counts without knowing it (docs/dashboard.md, "How the
+# counts are kept"):
 # - SQLite: row triggers add to the counts in place (one writer, no contention);
 # - PostgreSQL: statement triggers append one aggregated delta per key the
 #   statement changed (transition tables), so that concurrent transactions
