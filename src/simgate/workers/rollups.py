@@ -17,6 +17,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+import anyio
+
 from simgate.store import rollups
 from simgate.store.db import run_write_async
 
@@ -32,7 +34,8 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     """Worker entry point (runtime.py)."""
     while not stop.is_set():
         try:
-            await run_write_async(runtime.engine, rollups.compact)
+            if await run_write_async(runtime.engine, rollups.compact):
+                await anyio.to_thread.run_sync(rollups.vacuum_deltas, runtime.engine)
         except Exception:
             log.exception("folding the rollups' deltas failed; trying again")
         with contextlib.suppress(TimeoutError):
