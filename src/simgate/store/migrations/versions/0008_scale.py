@@ -124,6 +124,7 @@ def _rollups_up() -> None:
         sa.PrimaryKeyConstraint(
             "account_id", "hour", "state", "reached", name=op.f("pk_message_counts")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "message_count_deltas",
@@ -142,6 +143,7 @@ def _rollups_up() -> None:
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("campaign_id", "state", name=op.f("pk_campaign_counts")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "campaign_count_deltas",
