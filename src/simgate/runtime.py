@@ -102,7 +102,7 @@ def bootstrap(
 ) -> Runtime:
     """Build a node's runtime; nothing runs until `start`."""
     from simgate import web
-    from simgate.workers import dispatcher, reports, retention, webhooks
+    from simgate.workers import dispatcher, reports, retention, rollups, webhooks
 
     engine = engine or make_engine(settings)
     if migrate:
@@ -141,6 +141,8 @@ def bootstrap(
     runtime.workers.add(Worker("pruner", retention.run))
     if listener is not None:
         runtime.workers.add(Worker("wake-listener", listener.run, ready=listener.ready))
+    if engine.dialect.name == "postgresql":  # SQLite's triggers need no compaction
+        runtime.workers.add(Worker("rollups", rollups.run))
     return runtime
 
 

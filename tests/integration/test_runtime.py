@@ -96,8 +96,8 @@ def test_readyz_says_whether_this_node_can_take_traffic(
         answer = wait_for(lambda: (r := live.get("/readyz")).status_code == 200 and r)
         assert answer.json() == {"status": "ready", "reasons": []}
         workers = live.get("/healthz").json()["workers"]
-        listener = {"wake-listener"} if settings.database_url else set()
-        expected = {"dispatcher", "reports", "webhooks", "pruner"} | listener
+        postgres_only = {"wake-listener", "rollups"} if settings.database_url else set()
+        expected = {"dispatcher", "reports", "webhooks", "pruner"} | postgres_only
         assert {w["name"] for w in workers} == expected
         assert all(w["running"] and w["ready"] and w["restarts"] == 0 for w in workers)
 

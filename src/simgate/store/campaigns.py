@@ -1,8 +1,8 @@
 """Queries on `campaigns` and `campaign_recipients`, and a campaign's
 messages (messages.campaign_id, index ix_messages_campaign).
 
-Counts of a page of campaigns are one GROUP BY over their messages, never a
-query per campaign.
+Counts of a page of campaigns are one read of their rollups (by state), never
+a query per campaign nor a count of their messages.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from simgate.store import rollups
 from simgate.store.messages import MessageRef
 from simgate.store.tables import (
     campaign_recipients,
@@ -145,19 +146,8 @@ def recipients_of(conn: Connection, campaign_id: int) -> list[RecipientRow]:
 
 def states_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """campaign id → message state → how many, for all the campaigns at once
-    (ix_messages_campaign covers it)."""
-    ids = list(campaign_ids)
-    found: dict[int, dict[str, int]] = {i: {} for i in ids}
-    if not ids:
-        return found
-    query = (
-        select(messages.c.campaign_id, messages.c.state, func.count())
-        .where(messages.c.campaign_id.in_(ids))
-        .group_by(messages.c.campaign_id, messages.c.state)
-    )
-    for campaign_id, state, count in conn.execute(query):
-        found[int(campaign_id)][state] = int(count)
-    return found
+    (from the campaign_counts rollup: store/rollups.py)."""
+    return rollups.states_by_campaign(conn, campaign_ids)
 
 
 def clicks_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[int, int]:

@@ -1,8 +1,8 @@
 """Counting an account's activity over a time range (v2 stats/overview) and
 reading its latest link clicks (stats/clicks).
 
-Each count is one COUNT over an indexed range: messages by (account,
-created_at), received SMS by (account, received_at), calls by (account,
+Messages come from the hourly rollups (store/rollups.py); each other count
+is one COUNT over an indexed range: received SMS by (account, received_at), calls by (account,
 call_time), clicks by (account, clicked_at).
 """
 
@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, true
 
+from simgate.domain.rollups import by_state
+from simgate.store import rollups
 from simgate.store.tables import contacts, incoming_sms, link_clicks, messages
 
 
@@ -40,14 +42,9 @@ def _in_range(column: Any, since: datetime | None, until: datetime | None) -> An
 def sent_by_state(
     conn: Connection, account_id: int, since: datetime | None, until: datetime | None
 ) -> dict[str, int]:
-    """The account's messages accepted in [since, until), by state."""
-    rows = conn.execute(
-        select(messages.c.state, func.count())
-        .where(messages.c.account_id == account_id)
-        .where(_in_range(messages.c.created_at, since, until))
-        .group_by(messages.c.state)
-    )
-    return {state: int(n) for state, n in rows}
+    """The account's messages accepted in [since, until), by state (from the
+    hourly rollups, and the messages of the edge hours)."""
+    return by_state(rollups.tally(conn, account_id, since, until))
 
 
 def received_count(

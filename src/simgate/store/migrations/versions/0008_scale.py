@@ -30,12 +30,176 @@ def downgrade() -> None:
 # (message counts per account, hour and state; campaign counts per state)
 
 
+# Kept by triggers on `messages`, so that every path that inserts, changes or
+# deletes a message counts without knowing it (docs/dashboard.md, "How the
+# counts are kept"):
+# - SQLite: row triggers add to the counts in place (one writer, no contention);
+# - PostgreSQL: statement triggers append one aggregated delta per key the
+#   statement changed (transition tables), so that concurrent transactions
+#   never wait on a shared counter row; store/rollups.compact folds them in.
+# The hour must compare like the datetimes SQLAlchemy binds: on SQLite the text
+# 'YYYY-MM-DD HH:MM:SS.ffffff', hence the format below.
+
+_SQLITE_HOUR = "strftime('%Y-%m-%d %H:00:00.000000', {row}.created_at)"
+_REACHED = (
+    "CASE WHEN {row}.delivered_at IS NOT NULL THEN 2"
+    " WHEN {row}.sent_at IS NOT NULL THEN 1 ELSE 0 END"
+)
+
+
+def _sqlite_add(row: str, n: str) -> str:
+    """The statements that add `n` to the counts of the keys of `row` (NEW/OLD)."""
+    hour, reached = _SQLITE_HOUR.format(row=row), _REACHED.format(row=row)
+    return f"""
+    INSERT INTO message_counts (account_id, hour, state, reached, n)
+    VALUES ({row}.account_id, {hour}, {row}.state, {reached}, {n})
+    ON CONFLICT (account_id, hour, state, reached) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO campaign_counts (campaign_id, state, n)
+    SELECT {row}.campaign_id, {row}.state, {n} WHERE {row}.campaign_id IS NOT NULL
+    ON CONFLICT (campaign_id, state) DO UPDATE SET n = n + excluded.n;"""
+
+
+_SQLITE_KEY_CHANGED = " OR ".join(
+    f"OLD.{column} IS NOT NEW.{column}"
+    for column in ("account_id", "created_at", "state", "campaign_id")
+) + (
+    " OR (OLD.sent_at IS NULL) IS NOT (NEW.sent_at IS NULL)"
+    " OR (OLD.delivered_at IS NULL) IS NOT (NEW.delivered_at IS NULL)"
+)
+
+_SQLITE_TRIGGERS = {
+    "messages_rollup_insert": f"AFTER INSERT ON messages BEGIN {_sqlite_add('NEW', '1')} END",
+    "messages_rollup_update": (
+        "AFTER UPDATE OF account_id, created_at, state, sent_at, delivered_at, campaign_id"
+        f" ON messages WHEN {_SQLITE_KEY_CHANGED}"
+        f" BEGIN {_sqlite_add('OLD', '-1')} {_sqlite_add('NEW', '1')} END"
+    ),
+    "messages_rollup_delete": f"AFTER DELETE ON messages BEGIN {_sqlite_add('OLD', '-1')} END",
+}
+
+_PG_KEYS = (
+    "m.account_id, date_trunc('hour', m.created_at) AS hour, m.state, "
+    + _REACHED.format(row="m")
+    + " AS reached"
+)
+
+
+def _pg_deltas(signed_rows: str) -> str:
+    """Append the net change per key of `signed_rows` (columns of messages plus n)."""
+    return f"""
+    INSERT INTO message_count_deltas (account_id, hour, state, reached, n)
+    SELECT account_id, hour, state, reached, sum(n) FROM (
+        SELECT {_PG_KEYS}, n FROM ({signed_rows}) AS m
+    ) AS k GROUP BY account_id, hour, state, reached HAVING sum(n) <> 0;
+    INSERT INTO campaign_count_deltas (campaign_id, state, n)
+    SELECT campaign_id, state, sum(n) FROM ({signed_rows}) AS m
+    WHERE campaign_id IS NOT NULL
+    GROUP BY campaign_id, state HAVING sum(n) <> 0;"""
+
+
+_PG_ROWS = {
+    "insert": ("new_rows", "SELECT *, 1 AS n FROM new_rows"),
+    "update": (
+        "old_rows",
+        "SELECT *, -1 AS n FROM old_rows UNION ALL SELECT *, 1 AS n FROM new_rows",
+    ),
+    "delete": ("old_rows", "SELECT *, -1 AS n FROM old_rows"),
+}
+
+
+def _pg_referencing(event: str) -> str:
+    return {
+        "insert": "REFERENCING NEW TABLE AS new_rows",
+        "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "delete": "REFERENCING OLD TABLE AS old_rows",
+    }[event]
+
+
 def _rollups_up() -> None:
-    pass
+    op.create_table(
+        "message_counts",
+        sa.Column("account_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("hour", sa.DateTime(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("reached", sa.Integer(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "account_id", "hour", "state", "reached", name=op.f("pk_message_counts")
+        ),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "message_count_deltas",
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("hour", sa.DateTime(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("reached", sa.Integer(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+    )
+    op.create_index(
+        "ix_message_count_deltas_account_hour", "message_count_deltas", ["account_id", "hour"]
+    )
+    op.create_table(
+        "campaign_counts",
+        sa.Column("campaign_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("campaign_id", "state", name=op.f("pk_campaign_counts")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "campaign_count_deltas",
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_campaign_count_deltas_campaign", "campaign_count_deltas", ["campaign_id"])
+    # Triggers first, then the backfill, in the same transaction: on PostgreSQL
+    # CREATE TRIGGER locks out writers of messages until the commit, so no
+    # message is counted twice or missed.
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        hour = "date_trunc('hour', created_at)"
+        for event, (_, rows) in _PG_ROWS.items():
+            bind.exec_driver_sql(
+                f"CREATE FUNCTION simgate_messages_rollup_{event}() RETURNS trigger"
+                f" LANGUAGE plpgsql AS $$ BEGIN {_pg_deltas(rows)} RETURN NULL; END $$"
+            )
+            bind.exec_driver_sql(
+                f"CREATE TRIGGER messages_rollup_{event} AFTER {event.upper()} ON messages"
+                f" {_pg_referencing(event)} FOR EACH STATEMENT"
+                f" EXECUTE FUNCTION simgate_messages_rollup_{event}()"
+            )
+    else:
+        hour = _SQLITE_HOUR.format(row="messages")
+        for name, body in _SQLITE_TRIGGERS.items():
+            bind.exec_driver_sql(f"CREATE TRIGGER {name} {body}")
+    reached = _REACHED.format(row="messages")
+    bind.exec_driver_sql(
+        "INSERT INTO message_counts (account_id, hour, state, reached, n)"
+        f" SELECT account_id, {hour}, state, {reached}, count(*) FROM messages"
+        f" GROUP BY account_id, {hour}, state, {reached}"
+    )
+    bind.exec_driver_sql(
+        "INSERT INTO campaign_counts (campaign_id, state, n)"
+        " SELECT campaign_id, state, count(*) FROM messages WHERE campaign_id IS NOT NULL"
+        " GROUP BY campaign_id, state"
+    )
 
 
 def _rollups_down() -> None:
-    pass
+    bind = op.get_bind()
+    for event in ("insert", "update", "delete"):
+        bind.exec_driver_sql(
+            f"DROP TRIGGER IF EXISTS messages_rollup_{event}"
+            + (" ON messages" if bind.dialect.name == "postgresql" else "")
+        )
+        if bind.dialect.name == "postgresql":
+            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS simgate_messages_rollup_{event}()")
+    op.drop_table("campaign_count_deltas")
+    op.drop_table("campaign_counts")
+    op.drop_table("message_count_deltas")
+    op.drop_table("message_counts")
 
 
 # --- List indexes -------------------------------------------------------------
