@@ -86,6 +86,7 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
             text, phone = demo_setup.prepare(runtime.engine, settings)
             click.echo(text)
             runtime.workers.add(Worker("demo-phone", phone))
+        serving.settle_heap()
         uvicorn.run(
             app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
         )

@@ -153,11 +153,17 @@ def runtime_of(app: FastAPI) -> Runtime:
 
 
 def get_runtime(connection: HTTPConnection) -> Runtime:
-    """FastAPI dependency (HTTP and WebSocket routes alike)."""
+    """The runtime serving this request (HTTP and WebSocket alike)."""
     return runtime_of(connection.app)
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def _runtime_dependency(connection: HTTPConnection) -> Runtime:
+    # Async so that FastAPI calls it on the event loop: a plain function
+    # dependency costs every request a hop to a worker thread and back.
+    return runtime_of(connection.app)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 
 
 async def _threads_done(timeout: float) -> None:

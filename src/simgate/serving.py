@@ -25,6 +25,7 @@ calls it when the server starts shutting down.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import Any, ClassVar
 
@@ -154,6 +155,21 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": bool(settings.forwarded_allow_ips),
         "forwarded_allow_ips": settings.forwarded_allow_ips or None,
     }
+
+
+def settle_heap() -> None:
+    """Tune the garbage collector for serving, once the app is built.
+
+    Everything made at startup (modules, routes, compiled statements) lives
+    as long as the process: frozen, full collections no longer walk it, and
+    they were the longest pauses in the tail of single requests. A request
+    allocates a few thousand objects and frees them by reference counting, so
+    the youngest generation is collected every 10,000 allocations instead
+    of 700: fewer pauses for cycles that are rare here.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def raise_open_file_limit() -> None:

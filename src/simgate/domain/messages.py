@@ -109,6 +109,8 @@ def _priority(raw: Any) -> int | None:
     return value if value in PRIORITY_RANGE else None
 
 
+# A batch's messages usually share one link: check each distinct one once.
+@lru_cache(maxsize=1024)
 def _valid_url(url: str) -> bool:
     if len(url) > MAX_URL_LENGTH or not url.isprintable() or " " in url:
         return False

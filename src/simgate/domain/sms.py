@@ -10,6 +10,7 @@ little more than plain division suggests.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +21,11 @@ GSM7_BASIC = frozenset(
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 # What a client may write in GSM-7 text: the escape itself is not a character.
 _GSM7_TEXT = (GSM7_BASIC - {"\x1b"}) | GSM7_EXTENSION
+
+# An ASCII character that is not one septet of the basic table: the
+# extension table's (two septets), and what GSM-7 lacks (controls other than
+# line breaks, the escape itself, the backtick, DEL).
+_NOT_PLAIN_ASCII = re.compile(r"[^\n\r -Z_a-z]")
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -63,6 +69,10 @@ def _segments(encoding: Encoding, text: str, doubles: frozenset[str] | None) -> 
 
 def count_segments(text: str) -> Segments:
     """How many SMS parts `text` takes, and in which encoding."""
+    if text.isascii() and _NOT_PLAIN_ASCII.search(text) is None:
+        # Most texts: one septet per character, no set built (a third of the cost).
+        units = len(text)
+        return Segments("GSM-7", 1 if units <= 160 else -(-units // 153), units)
     chars = frozenset(text)
     if chars <= _GSM7_TEXT:
         return _segments("GSM-7", text, (chars & GSM7_EXTENSION) or None)

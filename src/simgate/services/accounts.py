@@ -11,6 +11,7 @@ from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import ids
 from simgate.domain.numbers import is_valid_region
 from simgate.errors import AuthError, NotFound
+from simgate.services import access_cache
 from simgate.store import accounts as store
 from simgate.store.accounts import Account, KeyInfo
 from simgate.store.db import run_write_async
@@ -20,6 +21,7 @@ __all__ = [
     "KeyInfo",
     "authenticate",
     "authenticate_request",
+    "cached_account",
     "create_account",
     "create_key",
     "get_account",
@@ -100,27 +102,57 @@ def revoke_key(engine: Engine, email: str, key_id: int, clock: Clock = SYSTEM_CL
         raise NotFound(f"no active key {key_id} for {email}")
 
 
-def authenticate(conn: Connection, login: object, access_key: object) -> Account:
-    """The account for (login, key); AuthError alike for unknown login and wrong key."""
+def _credentials(login: object, access_key: object) -> tuple[str, str]:
+    """(login as looked up, hash of the key); AuthError for what no account can match."""
     if not isinstance(login, str) or not isinstance(access_key, str):
         raise AuthError()
     if len(login) > 320 or "\x00" in login:  # no such login; PostgreSQL refuses NUL
         raise AuthError()
+    return login.strip(), ids.hash_secret(access_key)
+
+
+def authenticate(conn: Connection, login: object, access_key: object) -> Account:
+    """The account for (login, key); AuthError alike for unknown login and wrong key.
+
+    A pair that matched within the last second is answered from the access
+    cache (services/access_cache: a revocation on this node takes effect at
+    once, elsewhere within a second); a wrong key is always checked."""
     # Hash first, always: the lookup costs the same whether the login exists.
-    key_hash = ids.hash_secret(access_key)
+    login, key_hash = _credentials(login, access_key)
+    cache = access_cache.of(conn.engine)
+    usable = cache.usable(conn)
+    if usable and (found := cache.account(login, key_hash)) is not None:
+        return found
+    generation = cache.generation()
     match = None
-    for account, stored_hash in store.active_keys(conn, login.strip()):
+    for account, stored_hash in store.active_keys(conn, login):
         if ids.secret_matches_hash(key_hash, stored_hash):
             match = account
     if match is None:
         raise AuthError()
+    if usable:
+        cache.put_account(login, key_hash, match, generation)
     return match
 
 
+def cached_account(engine: Engine, login: object, access_key: object) -> Account | None:
+    """The account for (login, key) if the access cache knows it, else None
+    (then `authenticate` in a transaction tells)."""
+    try:
+        login, key_hash = _credentials(login, access_key)
+    except AuthError:
+        return None
+    return access_cache.of(engine).account(login, key_hash)
+
+
 async def authenticate_request(engine: Engine, login: object, access_key: object) -> Account:
-    """`authenticate` for an API request, in a transaction of its own.
+    """`authenticate` for an API request, in a transaction of its own unless
+    the access cache knows the pair.
 
     Through the writer like every other API transaction: on SQLite every
     transaction takes the write lock, and queueing beats the busy handler.
     """
+    known = cached_account(engine, login, access_key)
+    if known is not None:
+        return known
     return await run_write_async(engine, lambda conn: authenticate(conn, login, access_key))

@@ -20,7 +20,7 @@ from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.dates import iso_z
 from simgate.domain.messages import Draft, Rejected, judge
 from simgate.services import sending_policy
-from simgate.services.accounts import Account, authenticate
+from simgate.services.accounts import Account, authenticate, cached_account
 from simgate.store import messages as store
 from simgate.store.db import run_write, run_write_async
 from simgate.store.messages import StoredMessage
@@ -104,9 +104,11 @@ async def accept_with_key(
     for the writer and one commit per request, shared with concurrent
     requests on SQLite). Raises AuthError, storing nothing."""
     if len(items) <= JUDGE_APART:
+        # Most requests come with a key used a moment ago: no read for it.
+        known = cached_account(engine, login, access_key)
 
         def work(conn: Connection) -> tuple[Account, list[dict[str, Any]], int]:
-            account = authenticate(conn, login, access_key)
+            account = known or authenticate(conn, login, access_key)
             now = clock.now()
             judged = _judge_all(account, items, public_url, now)
             return (account, *_store(conn, account, judged, now))

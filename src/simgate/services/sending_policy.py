@@ -18,6 +18,8 @@ from sqlalchemy import Connection
 
 from simgate.domain import windows
 from simgate.domain.messages import Draft, Rejected
+from simgate.services import access_cache
+from simgate.services.access_cache import SendingFacts
 from simgate.store import policies, suppressions
 from simgate.store.accounts import Account
 from simgate.store.suppressions import Refusal
@@ -31,6 +33,20 @@ class Applied:
     refused: dict[str, Rejected]  # id_sms_api → its refusal
 
 
+def sending_facts(conn: Connection, account_id: int) -> SendingFacts:
+    """The account's policy and whether its opt-out list is empty, cached briefly."""
+    cache = access_cache.of(conn.engine)
+    usable = cache.usable(conn)
+    found = cache.facts(account_id) if usable else None
+    if found is None:
+        generation = cache.generation()
+        policy = policies.get(conn, account_id)
+        found = SendingFacts(policy, suppressions.is_empty(conn, account_id))
+        if usable:
+            cache.put_facts(account_id, found, generation)
+    return found
+
+
 def apply(
     conn: Connection,
     account: Account,
@@ -39,12 +55,17 @@ def apply(
     campaign_id: int | None = None,
 ) -> Applied:
     """Apply the account's policy to `fresh` drafts (changed in place); the
-    refused ones are recorded for the audit trail. Two reads: the policy
-    (a primary key) and the opt-out list (the batch's numbers)."""
+    refused ones are recorded for the audit trail. The policy and whether
+    the opt-out list is empty come from the access cache (services/
+    access_cache) or two primary-key reads; a list that is not empty is
+    looked up for the batch's numbers."""
     if not fresh:
         return Applied([], {})
-    policy = policies.get(conn, account.id)
-    blocked = suppressions.among(conn, account.id, {d.phone_number for d in fresh})
+    facts = sending_facts(conn, account.id)
+    policy = facts.policy
+    blocked = suppressions.among(
+        conn, account.id, {d.phone_number for d in fresh}, empty=facts.optouts_empty
+    )
     kept: list[Draft] = []
     refused: dict[str, Rejected] = {}
     country = account.region if policy.skip_holidays else None

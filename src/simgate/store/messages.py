@@ -135,14 +135,68 @@ def insert_new(
     # executemany is the cheap path. Only the client's own ids can race a
     # concurrent repeat, settled by the unique constraint.
     generated = [row for row, d in zip(rows, fresh, strict=True) if not d.client_id]
-    if generated:
-        conn.execute(insert(messages), generated)
+    if generated and conn.dialect.name == "sqlite":
+        _insert_on_sqlite(conn, generated)
+    elif generated:
+        conn.execute(_INSERT, generated)
     own = [row for row, d in zip(rows, fresh, strict=True) if d.client_id]
     if not own:
         return len(generated), set()
     stmt = _upsert(conn).on_conflict_do_nothing(index_elements=["account_id", "id_sms_api"])
     won = {r.id_sms_api for r in conn.execute(stmt.returning(messages.c.id_sms_api), own)}
     return len(generated), won
+
+
+_INSERT = insert(messages)
+# Every column insert_new sets, defaults included (`handovers`), in order.
+_COLUMNS = (
+    *("account_id", "id_sms_api", "request_hash", "phone_number", "message", "url"),
+    *("short_code", "priority", "encoding", "segments", "state", "send_at", "created_at"),
+    *("attempts", "handovers", "campaign_id", "valid_until", "sim", "windowed"),
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_bind_processors: dict[Any, list[tuple[int, Any]]] = {}
+
+
+def _insert_on_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """`conn.execute(_INSERT, rows)` for SQLite at a fifth of the cost: one
+    executemany on the driver, the values stored exactly as SQLAlchemy
+    stores them (its own bind processors: DateTime as text, Boolean as 0/1).
+    SQLAlchemy's statement path cost 150 µs for a one-row insert and 40 µs a
+    row in batches of 500, most of a sendsms' time in the writer.
+
+    The commit hooks (store/notify, the dispatcher's wake-up) hear of it as
+    of `_INSERT`: the driver's statement would pass them by."""
+    dialect = conn.dialect
+    processors = _bind_processors.get(dialect)
+    if processors is None:
+        processors = []
+        for index, name in enumerate(_COLUMNS):
+            process = messages.c[name].type._cached_bind_processor(dialect)
+            if process is not None:
+                processors.append((index, process))
+        _bind_processors[dialect] = processors
+    # A batch shares a few distinct dates (`now`, a send date): each is
+    # formatted once, not once a row (SQLAlchemy's DateTime formatting was
+    # an eighth of a batch's time in the writer).
+    done: list[dict[Any, Any]] = [{} for _ in processors]
+    values: list[tuple[Any, ...]] = []
+    for row in rows:
+        row.setdefault("handovers", 0)
+        value = [row[name] for name in _COLUMNS]
+        for (index, process), seen in zip(processors, done, strict=True):
+            raw = value[index]
+            if raw is not None:
+                stored = seen.get(raw)
+                if stored is None:
+                    stored = seen[raw] = process(raw)
+                value[index] = stored
+        values.append(tuple(value))
+    options = conn.get_execution_options()
+    conn.exec_driver_sql(_SQLITE_INSERT, values)
+    conn.dispatch.after_execute(conn, _INSERT, rows, {}, options, None)
 
 
 def ids_by_client_id(conn: Connection, account_id: int, client_ids: list[str]) -> dict[str, int]:

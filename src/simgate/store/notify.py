@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Engine, Table, event
-from sqlalchemy.sql import Insert
+from sqlalchemy.sql import Delete, Insert, Update
 
 # Is this statement (clause, execution options) one the worker must hear of?
 Wrote = Callable[[Any, Any], bool]
@@ -106,3 +106,37 @@ def listen(
                     heard(note.channel)
         finally:
             listening.clear()
+
+
+def watch_writes(engine: Engine, tables: Iterable[Table], changed: Callable[[], None]) -> str:
+    """Call `changed` whenever a statement on `engine` writes one of `tables`:
+    at once, again when its transaction commits and once more when its
+    connection goes back to the pool (after the commit). For caches of rows
+    that change rarely: whatever a reader cached before the commit is
+    forgotten by the time the writer's caller goes on.
+
+    Returns the `conn.info` key that is set while a transaction holds such a
+    write not yet committed: its own reads see what others cannot, so they
+    must not be cached."""
+    watched = frozenset(tables)
+    key = f"simgate_wrote_{'_'.join(sorted(t.name for t in watched))}"
+
+    def after_execute(conn: Any, clause: Any, _m: Any, _p: Any, _o: Any, _r: Any) -> None:
+        if isinstance(clause, Insert | Update | Delete) and clause.table in watched:
+            conn.info[key] = True
+            changed()
+
+    def on_end(conn: Any) -> None:
+        if conn.info.pop(key, None):
+            conn.info[key + "_done"] = True
+            changed()
+
+    def on_checkin(_dbapi: Any, record: Any) -> None:
+        if record is not None and record.info.pop(key + "_done", None):
+            changed()
+
+    event.listen(engine, "after_execute", after_execute)
+    event.listen(engine, "commit", on_end)
+    event.listen(engine, "rollback", on_end)
+    event.listen(engine.pool, "checkin", on_checkin)
+    return key

@@ -26,19 +26,22 @@ class Refusal:
     code: str
 
 
-def among(conn: Connection, account_id: int, numbers: Collection[str]) -> set[str]:
+def is_empty(conn: Connection, account_id: int) -> bool:
+    """Whether the account's opt-out list is empty: one seek on the primary key."""
+    first = select(suppressions.c.account_id).where(suppressions.c.account_id == account_id)
+    return conn.execute(first.limit(1)).first() is None
+
+
+def among(
+    conn: Connection, account_id: int, numbers: Collection[str], *, empty: bool | None = None
+) -> set[str]:
     """Which of `numbers` are on the account's opt-out list.
 
-    Most accounts' lists are empty: one seek on the primary key tells, and a
-    batch of 500 numbers then costs no IN lookup at all (1.3 ms saved)."""
-    empty = (
-        conn.execute(
-            select(suppressions.c.account_id)
-            .where(suppressions.c.account_id == account_id)
-            .limit(1)
-        ).first()
-        is None
-    )
+    Most accounts' lists are empty: one seek on the primary key tells (or
+    `empty`, when the caller knows), and a batch of 500 numbers then costs
+    no IN lookup at all (1.3 ms saved)."""
+    if empty is None:
+        empty = is_empty(conn, account_id)
     if empty:
         return set()
     found: set[str] = set()
