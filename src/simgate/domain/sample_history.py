@@ -100,9 +100,6 @@ class Shape:
 
     messages: int
     days: int = 90
-    # Messages scheduled for later (1 to 30 days ahead), on top of `messages`:
-    # what the dispatcher's claim must step over.
-    scheduled: int = 0
     numbers: int | None = None  # distinct numbers written to; default messages / 25
     contacts: int | None = None  # default: a third of the numbers
     campaigns: int = 12
@@ -191,6 +188,37 @@ def history(
     yield from _messages(rng, account_id, shape, now, start, first_ids, device_id, campaigns, chunk)
     yield from _incoming(rng, account_id, shape, now, start, first_ids, device_id, numbers, chunk)
     yield from _calls(rng, account_id, shape, now, start, first_ids, device_id, numbers, chunk)
+
+
+def scheduled(
+    account_id: int,
+    count: int,
+    now: datetime,
+    first_id: int,
+    *,
+    numbers: int = 40_000,
+    seed: int = 14,
+    chunk: int = 20_000,
+) -> Iterator[Batch]:
+    """`count` messages accepted in the last hour and scheduled 1 to 30 days
+    ahead: what a dispatcher's claim must step over to find the work due."""
+    rng = random.Random(seed * 1_000_003 + account_id + 1)
+    text = _texts()[0]
+    rows: list[tuple[Any, ...]] = []
+    for message_id in range(first_id, first_id + count):
+        body = text.template.replace("{code}", f"{message_id * 7919 % 100000:05d}")
+        send_at = now + timedelta(days=1 + 29 * rng.random())
+        rows.append(
+            (message_id, account_id, scrambled(message_id, 60), "",
+             phone_number(int(numbers * rng.random() ** 2)), body, None, None, 1, text.encoding,
+             text.segments, "scheduled", send_at, now - timedelta(seconds=rng.random() * 3600),
+             0, 0, None, None, None, None, None, None, None, None, None, None, None, False)
+        )  # fmt: skip
+        if len(rows) == chunk:
+            yield Batch("messages", MESSAGE_COLUMNS, rows)
+            rows = []
+    if rows:
+        yield Batch("messages", MESSAGE_COLUMNS, rows)
 
 
 @dataclass(frozen=True)
@@ -335,10 +363,9 @@ def _messages(
     span = max(span - 3600.0, 1.0)
     ids = {t: first_ids[t] for t in ("messages", "message_events", "link_clicks", "webhooks")}
     campaign_at = sorted((c.first_message, c) for c in campaigns)
-    total = shape.messages + shape.scheduled
     out: dict[str, list[tuple[Any, ...]]] = {"messages": [], "message_events": [],
                                              "link_clicks": [], "webhooks": []}  # fmt: skip
-    for i in range(total):
+    for i in range(shape.messages):
         campaign = _campaign_of(campaign_at, i)
         message_id = ids["messages"]
         ids["messages"] += 1
@@ -359,15 +386,8 @@ def _messages(
         priority = 1 if campaign else rng.choice((0, 1, 1, 2))
         common = (message_id, account_id, scrambled(message_id, 60), "", number, body, url,
                   code, priority, text.encoding, text.segments)  # fmt: skip
-        if i >= shape.messages:  # scheduled for later
-            send_at = now + timedelta(days=1 + 29 * rng.random())
-            out["messages"].append(
-                (*common, "scheduled", send_at, now - timedelta(seconds=rng.random() * 3600), 0, 0,
-                 None, None, None, None, None, None, None, None, None, None, None, False)
-            )  # fmt: skip
-        else:
-            created = start + timedelta(seconds=span * i / max(shape.messages, 1))
-            _settled(rng, shape, out, ids, common, created, device_id, account_id, campaign)
+        created = start + timedelta(seconds=span * i / max(shape.messages, 1))
+        _settled(rng, shape, out, ids, common, created, device_id, account_id, campaign)
         if len(out["messages"]) >= chunk:
             yield from _flush(out)
     yield from _flush(out)

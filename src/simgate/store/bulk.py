@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text, update
 
-from simgate.domain.sample_history import WITH_IDS, Batch, Shape, history
+from simgate.domain.sample_history import WITH_IDS, Batch, Shape, history, scheduled
 from simgate.store.db import is_sqlite
 from simgate.store.tables import accounts, metadata
 
@@ -51,6 +51,18 @@ def load_history(
         if not is_sqlite(engine):
             _move_sequences(conn)
     return written
+
+
+def load_scheduled(engine: Engine, account_id: int, count: int, now: datetime) -> int:
+    """Add `count` messages scheduled 1 to 30 days after `now` to the account;
+    returns how many were written."""
+    with engine.begin() as conn:
+        first = first_ids(conn)["messages"]
+    written = insert_batches(engine, scheduled(account_id, count, now, first))
+    if not is_sqlite(engine):
+        with engine.begin() as conn:
+            _move_sequences(conn)
+    return written.get("messages", 0)
 
 
 def insert_batches(
