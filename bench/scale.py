@@ -445,16 +445,16 @@ def print_summary(results: dict[tuple[str, int], list[Figures]]) -> None:
         names += [f.name for f in figures if f.name not in names]
     heads = [f"{store} {size // 1000}k" if size else f"{store} 0" for store, size in columns]
     print("\np99 ms (p50 in brackets)")
-    print(f"| {'what':<32} | " + " | ".join(f"{h:>16}" for h in heads) + " |")
-    print(f"|{'-' * 34}|" + "|".join("-" * 17 + ":" for _ in heads) + "|")
+    print(f"| {'what':<32} | " + " | ".join(f"{h:>17}" for h in heads) + " |")
+    print(f"|{'-' * 34}|" + "|".join("-" * 18 + ":" for _ in heads) + "|")
     for name in names:
         cells = []
         for column in columns:
             found = [f for f in results[column] if f.name == name]
             if not found or found[0].failed or not found[0].latencies:
-                cells.append(f"{'—':>16}")
+                cells.append(f"{'—':>17}")
             else:
-                cells.append(f"{found[0].p(0.99):>8.1f} ({found[0].p(0.5):>5.1f})")
+                cells.append(f"{found[0].p(0.99):>8.0f} ({found[0].p(0.5):>6.0f})")
         print(f"| {name:<32} | " + " | ".join(cells) + " |")
 
 
