@@ -4,15 +4,13 @@ server had written it, and the server can go on writing after it."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from simgate.domain.dates import utcnow
 from simgate.domain.messages import Draft
-from simgate.domain.sample_history import Batch, Shape, history, phone_number
+from simgate.domain.sample_history import Shape, history, phone_number
 from simgate.services import contact_book
 from simgate.services.accounts import create_account
 from simgate.store import bulk, stats
@@ -89,19 +87,3 @@ def test_server_writes_go_on_after_a_bulk_load(engine: Engine) -> None:
         ).scalar_one()
     assert after == before + 1
     assert waiting == 200
-
-
-def test_rows_made_ahead_keep_order_and_errors() -> None:
-    def batches(fail_after: int | None) -> Iterator[Batch]:
-        for n in range(10):
-            if n == fail_after:
-                raise ValueError("made wrong")
-            yield Batch("calls", ("id",), [(n,)])
-
-    assert [b.rows[0][0] for b in bulk.made_ahead(batches(None), depth=2)] == list(range(10))
-    with pytest.raises(ValueError, match="made wrong"):
-        list(bulk.made_ahead(batches(7), depth=2))
-    # A writer that stops early does not leave the maker blocked on a full queue.
-    ahead = bulk.made_ahead(batches(None), depth=1)
-    next(ahead)
-    ahead.close()

@@ -16,11 +16,9 @@ here, from the largest in each table.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from queue import Full, Queue
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text, update
@@ -77,7 +75,7 @@ def insert_batches(
     conn = engine.connect()
     try:
         transaction = conn.begin()
-        for batch in made_ahead(batches):
+        for batch in batches:
             if not batch.rows:
                 continue
             insert_batch(conn, batch)
@@ -91,44 +89,6 @@ def insert_batches(
     finally:
         conn.close()
     return dict(written)
-
-
-def made_ahead(batches: Iterable[Batch], depth: int = 4) -> Iterator[Batch]:
-    """The batches, made by a thread up to `depth` ahead of the writer: SQLite
-    and psycopg let go of the GIL while the database works (index upkeep,
-    the COPY's round trips), so the next rows are made meanwhile."""
-    queue: Queue[Batch | BaseException | None] = Queue(depth)
-    stop = threading.Event()
-
-    def put(item: Batch | BaseException | None) -> bool:
-        """False once the writer has stopped (it would never take the item)."""
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def make() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-            put(None)
-        except BaseException as exc:  # handed to the writer, which raises it
-            put(exc)
-
-    maker = threading.Thread(target=make, name="bulk-rows", daemon=True)
-    maker.start()
-    try:
-        while (item := queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        maker.join()
 
 
 def insert_batch(conn: Connection, batch: Batch) -> None:
