@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import os
 import secrets
 import shutil
 import sys
@@ -420,11 +421,13 @@ def _wait(
 
 
 def print_table(store: str, filled: Filled, figures: list[Figures]) -> None:
+    load = os.getloadavg()[0]
     print(
         f"\n{store}, {filled.size:,} messages in one account "
-        f"(filled in {filled.fill_seconds:.0f} s)"
+        f"(filled in {filled.fill_seconds:.0f} s; load average {load:.1f})"
     )
-    print(f"{'what':<34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU ms':>7}")
+    # On PostgreSQL the database's own CPU is in another process, not here.
+    print(f"{'what':<34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU ms':>7}  (simgate's)")
     for f in figures:
         if f.failed:
             print(f"{f.name:<34} failed: {f.failed}")
