@@ -105,7 +105,8 @@ class Filled:
 @contextmanager
 def postgres_urls(database_url: str | None) -> Iterator[Callable[[], str]]:
     """A fresh database per call: in the given server's cluster, or in a
-    throwaway cluster started like the tests do (tests/support/postgres.py)."""
+    throwaway cluster started like the tests do (tests/support/postgres.py;
+    fsync off, which only the claims' writes would feel)."""
     if database_url:
         yield lambda: database_url
         return
