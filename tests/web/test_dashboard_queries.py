@@ -174,12 +174,14 @@ def test_message_detail_timeline_and_clicks(engine: Engine, owner: Account) -> N
             [
                 {
                     "message_id": message_id,
+                    "account_id": owner.id,
                     "clicked_at": NOW + timedelta(minutes=5),
                     "user_agent": "Mozilla",
                     "is_preview": False,
                 },
                 {
                     "message_id": message_id,
+                    "account_id": owner.id,
                     "clicked_at": NOW + timedelta(minutes=4),
                     "user_agent": "WhatsApp",
                     "is_preview": True,
