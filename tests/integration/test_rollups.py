@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, delete, event, insert, select, text
 
 from simgate.config import Settings
 from simgate.domain.messages import Draft
-from simgate.domain.rollups import DELIVERED, NOT_SENT, SENT, floor_hour
+from simgate.domain.rollups import CAMPAIGN_CLICKS, DELIVERED, NOT_SENT, SENT, floor_hour
 from simgate.services import dispatch
 from simgate.services.accounts import create_account
 from simgate.services.dashboard.overview import overview
@@ -39,11 +39,13 @@ from simgate.store import campaigns as campaign_store
 from simgate.store import messages as store
 from simgate.store import rollups
 from simgate.store.db import alembic_config, make_engine
+from simgate.store.links import insert_click
 from simgate.store.tables import (
     accounts,
     campaign_count_deltas,
     campaign_counts,
     devices,
+    link_clicks,
     message_count_deltas,
     message_counts,
     message_events,
@@ -94,7 +96,9 @@ def rolled_up(
         for account_id, hour, state, reach, n in conn.execute(query):
             by_hour[account_id, hour, state, reach] += n
     for table in (campaign_counts, campaign_count_deltas):
-        query = select(table).where(table.c.campaign_id.in_(campaigns))
+        query = select(table).where(
+            table.c.campaign_id.in_(campaigns), table.c.state != CAMPAIGN_CLICKS
+        )
         for campaign_id, state, n in conn.execute(query):
             by_campaign[campaign_id, state] += n
     return +by_hour, +by_campaign
@@ -452,8 +456,11 @@ def test_the_upgrade_counts_the_messages_already_stored(old_store: Engine) -> No
                     campaign_id=campaign,
                 )
             )
+        for preview in (False, True, False):  # two clicks by people on m1, one preview
+            insert_click(conn, 1, 2, BASE, "agent", None, preview)
     command.upgrade(config, "head")
     with old_store.connect() as conn:
+        assert campaign_store.clicks_by_campaign(conn, [9001]) == {9001: 2}
         assert rolled_up(conn, [1], [9001]) == full_count(conn, [1], [9001])
         assert rollups.tally(conn, 1, BASE, BASE + timedelta(hours=1)) == {
             ("queued", NOT_SENT): 1,
@@ -501,3 +508,48 @@ def test_the_rollups_worker_folds_the_deltas_in(engine: Engine) -> None:
         folded = select(message_counts.c.n).where(message_counts.c.account_id == account.id)
         assert conn.execute(folded).scalar_one() == 2
         assert campaign_store.states_by_campaign(conn, [77]) == {77: {"queued": 2}}
+
+
+def test_campaign_clicks_are_counted_as_they_come(engine: Engine) -> None:
+    """Clicks by people on a campaign's links (not previews, not other
+    messages') are counted by the link_clicks triggers, beside the states."""
+    account, _ = create_account(engine, "clicks@example.com", "UTC", "FR")
+    with engine.begin() as conn:
+        ids = [
+            conn.execute(
+                insert(messages)
+                .values(
+                    account_id=account.id,
+                    id_sms_api=f"c{i}",
+                    request_hash="",
+                    phone_number="+33612345678",
+                    message="hi",
+                    priority=1,
+                    encoding="GSM-7",
+                    segments=1,
+                    state="sent",
+                    send_at=BASE,
+                    created_at=BASE,
+                    attempts=0,
+                    campaign_id=campaign,
+                )
+                .returning(messages.c.id)
+            ).scalar_one()
+            for i, campaign in enumerate((7001, 7001, 7002, None))
+        ]
+        clicks = [
+            (ids[0], False),
+            (ids[0], True),
+            (ids[1], False),
+            (ids[2], False),
+            (ids[3], False),
+        ]
+        for message_id, preview in clicks:
+            insert_click(conn, account.id, message_id, BASE, "agent", None, preview)
+    with engine.begin() as conn:
+        rollups.compact(conn)
+        assert campaign_store.clicks_by_campaign(conn, [7001, 7002, 7003]) == {7001: 2, 7002: 1}
+        assert campaign_store.states_by_campaign(conn, [7001]) == {7001: {"sent": 2}}
+        conn.execute(delete(link_clicks).where(link_clicks.c.message_id == ids[1]))
+    with engine.connect() as conn:
+        assert campaign_store.clicks_by_campaign(conn, [7001, 7002]) == {7001: 1, 7002: 1}

@@ -17,6 +17,9 @@ from datetime import datetime, timedelta
 NOT_SENT, SENT, DELIVERED = 0, 1, 2
 HOUR = timedelta(hours=1)
 FAILED_STATES = ("failed", "expired")
+# campaign_counts holds, beside each campaign's states, its clicks by people
+# under this key (kept by triggers on link_clicks; never a message state).
+CAMPAIGN_CLICKS = "+clicks"
 
 # (state, reached) → how many messages.
 Tally = Mapping[tuple[str, int], int]

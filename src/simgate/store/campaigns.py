@@ -19,7 +19,6 @@ from simgate.store.messages import MessageRef
 from simgate.store.tables import (
     campaign_recipients,
     campaigns,
-    link_clicks,
     messages,
 )
 
@@ -151,17 +150,9 @@ def states_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[in
 
 
 def clicks_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[int, int]:
-    """campaign id → clicks on its messages' tracked links (previews left out)."""
-    ids = list(campaign_ids)
-    if not ids:
-        return {}
-    query = (
-        select(messages.c.campaign_id, func.count())
-        .select_from(link_clicks.join(messages, messages.c.id == link_clicks.c.message_id))
-        .where(messages.c.campaign_id.in_(ids), link_clicks.c.is_preview.is_(False))
-        .group_by(messages.c.campaign_id)
-    )
-    return {int(campaign_id): int(count) for campaign_id, count in conn.execute(query)}
+    """campaign id → clicks on its messages' tracked links (previews left out),
+    from the campaign_counts rollup (store/rollups.py)."""
+    return rollups.clicks_by_campaign(conn, campaign_ids)
 
 
 def settled_at(conn: Connection, campaign_ids: list[int]) -> dict[int, datetime | None]:

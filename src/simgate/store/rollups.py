@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, case, func, select, text, union_all
+from sqlalchemy import Connection, Engine, Table, case, func, select, text, true, union_all
 
-from simgate.domain.rollups import DELIVERED, NOT_SENT, SENT, floor_hour, split
+from simgate.domain.rollups import CAMPAIGN_CLICKS, DELIVERED, NOT_SENT, SENT, floor_hour, split
 from simgate.store.tables import (
     campaign_count_deltas,
     campaign_counts,
@@ -112,12 +112,31 @@ def hourly_tally(conn: Connection, account_id: int, since: datetime) -> dict[dat
 
 def states_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """campaign id → message state → how many (states with none left out)."""
+    found = _campaign_counts(conn, campaign_ids)
+    for counts in found.values():
+        counts.pop(CAMPAIGN_CLICKS, None)
+    return found
+
+
+def clicks_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[int, int]:
+    """campaign id → clicks by people on its tracked links (none left out)."""
+    found = _campaign_counts(conn, campaign_ids, CAMPAIGN_CLICKS)
+    return {i: n for i, counts in found.items() if (n := counts.get(CAMPAIGN_CLICKS, 0))}
+
+
+def _campaign_counts(
+    conn: Connection, campaign_ids: Iterable[int], key: str | None = None
+) -> dict[int, dict[str, int]]:
+    """campaign id → key → how many, counts and pending deltas summed; only
+    `key` if given."""
     ids = list(campaign_ids)
     found: dict[int, dict[str, int]] = {i: {} for i in ids}
     if not ids:
         return found
     parts = [
-        select(table.c.campaign_id, table.c.state, table.c.n).where(table.c.campaign_id.in_(ids))
+        select(table.c.campaign_id, table.c.state, table.c.n).where(
+            table.c.campaign_id.in_(ids), true() if key is None else table.c.state == key
+        )
         for table in (campaign_counts, campaign_count_deltas)
     ]
     rolled = union_all(*parts).subquery("rolled")

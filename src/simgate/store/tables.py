@@ -566,6 +566,8 @@ message_count_deltas = Table(
     Index("ix_message_count_deltas_account_hour", "account_id", "hour"),
 )
 
+# Per campaign: how many messages in each state, and (key "+clicks",
+# domain/rollups.CAMPAIGN_CLICKS) how many clicks by people on its links.
 campaign_counts = Table(
     "campaign_counts",
     metadata,

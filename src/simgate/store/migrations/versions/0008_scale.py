@@ -115,6 +115,65 @@ def _pg_referencing(event: str) -> str:
     }[event]
 
 
+# Clicks by people on a campaign's tracked links, counted beside its states
+# under the key CLICKS (not a message state) by triggers on link_clicks: the
+# campaigns list shows them for every campaign of a page.
+CLICKS = "+clicks"
+
+_SQLITE_CLICK_TRIGGERS = {
+    f"link_clicks_rollup_{event}": (
+        f"AFTER {event.upper()} ON link_clicks WHEN NOT {row}.is_preview BEGIN"
+        " INSERT INTO campaign_counts (campaign_id, state, n)"
+        f" SELECT campaign_id, '{CLICKS}', {n} FROM messages"
+        f" WHERE id = {row}.message_id AND campaign_id IS NOT NULL"
+        " ON CONFLICT (campaign_id, state) DO UPDATE SET n = n + excluded.n; END"
+    )
+    for event, row, n in (("insert", "NEW", "1"), ("delete", "OLD", "-1"))
+}
+
+
+def _pg_click_deltas(rows: str, sign: str) -> str:
+    return (
+        "INSERT INTO campaign_count_deltas (campaign_id, state, n)"
+        f" SELECT m.campaign_id, '{CLICKS}', {sign}count(*) FROM {rows} AS c"
+        " JOIN messages AS m ON m.id = c.message_id"
+        " WHERE NOT c.is_preview AND m.campaign_id IS NOT NULL GROUP BY m.campaign_id;"
+    )
+
+
+def _click_rollups_up(bind: Any) -> None:
+    if bind.dialect.name == "postgresql":
+        for event, rows, sign in (("insert", "new_rows", ""), ("delete", "old_rows", "-")):
+            table = "NEW" if event == "insert" else "OLD"
+            bind.exec_driver_sql(
+                f"CREATE FUNCTION simgate_link_clicks_rollup_{event}() RETURNS trigger"
+                f" LANGUAGE plpgsql AS $$ BEGIN {_pg_click_deltas(rows, sign)} RETURN NULL; END $$"
+            )
+            bind.exec_driver_sql(
+                f"CREATE TRIGGER link_clicks_rollup_{event} AFTER {event.upper()} ON link_clicks"
+                f" REFERENCING {table} TABLE AS {rows} FOR EACH STATEMENT"
+                f" EXECUTE FUNCTION simgate_link_clicks_rollup_{event}()"
+            )
+    else:
+        for name, body in _SQLITE_CLICK_TRIGGERS.items():
+            bind.exec_driver_sql(f"CREATE TRIGGER {name} {body}")
+    bind.exec_driver_sql(
+        "INSERT INTO campaign_counts (campaign_id, state, n)"
+        f" SELECT m.campaign_id, '{CLICKS}', count(*) FROM link_clicks AS c"
+        " JOIN messages AS m ON m.id = c.message_id"
+        " WHERE NOT c.is_preview AND m.campaign_id IS NOT NULL GROUP BY m.campaign_id"
+    )
+
+
+def _click_rollups_down(bind: Any) -> None:
+    postgres = bind.dialect.name == "postgresql"
+    for event in ("insert", "delete"):
+        on = " ON link_clicks" if postgres else ""
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS link_clicks_rollup_{event}{on}")
+        if postgres:
+            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS simgate_link_clicks_rollup_{event}()")
+
+
 def _rollups_up() -> None:
     op.create_table(
         "message_counts",
@@ -185,10 +244,12 @@ def _rollups_up() -> None:
         " SELECT campaign_id, state, count(*) FROM messages WHERE campaign_id IS NOT NULL"
         " GROUP BY campaign_id, state"
     )
+    _click_rollups_up(bind)
 
 
 def _rollups_down() -> None:
     bind = op.get_bind()
+    _click_rollups_down(bind)
     for event in ("insert", "update", "delete"):
         bind.exec_driver_sql(
             f"DROP TRIGGER IF EXISTS messages_rollup_{event}"
