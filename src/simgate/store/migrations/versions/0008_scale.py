@@ -115,6 +115,30 @@ def _pg_referencing(event: str) -> str:
     }[event]
 
 
+def _create_pg_trigger(bind: Any, table: str, event: str, body: str) -> None:
+    """A statement trigger `<table>_rollup_<event>` running `body` (SQL over
+    its transition tables) through a function of its own."""
+    bind.exec_driver_sql(
+        f"CREATE FUNCTION simgate_{table}_rollup_{event}() RETURNS trigger"
+        f" LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
+    )
+    bind.exec_driver_sql(
+        f"CREATE TRIGGER {table}_rollup_{event} AFTER {event.upper()} ON {table}"
+        f" {_pg_referencing(event)} FOR EACH STATEMENT"
+        f" EXECUTE FUNCTION simgate_{table}_rollup_{event}()"
+    )
+
+
+def _drop_triggers(bind: Any, table: str, events: tuple[str, ...]) -> None:
+    """Drop the triggers `<table>_rollup_<event>` (and their functions on PostgreSQL)."""
+    postgres = bind.dialect.name == "postgresql"
+    for event in events:
+        on = f" ON {table}" if postgres else ""
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_rollup_{event}{on}")
+        if postgres:
+            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS simgate_{table}_rollup_{event}()")
+
+
 # Clicks by people on a campaign's tracked links, counted beside its states
 # under the key CLICKS (not a message state) by triggers on link_clicks: the
 # campaigns list shows them for every campaign of a page.
@@ -144,16 +168,7 @@ def _pg_click_deltas(rows: str, sign: str) -> str:
 def _click_rollups_up(bind: Any) -> None:
     if bind.dialect.name == "postgresql":
         for event, rows, sign in (("insert", "new_rows", ""), ("delete", "old_rows", "-")):
-            table = "NEW" if event == "insert" else "OLD"
-            bind.exec_driver_sql(
-                f"CREATE FUNCTION simgate_link_clicks_rollup_{event}() RETURNS trigger"
-                f" LANGUAGE plpgsql AS $$ BEGIN {_pg_click_deltas(rows, sign)} RETURN NULL; END $$"
-            )
-            bind.exec_driver_sql(
-                f"CREATE TRIGGER link_clicks_rollup_{event} AFTER {event.upper()} ON link_clicks"
-                f" REFERENCING {table} TABLE AS {rows} FOR EACH STATEMENT"
-                f" EXECUTE FUNCTION simgate_link_clicks_rollup_{event}()"
-            )
+            _create_pg_trigger(bind, "link_clicks", event, _pg_click_deltas(rows, sign))
     else:
         for name, body in _SQLITE_CLICK_TRIGGERS.items():
             bind.exec_driver_sql(f"CREATE TRIGGER {name} {body}")
@@ -163,15 +178,6 @@ def _click_rollups_up(bind: Any) -> None:
         " JOIN messages AS m ON m.id = c.message_id"
         " WHERE NOT c.is_preview AND m.campaign_id IS NOT NULL GROUP BY m.campaign_id"
     )
-
-
-def _click_rollups_down(bind: Any) -> None:
-    postgres = bind.dialect.name == "postgresql"
-    for event in ("insert", "delete"):
-        on = " ON link_clicks" if postgres else ""
-        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS link_clicks_rollup_{event}{on}")
-        if postgres:
-            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS simgate_link_clicks_rollup_{event}()")
 
 
 def _rollups_up() -> None:
@@ -220,15 +226,7 @@ def _rollups_up() -> None:
     if bind.dialect.name == "postgresql":
         hour = "date_trunc('hour', created_at)"
         for event, (_, rows) in _PG_ROWS.items():
-            bind.exec_driver_sql(
-                f"CREATE FUNCTION simgate_messages_rollup_{event}() RETURNS trigger"
-                f" LANGUAGE plpgsql AS $$ BEGIN {_pg_deltas(rows)} RETURN NULL; END $$"
-            )
-            bind.exec_driver_sql(
-                f"CREATE TRIGGER messages_rollup_{event} AFTER {event.upper()} ON messages"
-                f" {_pg_referencing(event)} FOR EACH STATEMENT"
-                f" EXECUTE FUNCTION simgate_messages_rollup_{event}()"
-            )
+            _create_pg_trigger(bind, "messages", event, _pg_deltas(rows))
     else:
         hour = _SQLITE_HOUR.format(row="messages")
         for name, body in _SQLITE_TRIGGERS.items():
@@ -249,14 +247,8 @@ def _rollups_up() -> None:
 
 def _rollups_down() -> None:
     bind = op.get_bind()
-    _click_rollups_down(bind)
-    for event in ("insert", "update", "delete"):
-        bind.exec_driver_sql(
-            f"DROP TRIGGER IF EXISTS messages_rollup_{event}"
-            + (" ON messages" if bind.dialect.name == "postgresql" else "")
-        )
-        if bind.dialect.name == "postgresql":
-            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS simgate_messages_rollup_{event}()")
+    _drop_triggers(bind, "link_clicks", ("insert", "delete"))
+    _drop_triggers(bind, "messages", ("insert", "update", "delete"))
     op.drop_table("campaign_count_deltas")
     op.drop_table("campaign_counts")
     op.drop_table("message_count_deltas")
