@@ -26,7 +26,8 @@ __all__ = ["AgentProcess", "ServerProcess", "free_port", "settings_env", "simgat
 
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
+    """A TCP port free on 127.0.0.1 right now; another process may take it
+    before it is used (see `ServerProcess.start`, which tries again)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -58,6 +59,10 @@ def simgate(*args: str, settings: Settings, **kw: Any) -> subprocess.CompletedPr
     )
 
 
+class PortTaken(RuntimeError):
+    """The server could not bind its port: another process had it."""
+
+
 class ServerProcess:
     """`simgate serve` as a real process; `start` returns once it is ready."""
 
@@ -71,15 +76,36 @@ class ServerProcess:
         preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
+        self._port_chosen = port is None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra = extra
         self.env = {**settings_env(settings), **(env or {})}
-        self.log_path = log_path or Path(settings.data_dir).parent / f"server-{self.port}.log"
+        self._log_given = log_path is not None
+        self.log_path = log_path or self._default_log()
         self.preexec_fn = preexec_fn  # e.g. resource limits for the server alone
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def _default_log(self) -> Path:
+        return Path(self.settings.data_dir).parent / f"server-{self.port}.log"
+
     def start(self) -> ServerProcess:
+        # A port picked here was free when picked; a parallel process can bind
+        # it before this server does. Then try another, which only a server
+        # whose port the caller did not fix may do.
+        for _ in range(4):
+            try:
+                return self._start()
+            except PortTaken:
+                if not self._port_chosen:
+                    raise
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+                if not self._log_given:
+                    self.log_path = self._default_log()
+        return self._start()
+
+    def _start(self) -> ServerProcess:
         Path(self.log_path).parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
@@ -99,10 +125,10 @@ class ServerProcess:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.kill()  # not left running behind the failure (and its warning)
-                raise RuntimeError(
-                    f"server did not start; see {self.log_path}:\n"
-                    + Path(self.log_path).read_text()[-3000:]
-                )
+                tail = Path(self.log_path).read_text()[-3000:]
+                if "address already in use" in tail:
+                    raise PortTaken(f"port {self.port} taken; see {self.log_path}")
+                raise RuntimeError(f"server did not start; see {self.log_path}:\n" + tail)
             time.sleep(0.1)
 
     @property

@@ -3,6 +3,7 @@ simgate.testing (shared with the benchmarks), as processes."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Any
@@ -26,7 +27,11 @@ class LiveServer:
     """The app under uvicorn on 127.0.0.1, in a background thread of this process."""
 
     def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK, **overrides: Any) -> None:
-        self.port = free_port()
+        # Bound now and handed to uvicorn: a port only picked here could be
+        # taken by a parallel test process before the server binds it.
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
         # Built, not copied: the overrides are checked and parsed like any setting.
         self.settings = Settings(**{**settings.model_dump(), "port": self.port, **overrides})
         self.url = f"http://127.0.0.1:{self.port}"
@@ -38,7 +43,9 @@ class LiveServer:
             self.app, log_level="warning", **serving.uvicorn_options(self.settings)
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self._thread.start()
@@ -52,6 +59,7 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+        self._socket.close()
         # Store work the app started last (a device's "offline" on its way
         # out) may still run in a worker thread: a connection handed back to
         # a disposed pool is never closed, so let it come back first.

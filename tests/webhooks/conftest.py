@@ -55,7 +55,18 @@ class Recorder:
     """
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
+        # Without a port, bound at once to one the system picks (one only
+        # chosen here could be taken by a parallel test process first), but
+        # not listening: until `start`, connections are refused.
+        self._server: ThreadingHTTPServer | None = None
+        self._unstarted: ThreadingHTTPServer | None = None
+        if port is None:
+            self._unstarted = ThreadingHTTPServer(
+                ("127.0.0.1", 0), self._handler(), bind_and_activate=False
+            )
+            self._unstarted.server_bind()
+            port = int(self._unstarted.server_port)
+        self.port = port
         self.url = f"http://127.0.0.1:{self.port}"
         self.requests: list[dict[str, Any]] = []
         self.answers: list[Any] = []
@@ -63,7 +74,6 @@ class Recorder:
         self.lock = threading.Lock()
         self.active = 0
         self.max_active = 0
-        self._server: ThreadingHTTPServer | None = None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         recorder = self
@@ -106,13 +116,20 @@ class Recorder:
         return Handler
 
     def start(self) -> Recorder:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        if self._unstarted is not None:
+            server, self._unstarted = self._unstarted, None
+            server.server_activate()
+        else:
+            server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         server.daemon_threads = True
         self._server = server
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
+        if self._unstarted is not None:
+            self._unstarted.server_close()
+            self._unstarted = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
