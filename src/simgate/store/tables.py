@@ -585,3 +585,7 @@ campaign_count_deltas = Table(
     Column("n", Integer, nullable=False),
     Index("ix_campaign_count_deltas_campaign", "campaign_id"),
 )
+
+# --- Activity rollups (issue 14; the activity section of migration 0008) --------
+
+# --- Page indexes (issue 14; the page-indexes section of migration 0008) --------

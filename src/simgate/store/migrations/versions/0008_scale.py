@@ -19,9 +19,13 @@ depends_on = None
 def upgrade() -> None:
     _rollups_up()
     _list_indexes_up()
+    _activity_rollups_up()
+    _page_indexes_up()
 
 
 def downgrade() -> None:
+    _page_indexes_down()
+    _activity_rollups_down()
     _list_indexes_down()
     _rollups_down()
 
@@ -379,3 +383,27 @@ def _list_indexes_down() -> None:
     for table, old, columns, new, _ in reversed(_REPLACED):
         op.create_index(old, table, columns)
         op.drop_index(new, table_name=table)
+
+
+# --- Activity rollups ---------------------------------------------------------
+# (received SMS, calls by kind and qualification, link clicks, live contacts)
+
+
+def _activity_rollups_up() -> None:
+    pass
+
+
+def _activity_rollups_down() -> None:
+    pass
+
+
+# --- Page indexes -------------------------------------------------------------
+# (what the campaign, contact, list and call pages still lacked)
+
+
+def _page_indexes_up() -> None:
+    pass
+
+
+def _page_indexes_down() -> None:
+    pass
