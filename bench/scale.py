@@ -303,8 +303,16 @@ def measure_reads(filled: Filled, server: ServerProcess, repeat: int) -> list[Fi
     return out
 
 
+# When each webhook reached the receiver, by its webhook-id (UTC, naive like
+# the store's times): the sender records a delivery a flush later.
+ARRIVALS: dict[str, datetime] = {}
+
+
 class _Receiver(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        ARRIVALS.setdefault(
+            self.headers.get("webhook-id", ""), datetime.now(UTC).replace(tzinfo=None)
+        )
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -379,7 +387,7 @@ def _claims(engine: Engine, server: ServerProcess, filled: Filled, count: int) -
         rows = _wait(engine, lambda conn: _handed(conn, since, count))
         handed = [(r.dispatched_at - r.created_at).total_seconds() for r in rows]
         hooks = _wait(engine, lambda conn: _delivered(conn, since, 2 * count))
-    delivered = [(r.done_at - r.created_at).total_seconds() for r in hooks]
+    delivered = [(ARRIVALS[r.event_id] - r.created_at).total_seconds() for r in hooks]
     return [
         Figures("claim: accept → phone", handed),
         Figures("claim: webhook → receiver", delivered),
@@ -397,7 +405,7 @@ def _handed(conn: Any, since: datetime, count: int) -> list[Any] | None:
 
 def _delivered(conn: Any, since: datetime, count: int) -> list[Any] | None:
     rows = conn.execute(
-        select(webhooks.c.created_at, webhooks.c.done_at).where(
+        select(webhooks.c.created_at, webhooks.c.event_id).where(
             webhooks.c.created_at >= since, webhooks.c.state == "done"
         )
     ).all()
