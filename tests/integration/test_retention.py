@@ -21,6 +21,7 @@ from simgate.store.tables import (
     devices,
     message_events,
     messages,
+    send_counts,
     webhooks,
 )
 from tests.support.cli import run_cli as run
@@ -97,7 +98,18 @@ def seed(engine: Engine, now: datetime, extra_done: int = 0) -> int:
                 _session(account.id, "live", now + DAY),
             ],
         )
+        conn.execute(
+            insert(send_counts),
+            [
+                {"account_id": account.id, "hour": _hour(now - 3 * DAY), "count": 5},
+                {"account_id": account.id, "hour": _hour(now - DAY), "count": 7},
+            ],
+        )
     return account.id
+
+
+def _hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
 
 
 def _webhook(account_id: int, name: str, state: str, at: datetime) -> dict[str, Any]:
@@ -152,6 +164,9 @@ def left(engine: Engine) -> dict[str, set[str]]:
             "message_events": set(conn.execute(select(message_events.c.detail)).scalars()),
             "messages": set(conn.execute(select(messages.c.id_sms_api)).scalars()),
             "sessions": set(conn.execute(select(dashboard_sessions.c.token_hash)).scalars()),
+            "send_counts": {
+                f"{n}-sent" for n in conn.execute(select(send_counts.c.count)).scalars()
+            },
         }
 
 
@@ -161,6 +176,7 @@ SEEDED = {
     "message_events": {"received-181d", "failed-179d", "queued-181d"},
     "messages": {"received-181d", "failed-179d", "queued-181d"},
     "sessions": {"expired", "live"},
+    "send_counts": {"5-sent", "7-sent"},  # 3 days and 1 day old
 }
 KEPT = {
     "webhooks": set(WEBHOOKS) - PRUNED_WEBHOOKS,
@@ -168,6 +184,7 @@ KEPT = {
     "message_events": {"failed-179d", "queued-181d"},
     "messages": SEEDED["messages"],  # history is never pruned
     "sessions": {"live"},
+    "send_counts": {"7-sent"},
 }
 
 
@@ -216,10 +233,12 @@ def test_prune_command_dry_run_then_for_real(settings: Settings, engine: Engine)
         "device report refs",
         "message events",
         "expired dashboard sessions",
+        "hourly send counts",
     ]
     assert lines[0].startswith("delivered webhooks: 1 to delete (delivered before ")
     assert lines[2] == "device report refs: kept (retention off)"
     assert "message events: 1 to delete" in dry.output
+    assert "hourly send counts: 1 to delete (counted before " in dry.output
     assert left(engine) == SEEDED  # a dry run deletes nothing
 
     done = run("prune", settings=settings, env=refs_kept)

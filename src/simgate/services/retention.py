@@ -22,6 +22,8 @@ from simgate.store.db import run_write_async
 
 Target = store.Target
 
+SEND_COUNTS_KEPT = timedelta(days=2)
+
 
 def pause(settings: Settings, batch_seconds: float) -> float:
     """Seconds to rest after a batch that took `batch_seconds` (waiting for the
@@ -43,6 +45,8 @@ def cutoffs(settings: Settings, now: datetime) -> dict[Target, datetime | None]:
         store.MESSAGE_EVENTS: days_ago(settings.retention_message_events_days),
         # An expired session can never be used again (services/sessions.py).
         store.EXPIRED_SESSIONS: now,
+        # The caps read the last 27 hours; a day more is margin.
+        store.SEND_COUNTS: now - SEND_COUNTS_KEPT,
     }
 
 

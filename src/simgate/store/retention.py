@@ -15,7 +15,14 @@ from datetime import datetime
 from sqlalchemy import Column, ColumnElement, Connection, Table, delete, exists, func, select
 
 from simgate.domain.states import UNSETTLED
-from simgate.store.tables import dashboard_sessions, device_refs, message_events, messages, webhooks
+from simgate.store.tables import (
+    dashboard_sessions,
+    device_refs,
+    message_events,
+    messages,
+    send_counts,
+    webhooks,
+)
 
 # Messages still on their way: their retry events steer the dispatcher away from
 # devices that failed them (services/dispatch.py), so those events stay.
@@ -79,7 +86,24 @@ EXPIRED_SESSIONS = Target(
     age=dashboard_sessions.c.expires_at,
 )
 
-TARGETS = (WEBHOOKS_DONE, WEBHOOKS_DEAD, DEVICE_REFS, MESSAGE_EVENTS, EXPIRED_SESSIONS)
+# One row per account per hour something was handed over, read back only for
+# the caps' last 27 hours (services/dispatch_policy.COUNTS_LOOKBACK).
+SEND_COUNTS = Target(
+    name="send_counts",
+    label="hourly send counts",
+    aged="counted",
+    table=send_counts,
+    age=send_counts.c.hour,
+)
+
+TARGETS = (
+    WEBHOOKS_DONE,
+    WEBHOOKS_DEAD,
+    DEVICE_REFS,
+    MESSAGE_EVENTS,
+    EXPIRED_SESSIONS,
+    SEND_COUNTS,
+)
 
 
 def count_due(conn: Connection, target: Target, cutoff: datetime) -> int:
@@ -92,6 +116,9 @@ def delete_batch(conn: Connection, target: Target, cutoff: datetime, limit: int)
     """Delete up to `limit` of the oldest due rows; returns how many went."""
     table = target.table
     due = target.due(cutoff)
+    if "id" not in table.c:
+        # Keyed by (account, hour) and two days long once pruned: one delete.
+        return int(conn.execute(delete(table).where(*due)).rowcount)
     # Oldest first: the ORDER BY keeps PostgreSQL on the index even when most
     # of the table is due (a sequential scan would wade through the rows the
     # previous batches left dead until vacuum).
