@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from simgate.domain.dates import InvalidDate, parse_send_date
 from simgate.web.auth import safe_next
-from simgate.web.common import parse_page
 from simgate.web.pages import _day
 from simgate.web.setup import parse_rate
 
@@ -51,16 +50,6 @@ def test_safe_next_stays_inside_the_dashboard(raw: str) -> None:
     assert posixpath.normpath(path).startswith("/app")
     assert "\\" not in decoded and "//" not in decoded
     assert not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in decoded)
-
-
-@given(NUMBERISH | st.text(max_size=12))
-@example("²")
-@example("02")
-@example("99999")
-def test_page_number_is_always_a_page(raw: str) -> None:
-    page = parse_page(raw)
-    assert 1 <= page <= 99_999
-    assert page == 1 or (raw.isascii() and raw.isdigit() and int(raw) == page)
 
 
 @given(NUMBERISH | st.text(max_size=12))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -287,8 +286,3 @@ def page_link(request: Request) -> str:
     raw = request.query_params.get("page", "")
     return raw if len(raw) <= cursors.MAX_CURSOR_LENGTH else ""
 
-
-def parse_page(raw: str) -> int:
-    """A page number from 1 to 99999; anything else is the first page."""
-    # [0-9], not str.isdigit(): "²" is a digit to isdigit() and not to int().
-    return int(raw) if re.fullmatch("[0-9]{1,5}", raw) and int(raw) > 0 else 1
