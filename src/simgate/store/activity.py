@@ -6,7 +6,9 @@ contacts, without counting its history.
 As for the message rollups (store/rollups.py): whole hours come from the
 counts and the pending deltas summed in ONE statement (one snapshot on
 PostgreSQL), and the edges of a range that does not fall on the hour are
-counted from the rows, into the same keys.
+counted from the rows, into the same keys. SQLite has no deltas (its
+triggers add in place): its reads leave them out, which spares a UNION that
+made SQLite copy every row before grouping (a third of a read's time).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, column, func, select, union_all, values
+from sqlalchemy import Connection, Table, Text, column, func, select, union_all, values
 
 from simgate.domain.activity import (
     CLICKS,
@@ -43,10 +45,20 @@ from simgate.store.tables import (
 )
 
 
-def _rolled(account_id: int, since: datetime | None, until: datetime | None, labels: bool) -> Any:
+def _tables(conn: Connection, counts: Table, deltas: Table) -> tuple[Table, ...]:
+    return (counts, deltas) if conn.dialect.name == "postgresql" else (counts,)
+
+
+def _rolled(
+    conn: Connection,
+    account_id: int,
+    since: datetime | None,
+    until: datetime | None,
+    labels: bool,
+) -> Any:
     """Counts and pending deltas of the whole hours in [since, until)."""
     parts = []
-    for table in (activity_counts, activity_count_deltas):
+    for table in _tables(conn, activity_counts, activity_count_deltas):
         query = select(table.c.key, table.c.n).where(table.c.account_id == account_id)
         if since is not None:
             query = query.where(table.c.hour >= since)
@@ -55,7 +67,7 @@ def _rolled(account_id: int, since: datetime | None, until: datetime | None, lab
         if not labels:
             query = query.where(table.c.key.not_like("label%"))
         parts.append(query)
-    return union_all(*parts).subquery("rolled")
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rolled")
 
 
 def tally(
@@ -70,7 +82,7 @@ def tally(
     found: Counter[str] = Counter()
     pieces = split(since, until)
     if pieces.whole is not None:
-        rolled = _rolled(account_id, *pieces.whole, labels)
+        rolled = _rolled(conn, account_id, *pieces.whole, labels)
         query = select(rolled.c.key, func.sum(rolled.c.n)).group_by(rolled.c.key)
         for key, n in conn.execute(query):
             found[key] += int(n)
@@ -152,7 +164,7 @@ def live_contacts(conn: Connection, account_id: int) -> int:
     """The account's contacts not deleted, from contact_counts and its deltas."""
     parts = [
         select(table.c.n).where(table.c.account_id == account_id)
-        for table in (contact_counts, contact_count_deltas)
+        for table in _tables(conn, contact_counts, contact_count_deltas)
     ]
-    rolled = union_all(*parts).subquery("rolled")
+    rolled = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rolled")
     return int(conn.execute(select(func.coalesce(func.sum(rolled.c.n), 0))).scalar_one())
