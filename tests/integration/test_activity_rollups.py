@@ -499,10 +499,10 @@ def test_a_call_qualified_twice_at_once_counts_once(engine: Engine) -> None:
         first.begin()
         call_store.insert_qualification(first, account.id, call_id, "mobile", "x", "A", BASE)
         second.begin()
-        waiting = asyncio.run(
-            _second_qualifies_while_first_holds(first, second, account.id, call_id)
+        waited = asyncio.run(
+            _second_qualifies_while_first_holds(engine, first, second, account.id, call_id)
         )
-        assert waiting
+        assert waited
     finally:
         first.close()
         second.close()
@@ -513,16 +513,27 @@ def test_a_call_qualified_twice_at_once_counts_once(engine: Engine) -> None:
 
 
 async def _second_qualifies_while_first_holds(
-    first: Connection, second: Connection, account_id: int, call_id: int
+    engine: Engine, first: Connection, second: Connection, account_id: int, call_id: int
 ) -> bool:
-    """True when the second insert was still waiting for the first commit."""
+    """True when the second transaction waited for a lock the first held
+    (without the trigger's lock it would have committed first)."""
 
     def qualify() -> None:
         call_store.insert_qualification(second, account_id, call_id, "mobile", "x", "A", BASE)
         second.commit()
 
+    def waiting_for_a_lock() -> bool:
+        with engine.connect() as conn:
+            query = text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return bool(conn.execute(query).scalar_one())
+
     task = asyncio.create_task(asyncio.to_thread(qualify))
-    await asyncio.sleep(0.3)
+    async with asyncio.timeout(10):
+        while not task.done() and not await asyncio.to_thread(waiting_for_a_lock):
+            await asyncio.sleep(0.01)
     waited = not task.done()
     first.commit()
     await asyncio.wait_for(task, 10)
