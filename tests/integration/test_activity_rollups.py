@@ -476,7 +476,7 @@ def test_activity_rollups_agree_with_a_full_count(engine: Engine) -> None:
         lambda: Activity(engine),
         settings=settings(
             max_examples=10,
-            stateful_step_count=25,
+            stateful_step_count=20,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
