@@ -1,5 +1,6 @@
 """An account's call log for v2: calls, their qualifications and the
-qualification figures. Reads only; each a few indexed queries."""
+qualification figures. Reads only; each a few indexed queries (the figures
+from the activity rollups, store/activity.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
 
+from simgate.domain.activity import LabelTotal, by_kind
 from simgate.domain.call_log import CALL_TYPES, KIND_OF_TYPE, CallType, call_type, rate
 from simgate.domain.numbers import spellings
 from simgate.errors import NotFound
+from simgate.store import activity
 from simgate.store import calls as store
 from simgate.store import qualification_options as options
-from simgate.store.calls import CallRow, LabelCount, QualifiedRow
+from simgate.store.calls import CallRow, QualifiedRow
 
 T = TypeVar("T")
 
@@ -32,7 +35,7 @@ class QualificationStats:
     qualification_rate: float  # percent
     by_type: dict[CallType, int]
     qualified_by_type: dict[CallType, int]
-    by_label: list[LabelCount]
+    by_label: list[LabelTotal]
 
 
 def list_calls(
@@ -84,8 +87,9 @@ def qualification_stats(
     """Calls made or received in [since, until), how many are qualified, by
     type, and their qualifications by label."""
     with engine.connect() as conn:
-        kinds = store.counts_by_kind(conn, account_id, since, until)
-        labels = store.counts_by_label(conn, account_id, since, until)
+        counts = activity.tally(conn, account_id, since, until, labels=True)
+        labels = activity.label_totals(conn, account_id, counts)
+    kinds = by_kind(counts)
     by_type: dict[CallType, int] = dict.fromkeys(CALL_TYPES, 0)
     qualified_by_type: dict[CallType, int] = dict.fromkeys(CALL_TYPES, 0)
     for count in kinds:

@@ -1,6 +1,6 @@
 """An account's figures over a time range (v2 stats/overview) and its latest
-link clicks (stats/clicks). Reads only: a handful of COUNTs over indexed
-ranges (a later issue adds rollups)."""
+link clicks (stats/clicks). Reads only: the figures come from the hourly
+rollups (store/rollups.py, store/activity.py), whatever the range."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from simgate.domain.activity import CLICKS, PREVIEWS, RECEIVED, by_kind
 from simgate.domain.call_log import CALL_TYPES, CallType, call_type
 from simgate.domain.states import UNSETTLED
-from simgate.store import calls as call_store
+from simgate.store import activity
 from simgate.store import stats as store
 from simgate.store.stats import ClickRow
 
@@ -36,10 +37,9 @@ def overview(
 ) -> Overview:
     with engine.connect() as conn:
         states = store.sent_by_state(conn, account_id, since, until)
-        received = store.received_count(conn, account_id, since, until)
-        kinds = call_store.counts_by_kind(conn, account_id, since, until)
-        people, previews = store.click_counts(conn, account_id, since, until)
-        contacts = store.live_contacts(conn, account_id)
+        counts = activity.tally(conn, account_id, since, until)
+        contacts = activity.live_contacts(conn, account_id)
+    kinds = by_kind(counts)
     by_type: dict[CallType, int] = dict.fromkeys(CALL_TYPES, 0)
     for count in kinds:
         by_type[call_type(count.kind)] += count.calls
@@ -49,11 +49,11 @@ def overview(
         sms_delivered=states.get("received", 0),
         sms_failed=states.get("failed", 0) + states.get("expired", 0),
         sms_pending=sum(states.get(state, 0) for state in UNSETTLED),
-        sms_received=received,
+        sms_received=counts[RECEIVED],
         calls=by_type,
         calls_qualified=sum(count.qualified for count in kinds),
-        clicks=people,
-        preview_clicks=previews,
+        clicks=counts[CLICKS],
+        preview_clicks=counts[PREVIEWS],
         contacts=contacts,
     )
 

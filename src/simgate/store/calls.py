@@ -49,13 +49,6 @@ class KindCount:
     qualified: int
 
 
-@dataclass(frozen=True, slots=True)
-class LabelCount:
-    label: str
-    option_id: int | None
-    count: int
-
-
 def insert_call(
     conn: Connection,
     account_id: int,
@@ -254,13 +247,15 @@ def counts_by_kind(
     return [KindCount(kind, int(n), int(done)) for kind, n, done in rows]
 
 
-def counts_by_label(
+def counts_by_text(
     conn: Connection, account_id: int, since: datetime | None, until: datetime | None
-) -> list[LabelCount]:
-    """Qualifications of the calls in [since, until) by label, most used first."""
+) -> list[tuple[str, int | None, int]]:
+    """(text, option id, how many) of the qualifications of the calls in
+    [since, until): the edges of a range the activity rollups cut
+    (store/activity.py)."""
     q = qualifications.c
     query = (
-        select(q.text, func.max(q.option_id), func.count())
+        select(q.text, q.option_id, func.count())
         .join(calls, calls.c.id == q.call_id)
         # Both sides by account: with the calls' alone SQLite scanned every
         # account's qualifications.
@@ -270,5 +265,5 @@ def counts_by_label(
         query = query.where(calls.c.call_time >= since)
     if until is not None:
         query = query.where(calls.c.call_time < until)
-    query = query.group_by(q.text).order_by(func.count().desc(), q.text)
-    return [LabelCount(label, option, int(n)) for label, option, n in conn.execute(query)]
+    query = query.group_by(q.text, q.option_id)
+    return [(text, option, int(n)) for text, option, n in conn.execute(query)]

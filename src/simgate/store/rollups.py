@@ -20,11 +20,23 @@ from sqlalchemy import Connection, Engine, Table, case, func, select, text, true
 
 from simgate.domain.rollups import CAMPAIGN_CLICKS, DELIVERED, NOT_SENT, SENT, floor_hour, split
 from simgate.store.tables import (
+    activity_count_deltas,
+    activity_counts,
     campaign_count_deltas,
     campaign_counts,
+    contact_count_deltas,
+    contact_counts,
     message_count_deltas,
     message_counts,
     messages,
+)
+
+# What compact folds: (deltas, counts), the activity rollups' (store/activity.py) too.
+_FOLDED = (
+    (message_count_deltas, message_counts),
+    (campaign_count_deltas, campaign_counts),
+    (activity_count_deltas, activity_counts),
+    (contact_count_deltas, contact_counts),
 )
 
 # (state, reached) → n; and the same per hour.
@@ -178,8 +190,8 @@ def compact(conn: Connection) -> bool:
         return False
     # Rows a concurrent transaction appends meanwhile are not seen by the
     # DELETE: they wait for the next round, counted by reads until then.
-    conn.execute(text(_fold(message_count_deltas, message_counts)))
-    conn.execute(text(_fold(campaign_count_deltas, campaign_counts)))
+    for deltas, counts in _FOLDED:
+        conn.execute(text(_fold(deltas, counts)))
     return True
 
 
@@ -192,5 +204,5 @@ def vacuum_deltas(engine: Engine) -> None:
         return
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            "VACUUM (SKIP_LOCKED) message_count_deltas, campaign_count_deltas"
+            "VACUUM (SKIP_LOCKED) " + ", ".join(deltas.name for deltas, _ in _FOLDED)
         )

@@ -1,9 +1,10 @@
 """Counting an account's activity over a time range (v2 stats/overview) and
 reading its latest link clicks (stats/clicks).
 
-Messages come from the hourly rollups (store/rollups.py); each other count
-is one COUNT over an indexed range: received SMS by (account, received_at), calls by (account,
-call_time), clicks by (account, clicked_at).
+Messages come from the hourly rollups (store/rollups.py), the rest of the
+activity from store/activity.py; the COUNTs here, each over an indexed range
+(received SMS by (account, received_at), clicks by (account, clicked_at)),
+count the edges of a range that does not fall on the hour.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, and_, func, or_, select, true
 
 from simgate.domain.rollups import by_state
 from simgate.store import rollups
-from simgate.store.tables import contacts, incoming_sms, link_clicks, messages
+from simgate.store.tables import incoming_sms, link_clicks, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +73,6 @@ def click_counts(
     )
     totals = {bool(preview): int(n) for preview, n in rows}
     return totals.get(False, 0), totals.get(True, 0)
-
-
-def live_contacts(conn: Connection, account_id: int) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(contacts)
-            .where(contacts.c.account_id == account_id, contacts.c.deleted_at.is_(None))
-        ).scalar_one()
-    )
 
 
 def latest_clicks(

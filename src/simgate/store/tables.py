@@ -587,5 +587,45 @@ campaign_count_deltas = Table(
 )
 
 # --- Activity rollups (issue 14; the activity section of migration 0008) --------
+# Derived by triggers from incoming_sms, link_clicks, calls, qualifications and
+# contacts, never written by code (store/activity.py reads them): per account
+# and UTC hour, how many of each key (domain/activity.py: received SMS, clicks
+# and previews, calls by kind and qualified, qualification labels), and the
+# live contacts per account. Deltas on PostgreSQL as for message_counts.
+
+activity_counts = Table(
+    "activity_counts",
+    metadata,
+    Column("account_id", Integer, primary_key=True, autoincrement=False),
+    Column("hour", DateTime, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("n", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+activity_count_deltas = Table(
+    "activity_count_deltas",
+    metadata,
+    Column("account_id", Integer, nullable=False),
+    Column("hour", DateTime, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("n", Integer, nullable=False),
+    Index("ix_activity_count_deltas_account_hour", "account_id", "hour"),
+)
+
+contact_counts = Table(
+    "contact_counts",
+    metadata,
+    Column("account_id", Integer, primary_key=True, autoincrement=False),
+    Column("n", Integer, nullable=False),
+)
+
+contact_count_deltas = Table(
+    "contact_count_deltas",
+    metadata,
+    Column("account_id", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    Index("ix_contact_count_deltas_account", "account_id"),
+)
 
 # --- Page indexes (issue 14; the page-indexes section of migration 0008) --------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from simgate.domain.activity import CLICKS, PREVIEWS
+from simgate.store import activity
 from simgate.store.dashboard import messages as store
 from simgate.store.dashboard.common import Page
 
@@ -17,4 +19,5 @@ def list_links(engine: Engine, account_id: int, link: str = "") -> Page:
 def link_totals(engine: Engine, account_id: int) -> tuple[int, int]:
     """(clicks by people, clicks by link previews) over all of the account's links."""
     with engine.connect() as conn:
-        return store.link_totals(conn, account_id)
+        counts = activity.tally(conn, account_id, None, None)
+    return counts[CLICKS], counts[PREVIEWS]

@@ -178,16 +178,3 @@ def page_of_links(conn: Connection, account_id: int, link: str = "") -> Page:
         for r in result.rows
     ]
     return replace(result, rows=rows)
-
-
-def link_totals(conn: Connection, account_id: int) -> tuple[int, int]:
-    """(clicks by people, clicks by link previews) over all of the account's links."""
-    # The clicks' own account column (ix_link_clicks_account_clicked): joined
-    # to messages, SQLite scanned every account's clicks.
-    rows = conn.execute(
-        select(link_clicks.c.is_preview, func.count())
-        .where(link_clicks.c.account_id == account_id)
-        .group_by(link_clicks.c.is_preview)
-    )
-    totals = {bool(preview): int(n) for preview, n in rows}
-    return totals.get(False, 0), totals.get(True, 0)

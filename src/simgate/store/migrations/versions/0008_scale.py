@@ -119,28 +119,31 @@ def _pg_referencing(event: str) -> str:
     }[event]
 
 
-def _create_pg_trigger(bind: Any, table: str, event: str, body: str) -> None:
-    """A statement trigger `<table>_rollup_<event>` running `body` (SQL over
+def _create_pg_trigger(
+    bind: Any, table: str, event: str, body: str, purpose: str = "rollup"
+) -> None:
+    """A statement trigger `<table>_<purpose>_<event>` running `body` (SQL over
     its transition tables) through a function of its own."""
+    name = f"{table}_{purpose}_{event}"
     bind.exec_driver_sql(
-        f"CREATE FUNCTION simgate_{table}_rollup_{event}() RETURNS trigger"
+        f"CREATE FUNCTION simgate_{name}() RETURNS trigger"
         f" LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
     )
     bind.exec_driver_sql(
-        f"CREATE TRIGGER {table}_rollup_{event} AFTER {event.upper()} ON {table}"
-        f" {_pg_referencing(event)} FOR EACH STATEMENT"
-        f" EXECUTE FUNCTION simgate_{table}_rollup_{event}()"
+        f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table}"
+        f" {_pg_referencing(event)} FOR EACH STATEMENT EXECUTE FUNCTION simgate_{name}()"
     )
 
 
-def _drop_triggers(bind: Any, table: str, events: tuple[str, ...]) -> None:
-    """Drop the triggers `<table>_rollup_<event>` (and their functions on PostgreSQL)."""
+def _drop_triggers(bind: Any, table: str, events: tuple[str, ...], purpose: str = "rollup") -> None:
+    """Drop the triggers `<table>_<purpose>_<event>` (and their functions on PostgreSQL)."""
     postgres = bind.dialect.name == "postgresql"
     for event in events:
+        name = f"{table}_{purpose}_{event}"
         on = f" ON {table}" if postgres else ""
-        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_rollup_{event}{on}")
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}{on}")
         if postgres:
-            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS simgate_{table}_rollup_{event}()")
+            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS simgate_{name}()")
 
 
 # Clicks by people on a campaign's tracked links, counted beside its states
@@ -389,12 +392,323 @@ def _list_indexes_down() -> None:
 # (received SMS, calls by kind and qualification, link clicks, live contacts)
 
 
+# Counted per account and UTC hour under a key (domain/activity.py): received
+# SMS by received_at; clicks by people and by previews by clicked_at; calls by
+# kind, the qualified ones and their qualifications' labels, all by the CALL's
+# call_time (a call is qualified after it happened, and counts in its own
+# hour). Live contacts per account, not per hour. Same pattern as the message
+# rollups above: SQLite row triggers add in place, PostgreSQL statement
+# triggers append deltas that store/rollups.compact folds in.
+#
+# Traps:
+# - "qualified" is whether a call has ANY qualification: a qualification's
+#   triggers count the call's first one in and its last one out. On
+#   PostgreSQL two transactions qualifying one call at once would each see no
+#   other: the trigger locks the calls first (FOR NO KEY UPDATE, which the
+#   foreign key's KEY SHARE does not block), so the second waits and then
+#   counts with the first one's row in sight (each statement of a plpgsql
+#   function takes a new snapshot under READ COMMITTED).
+# - a label is free text up to 40,000 characters and a PostgreSQL B-tree key
+#   holds about 2,700 bytes: longer than LONG_LABEL bytes, its key holds its
+#   md5 instead (`label#`) and the read looks the text up.
+
+ACTIVITY_EVENTS = ("insert", "update", "delete")
+LONG_LABEL = 1000
+
+
+def _sqlite_hour(at: str) -> str:
+    return f"strftime('%Y-%m-%d %H:00:00.000000', {at})"
+
+
+def _label_key(q: str, postgres: bool) -> str:
+    if not postgres:
+        return f"'label:' || coalesce({q}.option_id, '') || ':' || {q}.text"
+    option = f"coalesce({q}.option_id::text, '')"
+    return (
+        f"CASE WHEN octet_length({q}.text) <= {LONG_LABEL}"
+        f" THEN 'label:' || {option} || ':' || {q}.text"
+        f" ELSE 'label#' || {option} || ':' || md5({q}.text) END"
+    )
+
+
+def _click_key(row: str) -> str:
+    return f"CASE WHEN {row}.is_preview THEN 'preview' ELSE 'click' END"
+
+
+def _sqlite_upsert(select: str) -> str:
+    """Add the (account_id, hour, key, n) rows of `select` (which has a WHERE)."""
+    return (
+        f"INSERT INTO activity_counts (account_id, hour, key, n) {select}"
+        " ON CONFLICT (account_id, hour, key) DO UPDATE SET n = n + excluded.n;"
+    )
+
+
+def _sqlite_received(row: str, n: str) -> str:
+    hour = _sqlite_hour(f"{row}.received_at")
+    return _sqlite_upsert(f"SELECT {row}.account_id, {hour}, 'received', {n} WHERE true")
+
+
+def _sqlite_click(row: str, n: str) -> str:
+    hour = _sqlite_hour(f"{row}.clicked_at")
+    return _sqlite_upsert(
+        f"SELECT {row}.account_id, {hour}, {_click_key(row)}, {n}"
+        f" WHERE {row}.account_id IS NOT NULL"
+    )
+
+
+def _sqlite_call(row: str, n: str) -> str:
+    """A call's whole contribution: its kind, whether qualified, its labels."""
+    hour = _sqlite_hour(f"{row}.call_time")
+    return (
+        _sqlite_upsert(f"SELECT {row}.account_id, {hour}, 'call:' || {row}.kind, {n} WHERE true")
+        + _sqlite_upsert(
+            f"SELECT {row}.account_id, {hour}, 'qualified:' || {row}.kind, {n}"
+            f" WHERE EXISTS (SELECT 1 FROM qualifications WHERE call_id = {row}.id)"
+        )
+        + _sqlite_upsert(
+            f"SELECT {row}.account_id, {hour}, {_label_key('q', False)}, {n} * count(*)"
+            f" FROM qualifications AS q"
+            f" WHERE q.call_id = {row}.id AND q.account_id = {row}.account_id"
+            f" GROUP BY {_label_key('q', False)}"
+        )
+    )
+
+
+def _sqlite_label(row: str, n: str) -> str:
+    return _sqlite_upsert(
+        f"SELECT c.account_id, {_sqlite_hour('c.call_time')}, {_label_key(row, False)}, {n}"
+        f" FROM calls AS c WHERE c.id = {row}.call_id AND c.account_id = {row}.account_id"
+    )
+
+
+def _sqlite_qualified(row: str, n: str, others: str, when: str = "true") -> str:
+    """Count the call of `row` in (n = 1) or out (-1) when no qualification
+    other than `others` (a condition on q) has it."""
+    return _sqlite_upsert(
+        f"SELECT c.account_id, {_sqlite_hour('c.call_time')}, 'qualified:' || c.kind, {n}"
+        f" FROM calls AS c WHERE c.id = {row}.call_id AND {when} AND NOT EXISTS"
+        f" (SELECT 1 FROM qualifications AS q WHERE q.call_id = {row}.call_id AND {others})"
+    )
+
+
+def _sqlite_contact(row: str, n: str) -> str:
+    return (
+        f"INSERT INTO contact_counts (account_id, n) SELECT {row}.account_id, {n}"
+        f" WHERE {row}.deleted_at IS NULL"
+        " ON CONFLICT (account_id) DO UPDATE SET n = n + excluded.n;"
+    )
+
+
+def _changed(*columns: str) -> str:
+    return " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in columns)
+
+
+_CALL_MOVED = "OLD.call_id IS NOT NEW.call_id"
+# table → (columns an update must change to count, what a row adds/removes)
+_SQLITE_ACTIVITY = {
+    "incoming_sms": (("account_id", "received_at"), _sqlite_received),
+    "link_clicks": (("account_id", "clicked_at", "is_preview"), _sqlite_click),
+    "calls": (("account_id", "call_time", "kind"), _sqlite_call),
+}
+
+
+def _sqlite_activity_triggers() -> dict[str, str]:
+    triggers: dict[str, str] = {}
+    for table, (columns, add) in _SQLITE_ACTIVITY.items():
+        triggers[f"{table}_activity_insert"] = (
+            f"AFTER INSERT ON {table} BEGIN {add('NEW', '1')} END"
+        )
+        triggers[f"{table}_activity_update"] = (
+            f"AFTER UPDATE OF {', '.join(columns)} ON {table} WHEN {_changed(*columns)}"
+            f" BEGIN {add('OLD', '-1')} {add('NEW', '1')} END"
+        )
+        triggers[f"{table}_activity_delete"] = (
+            f"AFTER DELETE ON {table} BEGIN {add('OLD', '-1')} END"
+        )
+    label_columns = ("call_id", "account_id", "text", "option_id")
+    triggers["qualifications_activity_insert"] = (
+        f"AFTER INSERT ON qualifications BEGIN {_sqlite_label('NEW', '1')}"
+        f" {_sqlite_qualified('NEW', '1', 'q.id <> NEW.id')} END"
+    )
+    triggers["qualifications_activity_update"] = (
+        f"AFTER UPDATE OF {', '.join(label_columns)} ON qualifications"
+        f" WHEN {_changed(*label_columns)} BEGIN"
+        f" {_sqlite_label('OLD', '-1')} {_sqlite_label('NEW', '1')}"
+        f" {_sqlite_qualified('OLD', '-1', 'true', _CALL_MOVED)}"
+        f" {_sqlite_qualified('NEW', '1', 'q.id <> NEW.id', _CALL_MOVED)} END"
+    )
+    triggers["qualifications_activity_delete"] = (
+        f"AFTER DELETE ON qualifications BEGIN {_sqlite_label('OLD', '-1')}"
+        f" {_sqlite_qualified('OLD', '-1', 'true')} END"
+    )
+    triggers["contacts_activity_insert"] = (
+        f"AFTER INSERT ON contacts BEGIN {_sqlite_contact('NEW', '1')} END"
+    )
+    triggers["contacts_activity_update"] = (
+        "AFTER UPDATE OF account_id, deleted_at ON contacts WHEN OLD.account_id IS NOT"
+        " NEW.account_id OR (OLD.deleted_at IS NULL) IS NOT (NEW.deleted_at IS NULL)"
+        f" BEGIN {_sqlite_contact('OLD', '-1')} {_sqlite_contact('NEW', '1')} END"
+    )
+    triggers["contacts_activity_delete"] = (
+        f"AFTER DELETE ON contacts BEGIN {_sqlite_contact('OLD', '-1')} END"
+    )
+    return triggers
+
+
+def _pg_activity_deltas(keyed: str) -> str:
+    """Append the net change per key of `keyed` (account_id, hour, key, n rows
+    over `m`, the statement's signed rows)."""
+    return (
+        " INSERT INTO activity_count_deltas (account_id, hour, key, n)"
+        f" SELECT account_id, hour, key, sum(n) FROM ({keyed}) AS k"
+        " GROUP BY account_id, hour, key HAVING sum(n) <> 0;"
+    )
+
+
+def _pg_keyed(table: str) -> str:
+    hour = "date_trunc('hour', {at}) AS hour"
+    if table == "incoming_sms":
+        return (
+            f"SELECT m.account_id, {hour.format(at='m.received_at')}, 'received'::text AS key,"
+            " m.n FROM m"
+        )
+    if table == "link_clicks":
+        return (
+            f"SELECT m.account_id, {hour.format(at='m.clicked_at')}, {_click_key('m')} AS key,"
+            " m.n FROM m WHERE m.account_id IS NOT NULL"
+        )
+    if table == "calls":
+        call_hour = hour.format(at="m.call_time")
+        return (
+            f"SELECT m.account_id, {call_hour}, 'call:' || m.kind AS key, m.n FROM m"
+            f" UNION ALL SELECT m.account_id, {call_hour}, 'qualified:' || m.kind, m.n FROM m"
+            " WHERE EXISTS (SELECT 1 FROM qualifications AS q WHERE q.call_id = m.id)"
+            f" UNION ALL SELECT m.account_id, {call_hour}, {_label_key('q', True)}, m.n FROM m"
+            " JOIN qualifications AS q ON q.call_id = m.id AND q.account_id = m.account_id"
+        )
+    assert table == "qualifications"
+    call_hour = hour.format(at="c.call_time")
+    return (
+        f"SELECT c.account_id, {call_hour}, {_label_key('m', True)} AS key, m.n FROM m"
+        " JOIN calls AS c ON c.id = m.call_id AND c.account_id = m.account_id"
+        # A call's qualified count moves when its qualifications go from none
+        # to some or back: `live` now, `live - change` before the statement.
+        f" UNION ALL SELECT c.account_id, {call_hour}, 'qualified:' || c.kind,"
+        " (live.n > 0)::int - (live.n - x.change > 0)::int"
+        " FROM (SELECT call_id, sum(n) AS change FROM m WHERE call_id IS NOT NULL"
+        " GROUP BY call_id) AS x JOIN calls AS c ON c.id = x.call_id"
+        " CROSS JOIN LATERAL (SELECT count(*) AS n FROM qualifications AS q"
+        " WHERE q.call_id = x.call_id) AS live"
+    )
+
+
+def _pg_activity_body(table: str, event: str) -> str:
+    _, signed = _PG_ROWS[event]
+    if table == "contacts":
+        return (
+            f"WITH m AS ({signed}) INSERT INTO contact_count_deltas (account_id, n)"
+            " SELECT account_id, sum(n) FROM m WHERE deleted_at IS NULL"
+            " GROUP BY account_id HAVING sum(n) <> 0;"
+        )
+    body = f"WITH m AS ({signed}){_pg_activity_deltas(_pg_keyed(table))}"
+    if table == "qualifications":
+        rows = {"insert": "new_rows", "delete": "old_rows"}.get(event)
+        ids = (
+            f"SELECT call_id FROM {rows}"
+            if rows
+            else "SELECT call_id FROM old_rows UNION SELECT call_id FROM new_rows"
+        )
+        body = f"PERFORM 1 FROM calls WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE; {body}"
+    return body
+
+
+_ACTIVITY_TABLES = ("incoming_sms", "link_clicks", "calls", "qualifications", "contacts")
+
+
+def _activity_backfill(postgres: bool) -> tuple[str, str]:
+    """(activity_counts, contact_counts) from the rows already stored."""
+
+    def hour(at: str) -> str:
+        return f"date_trunc('hour', {at})" if postgres else _sqlite_hour(at)
+
+    keyed = (
+        f"SELECT account_id, {hour('received_at')} AS hour, 'received' AS key, count(*) AS n"
+        " FROM incoming_sms GROUP BY 1, 2"
+        f" UNION ALL SELECT account_id, {hour('clicked_at')}, {_click_key('link_clicks')},"
+        " count(*) FROM link_clicks WHERE account_id IS NOT NULL GROUP BY 1, 2, 3"
+        f" UNION ALL SELECT account_id, {hour('call_time')}, 'call:' || kind, count(*)"
+        " FROM calls GROUP BY 1, 2, 3"
+        f" UNION ALL SELECT account_id, {hour('c.call_time')}, 'qualified:' || kind, count(*)"
+        " FROM calls AS c WHERE EXISTS (SELECT 1 FROM qualifications AS q"
+        " WHERE q.call_id = c.id) GROUP BY 1, 2, 3"
+        f" UNION ALL SELECT c.account_id, {hour('c.call_time')}, {_label_key('q', postgres)},"
+        " count(*) FROM qualifications AS q"
+        " JOIN calls AS c ON c.id = q.call_id AND c.account_id = q.account_id GROUP BY 1, 2, 3"
+    )
+    return (
+        "INSERT INTO activity_counts (account_id, hour, key, n)"
+        f" SELECT account_id, hour, key, sum(n) FROM ({keyed}) AS k"
+        " GROUP BY account_id, hour, key",
+        "INSERT INTO contact_counts (account_id, n) SELECT account_id, count(*)"
+        " FROM contacts WHERE deleted_at IS NULL GROUP BY account_id",
+    )
+
+
 def _activity_rollups_up() -> None:
-    pass
+    op.create_table(
+        "activity_counts",
+        sa.Column("account_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("hour", sa.DateTime(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "hour", "key", name=op.f("pk_activity_counts")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "activity_count_deltas",
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("hour", sa.DateTime(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+    )
+    op.create_index(
+        "ix_activity_count_deltas_account_hour", "activity_count_deltas", ["account_id", "hour"]
+    )
+    op.create_table(
+        "contact_counts",
+        sa.Column("account_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_contact_counts")),
+    )
+    op.create_table(
+        "contact_count_deltas",
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_contact_count_deltas_account", "contact_count_deltas", ["account_id"])
+    # Triggers, then the backfill, in one transaction (as for the message rollups).
+    bind = op.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    if postgres:
+        for table in _ACTIVITY_TABLES:
+            for event in ACTIVITY_EVENTS:
+                body = _pg_activity_body(table, event)
+                _create_pg_trigger(bind, table, event, body, purpose="activity")
+    else:
+        for name, body in _sqlite_activity_triggers().items():
+            bind.exec_driver_sql(f"CREATE TRIGGER {name} {body}")
+    for statement in _activity_backfill(postgres):
+        bind.exec_driver_sql(statement)
 
 
 def _activity_rollups_down() -> None:
-    pass
+    bind = op.get_bind()
+    for table in reversed(_ACTIVITY_TABLES):
+        _drop_triggers(bind, table, ACTIVITY_EVENTS, purpose="activity")
+    op.drop_table("contact_count_deltas")
+    op.drop_table("contact_counts")
+    op.drop_table("activity_count_deltas")
+    op.drop_table("activity_counts")
 
 
 # --- Page indexes -------------------------------------------------------------
