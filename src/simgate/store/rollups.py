@@ -18,7 +18,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, case, func, select, text, true, union_all
 
-from simgate.domain.rollups import CAMPAIGN_CLICKS, DELIVERED, NOT_SENT, SENT, floor_hour, split
+from simgate.domain.rollups import (
+    CAMPAIGN_CLICKS,
+    CAMPAIGN_RECIPIENTS,
+    DELIVERED,
+    NOT_SENT,
+    SENT,
+    floor_hour,
+    split,
+)
 from simgate.store.tables import (
     campaign_count_deltas,
     campaign_counts,
@@ -115,6 +123,7 @@ def states_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[in
     found = _campaign_counts(conn, campaign_ids)
     for counts in found.values():
         counts.pop(CAMPAIGN_CLICKS, None)
+        counts.pop(CAMPAIGN_RECIPIENTS, None)
     return found
 
 
@@ -122,6 +131,12 @@ def clicks_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[in
     """campaign id → clicks by people on its tracked links (none left out)."""
     found = _campaign_counts(conn, campaign_ids, CAMPAIGN_CLICKS)
     return {i: n for i, counts in found.items() if (n := counts.get(CAMPAIGN_CLICKS, 0))}
+
+
+def recipients_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[int, int]:
+    """campaign id → how many recipients it was made with (none left out)."""
+    found = _campaign_counts(conn, campaign_ids, CAMPAIGN_RECIPIENTS)
+    return {i: n for i, counts in found.items() if (n := counts.get(CAMPAIGN_RECIPIENTS, 0))}
 
 
 def _campaign_counts(

@@ -401,9 +401,48 @@ def _activity_rollups_down() -> None:
 # (what the campaign, contact, list and call pages still lacked)
 
 
+# A campaign's recipients, counted beside its states under the key RECIPIENTS
+# by triggers on campaign_recipients: the campaigns list showed them with a
+# COUNT per campaign, every recipient of every campaign of the page read each
+# time (12 campaigns of 33,000: 20 ms on SQLite).
+RECIPIENTS = "+recipients"
+
+_SQLITE_RECIPIENT_TRIGGERS = {
+    f"campaign_recipients_rollup_{event}": (
+        f"AFTER {event.upper()} ON campaign_recipients BEGIN"
+        " INSERT INTO campaign_counts (campaign_id, state, n)"
+        f" VALUES ({row}.campaign_id, '{RECIPIENTS}', {n})"
+        " ON CONFLICT (campaign_id, state) DO UPDATE SET n = n + excluded.n; END"
+    )
+    for event, row, n in (("insert", "NEW", "1"), ("delete", "OLD", "-1"))
+}
+
+
+def _pg_recipient_deltas(rows: str, sign: str) -> str:
+    return (
+        "INSERT INTO campaign_count_deltas (campaign_id, state, n)"
+        f" SELECT campaign_id, '{RECIPIENTS}', {sign}count(*) FROM {rows} GROUP BY campaign_id;"
+    )
+
+
 def _page_indexes_up() -> None:
-    pass
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        for event, rows, sign in (("insert", "new_rows", ""), ("delete", "old_rows", "-")):
+            _create_pg_trigger(bind, "campaign_recipients", event, _pg_recipient_deltas(rows, sign))
+    else:
+        for name, body in _SQLITE_RECIPIENT_TRIGGERS.items():
+            bind.exec_driver_sql(f"CREATE TRIGGER {name} {body}")
+    # After the triggers, in their transaction (as the Rollups section does).
+    bind.exec_driver_sql(
+        "INSERT INTO campaign_counts (campaign_id, state, n)"
+        f" SELECT campaign_id, '{RECIPIENTS}', count(*) FROM campaign_recipients"
+        " GROUP BY campaign_id"
+    )
 
 
 def _page_indexes_down() -> None:
-    pass
+    bind = op.get_bind()
+    _drop_triggers(bind, "campaign_recipients", ("insert", "delete"))
+    for table in ("campaign_count_deltas", "campaign_counts"):
+        bind.exec_driver_sql(f"DELETE FROM {table} WHERE state = '{RECIPIENTS}'")
