@@ -1,5 +1,6 @@
 """Reading the message rollups (message_counts, campaign_counts and their
-pending deltas), and folding the deltas in on PostgreSQL.
+pending deltas), and folding the deltas in on PostgreSQL (list_counts' too:
+store/lists.py reads those).
 
 The triggers of migration 0008 keep the rollups; nothing else writes them.
 A read sums the counts and the pending deltas in ONE statement, so that it
@@ -30,6 +31,8 @@ from simgate.domain.rollups import (
 from simgate.store.tables import (
     campaign_count_deltas,
     campaign_counts,
+    list_count_deltas,
+    list_counts,
     message_count_deltas,
     message_counts,
     messages,
@@ -195,6 +198,7 @@ def compact(conn: Connection) -> bool:
     # DELETE: they wait for the next round, counted by reads until then.
     conn.execute(text(_fold(message_count_deltas, message_counts)))
     conn.execute(text(_fold(campaign_count_deltas, campaign_counts)))
+    conn.execute(text(_fold(list_count_deltas, list_counts)))
     return True
 
 
@@ -207,5 +211,5 @@ def vacuum_deltas(engine: Engine) -> None:
         return
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            "VACUUM (SKIP_LOCKED) message_count_deltas, campaign_count_deltas"
+            "VACUUM (SKIP_LOCKED) message_count_deltas, campaign_count_deltas, list_count_deltas"
         )
