@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from simgate.store import rollups
 from simgate.store.messages import MessageRef
@@ -65,7 +65,7 @@ _COLUMNS = (
 )
 
 
-def _with_recipients(conn: Connection, rows: Sequence[Row[Any]]) -> list[CampaignRow]:
+def _with_recipients(conn: Connection, rows: Sequence[Any]) -> list[CampaignRow]:
     """The rows as CampaignRows, their recipients read from the rollup in one
     query (counting campaign_recipients read every recipient of each)."""
     recipients = rollups.recipients_by_campaign(conn, [row.id for row in rows])

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Row,
     delete,
     func,
     insert,
@@ -54,7 +53,7 @@ _LIST = (
 )
 
 
-def _with_counts(conn: Connection, rows: Sequence[Row[Any]]) -> list[ContactList]:
+def _with_counts(conn: Connection, rows: Sequence[Any]) -> list[ContactList]:
     """The lists with their live member counts, read from the list_counts
     rollup (and its pending deltas) in one query: counting list_members
     joined to contacts read every membership of every list."""
