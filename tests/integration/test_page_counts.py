@@ -14,6 +14,8 @@ import asyncio
 import itertools
 import re
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -412,3 +414,48 @@ def test_the_upgrade_counts_recipients_and_members_already_stored(old_store: Eng
     command.upgrade(config, "head")
     with old_store.connect() as conn:
         assert {row.id: row.contacts for row in list_store.page(conn, 1, None, 10)} == {7: 4, 8: 1}
+
+
+def test_a_member_added_while_its_contact_is_deleted_is_not_counted(engine: Engine) -> None:
+    """PostgreSQL, two transactions at once: a contact soft-deleted (not yet
+    committed) while another adds it to a list. The member's trigger waits
+    for the delete and then sees it; without that lock each would count from
+    its own snapshot and the list would count a deleted contact."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: no two transactions at once")
+    account, _ = create_account(engine, "race@example.com")
+    list_id = contact_lists.create(engine, account, "l", "").id
+    [number] = new_numbers(1)
+    with engine.begin() as conn:
+        contact_store.upsert(
+            conn,
+            [{"account_id": account.id, "phone_number": number, "firstname": "", "lastname": "",
+              "address": "", "email": "", "created_at": BASE, "updated_at": BASE}],
+        )  # fmt: skip
+        found = contact_store.by_phone(conn, account.id, number)
+        assert found is not None
+    deleting = engine.connect()
+    deleting.begin()
+    deleting.execute(contacts.update().where(contacts.c.id == found.id).values(deleted_at=BASE))
+    # The service checked liveness before the delete: add the row as it would.
+    adding = threading.Thread(target=_add_member, args=(engine, list_id, found.id))
+    adding.start()
+    deadline = time.monotonic() + 20
+    with engine.connect() as watch:
+        while not watch.execute(
+            text("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'")
+        ).scalar_one():
+            assert time.monotonic() < deadline, "the member's trigger never waited"
+            time.sleep(0.01)
+    deleting.commit()
+    deleting.close()
+    adding.join(20)
+    assert full_counts(engine, [list_id]) == {list_id: 0}
+    assert shown_counts(engine, account, [list_id]) == {list_id: 0}
+
+
+def _add_member(engine: Engine, list_id: int, contact_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(list_members).values(list_id=list_id, contact_id=contact_id, added_at=BASE)
+        )

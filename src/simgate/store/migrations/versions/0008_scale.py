@@ -458,11 +458,13 @@ _SQLITE_MEMBER_TRIGGERS = {
 
 
 def _pg_member_deltas(rows: str, sign: str) -> str:
-    # The members' contacts locked FOR SHARE first: a concurrent soft delete
-    # of one of them then either commits before this counts (and is seen) or
-    # waits for this transaction (and counts this membership itself).
+    # The members' contacts locked FOR SHARE first (in id order, as updates
+    # by id take them): a concurrent soft delete of one of them then either
+    # commits before this counts (and is seen) or waits for this transaction
+    # (and counts this membership itself).
     return (
-        f"PERFORM 1 FROM contacts WHERE id IN (SELECT contact_id FROM {rows}) FOR SHARE;"
+        f"PERFORM 1 FROM contacts WHERE id IN (SELECT contact_id FROM {rows})"
+        " ORDER BY id FOR SHARE;"
         " INSERT INTO list_count_deltas (list_id, n)"
         f" SELECT m.list_id, {sign}count(*) FROM {rows} AS m"
         " JOIN contacts AS c ON c.id = m.contact_id"
