@@ -20,6 +20,8 @@ FAILED_STATES = ("failed", "expired")
 # campaign_counts holds, beside each campaign's states, its clicks by people
 # under this key (kept by triggers on link_clicks; never a message state).
 CAMPAIGN_CLICKS = "+clicks"
+# And its recipients under this one (kept by triggers on campaign_recipients).
+CAMPAIGN_RECIPIENTS = "+recipients"
 
 # (state, reached) → how many messages.
 Tally = Mapping[tuple[str, int], int]

@@ -45,11 +45,11 @@ from simgate.services.accounts import Account
 from simgate.store import contacts as store
 from simgate.store import custom_fields as field_store
 from simgate.store.contacts import SORTS, Activity, Contact, sort_value
-from simgate.store.custom_fields import CustomField
+from simgate.store.custom_fields import CustomField, FieldName
 from simgate.store.db import reading, run_write
 
 # Re-exported: the edges (api/, web/) import no store module.
-__all__ = ["SORTS", "Activity", "Contact", "CustomField", "sort_value"]
+__all__ = ["SORTS", "Activity", "Contact", "CustomField", "FieldName", "sort_value"]
 
 # Contacts held in search indexes per node, across accounts: about 0.6 KB each
 # (57 MB for 100,000 mostly distinct names), so some 300 MB at most.
@@ -254,6 +254,12 @@ def tags_for(engine: Engine, contact_ids: list[int]) -> dict[int, list[str]]:
 def custom_fields(engine: Engine, account: Account) -> list[CustomField]:
     with engine.connect() as conn:
         return field_store.custom_fields_of(conn, account.id)
+
+
+def field_names(engine: Engine, account: Account) -> list[FieldName]:
+    """The custom fields' names and labels, without how many contacts use them."""
+    with engine.connect() as conn:
+        return field_store.field_names_of(conn, account.id)
 
 
 # -- writing ---------------------------------------------------------------

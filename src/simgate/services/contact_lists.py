@@ -15,10 +15,10 @@ from simgate.store import contacts as contact_store
 from simgate.store import lists as store
 from simgate.store.contacts import Contact
 from simgate.store.db import run_write
-from simgate.store.lists import ContactList
+from simgate.store.lists import ContactList, ListChoice
 
 # Re-exported: the edges (api/, web/) import no store module.
-__all__ = ["Contact", "ContactList"]
+__all__ = ["Contact", "ContactList", "ListChoice"]
 
 MAX_MEMBERS_SHOWN = 100
 
@@ -33,6 +33,12 @@ def page(
     with engine.connect() as conn:
         rows = store.page(conn, account.id, after, limit + 1)
     return rows[:limit], len(rows) > limit
+
+
+def choices(engine: Engine, account: Account, limit: int) -> list[ListChoice]:
+    """The newest `limit` lists, by id and name only, to pick one (a contact's page)."""
+    with engine.connect() as conn:
+        return store.newest(conn, account.id, limit)
 
 
 def get(engine: Engine, account: Account, list_id: int) -> ContactList:

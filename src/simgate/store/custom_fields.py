@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, text
 
@@ -20,11 +21,30 @@ class CustomField:
     contacts: int  # live contacts with a value for it
 
 
+@dataclass(frozen=True, slots=True)
+class FieldName:
+    name: str
+    label: str
+
+
 def custom_fields_of(conn: Connection, account_id: int) -> list[CustomField]:
     """The account's definitions, each with how many live contacts have a value:
-    one query over the definitions, one GROUP BY over the JSON keys."""
+    one query over the definitions, one GROUP BY over the JSON keys (of every
+    live contact: only where the counts are shown)."""
     counts = _custom_counts(conn, account_id)
-    rows = conn.execute(
+    return [
+        CustomField(row.id, row.name, row.label, row.created_at, counts.get(row.name, 0))
+        for row in conn.execute(_definitions(account_id))
+    ]
+
+
+def field_names_of(conn: Connection, account_id: int) -> list[FieldName]:
+    """The account's definitions by name, without counts (a contact's page)."""
+    return [FieldName(row.name, row.label) for row in conn.execute(_definitions(account_id))]
+
+
+def _definitions(account_id: int) -> Any:
+    return (
         select(
             custom_fields.c.id,
             custom_fields.c.name,
@@ -34,10 +54,6 @@ def custom_fields_of(conn: Connection, account_id: int) -> list[CustomField]:
         .where(custom_fields.c.account_id == account_id)
         .order_by(custom_fields.c.name)
     )
-    return [
-        CustomField(row.id, row.name, row.label, row.created_at, counts.get(row.name, 0))
-        for row in rows
-    ]
 
 
 def _custom_counts(conn: Connection, account_id: int) -> dict[str, int]:

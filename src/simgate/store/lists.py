@@ -2,6 +2,8 @@
 
 Member counts and member pages count live contacts only: a soft-deleted
 contact keeps its memberships (it comes back with them) but is never shown.
+The counts are kept by triggers (list_counts, migration 0008) and read, never
+counted here.
 """
 
 from __future__ import annotations
@@ -11,9 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 
-from simgate.store.tables import contact_lists, contacts, list_members
+from simgate.store.tables import (
+    contact_lists,
+    contacts,
+    list_count_deltas,
+    list_counts,
+    list_members,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,33 +44,37 @@ class ContactList:
     contacts: int  # live members
 
 
-def _with_counts(account_id: int) -> Any:
-    """Lists with their live member counts, in one query (LEFT JOINs, GROUP BY)."""
-    live = and_(contacts.c.id == list_members.c.contact_id, contacts.c.deleted_at.is_(None))
-    return (
-        select(
-            contact_lists.c.id,
-            contact_lists.c.name,
-            contact_lists.c.description,
-            contact_lists.c.created_at,
-            contact_lists.c.updated_at,
-            func.count(contacts.c.id).label("contacts"),
-        )
-        .select_from(
-            contact_lists.outerjoin(
-                list_members, list_members.c.list_id == contact_lists.c.id
-            ).outerjoin(contacts, live)
-        )
-        .where(contact_lists.c.account_id == account_id)
-        .group_by(contact_lists.c.id)
-    )
+_LIST = (
+    contact_lists.c.id,
+    contact_lists.c.name,
+    contact_lists.c.description,
+    contact_lists.c.created_at,
+    contact_lists.c.updated_at,
+)
+
+
+def _with_counts(conn: Connection, rows: Sequence[Any]) -> list[ContactList]:
+    """The lists with their live member counts, read from the list_counts
+    rollup (and its pending deltas) in one query: counting list_members
+    joined to contacts read every membership of every list."""
+    ids = [row.id for row in rows]
+    counts: dict[int, int] = {}
+    if ids:
+        parts = [
+            select(table.c.list_id, table.c.n).where(table.c.list_id.in_(ids))
+            for table in (list_counts, list_count_deltas)
+        ]
+        rolled = union_all(*parts).subquery("rolled")
+        query = select(rolled.c.list_id, func.sum(rolled.c.n)).group_by(rolled.c.list_id)
+        counts = {int(list_id): int(n) for list_id, n in conn.execute(query)}
+    return [ContactList(**row._mapping, contacts=counts.get(row.id, 0)) for row in rows]
 
 
 def page(
     conn: Connection, account_id: int, after: tuple[datetime, int] | None, limit: int
 ) -> list[ContactList]:
     """Up to `limit` lists, newest first, after the keyset `after`."""
-    query = _with_counts(account_id)
+    query = select(*_LIST).where(contact_lists.c.account_id == account_id)
     if after is not None:
         key = tuple_(contact_lists.c.created_at, contact_lists.c.id)
         query = query.where(
@@ -63,12 +85,16 @@ def page(
             )
         )
     query = query.order_by(contact_lists.c.created_at.desc(), contact_lists.c.id.desc())
-    return [ContactList(**row._mapping) for row in conn.execute(query.limit(limit))]
+    return _with_counts(conn, conn.execute(query.limit(limit)).all())
 
 
 def get(conn: Connection, account_id: int, list_id: int) -> ContactList | None:
-    row = conn.execute(_with_counts(account_id).where(contact_lists.c.id == list_id)).first()
-    return ContactList(**row._mapping) if row is not None else None
+    row = conn.execute(
+        select(*_LIST).where(
+            contact_lists.c.id == list_id, contact_lists.c.account_id == account_id
+        )
+    ).first()
+    return _with_counts(conn, [row])[0] if row is not None else None
 
 
 def exists(conn: Connection, account_id: int, list_id: int) -> bool:
@@ -211,6 +237,18 @@ def touch(conn: Connection, list_id: int, now: datetime) -> None:
 class ListChoice:
     id: int
     name: str
+
+
+def newest(conn: Connection, account_id: int, limit: int) -> list[ListChoice]:
+    """The account's lists newest first, as `page` orders them, without their
+    member counts (which read every membership of every list)."""
+    query = (
+        select(contact_lists.c.id, contact_lists.c.name)
+        .where(contact_lists.c.account_id == account_id)
+        .order_by(contact_lists.c.created_at.desc(), contact_lists.c.id.desc())
+        .limit(limit)
+    )
+    return [ListChoice(int(row.id), row.name) for row in conn.execute(query)]
 
 
 def choices(conn: Connection, account_id: int, limit: int = 500) -> list[ListChoice]:

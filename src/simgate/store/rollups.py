@@ -1,5 +1,6 @@
 """Reading the message rollups (message_counts, campaign_counts and their
-pending deltas), and folding the deltas in on PostgreSQL.
+pending deltas), and folding the deltas in on PostgreSQL (list_counts' too:
+store/lists.py reads those).
 
 The triggers of migration 0008 keep the rollups; nothing else writes them.
 A read sums the counts and the pending deltas in ONE statement, so that it
@@ -18,7 +19,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, case, func, select, text, true, union_all
 
-from simgate.domain.rollups import CAMPAIGN_CLICKS, DELIVERED, NOT_SENT, SENT, floor_hour, split
+from simgate.domain.rollups import (
+    CAMPAIGN_CLICKS,
+    CAMPAIGN_RECIPIENTS,
+    DELIVERED,
+    NOT_SENT,
+    SENT,
+    floor_hour,
+    split,
+)
 from simgate.store.tables import (
     activity_count_deltas,
     activity_counts,
@@ -26,17 +35,21 @@ from simgate.store.tables import (
     campaign_counts,
     contact_count_deltas,
     contact_counts,
+    list_count_deltas,
+    list_counts,
     message_count_deltas,
     message_counts,
     messages,
 )
 
-# What compact folds: (deltas, counts), the activity rollups' (store/activity.py) too.
+# What compact folds: (deltas, counts), the activity rollups' (store/activity.py)
+# and the lists' member counts (store/lists.py) too.
 _FOLDED = (
     (message_count_deltas, message_counts),
     (campaign_count_deltas, campaign_counts),
     (activity_count_deltas, activity_counts),
     (contact_count_deltas, contact_counts),
+    (list_count_deltas, list_counts),
 )
 
 # (state, reached) → n; and the same per hour.
@@ -127,6 +140,7 @@ def states_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[in
     found = _campaign_counts(conn, campaign_ids)
     for counts in found.values():
         counts.pop(CAMPAIGN_CLICKS, None)
+        counts.pop(CAMPAIGN_RECIPIENTS, None)
     return found
 
 
@@ -134,6 +148,12 @@ def clicks_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[in
     """campaign id → clicks by people on its tracked links (none left out)."""
     found = _campaign_counts(conn, campaign_ids, CAMPAIGN_CLICKS)
     return {i: n for i, counts in found.items() if (n := counts.get(CAMPAIGN_CLICKS, 0))}
+
+
+def recipients_by_campaign(conn: Connection, campaign_ids: Iterable[int]) -> dict[int, int]:
+    """campaign id → how many recipients it was made with (none left out)."""
+    found = _campaign_counts(conn, campaign_ids, CAMPAIGN_RECIPIENTS)
+    return {i: n for i, counts in found.items() if (n := counts.get(CAMPAIGN_RECIPIENTS, 0))}
 
 
 def _campaign_counts(

@@ -629,3 +629,21 @@ contact_count_deltas = Table(
 )
 
 # --- Page indexes (issue 14; the page-indexes section of migration 0008) --------
+# Live members per contact list, kept by triggers on list_members and contacts
+# (store/lists.py reads them; PostgreSQL's deltas are folded by store/rollups).
+
+list_counts = Table(
+    "list_counts",
+    metadata,
+    Column("list_id", Integer, primary_key=True, autoincrement=False),
+    Column("n", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+list_count_deltas = Table(
+    "list_count_deltas",
+    metadata,
+    Column("list_id", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    Index("ix_list_count_deltas_list", "list_id"),
+)

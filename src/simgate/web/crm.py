@@ -276,12 +276,14 @@ async def contact_extras(request: Request, signed: Signed, contact_id: int) -> d
 
     def load() -> dict[str, Any]:
         contact, activity = contact_book.detail(engine, signed.account, contact_id)
-        all_lists, _ = contact_lists.page(engine, signed.account, None, 500)
+        # Names only: the lists' member counts and the fields' use counts
+        # read every membership and every contact, and this page shows neither.
+        all_lists = contact_lists.choices(engine, signed.account, 500)
         member_of = {list_id for list_id, _ in activity.lists}
         return {
             "contact": contact,
             "activity": activity,
-            "fields": contact_book.custom_fields(engine, signed.account),
+            "fields": contact_book.field_names(engine, signed.account),
             "other_lists": [found for found in all_lists if found.id not in member_of],
         }
 

@@ -715,9 +715,154 @@ def _activity_rollups_down() -> None:
 # (what the campaign, contact, list and call pages still lacked)
 
 
+# A campaign's recipients, counted beside its states under the key RECIPIENTS
+# by triggers on campaign_recipients: the campaigns list showed them with a
+# COUNT per campaign, every recipient of every campaign of the page read each
+# time (12 campaigns of 33,000: 20 ms on SQLite).
+RECIPIENTS = "+recipients"
+
+_SQLITE_RECIPIENT_TRIGGERS = {
+    f"campaign_recipients_rollup_{event}": (
+        f"AFTER {event.upper()} ON campaign_recipients BEGIN"
+        " INSERT INTO campaign_counts (campaign_id, state, n)"
+        f" VALUES ({row}.campaign_id, '{RECIPIENTS}', {n})"
+        " ON CONFLICT (campaign_id, state) DO UPDATE SET n = n + excluded.n; END"
+    )
+    for event, row, n in (("insert", "NEW", "1"), ("delete", "OLD", "-1"))
+}
+
+
+def _pg_recipient_deltas(rows: str, sign: str) -> str:
+    return (
+        "INSERT INTO campaign_count_deltas (campaign_id, state, n)"
+        f" SELECT campaign_id, '{RECIPIENTS}', {sign}count(*) FROM {rows} GROUP BY campaign_id;"
+    )
+
+
+# A list's live members (contacts not soft-deleted), counted in list_counts by
+# triggers on list_members (a member in or out) and on contacts (deleted_at
+# set or cleared): every list read joined each membership to its contact
+# (the lists page 70 ms on PostgreSQL at 1M). As for messages, SQLite adds in
+# place and PostgreSQL appends deltas that store/rollups.compact folds in.
+# A contact is never deleted while a list holds it (the foreign key), so a
+# member leaving is counted while its contact is still there.
+
+# Named apart from the contacts_rollup_* triggers the activity section may
+# give contacts (live contacts per account).
+_CONTACT_TRIGGER = "contacts_list_counts_update"
+_LIVE = "EXISTS (SELECT 1 FROM contacts WHERE id = {row}.contact_id AND deleted_at IS NULL)"
+
+_SQLITE_MEMBER_TRIGGERS = {
+    f"list_members_rollup_{event}": (
+        f"AFTER {event.upper()} ON list_members WHEN {_LIVE.format(row=row)} BEGIN"
+        f" INSERT INTO list_counts (list_id, n) VALUES ({row}.list_id, {n})"
+        " ON CONFLICT (list_id) DO UPDATE SET n = n + excluded.n; END"
+    )
+    for event, row, n in (("insert", "NEW", "1"), ("delete", "OLD", "-1"))
+} | {
+    _CONTACT_TRIGGER: (
+        "AFTER UPDATE OF deleted_at ON contacts"
+        " WHEN (OLD.deleted_at IS NULL) IS NOT (NEW.deleted_at IS NULL) BEGIN"
+        " INSERT INTO list_counts (list_id, n)"
+        " SELECT list_id, CASE WHEN NEW.deleted_at IS NULL THEN 1 ELSE -1 END"
+        " FROM list_members WHERE contact_id = NEW.id"
+        " ON CONFLICT (list_id) DO UPDATE SET n = n + excluded.n; END"
+    )
+}
+
+
+def _pg_member_deltas(rows: str, sign: str) -> str:
+    # The members' contacts locked FOR SHARE first (in id order, as updates
+    # by id take them): a concurrent soft delete of one of them then either
+    # commits before this counts (and is seen) or waits for this transaction
+    # (and counts this membership itself).
+    return (
+        f"PERFORM 1 FROM contacts WHERE id IN (SELECT contact_id FROM {rows})"
+        " ORDER BY id FOR SHARE;"
+        " INSERT INTO list_count_deltas (list_id, n)"
+        f" SELECT m.list_id, {sign}count(*) FROM {rows} AS m"
+        " JOIN contacts AS c ON c.id = m.contact_id"
+        " WHERE c.deleted_at IS NULL GROUP BY m.list_id;"
+    )
+
+
+# A contact's change of liveness adds or takes one from each list it is in.
+# (No UPDATE OF deleted_at: PostgreSQL allows no column list beside
+# transition tables; other updates find no change and append nothing.)
+_PG_CONTACT_DELTAS = (
+    "INSERT INTO list_count_deltas (list_id, n)"
+    " SELECT m.list_id, sum(CASE WHEN n.deleted_at IS NULL THEN 1 ELSE -1 END)"
+    " FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id"
+    " JOIN list_members AS m ON m.contact_id = n.id"
+    " WHERE (o.deleted_at IS NULL) <> (n.deleted_at IS NULL)"
+    " GROUP BY m.list_id;"
+)
+
+
+def _member_counts_up(bind: Any) -> None:
+    op.create_table(
+        "list_counts",
+        sa.Column("list_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("list_id", name=op.f("pk_list_counts")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "list_count_deltas",
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_list_count_deltas_list", "list_count_deltas", ["list_id"])
+    if bind.dialect.name == "postgresql":
+        for event, rows, sign in (("insert", "new_rows", ""), ("delete", "old_rows", "-")):
+            _create_pg_trigger(bind, "list_members", event, _pg_member_deltas(rows, sign))
+        bind.exec_driver_sql(
+            f"CREATE FUNCTION simgate_{_CONTACT_TRIGGER}() RETURNS trigger"
+            f" LANGUAGE plpgsql AS $$ BEGIN {_PG_CONTACT_DELTAS} RETURN NULL; END $$"
+        )
+        bind.exec_driver_sql(
+            f"CREATE TRIGGER {_CONTACT_TRIGGER} AFTER UPDATE ON contacts"
+            f" {_pg_referencing('update')} FOR EACH STATEMENT"
+            f" EXECUTE FUNCTION simgate_{_CONTACT_TRIGGER}()"
+        )
+    else:
+        for name, body in _SQLITE_MEMBER_TRIGGERS.items():
+            bind.exec_driver_sql(f"CREATE TRIGGER {name} {body}")
+    bind.exec_driver_sql(
+        "INSERT INTO list_counts (list_id, n)"
+        " SELECT m.list_id, count(*) FROM list_members AS m"
+        " JOIN contacts AS c ON c.id = m.contact_id"
+        " WHERE c.deleted_at IS NULL GROUP BY m.list_id"
+    )
+
+
 def _page_indexes_up() -> None:
-    pass
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        for event, rows, sign in (("insert", "new_rows", ""), ("delete", "old_rows", "-")):
+            _create_pg_trigger(bind, "campaign_recipients", event, _pg_recipient_deltas(rows, sign))
+    else:
+        for name, body in _SQLITE_RECIPIENT_TRIGGERS.items():
+            bind.exec_driver_sql(f"CREATE TRIGGER {name} {body}")
+    # After the triggers, in their transaction (as the Rollups section does).
+    bind.exec_driver_sql(
+        "INSERT INTO campaign_counts (campaign_id, state, n)"
+        f" SELECT campaign_id, '{RECIPIENTS}', count(*) FROM campaign_recipients"
+        " GROUP BY campaign_id"
+    )
+    _member_counts_up(bind)
 
 
 def _page_indexes_down() -> None:
-    pass
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {_CONTACT_TRIGGER} ON contacts")
+        bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS simgate_{_CONTACT_TRIGGER}()")
+    else:
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {_CONTACT_TRIGGER}")
+    _drop_triggers(bind, "list_members", ("insert", "delete"))
+    op.drop_table("list_count_deltas")
+    op.drop_table("list_counts")
+    _drop_triggers(bind, "campaign_recipients", ("insert", "delete"))
+    for table in ("campaign_count_deltas", "campaign_counts"):
+        bind.exec_driver_sql(f"DELETE FROM {table} WHERE state = '{RECIPIENTS}'")
