@@ -66,7 +66,10 @@ def make_engine(settings: Settings) -> Engine:
             # A connection from `reading` only reads: in WAL mode its deferred
             # transaction reads a snapshot beside the writer, queueing for nothing.
             read_only = conn.get_execution_options().get(READ_ONLY, False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            # On the driver's connection: SQLAlchemy's statement path (and its
+            # events, which hear of no BEGIN) cost more than the BEGIN itself,
+            # once per transaction.
+            conn.connection.dbapi_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
