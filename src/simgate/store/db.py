@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -85,69 +84,6 @@ WRITER_IDLE_SECONDS = 2.0
 
 class _Rerun(Exception):
     pass
-
-
-# The writer's connections leave the WAL to the checkpointer below; it copies
-# the WAL back into the database at most this often.
-CHECKPOINT_EVERY_SECONDS = 0.2
-# SQLite's own threshold (pages), for connections outside the writer.
-SQLITE_AUTOCHECKPOINT = 1000
-
-
-class _Checkpointer:
-    """Copies the WAL back into the database file beside the writer, not in its commits.
-
-    SQLite checkpoints in the commit that takes the WAL past 1,000 pages: a
-    single-message insert touches a dozen pages (the table, its indexes, the
-    rollups), so about one commit in eighty also copied a thousand pages and
-    synced the database file, and every request of that batch waited for it:
-    the tail of single requests. Here the writer's connections do not
-    checkpoint; after its commits this thread runs a PASSIVE checkpoint (it
-    takes no lock that writers or readers wait for) on a connection of its
-    own, at most every CHECKPOINT_EVERY_SECONDS. It leaves when idle, like the
-    writer. Connections outside the writer keep SQLite's own checkpoints.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._cond = threading.Condition()
-        self._due = False
-        self._thread: threading.Thread | None = None
-
-    def committed(self) -> None:
-        """Called by the writer after each commit."""
-        with self._cond:
-            self._due = True
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._serve, name="simgate-sqlite-checkpointer", daemon=True
-                )
-                self._thread.start()
-            else:
-                self._cond.notify()
-
-    def _serve(self) -> None:
-        try:
-            while True:
-                with self._cond:
-                    if not self._due:
-                        self._cond.wait(WRITER_IDLE_SECONDS)
-                    if not self._due:
-                        self._thread = None
-                        return
-                    self._due = False
-                self._checkpoint()
-                time.sleep(CHECKPOINT_EVERY_SECONDS)
-        except BaseException:
-            with self._cond:
-                self._thread = None
-            raise
-
-    def _checkpoint(self) -> None:
-        try:
-            _read_raw(self.engine, "PRAGMA wal_checkpoint(PASSIVE)")
-        except Exception as exc:  # the next commit asks again
-            log.warning("WAL checkpoint failed: %s", exc)
 
 
 class _Job:
@@ -235,7 +171,6 @@ class SQLiteWriter:
         self._queue: list[_Job] = []
         self._heavy: deque[_Job] = deque()
         self._thread: threading.Thread | None = None
-        self._checkpointer = _Checkpointer(engine)
 
     def submit(self, work: Callable[[Connection], T], heavy: bool = False) -> Future[T]:
         """Queue `work`; its future is settled after the commit."""
@@ -293,40 +228,26 @@ class SQLiteWriter:
         while batch:
             outcomes: list[tuple[_Job, bool, Any]] = []
             try:
-                with self.engine.connect() as conn:
-                    raw: Any = conn.connection.dbapi_connection
-                    # Only while it is the writer's: other writes on this
-                    # connection (workers') checkpoint as SQLite does.
-                    raw.execute("PRAGMA wal_autocheckpoint=0")
-                    try:
-                        with conn.begin():
-                            self._run(conn, raw, batch, outcomes)
-                    finally:
-                        raw.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT}")
+                with self.engine.begin() as conn:
+                    raw = conn.connection.dbapi_connection
+                    for index, job in enumerate(batch):
+                        changes = raw.total_changes  # type: ignore[union-attr]
+                        try:
+                            outcomes.append((job, True, job.work(conn)))
+                        except Exception as exc:
+                            wrote = raw.total_changes != changes  # type: ignore[union-attr]
+                            if wrote or isinstance(exc, DBAPIError):
+                                _settle([(job, False, exc)])
+                                del batch[index]
+                                raise _Rerun() from None
+                            outcomes.append((job, False, exc))
             except _Rerun:
                 continue
             except BaseException as exc:  # the commit failed: nobody's work stands
                 _settle([(job, False, exc) for job in batch])
                 return
             _settle(outcomes)
-            self._checkpointer.committed()
             return
-
-    @staticmethod
-    def _run(
-        conn: Connection, raw: Any, batch: list[_Job], outcomes: list[tuple[_Job, bool, Any]]
-    ) -> None:
-        for index, job in enumerate(batch):
-            changes = raw.total_changes
-            try:
-                outcomes.append((job, True, job.work(conn)))
-            except Exception as exc:
-                wrote = raw.total_changes != changes
-                if wrote or isinstance(exc, DBAPIError):
-                    _settle([(job, False, exc)])
-                    del batch[index]
-                    raise _Rerun() from None
-                outcomes.append((job, False, exc))
 
 
 _writers: weakref.WeakKeyDictionary[Engine, SQLiteWriter] = weakref.WeakKeyDictionary()

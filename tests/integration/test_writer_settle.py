@@ -1,8 +1,6 @@
-"""The SQLite writer (store/db.py) beyond group commit itself
-(test_v1_group_commit.py): it settles the coroutines of a batch with one
-wake-up of their event loop, after the commit; threads and coroutines share
-batches; a caller that gave up waiting neither runs nor breaks the others;
-its commits leave the WAL to the checkpointer thread."""
+"""The SQLite writer settles the coroutines of a batch with one wake-up of
+their event loop, after the commit; threads and coroutines share batches, and
+a caller that gave up waiting neither runs nor breaks the others."""
 
 from __future__ import annotations
 
@@ -131,23 +129,3 @@ async def test_a_caller_that_gave_up_is_skipped(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         stored = set(conn.execute(select(accounts.c.email)).scalars())
     assert stored == {"slow@example.com", "kept@example.com"}
-
-
-def test_the_checkpointer_copies_the_wal_back_after_the_writers_commits(
-    sqlite_engine: Engine,
-) -> None:
-    database = Path(sqlite_engine.url.database or "")
-    written = database.stat().st_mtime_ns
-    checkpointers = []
-    for i in range(40):
-        run_write(sqlite_engine, add(f"w{i}@example.com"))
-        checkpointers += [t for t in threading.enumerate() if "checkpointer" in t.name]
-    assert checkpointers  # started by the writer's commits
-    # The new pages reach the database file only by a checkpoint: the
-    # writer's connections make none, the checkpointer does.
-    deadline = time.monotonic() + 10
-    while database.stat().st_mtime_ns == written and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert database.stat().st_mtime_ns != written
-    with sqlite_engine.connect() as conn:  # a pooled connection the writer used
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 1000
