@@ -163,6 +163,14 @@ class SQLiteWriter:
     a transaction of its own, after the light work queued with it: a big
     request does not hold back the small ones of other accounts queued with
     it, and big ones still share their commits.
+
+    SQLite's own WAL checkpoints (in the commit that takes the WAL past 1,000
+    pages) are most of the p99 of single requests: 25-31 ms at 8 connections
+    against 15-18 ms with none in the run (bench/accept.py, issue 14). Tried
+    and dropped: a PASSIVE checkpoint on a thread of its own (its fsyncs
+    slowed the commits as much, and it never completes while the writer
+    appends, so the WAL grew without end), and a 10,000-page threshold
+    (p99 18-22 ms, but p99.9 90 ms).
     """
 
     def __init__(self, engine: Engine) -> None:
