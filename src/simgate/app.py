@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from simgate import __version__, web
 from simgate.api import devices, docs, errors, links, mobile, v1, v2
+from simgate.api.fast import App
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.runtime import Runtime, RuntimeDep, bootstrap
@@ -37,7 +38,7 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    app = App(  # FastAPI with a short way in for sendsms (api/fast.py)
         title="simgate",
         version=__version__,
         description=(

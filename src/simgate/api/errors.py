@@ -32,10 +32,10 @@ V2_PREFIX = "/api/v2/"
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _answer)
-    app.add_exception_handler(ClientDisconnect, _gone)
+    app.add_exception_handler(ClientDisconnect, client_gone)
 
 
-async def _gone(request: Request, exc: Exception) -> Response:
+async def client_gone(request: Request, exc: Exception) -> Response:
     log.debug("client left before its request was read: %s %s", request.method, request.url.path)
     return Response(status_code=400)  # never sent: the connection is closed
 

@@ -68,6 +68,16 @@ def list_field(runtime: Runtime, data: dict[str, Any], name: str) -> list[Any]:
 @router.post("/sendsms", openapi_extra=openapi.SENDSMS)
 @router.post("/sendsms.php", include_in_schema=False)
 async def sendsms(request: Request, runtime: RuntimeDep) -> Response:
+    # Served by api/fast.py's short way in (SENDSMS_PATHS); this route is what
+    # the OpenAPI document shows, and what a request under a root path takes.
+    return await answer_sendsms(request, runtime)
+
+
+# The paths of `sendsms`, for the short way in (api/fast.py).
+SENDSMS_PATHS = ("/api/v1/sendsms", "/api/v1/sendsms.php")
+
+
+async def answer_sendsms(request: Request, runtime: Runtime) -> Response:
     try:
         data = await read_json(request, runtime)
         items = list_field(runtime, data, "messages")

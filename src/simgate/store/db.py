@@ -66,7 +66,10 @@ def make_engine(settings: Settings) -> Engine:
             # A connection from `reading` only reads: in WAL mode its deferred
             # transaction reads a snapshot beside the writer, queueing for nothing.
             read_only = conn.get_execution_options().get(READ_ONLY, False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            # On the driver's connection: SQLAlchemy's statement path (and its
+            # events, which hear of no BEGIN) cost more than the BEGIN itself,
+            # once per transaction.
+            conn.connection.dbapi_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -83,6 +86,64 @@ class _Rerun(Exception):
     pass
 
 
+class _Job:
+    """A piece of work for the writer, and who waits for its result: a thread
+    (a concurrent future) or a coroutine (an asyncio future of `loop`)."""
+
+    __slots__ = ("future", "loop", "work")
+
+    def __init__(
+        self,
+        work: Callable[[Connection], Any],
+        future: Future[Any] | asyncio.Future[Any],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.work = work
+        self.future = future
+        self.loop = loop
+
+    def start(self) -> bool:
+        """False when its caller gave up waiting: the work is not run."""
+        if self.loop is None:
+            assert isinstance(self.future, Future)
+            return self.future.set_running_or_notify_cancel()
+        # Read from this thread: a cancel just after it only drops the result.
+        return not self.future.cancelled()
+
+
+def _settle(outcomes: list[tuple[_Job, bool, Any]]) -> None:
+    """Hand each job its result (ok) or exception. The coroutines waiting on one
+    event loop are settled by one call there: a wake-up of the loop per batch,
+    not per request."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, bool, Any]]] = {}
+    for outcome in outcomes:
+        job, ok, value = outcome
+        if job.loop is None:
+            assert isinstance(job.future, Future)
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+        else:
+            by_loop.setdefault(job.loop, []).append(outcome)
+    for loop, waiting in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_in_loop, waiting)
+        except RuntimeError:  # the loop closed: nobody is left waiting
+            pass
+
+
+def _settle_in_loop(outcomes: list[tuple[_Job, bool, Any]]) -> None:
+    for job, ok, value in outcomes:
+        future = job.future
+        if future.done():  # cancelled meanwhile
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
 class SQLiteWriter:
     """Group commit for SQLite: one thread runs every write of the engine.
 
@@ -92,7 +153,7 @@ class SQLiteWriter:
     nap 1, 2, 5, 10... ms between tries; and many threads passing the GIL
     around cost more than the work. Here callers queue their work; the
     writer thread runs everything queued in one transaction, commits once,
-    and only then resolves each caller's future: an answer still means on
+    and only then settles each caller's future: an answer still means on
     disk. A piece of work that raises before writing anything fails alone;
     one that raises after writing rolls the transaction back and the others
     run again without it. Other processes (the CLI) meet the busy timeout as
@@ -102,21 +163,43 @@ class SQLiteWriter:
     a transaction of its own, after the light work queued with it: a big
     request does not hold back the small ones of other accounts queued with
     it, and big ones still share their commits.
+
+    SQLite's own WAL checkpoints (in the commit that takes the WAL past 1,000
+    pages) are most of the p99 of single requests: 25-31 ms at 8 connections
+    against 15-18 ms with none in the run (bench/accept.py, issue 14). Tried
+    and dropped: a PASSIVE checkpoint on a thread of its own (its fsyncs
+    slowed the commits as much, and it never completes while the writer
+    appends, so the WAL grew without end), and a 10,000-page threshold
+    (p99 18-22 ms, but p99.9 90 ms).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cond = threading.Condition()
-        self._queue: list[tuple[Callable[[Connection], Any], Future[Any]]] = []
-        self._heavy: deque[tuple[Callable[[Connection], Any], Future[Any]]] = deque()
+        self._queue: list[_Job] = []
+        self._heavy: deque[_Job] = deque()
         self._thread: threading.Thread | None = None
 
     def submit(self, work: Callable[[Connection], T], heavy: bool = False) -> Future[T]:
+        """Queue `work`; its future is settled after the commit."""
         future: Future[T] = Future()
+        self._enqueue(_Job(work, future), heavy)
+        return future
+
+    def submit_async(
+        self, work: Callable[[Connection], T], heavy: bool = False
+    ) -> asyncio.Future[T]:
+        """`submit` for a coroutine: an asyncio future of the running loop."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._enqueue(_Job(work, future, loop), heavy)
+        return future
+
+    def _enqueue(self, job: _Job, heavy: bool) -> None:
         with self._cond:
             if self._thread is threading.current_thread():
                 raise RuntimeError("a write cannot wait for another write")
-            (self._heavy if heavy else self._queue).append((work, future))
+            (self._heavy if heavy else self._queue).append(job)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._serve, name="simgate-sqlite-writer", daemon=True
@@ -124,7 +207,6 @@ class SQLiteWriter:
                 self._thread.start()
             else:
                 self._cond.notify()
-        return future
 
     def _serve(self) -> None:
         try:
@@ -139,7 +221,7 @@ class SQLiteWriter:
                     heavy, self._heavy = list(self._heavy), deque()
                 # The light work first, together; then the heavy, together.
                 for jobs in (batch, heavy):
-                    live = [job for job in jobs if job[1].set_running_or_notify_cancel()]
+                    live = [job for job in jobs if job.start()]
                     if live:
                         self._commit(live)
         except BaseException:
@@ -150,34 +232,29 @@ class SQLiteWriter:
             log.exception("SQLite writer thread failed")
             raise
 
-    def _commit(self, batch: list[tuple[Callable[[Connection], Any], Future[Any]]]) -> None:
+    def _commit(self, batch: list[_Job]) -> None:
         while batch:
-            outcomes: list[tuple[bool, Any]] = []
+            outcomes: list[tuple[_Job, bool, Any]] = []
             try:
                 with self.engine.begin() as conn:
                     raw = conn.connection.dbapi_connection
-                    for index, (work, future) in enumerate(batch):
+                    for index, job in enumerate(batch):
                         changes = raw.total_changes  # type: ignore[union-attr]
                         try:
-                            outcomes.append((True, work(conn)))
+                            outcomes.append((job, True, job.work(conn)))
                         except Exception as exc:
                             wrote = raw.total_changes != changes  # type: ignore[union-attr]
                             if wrote or isinstance(exc, DBAPIError):
-                                future.set_exception(exc)
+                                _settle([(job, False, exc)])
                                 del batch[index]
                                 raise _Rerun() from None
-                            outcomes.append((False, exc))
+                            outcomes.append((job, False, exc))
             except _Rerun:
                 continue
             except BaseException as exc:  # the commit failed: nobody's work stands
-                for _, future in batch:
-                    future.set_exception(exc)
+                _settle([(job, False, exc) for job in batch])
                 return
-            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+            _settle(outcomes)
             return
 
 
@@ -213,7 +290,7 @@ async def run_write_async(
     """`run_write` for the event loop: waits without holding a worker thread on SQLite."""
     if not is_sqlite(engine):
         return await anyio.to_thread.run_sync(run_write, engine, work)
-    return await asyncio.wrap_future(_writer(engine).submit(work, heavy))
+    return await _writer(engine).submit_async(work, heavy)
 
 
 def alembic_config(engine: Engine) -> Any:
