@@ -35,21 +35,22 @@ class Wakeup:
     def __init__(self) -> None:
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The loop the worker waits in (the app's, once it runs)."""
+        """The loop the worker waits in (the app's, once it runs); called from
+        that loop's thread."""
         self._loop = loop
+        self._loop_thread = threading.get_ident()
 
     def set(self) -> None:
         loop = self._loop
         if loop is None:
             self._event.set()
             return
-        try:
-            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            here = None
-        if here is loop:
+        # The thread, not asyncio.get_running_loop(): from the SQLite writer,
+        # after every commit, that raised and caught a RuntimeError each time.
+        if threading.get_ident() == self._loop_thread:
             self._event.set()
         else:
             with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
