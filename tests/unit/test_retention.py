@@ -29,6 +29,7 @@ def test_defaults_are_the_documented_ones() -> None:
         store.DEVICE_REFS: NOW - timedelta(days=30),
         store.MESSAGE_EVENTS: NOW - timedelta(days=180),
         store.EXPIRED_SESSIONS: NOW,
+        store.SEND_COUNTS: NOW - timedelta(days=2),
     }
 
 
