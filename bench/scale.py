@@ -359,14 +359,16 @@ def measure_claims(filled: Filled, folder: Path, count: int) -> list[Figures]:
                     "--sent-delay", "0", "--delivery-delay", "0", "--no-fsync",
                 ).start()  # fmt: skip
                 try:
-                    return _claims(engine, server, filled, count)
+                    return _claims(engine, server, filled, count, url)
                 finally:
                     agent.kill()
     finally:
         engine.dispose()
 
 
-def _claims(engine: Engine, server: ServerProcess, filled: Filled, count: int) -> list[Figures]:
+def _claims(
+    engine: Engine, server: ServerProcess, filled: Filled, count: int, url: str
+) -> list[Figures]:
     header = {"login": filled.email, "accessKey": filled.key}
     with httpx.Client(base_url=server.url, timeout=60) as client:
 
@@ -386,7 +388,7 @@ def _claims(engine: Engine, server: ServerProcess, filled: Filled, count: int) -
             time.sleep(0.2)  # an idle phone each time, not a queue
         rows = _wait(engine, lambda conn: _handed(conn, since, count))
         handed = [(r.dispatched_at - r.created_at).total_seconds() for r in rows]
-        hooks = _wait(engine, lambda conn: _delivered(conn, since, 2 * count))
+        hooks = _wait(engine, lambda conn: _delivered(conn, since, url, 2 * count))
     delivered = [(ARRIVALS[r.event_id] - r.created_at).total_seconds() for r in hooks]
     return [
         Figures("claim: accept → phone", handed),
@@ -403,10 +405,11 @@ def _handed(conn: Any, since: datetime, count: int) -> list[Any] | None:
     return rows if len(rows) >= count else None
 
 
-def _delivered(conn: Any, since: datetime, count: int) -> list[Any] | None:
+def _delivered(conn: Any, since: datetime, url: str, count: int) -> list[Any] | None:
+    # To the receiver's URL only: the history holds pending deliveries of its own.
     rows = conn.execute(
         select(webhooks.c.created_at, webhooks.c.event_id).where(
-            webhooks.c.created_at >= since, webhooks.c.state == "done"
+            webhooks.c.created_at >= since, webhooks.c.state == "done", webhooks.c.url == url
         )
     ).all()
     return rows if len(rows) >= count else None
