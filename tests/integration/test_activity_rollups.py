@@ -11,7 +11,6 @@ import hashlib
 import re
 import secrets
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -27,7 +26,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Connection, Engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from simgate.domain.activity import (
     CLICKS,
@@ -66,7 +65,7 @@ from simgate.store.tables import (
     qualifications,
 )
 from simgate.workers import rollups as rollups_worker
-from tests.integration.test_rollups import old_store  # noqa: F401  (a fixture)
+from tests.integration.conftest import explain
 
 BASE = datetime(2026, 3, 11, 9, 0)
 KINDS = ("incoming_call", "outgoing_call", "missed_call")
@@ -543,27 +542,6 @@ async def _second_qualifies_while_first_holds(
 # --- the reads touch no base rows for whole hours ------------------------------------
 
 
-@pytest.fixture
-def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
-        seen.append((sql, params))
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
-
-
-def explain(engine: Engine, sql: str, params: Any) -> str:
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET enable_seqscan = off")  # tiny tables: show the index
-            return " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
-        return " ".join(str(r[-1]) for r in rows)
-
-
 BASE_ROWS = re.compile(r"\b(incoming_sms|link_clicks|calls|qualifications|contacts)\b")
 
 
@@ -595,7 +573,7 @@ def test_the_figures_read_only_rollups_for_whole_hours(
 # --- the upgrade counts what is there ------------------------------------------------
 
 
-def test_the_upgrade_counts_the_activity_already_stored(old_store: Engine) -> None:  # noqa: F811
+def test_the_upgrade_counts_the_activity_already_stored(old_store: Engine) -> None:
     config = alembic_config(old_store)
     command.upgrade(config, "0007")
     postgres = old_store.dialect.name == "postgresql"

@@ -16,9 +16,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,7 +34,6 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, delete, func, insert, select, text
 
-from simgate.config import Settings
 from simgate.errors import NotFound
 from simgate.services import contact_book, contact_lists
 from simgate.services.accounts import Account, create_account
@@ -45,12 +42,11 @@ from simgate.store import contacts as contact_store
 from simgate.store import lists as list_store
 from simgate.store import rollups
 from simgate.store.campaigns import RecipientRow
-from simgate.store.db import alembic_config, make_engine
+from simgate.store.db import alembic_config
 from simgate.store.tables import campaign_recipients, contacts, list_count_deltas, list_members
 from simgate.store.tables import contact_lists as lists_table
 from simgate.workers import rollups as rollups_worker
 from tests.integration.test_list_plans import captured, plans
-from tests.support.postgres import PostgresCluster
 
 BASE = datetime(2026, 3, 11, 9, 0)
 NUMBERS = itertools.count(10_000_000)
@@ -330,26 +326,6 @@ def test_a_contacts_page_reads_names_only(engine: Engine) -> None:
 
 
 # --- the upgrade counts what is there ----------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def old_store(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresCluster | None
-) -> Iterator[Engine]:
-    """An empty database, not migrated."""
-    if request.param == "sqlite":
-        engine = make_engine(Settings(data_dir=tmp_path))
-        yield engine
-        engine.dispose()
-        return
-    if postgres is None:
-        pytest.skip("PostgreSQL not available")
-    name = "u_" + secrets.token_hex(6)
-    postgres.create_database(name)
-    engine = make_engine(Settings(data_dir=tmp_path, database_url=postgres.url(name)))
-    yield engine
-    engine.dispose()
-    postgres.drop_database(name)
 
 
 def test_the_upgrade_counts_recipients_and_members_already_stored(old_store: Engine) -> None:

@@ -9,9 +9,7 @@ import itertools
 import re
 import secrets
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,9 +24,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Connection, Engine, delete, event, insert, select, text
+from sqlalchemy import Connection, Engine, delete, insert, select, text
 
-from simgate.config import Settings
 from simgate.domain.messages import Draft
 from simgate.domain.rollups import CAMPAIGN_CLICKS, DELIVERED, NOT_SENT, SENT, floor_hour
 from simgate.services import dispatch
@@ -38,7 +35,7 @@ from simgate.services.stats import overview as stats_overview
 from simgate.store import campaigns as campaign_store
 from simgate.store import messages as store
 from simgate.store import rollups
-from simgate.store.db import alembic_config, make_engine
+from simgate.store.db import alembic_config
 from simgate.store.links import insert_click
 from simgate.store.tables import (
     accounts,
@@ -52,7 +49,7 @@ from simgate.store.tables import (
     messages,
 )
 from simgate.workers import rollups as rollups_worker
-from tests.support.postgres import PostgresCluster
+from tests.integration.conftest import explain
 
 BASE = datetime(2026, 3, 11, 9, 0)
 FAR = BASE + timedelta(days=30)
@@ -333,27 +330,6 @@ def test_rollups_agree_with_a_full_count(engine: Engine) -> None:
 # --- the reads touch no messages for whole hours -----------------------------------
 
 
-@pytest.fixture
-def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
-        seen.append((sql, params))
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
-
-
-def explain(engine: Engine, sql: str, params: Any) -> str:
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET enable_seqscan = off")  # tiny tables: show the index
-            return " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
-        return " ".join(str(r[-1]) for r in rows)
-
-
 MESSAGES = re.compile(r"\bmessages\b")
 
 
@@ -396,26 +372,6 @@ def test_a_half_hour_time_zone_counts_its_first_hour_from_the_messages(
 
 
 # --- the upgrade counts what is there ---------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def old_store(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresCluster | None
-) -> Iterator[Engine]:
-    """An empty database, not migrated."""
-    if request.param == "sqlite":
-        engine = make_engine(Settings(data_dir=tmp_path))
-        yield engine
-        engine.dispose()
-        return
-    if postgres is None:
-        pytest.skip("PostgreSQL not available")
-    name = "u_" + secrets.token_hex(6)
-    postgres.create_database(name)
-    engine = make_engine(Settings(data_dir=tmp_path, database_url=postgres.url(name)))
-    yield engine
-    engine.dispose()
-    postgres.drop_database(name)
 
 
 def test_the_upgrade_counts_the_messages_already_stored(old_store: Engine) -> None:

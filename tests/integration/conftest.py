@@ -1,0 +1,59 @@
+"""Fixtures of the store-level tests that look at SQL: the statements an
+engine runs, and an empty store to upgrade from an older migration."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+
+from simgate.config import Settings
+from simgate.store.db import make_engine
+from tests.support.postgres import PostgresCluster
+
+
+@pytest.fixture
+def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """(sql, parameters) of every statement `engine` runs in the test."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+        seen.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def old_store(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresCluster | None
+) -> Iterator[Engine]:
+    """An empty database, not migrated."""
+    if request.param == "sqlite":
+        engine = make_engine(Settings(data_dir=tmp_path))
+        yield engine
+        engine.dispose()
+        return
+    if postgres is None:
+        pytest.skip("PostgreSQL not available")
+    name = "u_" + secrets.token_hex(6)
+    postgres.create_database(name)
+    engine = make_engine(Settings(data_dir=tmp_path, database_url=postgres.url(name)))
+    yield engine
+    engine.dispose()
+    postgres.drop_database(name)
+
+
+def explain(engine: Engine, sql: str, params: Any) -> str:
+    """The plan of one captured statement, on one line."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")  # tiny tables: show the index
+            return " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+        return " ".join(str(r[-1]) for r in rows)
