@@ -1,18 +1,22 @@
 """Fixtures of the store-level tests that look at SQL: the statements an
-engine runs, and an empty store to upgrade from an older migration."""
+engine runs, an empty store to upgrade from an older migration, plans, and
+the rollups worker folding deltas."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Table, event, select
 
 from simgate.config import Settings
 from simgate.store.db import make_engine
+from simgate.workers import rollups as rollups_worker
 from tests.support.postgres import PostgresCluster
 
 
@@ -57,3 +61,24 @@ def explain(engine: Engine, sql: str, params: Any) -> str:
             return " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
         return " ".join(str(r[-1]) for r in rows)
+
+
+def pending_deltas(engine: Engine, *deltas: Table) -> int:
+    """Rows waiting in the given rollup deltas tables (PostgreSQL)."""
+    with engine.connect() as conn:
+        return sum(len(conn.execute(select(table)).all()) for table in deltas)
+
+
+def fold_with_worker(engine: Engine, *deltas: Table, timeout: float = 10) -> None:
+    """Run the real rollups worker until `deltas` are empty, then stop it."""
+
+    async def fold() -> None:
+        stop = asyncio.Event()
+        runtime: Any = SimpleNamespace(engine=engine)
+        task = asyncio.create_task(rollups_worker.run(runtime, stop))
+        while await asyncio.to_thread(pending_deltas, engine, *deltas):
+            await asyncio.sleep(0.02)
+        stop.set()
+        await task
+
+    asyncio.run(asyncio.wait_for(fold(), timeout))

@@ -12,7 +12,6 @@ import re
 import secrets
 from collections import Counter
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -64,8 +63,7 @@ from simgate.store.tables import (
     qualification_options,
     qualifications,
 )
-from simgate.workers import rollups as rollups_worker
-from tests.integration.conftest import explain
+from tests.integration.conftest import explain, fold_with_worker, pending_deltas
 
 BASE = datetime(2026, 3, 11, 9, 0)
 KINDS = ("incoming_call", "outgoing_call", "missed_call")
@@ -652,25 +650,9 @@ def test_the_rollups_worker_folds_the_activity_deltas_in(engine: Engine) -> None
     with engine.begin() as conn:
         sms(conn, account.id, BASE)
 
-    def pending() -> int:
-        with engine.connect() as conn:
-            return sum(
-                len(conn.execute(select(t)).all())
-                for t in (activity_count_deltas, contact_count_deltas)
-            )
-
-    assert pending() >= 1
-
-    async def fold() -> None:
-        stop = asyncio.Event()
-        runtime: Any = SimpleNamespace(engine=engine)
-        task = asyncio.create_task(rollups_worker.run(runtime, stop))
-        while await asyncio.to_thread(pending):
-            await asyncio.sleep(0.02)
-        stop.set()
-        await task
-
-    asyncio.run(asyncio.wait_for(fold(), 10))
+    deltas = (activity_count_deltas, contact_count_deltas)
+    assert pending_deltas(engine, *deltas) >= 1
+    fold_with_worker(engine, *deltas)
     with engine.connect() as conn:
         assert activity.tally(conn, account.id, None, None)[RECEIVED] == 1
         folded = select(activity_counts.c.n).where(activity_counts.c.account_id == account.id)

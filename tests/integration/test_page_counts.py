@@ -10,14 +10,12 @@ triggers (migration 0008, "Page indexes"), on both stores:
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 import secrets
 import threading
 import time
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -45,7 +43,7 @@ from simgate.store.campaigns import RecipientRow
 from simgate.store.db import alembic_config
 from simgate.store.tables import campaign_recipients, contacts, list_count_deltas, list_members
 from simgate.store.tables import contact_lists as lists_table
-from simgate.workers import rollups as rollups_worker
+from tests.integration.conftest import fold_with_worker, pending_deltas
 from tests.integration.test_list_plans import captured, plans
 
 BASE = datetime(2026, 3, 11, 9, 0)
@@ -221,21 +219,8 @@ def test_the_rollups_worker_folds_the_list_deltas_in(engine: Engine) -> None:
         )  # fmt: skip
     contact_lists.add_all(engine, account, list_id)
 
-    def pending() -> int:
-        with engine.connect() as conn:
-            return len(conn.execute(select(list_count_deltas)).all())
-
-    assert pending() == 1
-
-    async def fold() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(rollups_worker.run(SimpleNamespace(engine=engine), stop))
-        while await asyncio.to_thread(pending):
-            await asyncio.sleep(0.05)
-        stop.set()
-        await task
-
-    asyncio.run(asyncio.wait_for(fold(), 30))
+    assert pending_deltas(engine, list_count_deltas) == 1
+    fold_with_worker(engine, list_count_deltas, timeout=30)
     assert contact_lists.get(engine, account, list_id).contacts == 3
 
 

@@ -4,13 +4,11 @@ hours touch no message rows, and an upgrade counts the messages already there.""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 import secrets
 from collections import Counter
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -48,8 +46,7 @@ from simgate.store.tables import (
     message_events,
     messages,
 )
-from simgate.workers import rollups as rollups_worker
-from tests.integration.conftest import explain
+from tests.integration.conftest import explain, fold_with_worker, pending_deltas
 
 BASE = datetime(2026, 3, 11, 9, 0)
 FAR = BASE + timedelta(days=30)
@@ -440,25 +437,10 @@ def test_the_rollups_worker_folds_the_deltas_in(engine: Engine) -> None:
     with engine.begin() as conn:
         store.insert_new(conn, account.id, [draft(), draft()], BASE, campaign_id=77)
 
-    def pending() -> int:
-        with engine.connect() as conn:
-            return sum(
-                len(conn.execute(select(t)).all())
-                for t in (message_count_deltas, campaign_count_deltas)
-            )
-
-    assert pending() == 4  # one delta per table and statement: executemany runs two
-
-    async def fold() -> None:
-        stop = asyncio.Event()
-        runtime: Any = SimpleNamespace(engine=engine)
-        task = asyncio.create_task(rollups_worker.run(runtime, stop))
-        while await asyncio.to_thread(pending):
-            await asyncio.sleep(0.02)
-        stop.set()
-        await task
-
-    asyncio.run(asyncio.wait_for(fold(), 10))
+    deltas = (message_count_deltas, campaign_count_deltas)
+    # One delta per table and statement: executemany runs two.
+    assert pending_deltas(engine, *deltas) == 4
+    fold_with_worker(engine, *deltas)
     with engine.connect() as conn:
         assert rollups.tally(conn, account.id, None, None) == {("queued", NOT_SENT): 2}
         folded = select(message_counts.c.n).where(message_counts.c.account_id == account.id)
