@@ -1,4 +1,4 @@
-"""Fixtures of the store-level tests that look at SQL: the statements an
+"""Fixtures of the store-level tests: a fresh SQLite store, the statements an
 engine runs, an empty store to upgrade from an older migration, plans, and
 the rollups worker folding deltas."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +19,17 @@ from simgate.config import Settings
 from simgate.store.db import make_engine
 from simgate.workers import rollups as rollups_worker
 from tests.support.postgres import PostgresCluster
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    """A fresh SQLite store, for what only SQLite has (its writer thread)."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copyfile(sqlite_template, data_dir / "simgate.db")
+    engine = make_engine(Settings(data_dir=data_dir))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

@@ -5,31 +5,17 @@ a caller that gave up waiting neither runs nor breaks the others."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, event, func, insert, select
 
-from simgate.config import Settings
 from simgate.domain.dates import utcnow
-from simgate.store.db import make_engine, run_write, run_write_async
+from simgate.store.db import run_write, run_write_async
 from simgate.store.tables import accounts
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
-    """A fresh SQLite store (the writer thread is SQLite's alone)."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    shutil.copyfile(sqlite_template, data_dir / "simgate.db")
-    engine = make_engine(Settings(data_dir=data_dir))
-    yield engine
-    engine.dispose()
 
 
 def add(email: str, fail: bool = False) -> Callable[[Connection], str]:
@@ -73,7 +59,7 @@ async def test_a_batch_wakes_the_loop_once_after_its_commit(
     real = loop.call_soon_threadsafe
 
     def counted(callback: Any, *args: Any, **kw: Any) -> Any:
-        if threading.current_thread().name == "simgate-sqlite-writer":
+        if threading.current_thread().name == "simgate-sqlite-sync":
             # Settled after the commit, never before: an answer means on disk.
             wakes.append(len(commits))
         return real(callback, *args, **kw)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import weakref
 from collections import deque
@@ -44,6 +45,11 @@ def make_engine(settings: Settings) -> Engine:
             pool_use_lifo=True,
         )
         synchronous = settings.sqlite_synchronous
+        # With FULL, the writer's own transactions commit at NORMAL and its
+        # syncer makes them durable (see SQLiteWriter): every other
+        # transaction keeps FULL.
+        group_sync = synchronous == "FULL"
+        engine.info_group_sync = group_sync  # type: ignore[attr-defined]
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -61,21 +67,48 @@ def make_engine(settings: Settings) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            # Take the write lock up front: a deferred transaction that reads
-            # then writes can fail with "database is locked" under contention.
-            # A connection from `reading` only reads: in WAL mode its deferred
-            # transaction reads a snapshot beside the writer, queueing for nothing.
-            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            options = conn.get_execution_options()
             # On the driver's connection: SQLAlchemy's statement path (and its
             # events, which hear of no BEGIN) cost more than the BEGIN itself,
             # once per transaction.
-            conn.connection.dbapi_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            fairy = conn.connection
+            raw = fairy.dbapi_connection
+            in_writer = options.get(_IN_WRITER, False)
+            if group_sync:
+                level = "NORMAL" if in_writer else synchronous
+                if fairy.info.get(_SYNCHRONOUS, synchronous) != level:
+                    raw.execute(f"PRAGMA synchronous={level}")
+                    fairy.info[_SYNCHRONOUS] = level
+            if options.get(READ_ONLY, False):
+                # A connection from `reading` only reads: in WAL mode its
+                # deferred transaction reads a snapshot beside the writer,
+                # queueing for nothing.
+                raw.execute("BEGIN")
+                return
+            # Take the write lock up front: a deferred transaction that reads
+            # then writes can fail with "database is locked" under contention.
+            writer = None if in_writer or not group_sync else _writers.get(conn.engine)
+            if writer is not None:
+                writer.wait_durable()  # before the lock, not to hold it waiting
+            raw.execute("BEGIN IMMEDIATE")
+            if writer is not None:
+                # Whatever this transaction sees is on disk: a worker never acts
+                # (hands a message to a phone, sends a webhook) on a write that
+                # a power cut could still undo.
+                writer.wait_durable()
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
 T = TypeVar("T")
+
+# Execution option of the writer's own transactions (synchronous=NORMAL, then
+# made durable by its syncer).
+_IN_WRITER = "simgate_in_writer"
+# Key, in the pool's record of a driver connection, of its `synchronous`
+# level when it differs from the configured one.
+_SYNCHRONOUS = "simgate_synchronous"
 
 # How long the SQLite writer thread waits for work before it exits (it comes
 # back with the next write); idle engines then hold no thread.
@@ -171,6 +204,18 @@ class SQLiteWriter:
     slowed the commits as much, and it never completes while the writer
     appends, so the WAL grew without end), and a 10,000-page threshold
     (p99 18-22 ms, but p99.9 90 ms).
+
+    With `synchronous=FULL` the fsync leaves the writer's path: its
+    transactions commit at NORMAL (SQLite writes the WAL frames without
+    syncing them) and a second thread, the syncer, fdatasyncs the WAL and
+    only then settles the callers, while the writer already runs the next
+    batch. One fsync covers every commit made before it began. It is as
+    durable as FULL: a commit's frames are on disk before its answer, and a
+    checkpoint that copied them into the database first synced it (NORMAL
+    syncs the WAL before each checkpoint and the database after a complete
+    one, before the WAL is reused). Every other transaction commits at FULL,
+    and one that takes the write lock first waits for the syncer to catch up
+    (`wait_durable`): a worker never acts on a row a power cut could undo.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -179,6 +224,14 @@ class SQLiteWriter:
         self._queue: list[_Job] = []
         self._heavy: deque[_Job] = deque()
         self._thread: threading.Thread | None = None
+        self._group_sync: bool = getattr(engine, "info_group_sync", False)
+        sync_lock = threading.Lock()
+        self._unsynced = threading.Condition(sync_lock)  # work for the syncer
+        self._caught_up = threading.Condition(sync_lock)  # for wait_durable
+        self._pending: list[list[tuple[_Job, bool, Any]]] = []
+        self._committed = 0  # commits handed to the syncer
+        self._synced = 0  # of which are on disk
+        self._syncer: threading.Thread | None = None
 
     def submit(self, work: Callable[[Connection], T], heavy: bool = False) -> Future[T]:
         """Queue `work`; its future is settled after the commit."""
@@ -236,7 +289,10 @@ class SQLiteWriter:
         while batch:
             outcomes: list[tuple[_Job, bool, Any]] = []
             try:
-                with self.engine.begin() as conn:
+                with (
+                    self.engine.connect() as conn,
+                    conn.execution_options(**{_IN_WRITER: True}).begin(),
+                ):
                     raw = conn.connection.dbapi_connection
                     for index, job in enumerate(batch):
                         changes = raw.total_changes  # type: ignore[union-attr]
@@ -254,8 +310,76 @@ class SQLiteWriter:
             except BaseException as exc:  # the commit failed: nobody's work stands
                 _settle([(job, False, exc) for job in batch])
                 return
-            _settle(outcomes)
+            if self._group_sync:
+                self._hand_to_syncer(outcomes)
+            else:
+                _settle(outcomes)
             return
+
+    def _hand_to_syncer(self, outcomes: list[tuple[_Job, bool, Any]]) -> None:
+        with self._unsynced:
+            self._pending.append(outcomes)
+            self._committed += 1
+            if self._syncer is None:
+                self._syncer = threading.Thread(
+                    target=self._sync_loop, name="simgate-sqlite-sync", daemon=True
+                )
+                self._syncer.start()
+            else:
+                self._unsynced.notify()
+
+    def _sync_loop(self) -> None:
+        try:
+            self._sync_until_idle()
+        except BaseException:
+            with self._unsynced:
+                self._syncer = None
+            log.exception("SQLite sync thread failed")
+            raise
+
+    def _sync_until_idle(self) -> None:
+        wal = f"{self.engine.url.database}-wal"
+        while True:
+            with self._unsynced:
+                if not self._pending:
+                    self._unsynced.wait(WRITER_IDLE_SECONDS)
+                if not self._pending:
+                    self._syncer = None
+                    return
+                batches, self._pending = self._pending, []
+                upto = self._committed
+            outcomes = [outcome for batch in batches for outcome in batch]
+            try:
+                _sync_file(wal)
+            except OSError as exc:
+                # Committed, but maybe not on disk: nobody is told it is.
+                log.exception("SQLite WAL sync failed")
+                outcomes = [(job, False, exc) for job, _ok, _value in outcomes]
+            with self._unsynced:
+                self._synced = upto
+                self._caught_up.notify_all()
+            _settle(outcomes)
+
+    def wait_durable(self) -> None:
+        """Return once every commit of the writer so far is on disk."""
+        with self._caught_up:
+            target = self._committed
+            while self._synced < target:
+                self._caught_up.wait()
+
+
+def _sync_file(wal: str) -> None:
+    """fdatasync the WAL through a descriptor of our own (Linux syncs the
+    file, whoever wrote it). No WAL file: the last connection to close
+    checkpointed it into the database, synced at that checkpoint."""
+    try:
+        fd = os.open(wal, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 _writers: weakref.WeakKeyDictionary[Engine, SQLiteWriter] = weakref.WeakKeyDictionary()
