@@ -14,7 +14,7 @@ from simgate.errors import AuthError, NotFound
 from simgate.services import access_cache
 from simgate.store import accounts as store
 from simgate.store.accounts import Account, KeyInfo
-from simgate.store.db import run_write_async
+from simgate.store.db import reading, run_write_async
 
 __all__ = [
     "Account",
@@ -81,7 +81,7 @@ def get_account(conn: Connection, email: str) -> Account:
 
 
 def list_accounts(engine: Engine) -> list[Account]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.all_accounts(conn)
 
 
@@ -91,7 +91,7 @@ def create_key(engine: Engine, email: str, clock: Clock = SYSTEM_CLOCK) -> str:
 
 
 def list_keys(engine: Engine, email: str) -> list[KeyInfo]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.keys_of(conn, get_account(conn, email).id)
 
 
