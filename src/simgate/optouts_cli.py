@@ -29,8 +29,9 @@ def optouts() -> None:
 def _account(engine: Any, email: str) -> Any:
     from simgate.errors import NotFound
     from simgate.services.accounts import get_account
+    from simgate.store.db import reading
 
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         try:
             return get_account(conn, email)
         except NotFound as exc:

@@ -87,10 +87,11 @@ def policy_show(email: str, as_json: bool, overrides: dict[str, Any]) -> None:
     from simgate.errors import NotFound
     from simgate.services.accounts import get_account
     from simgate.services.policy import get_policy
+    from simgate.store.db import reading
 
     engine = _store(overrides)
     try:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             account = get_account(conn, email)
         current = get_policy(engine, account)
     except NotFound as exc:
@@ -122,6 +123,7 @@ def policy_set(email: str, overrides: dict[str, Any], **given: Any) -> None:
     from simgate.errors import NotFound
     from simgate.services.accounts import get_account
     from simgate.services.policy import PolicyError, update_policy
+    from simgate.store.db import reading
 
     typed = {name: given[name] for _, name, _ in TYPED if given[name] is not None}
     switches = {name: given[name] for _, name, _ in SWITCHES if given[name] is not None}
@@ -130,7 +132,7 @@ def policy_set(email: str, overrides: dict[str, Any], **given: Any) -> None:
         fail("; ".join(f"{field}: {reason}" for field, reason in errors.items()))
     engine = _store(overrides)
     try:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             account = get_account(conn, email)
         current = update_policy(engine, account, **changes)
     except (NotFound, PolicyError) as exc:

@@ -1,5 +1,5 @@
 """store.db.reading: a connection for reads that, on SQLite, does not queue
-for the write lock (contact searches use it)."""
+for the write lock (every service that only reads uses it)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from simgate.services.accounts import Account
 from simgate.services.devices import seen_after
 from simgate.store import accounts as store
 from simgate.store.dashboard.overview import phones
+from simgate.store.db import reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class AccountSummary:
 def account_summary(
     engine: Engine, account: Account, clock: Clock = SYSTEM_CLOCK
 ) -> AccountSummary:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         online, paired = phones(conn, account.id, seen_after(clock.now()))
         signing = store.webhook_secret(conn, account.id) is not None
     return AccountSummary(online, paired, signing)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import anyio.to_thread
 from sqlalchemy import Connection, Engine
 
 from simgate.clock import SYSTEM_CLOCK, Clock
@@ -14,7 +15,7 @@ from simgate.errors import AuthError, NotFound
 from simgate.services import access_cache
 from simgate.store import accounts as store
 from simgate.store.accounts import Account, KeyInfo
-from simgate.store.db import run_write_async
+from simgate.store.db import reading
 
 __all__ = [
     "Account",
@@ -81,7 +82,7 @@ def get_account(conn: Connection, email: str) -> Account:
 
 
 def list_accounts(engine: Engine) -> list[Account]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.all_accounts(conn)
 
 
@@ -91,7 +92,7 @@ def create_key(engine: Engine, email: str, clock: Clock = SYSTEM_CLOCK) -> str:
 
 
 def list_keys(engine: Engine, email: str) -> list[KeyInfo]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.keys_of(conn, get_account(conn, email).id)
 
 
@@ -146,13 +147,20 @@ def cached_account(engine: Engine, login: object, access_key: object) -> Account
 
 
 async def authenticate_request(engine: Engine, login: object, access_key: object) -> Account:
-    """`authenticate` for an API request, in a transaction of its own unless
-    the access cache knows the pair.
+    """`authenticate` for an API request, in a read of its own unless the
+    access cache knows the pair.
 
-    Through the writer like every other API transaction: on SQLite every
-    transaction takes the write lock, and queueing beats the busy handler.
+    A read (store.db.reading), not a transaction of the writer: on SQLite a
+    request that missed the cache neither waits for the batch the writer is
+    committing nor holds the next one back. A key revoked on this node is
+    committed before the revoking request answers, so later reads see it.
     """
     known = cached_account(engine, login, access_key)
     if known is not None:
         return known
-    return await run_write_async(engine, lambda conn: authenticate(conn, login, access_key))
+    return await anyio.to_thread.run_sync(_authenticate_reading, engine, login, access_key)
+
+
+def _authenticate_reading(engine: Engine, login: object, access_key: object) -> Account:
+    with reading(engine) as conn:
+        return authenticate(conn, login, access_key)

@@ -18,6 +18,7 @@ from simgate.store import activity
 from simgate.store import calls as store
 from simgate.store import qualification_options as options
 from simgate.store.calls import CallRow, QualifiedRow
+from simgate.store.db import reading
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ def list_calls(
     """Calls newest first; `phone` (E.164) matches however the phone reported it."""
     kinds = tuple(KIND_OF_TYPE[t] for t in types) if types is not None else None
     phones = spellings(phone) if phone is not None else None
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = store.page_of_calls(
             conn, account_id, limit + 1, kinds, phones, since, until, qualified, bound
         )
@@ -72,7 +73,7 @@ def list_qualifications(
     """Qualifications newest first; `option_id` must be one the account has or
     had (a deleted option still finds the qualifications made with it)."""
     phones = spellings(phone) if phone is not None else None
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         if option_id is not None and not options.known(conn, account_id, option_id):
             raise NotFound(f"no qualification option {option_id}", field="option_id")
         rows = store.page_of_qualifications(
@@ -86,7 +87,7 @@ def qualification_stats(
 ) -> QualificationStats:
     """Calls made or received in [since, until), how many are qualified, by
     type, and their qualifications by label."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         counts = activity.tally(conn, account_id, since, until, labels=True)
         labels = activity.label_totals(conn, account_id, counts)
     kinds = by_kind(counts)

@@ -42,7 +42,7 @@ from simgate.store import recipients as people
 from simgate.store import suppressions
 from simgate.store import templates as template_store
 from simgate.store.campaigns import CampaignRow, RecipientRow
-from simgate.store.db import run_write
+from simgate.store.db import reading, run_write
 
 CANCELLED_REASON = "campaign cancelled"
 FAIL_CHUNK = 5000  # message ids per UPDATE ... IN (...) when cancelling
@@ -107,7 +107,7 @@ def create_campaign(
     now = clock.now()
     text = spec.message
     if spec.template_id is not None:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             template = template_store.get_template(conn, account.id, spec.template_id)
         if template is None:
             raise NotFound(f"no template {spec.template_id}", field="template_id")
@@ -240,7 +240,7 @@ def start_campaign(
 ) -> Started:
     """Turn every recipient into a message, in one transaction with the
     status change; only a ready campaign starts."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = _find(conn, account, campaign_id)
         _startable(row)
         recipients = store.recipients_of(conn, campaign_id)
@@ -348,7 +348,7 @@ def cancel_campaign(
 
 
 def get_campaign(engine: Engine, account: Account, campaign_id: int) -> CampaignView:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = _find(conn, account, campaign_id)
         [view] = _views(conn, [row])
     _store_completions(engine, [view])
@@ -359,7 +359,7 @@ def list_campaigns(
     engine: Engine, account: Account, limit: int, after: tuple[datetime, int] | None = None
 ) -> tuple[list[CampaignView], bool]:
     """A page of campaigns, newest first, with their counts; and whether more follow."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = store.page_of_campaigns(conn, account.id, limit + 1, after)
         views = _views(conn, rows[:limit])
     _store_completions(engine, views)
@@ -398,5 +398,5 @@ def _store_completions(engine: Engine, views: list[CampaignView]) -> None:
 
 def list_choices(engine: Engine, account: Account) -> list[list_store.ListChoice]:
     """The account's contact lists, to pick one for a campaign (dashboard)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return list_store.choices(conn, account.id)

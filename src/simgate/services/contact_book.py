@@ -201,7 +201,7 @@ def find_by_phone(engine: Engine, account: Account, raw: str) -> Contact | None:
         number = to_e164(raw, account.region)
     except InvalidNumber:
         raise Invalid("phone_number", f"{raw!r} is not a valid phone number") from None
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.by_phone(conn, account.id, number)
 
 
@@ -216,7 +216,7 @@ def page(
     search: str = "",
 ) -> tuple[list[Contact], bool]:
     """A page of live contacts and whether more follow."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = store.page(
             conn,
             account.id,
@@ -230,7 +230,7 @@ def page(
 
 
 def detail(engine: Engine, account: Account, contact_id: int) -> tuple[Contact, Activity]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         contact = store.get(conn, account.id, contact_id)
         if contact is None:
             raise NotFound(f"no contact {contact_id}", field="id_contact")
@@ -238,7 +238,7 @@ def detail(engine: Engine, account: Account, contact_id: int) -> tuple[Contact, 
 
 
 def get(engine: Engine, account: Account, contact_id: int) -> Contact:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         contact = store.get(conn, account.id, contact_id)
     if contact is None:
         raise NotFound(f"no contact {contact_id}", field="id_contact")
@@ -247,18 +247,18 @@ def get(engine: Engine, account: Account, contact_id: int) -> Contact:
 
 def tags_for(engine: Engine, contact_ids: list[int]) -> dict[int, list[str]]:
     """The tags of contacts the caller already read from its account."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.tags_by_contact(conn, contact_ids)
 
 
 def custom_fields(engine: Engine, account: Account) -> list[CustomField]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return field_store.custom_fields_of(conn, account.id)
 
 
 def field_names(engine: Engine, account: Account) -> list[FieldName]:
     """The custom fields' names and labels, without how many contacts use them."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return field_store.field_names_of(conn, account.id)
 
 

@@ -14,7 +14,7 @@ from simgate.services.accounts import Account
 from simgate.store import contacts as contact_store
 from simgate.store import lists as store
 from simgate.store.contacts import Contact
-from simgate.store.db import run_write
+from simgate.store.db import reading, run_write
 from simgate.store.lists import ContactList, ListChoice
 
 # Re-exported: the edges (api/, web/) import no store module.
@@ -30,19 +30,19 @@ def _missing(list_id: int) -> NotFound:
 def page(
     engine: Engine, account: Account, after: tuple[datetime, int] | None, limit: int
 ) -> tuple[list[ContactList], bool]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = store.page(conn, account.id, after, limit + 1)
     return rows[:limit], len(rows) > limit
 
 
 def choices(engine: Engine, account: Account, limit: int) -> list[ListChoice]:
     """The newest `limit` lists, by id and name only, to pick one (a contact's page)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.newest(conn, account.id, limit)
 
 
 def get(engine: Engine, account: Account, list_id: int) -> ContactList:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         found = store.get(conn, account.id, list_id)
     if found is None:
         raise _missing(list_id)
@@ -53,7 +53,7 @@ def detail(
     engine: Engine, account: Account, list_id: int, limit: int
 ) -> tuple[ContactList, list[Contact]]:
     """The list and its first `limit` live members, in the order they were added."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         found = store.get(conn, account.id, list_id)
         if found is None:
             raise _missing(list_id)

@@ -20,6 +20,7 @@ from simgate.services.accounts import Account, get_account
 from simgate.services.dispatch import WAKE_OPTION
 from simgate.store import devices as store
 from simgate.store import messages as message_store
+from simgate.store.db import reading
 from simgate.store.devices import DeviceRow
 
 DEFAULT_RATE = 30  # SMS per minute: what a phone's carrier usually tolerates
@@ -85,7 +86,7 @@ def add_device(
 def list_devices(
     engine: Engine, email: str | None = None, clock: Clock = SYSTEM_CLOCK
 ) -> list[DeviceRow]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         email = email.strip() if email is not None else None
         return store.paired(conn, seen_after(clock.now()), email)
 
@@ -106,7 +107,7 @@ def remove_device(
 
 def find_by_token(engine: Engine, token: str) -> tuple[int, int, Account] | None:
     """(device id, rate per minute, account) for a live agent token, else None."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.by_token_hash(conn, ids.hash_secret(token))
 
 

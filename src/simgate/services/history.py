@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from simgate.domain.delivery import Step, timeline
 from simgate.domain.numbers import spellings
 from simgate.store import history as store
+from simgate.store.db import reading
 from simgate.store.history import (
     INBOUND_RANK,
     OUTBOUND_RANK,
@@ -98,7 +99,7 @@ def list_sms(
     LIMIT `limit` + 1 through their index, merged, and cut to `limit`."""
     fetch = limit + 1
     items: list[Item] = []
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         if direction != "inbound":
             rows = store.sent(conn, account_id, fetch, phone, since, until, bound)
             items.extend(Item(row) for row in rows)
@@ -118,7 +119,7 @@ def conversation(engine: Engine, account_id: int, phone: str, limit: int) -> lis
 
 def detail(engine: Engine, account_id: int, sms_id: str) -> Detail | None:
     """The message named `sms_id` (sent, or received `in_<id>`), or None."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         inbound = parse_inbound_id(sms_id)
         if inbound is not None:
             received = store.received_one(conn, account_id, inbound)
@@ -148,7 +149,7 @@ def lookup(
     """sms_id → its message, for the ids that name one (two queries at most)."""
     wanted = list(dict.fromkeys(sms_ids))
     inbound = {sms_id: parse_inbound_id(sms_id) for sms_id in wanted}
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         sent = store.sent_by_ids(conn, account_id, wanted)
         got = store.received_by_ids(conn, account_id, [i for i in inbound.values() if i])
     found: dict[str, SentRow | ReceivedRow] = dict(sent)

@@ -29,6 +29,7 @@ from simgate.services.device_reports import Frame, Reporter, apply_batch
 from simgate.store import devices as device_store
 from simgate.store import in_flight
 from simgate.store import mobile as store
+from simgate.store.db import reading
 from simgate.store.devices import AppDevice
 
 __all__ = ["AppDevice", "Pulled", "Registered"]
@@ -105,7 +106,7 @@ def register(
 
 def authenticate(engine: Engine, token: str) -> AppDevice | None:
     """The smsgate device whose bearer token this is, if it is still paired."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return device_store.app_by_token_hash(conn, ids.hash_secret(token))
 
 
@@ -298,7 +299,7 @@ def app_webhooks(device: AppDevice, public_url: str) -> list[dict[str, str]]:
 def find_for_webhook(engine: Engine, raw_id: str) -> AppDevice | None:
     if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 9:
         return None
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return device_store.app_by_id(conn, int(raw_id))
 
 

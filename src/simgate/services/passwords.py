@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from simgate.errors import NotFound
 from simgate.services import sessions
 from simgate.store import accounts as store
+from simgate.store.db import reading
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024  # hashing a megabyte on every try would be a denial of service
@@ -49,7 +50,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def check_sign_in(engine: Engine, email: str, password: str) -> int | None:
     """The account id if `password` is the account's, else None (unknown e-mail alike)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         found = store.password_hash_of(conn, email)
     # verify_password runs argon2 even for an unknown e-mail: same cost, no hint.
     ok = verify_password(found[1] if found else None, password)

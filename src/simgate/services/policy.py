@@ -12,13 +12,13 @@ from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.policy import AccountPolicy, PolicyError, checked, parse_windows
 from simgate.store import policies as store
 from simgate.store.accounts import Account
-from simgate.store.db import run_write
+from simgate.store.db import reading, run_write
 
 __all__ = ["AccountPolicy", "PolicyError", "get_policy", "update_policy"]
 
 
 def get_policy(engine: Engine, account: Account) -> AccountPolicy:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.get(conn, account.id)
 
 

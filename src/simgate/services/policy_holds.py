@@ -16,6 +16,7 @@ from simgate.services.dispatch_policy import COUNTS_LOOKBACK
 from simgate.store import messages as message_store
 from simgate.store import policies, send_counts
 from simgate.store.accounts import Account
+from simgate.store.db import reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ def holds(engine: Engine, account: Account, now: datetime) -> list[Hold]:
     """What holds the account's sending at `now` (naive UTC), if anything;
     each says whether messages wait for it."""
     found: list[Hold] = []
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         policy = policies.get(conn, account.id)
         if policy.windows:
             country = account.region if policy.skip_holidays else None

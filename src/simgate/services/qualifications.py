@@ -16,7 +16,7 @@ from simgate.services import outbox
 from simgate.services.accounts import Account
 from simgate.store import calls
 from simgate.store import qualification_options as options
-from simgate.store.db import run_write
+from simgate.store.db import reading, run_write
 from simgate.store.qualification_options import OptionRow
 
 
@@ -101,7 +101,7 @@ def qualify_with_option(
 
 
 def list_options(engine: Engine, account_id: int) -> list[OptionRow]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return options.live(conn, account_id)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.store import retention as store
-from simgate.store.db import run_write_async
+from simgate.store.db import reading, run_write_async
 
 Target = store.Target
 
@@ -52,7 +52,7 @@ def cutoffs(settings: Settings, now: datetime) -> dict[Target, datetime | None]:
 
 def count_due(engine: Engine, settings: Settings, now: datetime) -> dict[Target, int | None]:
     """What a prune would delete now (`simgate prune --dry-run`); None for kinds kept."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return {
             target: None if cutoff is None else store.count_due(conn, target, cutoff)
             for target, cutoff in cutoffs(settings, now).items()

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.store import sessions as store
 from simgate.store.accounts import Account
+from simgate.store.db import reading
 from simgate.store.sessions import SessionInfo
 
 LIFETIME = timedelta(days=14)  # from sign-in; not extended by use
@@ -95,5 +96,5 @@ def end_all(conn: Connection, account_id: int) -> None:
 
 def list_live(engine: Engine, account_id: int, clock: Clock = SYSTEM_CLOCK) -> list[SessionInfo]:
     """The account's live sessions, the most recently seen first."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.live(conn, account_id, clock.now())

@@ -14,6 +14,7 @@ from simgate.domain.call_log import CALL_TYPES, CallType, call_type
 from simgate.domain.states import UNSETTLED
 from simgate.store import activity
 from simgate.store import stats as store
+from simgate.store.db import reading
 from simgate.store.stats import ClickRow
 
 
@@ -35,7 +36,7 @@ class Overview:
 def overview(
     engine: Engine, account_id: int, since: datetime | None, until: datetime | None
 ) -> Overview:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         states = store.sent_by_state(conn, account_id, since, until)
         counts = activity.tally(conn, account_id, since, until)
         contacts = activity.live_contacts(conn, account_id)
@@ -71,6 +72,6 @@ def latest_clicks(
     previews: bool = False,
     bound: tuple[datetime, int] | None = None,
 ) -> ClickPage:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = store.latest_clicks(conn, account_id, limit + 1, previews, bound)
     return ClickPage(rows[:limit], len(rows) > limit)

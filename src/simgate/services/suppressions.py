@@ -29,7 +29,7 @@ from simgate.services.dashboard.contacts import spreadsheet_safe
 from simgate.store import policies
 from simgate.store import suppressions as store
 from simgate.store.accounts import Account
-from simgate.store.db import run_write
+from simgate.store.db import reading, run_write
 from simgate.store.suppressions import Entry, Event, Refusal
 
 __all__ = [
@@ -203,7 +203,7 @@ def page(
 ) -> tuple[list[Entry], bool]:
     """Newest first: (entries, whether more follow) after keyset `after`."""
     prefix = _prefix(search)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = store.page(conn, account.id, after, min(limit, MAX_PAGE) + 1, prefix)
     return rows[:limit], len(rows) > limit
 
@@ -211,7 +211,7 @@ def page(
 def check(engine: Engine, account: Account, raw_number: object) -> tuple[str, Entry | None]:
     """(the number in E.164, its entry or None when not on the list)."""
     number = parse_number(raw_number, account.region)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return number, store.entry(conn, account.id, number)
 
 
@@ -220,7 +220,7 @@ def history(
 ) -> tuple[str, Entry | None, list[Event]]:
     """(number, its entry now, its changes newest first)."""
     number = parse_number(raw_number, account.region)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return (
             number,
             store.entry(conn, account.id, number),
@@ -232,12 +232,12 @@ def refusals(engine: Engine, account_id: int, ids: list[str]) -> dict[str, Refus
     """The sends among `ids` (id_sms_api) the opt-out list refused."""
     if not ids:
         return {}
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.refusals(conn, account_id, ids)
 
 
 def count(engine: Engine, account: Account) -> int:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.count(conn, account.id)
 
 
@@ -248,7 +248,7 @@ def export_rows(engine: Engine, account: Account) -> Iterator[Entry]:
     """The whole list, newest first, read by keyset pages (one short read each)."""
     after: tuple[datetime, str] | None = None
     while True:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             rows = store.page(conn, account.id, after, EXPORT_CHUNK)
         yield from rows
         if len(rows) < EXPORT_CHUNK:

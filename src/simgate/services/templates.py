@@ -23,7 +23,7 @@ from simgate.services.accounts import Account
 from simgate.services.messages import accept_messages
 from simgate.store import recipients as people
 from simgate.store import templates as store
-from simgate.store.db import run_write
+from simgate.store.db import reading, run_write
 from simgate.store.recipients import ContactRow
 from simgate.store.templates import TemplateRow
 
@@ -47,13 +47,13 @@ def list_templates(
     engine: Engine, account: Account, limit: int, after: tuple[datetime, int] | None = None
 ) -> tuple[list[TemplateRow], bool]:
     """A page of templates, newest first, and whether more follow."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = store.page_of_templates(conn, account.id, limit + 1, after)
     return rows[:limit], len(rows) > limit
 
 
 def get_template(engine: Engine, account: Account, template_id: int) -> TemplateRow:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = store.get_template(conn, account.id, template_id)
     if row is None:
         raise _missing(template_id)
@@ -135,7 +135,7 @@ def send_template(
     template = get_template(engine, account, template_id)
     read = [render.read_recipient(item, account.region) for item in items]
     wanted = [r.phone_number for r in read if isinstance(r, render.Recipient)]
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         known = people.by_numbers(conn, account.id, wanted) if wanted else {}
 
     results: list[SendResult | None] = []

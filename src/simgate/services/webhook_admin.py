@@ -23,6 +23,7 @@ from simgate.services.accounts import get_account
 from simgate.services.urlguard import RefusedAddress, check_url_literal
 from simgate.store import accounts
 from simgate.store import outbox as store
+from simgate.store.db import reading
 from simgate.store.outbox import WebhookInfo
 
 MAX_URL_LENGTH = 2000
@@ -62,7 +63,7 @@ def validate_callback_url(url: str, allow_private: bool = False) -> str:
 
 
 def get_callbacks(engine: Engine, email: str) -> dict[str, str | None]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return accounts.callback_urls(conn, get_account(conn, email).id)
 
 
@@ -116,7 +117,7 @@ def list_webhooks(
     """The account's deliveries, newest first."""
     if state is not None and state not in DELIVERY_STATES:
         raise ValueError(f"state must be one of {', '.join(DELIVERY_STATES)}")
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.listing(conn, get_account(conn, email).id, state, limit)
 
 

@@ -68,18 +68,26 @@ def make_engine(settings: Settings) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             options = conn.get_execution_options()
+            read_only = options.get(READ_ONLY, False)
+            in_writer = options.get(_IN_WRITER, False)
+            fairy = conn.connection
             # On the driver's connection: SQLAlchemy's statement path (and its
             # events, which hear of no BEGIN) cost more than the BEGIN itself,
             # once per transaction.
-            fairy = conn.connection
             raw = fairy.dbapi_connection
-            in_writer = options.get(_IN_WRITER, False)
+            # Pragmas are set only when the driver connection changes sides: a
+            # dict look-up otherwise. query_only makes a write through
+            # `reading` fail at once, not only when it meets another writer.
+            info = fairy.info
+            if info.get(QUERY_ONLY, False) != read_only:
+                raw.execute("PRAGMA query_only=1" if read_only else "PRAGMA query_only=0")
+                info[QUERY_ONLY] = read_only
             if group_sync:
                 level = "NORMAL" if in_writer else synchronous
-                if fairy.info.get(_SYNCHRONOUS, synchronous) != level:
+                if info.get(_SYNCHRONOUS, synchronous) != level:
                     raw.execute(f"PRAGMA synchronous={level}")
-                    fairy.info[_SYNCHRONOUS] = level
-            if options.get(READ_ONLY, False):
+                    info[_SYNCHRONOUS] = level
+            if read_only:
                 # A connection from `reading` only reads: in WAL mode its
                 # deferred transaction reads a snapshot beside the writer,
                 # queueing for nothing.
@@ -434,15 +442,22 @@ def upgrade(engine: Engine) -> None:
 
 
 READ_ONLY = "simgate_read_only"
+# Key in a pooled connection's `info`: whether SQLite's query_only is on.
+QUERY_ONLY = "simgate_query_only"
 
 
 def reading(engine: Engine) -> Connection:
     """A connection for reads only (`with reading(engine) as conn:`). On SQLite
     its transactions are deferred: they read a snapshot without queueing for
-    the write lock that every other transaction takes first (a write through
-    it could fail with "database is locked": never write through it). On
-    PostgreSQL it is an ordinary connection."""
-    return engine.connect().execution_options(**{READ_ONLY: True})
+    the write lock that every other transaction takes first. A write through
+    it fails at once, in tests as in production: on SQLite its transactions
+    run with `PRAGMA query_only=1` (turned off again for the next transaction
+    of that pooled connection that is not a read), on PostgreSQL they are
+    READ ONLY (psycopg says so in its BEGIN: no extra round trip)."""
+    conn = engine.connect().execution_options(**{READ_ONLY: True})
+    if is_sqlite(engine):
+        return conn
+    return conn.execution_options(postgresql_readonly=True)
 
 
 def _read_raw(engine: Engine, sql: str) -> Any:

@@ -12,6 +12,7 @@ from simgate.store import calls as call_store
 from simgate.store.dashboard import calls as store
 from simgate.store.dashboard.calls import QualificationRow
 from simgate.store.dashboard.common import Page
+from simgate.store.db import reading
 
 MAX_QUALIFICATION = 2000  # characters
 
@@ -20,7 +21,7 @@ def list_calls(
     engine: Engine, account_id: int, link: str = ""
 ) -> tuple[Page, dict[int, list[QualificationRow]]]:
     """A page of calls, newest first, and each call's qualifications."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         result = store.page_of_calls(conn, account_id, link)
         qualifications = store.qualifications_of(conn, [row.id for row in result.rows])
     return result, qualifications

@@ -20,19 +20,19 @@ from simgate.store import contacts as contact_store
 from simgate.store.dashboard import contacts as store
 from simgate.store.dashboard.common import Page
 from simgate.store.dashboard.contacts import ContactRow
-from simgate.store.db import run_write
+from simgate.store.db import reading, run_write
 
 CSV_FIELDS = contact_store.FIELDS
 MAX_IMPORT_ROWS = 50_000
 
 
 def list_contacts(engine: Engine, account_id: int, search: str = "", link: str = "") -> Page:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.page_of_contacts(conn, account_id, search, link)
 
 
 def get_contact(engine: Engine, account_id: int, contact_id: int) -> ContactRow:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = store.contact(conn, account_id, contact_id)
     if row is None:
         raise NotFound(f"no contact {contact_id}")
@@ -86,7 +86,7 @@ def export_contacts(engine: Engine, account_id: int) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = store.export_rows(conn, account_id)
     for phone_number, *rest in rows:
         # The number is E.164 and always starts with "+": it is the one cell left as is.

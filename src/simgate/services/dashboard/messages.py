@@ -13,6 +13,7 @@ from simgate.store import messages as message_store
 from simgate.store.dashboard import messages as store
 from simgate.store.dashboard.common import Page
 from simgate.store.dashboard.messages import ClickRow, MessageRow
+from simgate.store.db import reading
 
 MAX_CLICKS = 200  # shown on a message's page
 
@@ -30,7 +31,7 @@ def list_messages(
 ) -> Page:
     """The page of messages `link` points at ("" for the first); a number is
     read in `region` (the account's country) when it has no international prefix."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.page_of_messages(
             conn,
             account_id,
@@ -63,7 +64,7 @@ _MILESTONES = (
 
 
 def message_detail(engine: Engine, account_id: int, message_id: int) -> MessageDetail:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = store.message(conn, account_id, message_id)
         if row is None:
             raise NotFound(f"no message {message_id}")
@@ -90,5 +91,5 @@ def message_ids(engine: Engine, account_id: int, client_ids: list[str]) -> dict[
     """id_sms_api → row id, to link the send form's results to message pages."""
     if not client_ids:
         return {}
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return message_store.ids_by_client_id(conn, account_id, client_ids)

@@ -13,6 +13,7 @@ from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.services.accounts import Account
 from simgate.services.devices import seen_after
 from simgate.store.dashboard import overview as store
+from simgate.store.db import reading
 
 WAITING_CAP = 9999
 
@@ -56,7 +57,7 @@ def overview(
     local_today = now.replace(tzinfo=UTC).astimezone(account.tz)
     week = local_midnight(now - timedelta(days=local_today.weekday()), account.tz)
     first_hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         of_today, of_week = store.accepted(conn, account.id, today, week)
         per_hour = store.per_hour(conn, account.id, first_hour)
         waiting = store.waiting(conn, account.id, WAITING_CAP)

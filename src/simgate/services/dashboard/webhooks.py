@@ -10,6 +10,7 @@ from simgate.store import accounts
 from simgate.store import outbox as outbox_store
 from simgate.store.dashboard import deliveries as store
 from simgate.store.dashboard.common import Page
+from simgate.store.db import reading
 
 __all__ = [
     "clear_webhook_secret",
@@ -21,7 +22,7 @@ __all__ = [
 
 def webhook_settings(engine: Engine, account_id: int) -> tuple[dict[str, str], str | None]:
     """(kind → callback URL, "" when unset; signing secret or None)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         urls, secret = accounts.webhook_settings(conn, account_id)
     return {kind: url or "" for kind, url in urls.items()}, secret
 
@@ -33,11 +34,11 @@ def clear_webhook_secret(engine: Engine, account_id: int) -> None:
 
 
 def list_deliveries(engine: Engine, account_id: int, state: str = "", link: str = "") -> Page:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return store.page_of_deliveries(conn, account_id, state, link)
 
 
 def finished_delivery(engine: Engine, account_id: int, delivery_id: int) -> bool:
     """Whether the delivery is the account's and finished (done or dead), so replayable."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return outbox_store.finished(conn, account_id, delivery_id)
