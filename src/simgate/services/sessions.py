@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.store import sessions as store
 from simgate.store.accounts import Account
-from simgate.store.db import reading
+from simgate.store.db import reading, run_write
 from simgate.store.sessions import SessionInfo
 
 LIFETIME = timedelta(days=14)  # from sign-in; not extended by use
@@ -60,14 +60,17 @@ def start(
 
 
 def find(engine: Engine, token: str, ip: str, clock: Clock = SYSTEM_CLOCK) -> Session | None:
-    """The live session of a token and its account (one query); notes the visit."""
+    """The live session of a token and its account (one query); notes the visit.
+
+    A read beside the writer (every dashboard page passes here); the visit is
+    written through the writer at most once a minute."""
     now = clock.now()
-    with engine.begin() as conn:
+    with reading(engine) as conn:
         found = store.find_live(conn, _hash(token), now)
-        if found is None:
-            return None
-        if now - found.last_seen_at >= SEEN_EVERY:
-            store.touch(conn, found.id, now, ip[:MAX_IP])
+    if found is None:
+        return None
+    if now - found.last_seen_at >= SEEN_EVERY:
+        run_write(engine, lambda conn: store.touch(conn, found.id, now, ip[:MAX_IP]))
     return Session(found.id, found.account)
 
 
