@@ -49,7 +49,8 @@ def make_engine(settings: Settings) -> Engine:
         # syncer makes them durable (see SQLiteWriter): every other
         # transaction keeps FULL.
         group_sync = synchronous == "FULL"
-        engine.info_group_sync = group_sync  # type: ignore[attr-defined]
+        if group_sync:
+            _group_synced.add(engine)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -117,6 +118,9 @@ _IN_WRITER = "simgate_in_writer"
 # Key, in the pool's record of a driver connection, of its `synchronous`
 # level when it differs from the configured one.
 _SYNCHRONOUS = "simgate_synchronous"
+
+# SQLite engines whose writer commits at NORMAL and syncs the WAL itself.
+_group_synced: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 # How long the SQLite writer thread waits for work before it exits (it comes
 # back with the next write); idle engines then hold no thread.
@@ -205,13 +209,14 @@ class SQLiteWriter:
     request does not hold back the small ones of other accounts queued with
     it, and big ones still share their commits.
 
-    SQLite's own WAL checkpoints (in the commit that takes the WAL past 1,000
-    pages) are most of the p99 of single requests: 25-31 ms at 8 connections
-    against 15-18 ms with none in the run (bench/accept.py, issue 14). Tried
-    and dropped: a PASSIVE checkpoint on a thread of its own (its fsyncs
-    slowed the commits as much, and it never completes while the writer
-    appends, so the WAL grew without end), and a 10,000-page threshold
-    (p99 18-22 ms, but p99.9 90 ms).
+    SQLite's own WAL checkpoints run in the commit that takes the WAL past
+    1,000 pages. With the fsync in the commit they were most of the p99 of
+    single requests (25-31 ms at 8 connections against 15-18 ms with none in
+    the run, bench/accept.py); with the syncer below, runs with and without
+    them no longer differ (17-20 ms either way: what is left is the CPU the
+    server spends per request). Tried and dropped: a PASSIVE checkpoint on a
+    thread of its own (it never completes while the writer appends, so the
+    WAL grew without end) and a 10,000-page threshold (p99.9 90 ms).
 
     With `synchronous=FULL` the fsync leaves the writer's path: its
     transactions commit at NORMAL (SQLite writes the WAL frames without
@@ -232,7 +237,7 @@ class SQLiteWriter:
         self._queue: list[_Job] = []
         self._heavy: deque[_Job] = deque()
         self._thread: threading.Thread | None = None
-        self._group_sync: bool = getattr(engine, "info_group_sync", False)
+        self._group_sync = engine in _group_synced
         sync_lock = threading.Lock()
         self._unsynced = threading.Condition(sync_lock)  # work for the syncer
         self._caught_up = threading.Condition(sync_lock)  # for wait_durable
