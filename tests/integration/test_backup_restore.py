@@ -147,9 +147,7 @@ def test_restore_refuses_what_is_not_a_sound_store(store: Settings, tmp_path: Pa
     assert not list(store.data_dir.glob("simgate.db.replaced-*"))
 
 
-def test_restore_is_refused_while_a_server_holds_the_store(
-    store: Settings, tmp_path: Path
-) -> None:
+def test_restore_is_refused_while_a_server_holds_the_store(store: Settings, tmp_path: Path) -> None:
     copy = tmp_path / "copy.db"
     assert run_cli("backup", str(copy), settings=store).exit_code == 0
     db = store.data_dir / "simgate.db"
