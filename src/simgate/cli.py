@@ -67,6 +67,13 @@ def main() -> None:
 @store_options
 def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any) -> None:
     """Run the gateway (applies migrations first)."""
+    overrides |= {name: value for name, value in flags.items() if value is not None}
+    settings = load_settings(overrides)
+    with _serving_lock(settings):
+        _serve(settings, demo, access_log)
+
+
+def _serve(settings: Any, demo: bool, access_log: bool) -> None:
     import uvicorn
 
     from simgate import serving
@@ -74,34 +81,32 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
     from simgate.runtime import runtime_of
     from simgate.workers.supervisor import Worker
 
-    overrides |= {name: value for name, value in flags.items() if value is not None}
-    settings = load_settings(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
     serving.raise_open_file_limit()
-    with _serving_lock(settings):
-        app = create_app(settings)
-        try:
-            if demo:
-                from simgate import demo as demo_setup
+    app = create_app(settings)
+    try:
+        if demo:
+            from simgate import demo as demo_setup
 
-                runtime = runtime_of(app)
-                text, phone = demo_setup.prepare(runtime.engine, settings)
-                click.echo(text)
-                runtime.workers.add(Worker("demo-phone", phone))
-            serving.settle_heap()
-            uvicorn.run(
-                app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
-            )
-        finally:
-            # After the workers stopped: uvicorn ran the lifespan's end.
-            runtime_of(app).engine.dispose()
+            runtime = runtime_of(app)
+            text, phone = demo_setup.prepare(runtime.engine, settings)
+            click.echo(text)
+            runtime.workers.add(Worker("demo-phone", phone))
+        serving.settle_heap()
+        uvicorn.run(
+            app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
+        )
+    finally:
+        # After the workers stopped: uvicorn ran the lifespan's end.
+        runtime_of(app).engine.dispose()
 
 
 @contextlib.contextmanager
 def _serving_lock(settings: Any) -> Iterator[None]:
     """On SQLite, the lock that keeps `restore` from replacing the store under
-    this server (store/store_lock.py), held until the server ends."""
+    this server (store/store_lock.py), held until the server ends; taken
+    before anything else, the migrations included."""
     from simgate.store import store_lock
     from simgate.store.backup import sqlite_path
 

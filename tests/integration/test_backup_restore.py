@@ -17,6 +17,7 @@ from simgate.store import store_lock
 from simgate.store.db import head_revision, make_engine
 from simgate.store.tables import accounts
 from tests.support.cli import run_cli
+from tests.support.servers import free_port, simgate
 
 
 @pytest.fixture
@@ -162,3 +163,11 @@ def test_restore_is_refused_while_a_server_holds_the_store(store: Settings, tmp_
     with store_lock.replacing(db), pytest.raises(store_lock.StoreInUse, match="being restored"):
         with store_lock.serving(db):
             pass
+
+
+def test_serve_refuses_to_start_during_a_restore(store: Settings) -> None:
+    with store_lock.replacing(store.data_dir / "simgate.db"):
+        # A real process: a `serve` that did start would hold the test until the timeout.
+        result = simgate("serve", "--port", str(free_port()), settings=store, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "is being restored" in result.stderr
