@@ -27,13 +27,13 @@ BATCH = 5  # messages a request
 
 
 class Load:
-    """sendsms requests one after another in a thread; each answer's ids and
-    the moment it arrived."""
+    """sendsms requests one after another in a thread; for each answer, when
+    its request left and when the answer came, and the ids it gave."""
 
     def __init__(self, server: ServerProcess, login: str, key: str) -> None:
         self.url = server.url + "/api/v1/sendsms"
         self.header = {"login": login, "accessKey": key}
-        self.answered: list[tuple[float, list[str]]] = []
+        self.answered: list[tuple[float, float, list[str]]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.errors: list[str] = []
@@ -46,15 +46,21 @@ class Load:
                     {"phone_number": "+33612345678", "message": f"m{n}-{i}"} for i in range(BATCH)
                 ]
                 n += 1
+                left = time.monotonic()
                 response = client.post(self.url, json={"header": self.header, "messages": items})
                 if response.status_code != 200:
                     self.errors.append(response.text)
                     return
                 ids = [item["id_sms_api"] for item in response.json() if item["sent"] == 1]
-                self.answered.append((time.monotonic(), ids))
+                self.answered.append((left, time.monotonic(), ids))
 
-    def ids(self, before: float = float("inf"), after: float = float("-inf")) -> set[str]:
-        return {i for at, ids in list(self.answered) if after < at < before for i in ids}
+    def ids(self, answered_before: float = float("inf"), sent_after: float = 0.0) -> set[str]:
+        return {
+            i
+            for left, came, ids in list(self.answered)
+            if came < answered_before and left > sent_after
+            for i in ids
+        }
 
     def wait_for(self, count: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -82,11 +88,20 @@ def test_a_backup_under_load_keeps_every_message_answered_before_it(
     engine = make_engine(live)
     account, key = create_account(engine, "ops@example.com", "UTC", "FR")
     engine.dispose()
-    # Small steps with a rest between them: the copy takes many steps while
-    # the server commits, as a large store's would.
-    monkeypatch.setattr(backups, "STEP_PAGES", 2)
-    monkeypatch.setattr(backups, "STEP_REST", 0.003)
+    # Small steps, and after the first one the copy waits until the server
+    # has committed more messages: a copy that restarted, or read the live
+    # store instead of its snapshot, would show them.
     copy = tmp_path / "backup.db"
+    monkeypatch.setattr(backups, "STEP_PAGES", 2)
+    first_step: list[float] = []
+
+    def rest(_status: int, remaining: int, _total: int) -> None:
+        if not first_step:
+            first_step.append(time.monotonic())
+            assert remaining > 0  # the copy is under way, not done
+            load.wait_for(len(load.ids()) + 2 * BATCH)
+
+    monkeypatch.setattr(backups, "_rest", rest)
 
     with ServerProcess(live) as server:
         load = Load(server, account.email, key)
@@ -95,9 +110,7 @@ def test_a_backup_under_load_keeps_every_message_answered_before_it(
             load.wait_for(100)
             began = time.monotonic()
             result = run_cli("backup", str(copy), settings=live)
-            ended = time.monotonic()
             assert result.exit_code == 0, result.output
-            load.wait_for(len(load.ids()) + 2 * BATCH)  # the server still takes messages
             # The server's lock keeps a restore off its store.
             refused = run_cli("restore", str(copy), settings=live)
             assert refused.exit_code == 1 and "a server uses" in refused.output
@@ -105,9 +118,9 @@ def test_a_backup_under_load_keeps_every_message_answered_before_it(
             load.stop.set()
             load.thread.join(30)
         assert not load.errors, load.errors
-    before = load.ids(before=began)
-    during = load.ids(after=began, before=ended)
-    assert during, "no message was answered while the backup ran"
+    before = load.ids(answered_before=began)
+    during = load.ids(sent_after=first_step[0])
+    assert during
 
     fresh = Settings(data_dir=tmp_path / "fresh")
     result = run_cli("restore", str(copy), settings=fresh)
@@ -124,5 +137,6 @@ def test_a_backup_under_load_keeps_every_message_answered_before_it(
         assert answer.status_code == 200 and answer.json()[0]["sent"] == 1, answer.text
     stored = stored_ids(fresh)
     assert before <= stored, f"{len(before - stored)} answered messages missing"
+    assert not during & stored, "the copy holds messages sent after its snapshot"
     # Nothing but answered messages (and the one sent after the restore).
     assert stored - load.ids() == {answer.json()[0]["id_sms_api"]}
