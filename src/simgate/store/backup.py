@@ -5,8 +5,9 @@ copies the store in steps of `STEP_PAGES` pages, all read from one snapshot
 (a read transaction held from the first step to the last): the copy is the
 store as it was at one commit, and a write the server commits meanwhile
 neither shows in it nor restarts it. In WAL mode a reader does not block the
-writer, so the server keeps taking messages throughout; the short rest
-between steps leaves the disk to the server's fsyncs. The copy is a single
+writer, so the server keeps taking messages throughout; each step's pages
+are flushed to disk before the next, followed by a short rest, so that the
+server's own fsyncs never wait behind the whole copy. The copy is a single
 file (rollback journal mode, no -wal beside it), fsynced, and appears under
 its name only once complete.
 
@@ -38,6 +39,8 @@ from simgate.store.db import MIGRATIONS
 STEP_PAGES = 1024
 # Rest between steps (seconds): a few ms per 4 MiB, some 0.2 s a GiB.
 STEP_REST = 0.002
+# The data of a file, not its times (macOS has no fdatasync).
+_flush_data = getattr(os, "fdatasync", os.fsync)
 
 
 class BackupError(Exception):
@@ -72,17 +75,28 @@ def backup(store: Path, target: Path, force: bool = False) -> Copied:
         raise BackupError(f"{target} exists; pass --force to overwrite it")
     if target.resolve() == store.resolve():
         raise BackupError("the backup cannot be the store itself")
-    with _temporary_beside(target, mode=0o600) as temporary:  # it holds every secret hash
+    with (
+        _temporary_beside(target, mode=0o600) as temporary,  # it holds every secret hash
+        _opened(temporary) as written,
+    ):
+
+        def step(status: int, remaining: int, total: int) -> None:
+            # Flushed as it goes: one flush of the whole copy at the end made
+            # the server's commits (their fsyncs share the file system's
+            # journal) wait behind it, up to half a second at 125 MB.
+            _flush_data(written)
+            _rest(status, remaining, total)
+
         with closing(_connect(store)) as source:
             # The read transaction is the snapshot every step copies from.
             source.execute("BEGIN")
             revision = _revision(source)
             with closing(sqlite3.connect(temporary, isolation_level=None)) as copy:
-                source.backup(copy, pages=STEP_PAGES, progress=_rest)
+                source.backup(copy, pages=STEP_PAGES, progress=step)
                 source.execute("ROLLBACK")
                 # One self-contained file: readable without a -wal or -shm.
                 copy.execute("PRAGMA journal_mode=DELETE")
-        _fsync(temporary)
+        os.fsync(written)
         if force:
             os.replace(temporary, target)
         else:
@@ -213,12 +227,19 @@ def _temporary_beside(path: Path, mode: int) -> Iterator[Path]:
             temporary.unlink()
 
 
-def _fsync(path: Path) -> None:
+@contextmanager
+def _opened(path: Path) -> Iterator[int]:
+    """A descriptor of `path` to flush it by (fsync needs no write access)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        yield fd
     finally:
         os.close(fd)
+
+
+def _fsync(path: Path) -> None:
+    with _opened(path) as fd:
+        os.fsync(fd)
 
 
 def _fsync_dir(folder: Path) -> None:
