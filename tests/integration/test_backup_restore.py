@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,29 @@ def test_serve_refuses_to_start_during_a_restore(store: Settings) -> None:
         result = simgate("serve", "--port", str(free_port()), settings=store, timeout=60)
     assert result.returncode == 1, result.stderr
     assert "is being restored" in result.stderr
+
+
+def test_the_store_kept_aside_holds_what_its_wal_held(store: Settings, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    assert run_cli("backup", str(copy), settings=store).exit_code == 0
+    # A server killed after a commit: the row is in simgate.db-wal only.
+    db = store.data_dir / "simgate.db"
+    killed = (
+        "import os, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('PRAGMA journal_mode=WAL')\n"
+        "conn.execute(\"UPDATE accounts SET region = 'BE'\")\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", killed, str(db)], check=True, timeout=30)
+    assert Path(f"{db}-wal").stat().st_size > 0
+
+    result = run_cli("restore", str(copy), settings=store)
+    assert result.exit_code == 0, result.output
+    (aside,) = store.data_dir.glob("simgate.db.replaced-*")
+    kept = sqlite3.connect(aside)
+    assert kept.execute("SELECT region FROM accounts").fetchall() == [("BE",)]
+    kept.close()
+    restored = sqlite3.connect(db)
+    assert restored.execute("SELECT region FROM accounts").fetchall() == [("FR",)]
+    restored.close()
