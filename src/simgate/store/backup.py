@@ -146,8 +146,10 @@ def restore(source: Path, store: Path, keep_replaced: bool = True) -> Restored:
             reader.backup(copy, pages=STEP_PAGES)
             copy.execute("PRAGMA journal_mode=DELETE")  # whole in one file; serve sets WAL
         _fsync(temporary)
-        _settle(store)
-        replaced = _set_aside(store) if keep_replaced else None
+        replaced = None
+        if keep_replaced:
+            _settle(store)
+            replaced = _set_aside(store)
         # -wal and -shm belong to the store being replaced: a -wal left
         # beside the new file would be replayed into it.
         for suffix in ("-wal", "-shm"):
