@@ -1,4 +1,4 @@
-"""Command line: serve, db, config, accounts, keys; devices, webhooks and send beside.
+"""Command line: serve, db, backup, restore, config, accounts, keys; devices, webhooks, send.
 
 Every command that touches the store takes the same --data-dir / --database-url
 (and SIMGATE_* environment) as `serve`, and works while the server runs.
@@ -6,8 +6,10 @@ Every command that touches the store takes the same --data-dir / --database-url
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,13 @@ def main() -> None:
 @store_options
 def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any) -> None:
     """Run the gateway (applies migrations first)."""
+    overrides |= {name: value for name, value in flags.items() if value is not None}
+    settings = load_settings(overrides)
+    with _serving_lock(settings):
+        _serve(settings, demo, access_log)
+
+
+def _serve(settings: Any, demo: bool, access_log: bool) -> None:
     import uvicorn
 
     from simgate import serving
@@ -72,8 +81,6 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
     from simgate.runtime import runtime_of
     from simgate.workers.supervisor import Worker
 
-    overrides |= {name: value for name, value in flags.items() if value is not None}
-    settings = load_settings(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
     serving.raise_open_file_limit()
@@ -95,6 +102,26 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
         runtime_of(app).engine.dispose()
 
 
+@contextlib.contextmanager
+def _serving_lock(settings: Any) -> Iterator[None]:
+    """On SQLite, the lock that keeps `restore` from replacing the store under
+    this server (store/store_lock.py), held until the server ends; taken
+    before anything else, the migrations included."""
+    from simgate.store import store_lock
+    from simgate.store.backup import sqlite_path
+
+    store = sqlite_path(settings.resolved_database_url())
+    if store is None:
+        yield
+        return
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(store_lock.serving(store))
+        except store_lock.StoreInUse as exc:
+            fail(str(exc))
+        yield
+
+
 # --- db ----------------------------------------------------------------------
 
 
@@ -109,6 +136,64 @@ def db_upgrade(overrides: dict[str, Any]) -> None:
     """Apply all migrations."""
     engine = open_store(overrides)
     click.echo(f"database is up to date ({engine.dialect.name})")
+
+
+# --- backup and restore ------------------------------------------------------
+
+POSTGRES_BACKUP = (
+    "backup and restore copy the SQLite store; for PostgreSQL use pg_dump --format=custom "
+    "and pg_restore (docs/operations.md)"
+)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@store_options
+def backup(path: Path, force: bool, overrides: dict[str, Any]) -> None:
+    """Copy the SQLite store to PATH, consistently, while the server runs."""
+    from simgate.store import backup as backups
+
+    store = backups.sqlite_path(load_settings(overrides).resolved_database_url())
+    if store is None:
+        fail(POSTGRES_BACKUP)
+        return
+    try:
+        copied = backups.backup(store, path, force=force)
+    except backups.BackupError as exc:
+        fail(str(exc))
+        return
+    size = copied.bytes / 1_000_000
+    click.echo(f"backed up {store} to {path} ({size:.1f} MB, revision {copied.revision})")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--keep-replaced/--discard-replaced",
+    default=True,
+    show_default=True,
+    help="Keep the store being replaced beside it (simgate.db.replaced-<time>).",
+)
+@store_options
+def restore(path: Path, keep_replaced: bool, overrides: dict[str, Any]) -> None:
+    """Put the backup PATH in place of the SQLite store (refused while a server runs on it)."""
+    from simgate.store import backup as backups
+    from simgate.store.store_lock import StoreInUse
+
+    store = backups.sqlite_path(load_settings(overrides).resolved_database_url())
+    if store is None:
+        fail(POSTGRES_BACKUP)
+        return
+    try:
+        restored = backups.restore(path, store, keep_replaced=keep_replaced)
+    except (backups.BackupError, StoreInUse) as exc:
+        fail(str(exc))
+        return
+    click.echo(f"restored {path} to {store} (revision {restored.revision})")
+    if restored.replaced is not None:
+        click.echo(f"the replaced store is kept as {restored.replaced}")
+    click.echo("`simgate serve` (or `simgate db upgrade`) brings it up to this release")
 
 
 # --- config ------------------------------------------------------------------
