@@ -6,8 +6,10 @@ Every command that touches the store takes the same --data-dir / --database-url
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,7 @@ def main() -> None:
 def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any) -> None:
     """Run the gateway (applies migrations first)."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from simgate import serving
     from simgate.app import create_app
@@ -87,9 +90,15 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
             click.echo(text)
             runtime.workers.add(Worker("demo-phone", phone))
         serving.settle_heap()
-        uvicorn.run(
+        # uvicorn.run's steps, with simgate's stop (drained, bounded: serving.py).
+        config = uvicorn.Config(
             app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
         )
+        server = serving.GracefulServer(config, runtime_of(app))
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)  # the port taken, say: as uvicorn.run
     finally:
         # After the workers stopped: uvicorn ran the lifespan's end.
         runtime_of(app).engine.dispose()
