@@ -47,7 +47,7 @@ def unacked(conn: Connection, device_ids: Collection[int]) -> int:
     return int(conn.execute(unacked_query(device_ids)).scalar_one())
 
 
-def unacked_query(device_ids: Collection[int]) -> Select[tuple[int]]:
+def unacked_query(device_ids: Collection[int]) -> Select[int]:
     """`unacked`'s query; ix_messages_due (state, send_at) finds the `dispatched` rows."""
     return select(func.count()).where(
         messages.c.state == "dispatched",
