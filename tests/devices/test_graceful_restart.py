@@ -20,8 +20,9 @@ from sqlalchemy import Engine, select
 
 from simgate.config import Settings
 from simgate.store.tables import messages
-from tests.devices.conftest import QUICK_SWEEPS, Agent, pair
+from tests.devices.conftest import QUICK_SWEEPS, pair
 from tests.support import http_client
+from tests.support.agents import Agent
 from tests.support.polling import wait_for
 from tests.support.servers import ServerProcess
 
