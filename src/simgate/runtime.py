@@ -110,7 +110,9 @@ class Runtime:
             async with asyncio.timeout(budget):
                 async with self.handing_over:
                     pass
-            while (linked := list(self.hub.links)) and loop.time() < deadline:
+            # Phones on the WebSocket only: an SMS Gateway app keeps what it
+            # pulled when its stream ends, and acknowledges it by reporting.
+            while (linked := self._socket_phones()) and loop.time() < deadline:
                 if not await anyio.to_thread.run_sync(devices.unacked, self.engine, linked):
                     return
                 await asyncio.sleep(0.05)
@@ -130,6 +132,9 @@ class Runtime:
         self.draining.clear()
         self._undo = [dispatcher.wake_on_commits(self), webhooks.wake_on_commits(self)]
         self.workers.start(self, self.stopping)
+
+    def _socket_phones(self) -> list[int]:
+        return [d for d in self.hub.links if not self.app_streams.streaming(d)]
 
     async def stop(self) -> None:
         """Stop the workers and wait for their store work (the app's shutdown)."""

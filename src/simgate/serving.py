@@ -223,7 +223,8 @@ class GracefulServer(uvicorn.Server):
         assert deadline is not None
         time.sleep(max(0.0, deadline - time.monotonic()))
         log.error("shutdown took over %g s (shutdown_timeout_seconds); exiting now", self.bound)
-        logging.shutdown()
+        for handler in logging.getLogger().handlers:
+            handler.flush()
         os._exit(1)
 
 
