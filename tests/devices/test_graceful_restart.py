@@ -94,7 +94,7 @@ def test_sigterm_restart_under_load_loses_and_repeats_nothing(
     try:
         agent = Agent(
             first.url,
-            pair(store, owner, "phone", rate=1200),
+            pair(store, owner, "phone", rate=3000),
             tmp_path / "phone",
             "--sent-delay",
             "0.05",
