@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from simgate.runtime import Runtime
 
 log = logging.getLogger(__name__)
+# At a timed stop: the part of what is left that requests under way may not use.
+STOP_RESERVE_SECONDS = 1.5
 
 CHANNEL = "simgate_webhooks"
 
@@ -208,8 +210,11 @@ class Sender:
         returns the ids still held, which go back to the queue."""
         self._closing = True  # those waiting for their turn hand their rows back
         left = self.time_left()
-        if left and self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=min(left, self.timeout + 1))
+        # Ended before the supervisor's own cut (a second before the bound), with
+        # time left to record the outcomes and hand the rest back.
+        wait = min((left or 0.0) - STOP_RESERVE_SECONDS, self.timeout + 1)
+        if wait > 0 and self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=wait)
         claimed = list(self.held)
         for task in list(self.tasks):
             task.cancel()
