@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -37,3 +39,13 @@ def test_the_bound_is_a_setting_of_at_least_a_second() -> None:
     assert Settings(shutdown_timeout_seconds=5).shutdown_timeout_seconds == 5
     with pytest.raises(ValueError):
         Settings(shutdown_timeout_seconds=0.5)
+
+
+def test_the_documented_systemd_unit_waits_longer_than_the_bound() -> None:
+    """systemd kills (SIGKILL) a stop that outlasts TimeoutStopSec: it must exceed the bound."""
+    unit = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text()
+    stop_sec = re.search(r"^TimeoutStopSec=(\d+)$", unit, re.MULTILINE)
+    bound = re.search(r"^Environment=SIMGATE_SHUTDOWN_TIMEOUT_SECONDS=(\d+)$", unit, re.MULTILINE)
+    assert stop_sec and bound
+    assert int(bound.group(1)) == Settings().shutdown_timeout_seconds
+    assert int(stop_sec.group(1)) >= int(bound.group(1)) + 10
