@@ -95,7 +95,7 @@ def _install_probes(app: FastAPI, head: str) -> None:
 
 
 async def _not_ready(runtime: Runtime, head: str) -> list[str]:
-    if runtime.stopping.is_set():
+    if runtime.stopping.is_set() or runtime.draining.is_set():
         return ["shutting down"]
     try:
         revision = await run_in_threadpool(schema_revision, runtime.engine)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
 
 def _serve(settings: Any, demo: bool, access_log: bool) -> None:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from simgate import serving
     from simgate.app import create_app
@@ -94,9 +96,15 @@ def _serve(settings: Any, demo: bool, access_log: bool) -> None:
             click.echo(text)
             runtime.workers.add(Worker("demo-phone", phone))
         serving.settle_heap()
-        uvicorn.run(
+        # uvicorn.run's steps, with simgate's stop (drained, bounded: serving.py).
+        config = uvicorn.Config(
             app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
         )
+        server = serving.GracefulServer(config, runtime_of(app))
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)  # the port taken, say: as uvicorn.run
     finally:
         # After the workers stopped: uvicorn ran the lifespan's end.
         runtime_of(app).engine.dispose()

@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks of the reverse proxies whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed; none by default.",
     )
+    # A rolling restart's stop (docs/deploy.md); systemd's TimeoutStopSec must exceed it.
+    shutdown_timeout_seconds: float = Field(
+        30.0,
+        ge=1,
+        description="Seconds a node has, from SIGTERM, to finish the requests under way, "
+        "hand its phones' unacknowledged messages back and end the webhook requests "
+        "under way; then what is left is cut off and the process exits.",
+    )
     max_messages_per_request: int = Field(
         10_000, ge=1, description="Most messages (or contacts) in one API request."
     )

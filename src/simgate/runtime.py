@@ -17,6 +17,8 @@ passes it on.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
@@ -40,10 +42,17 @@ from simgate.workers.wake import WakeListener, Wakeup
 if TYPE_CHECKING:
     from simgate.web.common import WebState
 
+log = logging.getLogger(__name__)
+
 # How long shutdown waits for store work still running in worker threads
 # (a device's last heartbeat, a report batch): the engine is disposed after,
 # and a connection handed back to a disposed pool is never closed.
 SHUTDOWN_THREADS_SECONDS = 5.0
+# A stopping node's last second goes to that wait and to closing the store.
+SHUTDOWN_RESERVE_SECONDS = 1.0
+# How long a stopping node waits for its phones to acknowledge what they were
+# just handed before it closes their sockets (they ack on receipt, in ms).
+DRAIN_ACKS_SECONDS = 2.0
 
 
 @dataclass(eq=False)
@@ -68,7 +77,49 @@ class Runtime:
     listener: WakeListener | None = None
     # Set from the start of shutdown: /readyz turns traffic away.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set at SIGTERM, before connections close: the dispatcher hands out no more.
+    draining: asyncio.Event = field(default_factory=asyncio.Event)
+    # Held by the dispatcher while it claims and hands over one round.
+    handing_over: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # time.monotonic() by which a stop asked for (SIGTERM) must be over; None
+    # for a stop nobody timed (tests), which keeps the workers' own grace.
+    shutdown_deadline: float | None = None
     _undo: list[Callable[[], None]] = field(default_factory=list)
+
+    def time_left(self) -> float | None:
+        """Seconds until `shutdown_deadline`, None when there is none."""
+        if self.shutdown_deadline is None:
+            return None
+        return max(0.0, self.shutdown_deadline - time.monotonic())
+
+    async def drain(self) -> None:
+        """The first step of a stop asked for, while connections are still open:
+        hand out no more work, and give the phones a moment to acknowledge what
+        they were handed, so that what they hold stays theirs and what they
+        never got goes back to the queue when their sockets close."""
+        from simgate.services import devices
+
+        self.draining.set()
+        budget = DRAIN_ACKS_SECONDS
+        if (left := self.time_left()) is not None:
+            budget = min(budget, left / 4)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        try:
+            # The round under way ends (its frames queued to the phones); none starts after.
+            async with asyncio.timeout(budget):
+                async with self.handing_over:
+                    pass
+            # Phones on the WebSocket only: an SMS Gateway app keeps what it
+            # pulled when its stream ends, and acknowledges it by reporting.
+            while (linked := self._socket_phones()) and loop.time() < deadline:
+                if not await anyio.to_thread.run_sync(devices.unacked, self.engine, linked):
+                    return
+                await asyncio.sleep(0.05)
+        except TimeoutError:
+            pass
+        except Exception as exc:  # the store is down: the sockets close all the same
+            log.warning("drain: could not count unacknowledged messages: %s", exc)
 
     async def start(self) -> None:
         """Install the commit hooks and start the workers (the app's startup)."""
@@ -78,8 +129,12 @@ class Runtime:
         self.wake_dispatcher.attach(loop)
         self.wake_webhooks.attach(loop)
         self.stopping.clear()
+        self.draining.clear()
         self._undo = [dispatcher.wake_on_commits(self), webhooks.wake_on_commits(self)]
         self.workers.start(self, self.stopping)
+
+    def _socket_phones(self) -> list[int]:
+        return [d for d in self.hub.links if not self.app_streams.streaming(d)]
 
     async def stop(self) -> None:
         """Stop the workers and wait for their store work (the app's shutdown)."""
@@ -87,11 +142,18 @@ class Runtime:
         # Waiting workers see `stopping` now rather than at their next poll.
         self.wake_dispatcher.set()
         self.wake_webhooks.set()
-        await self.workers.shutdown()
+        left = self.time_left()
+        if left is None:
+            await self.workers.shutdown()
+        else:
+            await self.workers.shutdown(max(0.5, left - SHUTDOWN_RESERVE_SECONDS))
         for undo in self._undo:
             undo()
         self._undo = []
-        await _threads_done(SHUTDOWN_THREADS_SECONDS)
+        left = self.time_left()
+        await _threads_done(
+            SHUTDOWN_THREADS_SECONDS if left is None else min(SHUTDOWN_THREADS_SECONDS, left)
+        )
 
 
 def bootstrap(

@@ -15,6 +15,16 @@ A reverse proxy in front (docs/deploy.md) does the same for the Internet and
 adds TLS; these deadlines keep a server reached directly, or through a proxy
 that buffers nothing, from being held open.
 
+A stop asked for (SIGTERM from systemd, Ctrl-C) is a rolling restart's
+first half and fits in `shutdown_timeout_seconds` (`GracefulServer`): the node
+stops accepting connections, hands out no more work and lets its phones
+acknowledge what they were just handed (`Runtime.drain`), then uvicorn ends
+the event streams, closes the phones' sockets (1012, "service restart": what
+they never acknowledged goes back to the queue at once and they reconnect to
+the next node) and waits for the requests under way; then the workers stop,
+the webhook sender letting its requests under way end. Whatever still runs
+at the bound is cut off, and the process exits 0 (1 if the bound was hit).
+
 A response that never ends by itself (the SMS Gateway app's event stream)
 would hold a graceful shutdown for ever: uvicorn waits for every response
 to complete before it runs the app's shutdown. Such an endpoint puts a
@@ -25,13 +35,24 @@ calls it when the server starts shutting down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
-from typing import Any, ClassVar
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from simgate.config import Settings
+
+if TYPE_CHECKING:
+    from simgate.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +176,56 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": bool(settings.forwarded_allow_ips),
         "forwarded_allow_ips": settings.forwarded_allow_ips or None,
     }
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server with simgate's stop: drained first, bounded in time
+    (the module's docstring)."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+        self.bound = runtime.settings.shutdown_timeout_seconds
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            log.info("stopping within %g s (shutdown_timeout_seconds)", self.bound)
+            self.runtime.shutdown_deadline = time.monotonic() + self.bound
+            # The bound holds whatever hangs (a store that stopped answering):
+            # a daemon thread, since the event loop may be the thing stuck.
+            threading.Thread(target=self._cut_off, name="shutdown-bound", daemon=True).start()
+        super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # New connections go to the next node (or wait for this one's successor).
+        for server in self.servers:
+            server.close()
+        await self.runtime.drain()
+        # What uvicorn then waits for (requests under way, the phones' sockets
+        # closing) leaves the workers the time the webhook requests under way need.
+        left = self.runtime.time_left()
+        if left is not None:
+            webhooks = min(self.runtime.settings.webhook_timeout_seconds + 1, self.bound / 2)
+            # uvicorn's annotation says int; asyncio.wait_for takes a float.
+            self.config.timeout_graceful_shutdown = max(0.5, left - webhooks)  # type: ignore[assignment]
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            # uvicorn raises the signal again once served, which ends the process
+            # by that signal; a stop asked for and done is a clean exit instead.
+            self._captured_signals.clear()
+
+    def _cut_off(self) -> None:
+        deadline = self.runtime.shutdown_deadline
+        assert deadline is not None
+        time.sleep(max(0.0, deadline - time.monotonic()))
+        log.error("shutdown took over %g s (shutdown_timeout_seconds); exiting now", self.bound)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(1)
 
 
 def settle_heap() -> None:

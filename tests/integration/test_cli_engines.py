@@ -51,7 +51,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Engine]]:
 
     monkeypatch.setattr(db, "make_engine", tracked)
     monkeypatch.setattr(runtime_module, "make_engine", tracked)
-    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("simgate.serving.GracefulServer.run", lambda *args, **kwargs: None)
     yield engines
 
 

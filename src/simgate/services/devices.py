@@ -19,6 +19,7 @@ from simgate.errors import NotFound
 from simgate.services.accounts import Account, get_account
 from simgate.services.dispatch import WAKE_OPTION
 from simgate.store import devices as store
+from simgate.store import in_flight
 from simgate.store import messages as message_store
 from simgate.store.db import reading
 from simgate.store.devices import DeviceRow
@@ -152,6 +153,13 @@ def set_default_sim(engine: Engine, email: str, device_id: int, sim: int | None)
         conn.execution_options(**{WAKE_OPTION: True})
         if not store.set_default_sim(conn, device_id, account.id, sim):
             raise NotFound(f"no device {device_id}")
+
+
+def unacked(engine: Engine, device_ids: list[int]) -> int:
+    """Messages handed to these devices and not acknowledged yet (a stopping
+    node waits for them before it closes the sockets)."""
+    with reading(engine) as conn:
+        return in_flight.unacked(conn, device_ids)
 
 
 def disconnected(engine: Engine, device_id: int, node: str, clock: Clock = SYSTEM_CLOCK) -> int:

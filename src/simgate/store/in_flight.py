@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import BindParameter, Connection, bindparam, func, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
 
 from simgate.store.tables import messages
 
@@ -37,3 +37,20 @@ def held_by(
         )
         query = query.where(messages.c.id.not_in(ids))
     return {int(device_id): int(count) for device_id, count in conn.execute(query)}
+
+
+def unacked(conn: Connection, device_ids: Collection[int]) -> int:
+    """How many messages handed to these devices they have not acknowledged yet
+    (a few at most: each was handed over moments ago, under a lease)."""
+    if not device_ids:
+        return 0
+    return int(conn.execute(unacked_query(device_ids)).scalar_one())
+
+
+def unacked_query(device_ids: Collection[int]) -> Select[int]:
+    """`unacked`'s query; ix_messages_due (state, send_at) finds the `dispatched` rows."""
+    return select(func.count()).where(
+        messages.c.state == "dispatched",
+        messages.c.device_id.in_(list(device_ids)),
+        messages.c.acked_at.is_(None),
+    )

@@ -65,7 +65,12 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
             return  # runtime.stop wakes it: no tick starts after shutdown begins
         wake.clear()
         try:
-            claimed = await dispatcher.run_round()
+            # A node draining for a stop hands out nothing more: its phones'
+            # sockets are about to close (Runtime.drain waits for this round).
+            async with runtime.handing_over:
+                if runtime.draining.is_set():
+                    continue
+                claimed = await dispatcher.run_round()
         except Exception:
             log.exception("dispatcher tick failed; retrying")
             await asyncio.sleep(poll)

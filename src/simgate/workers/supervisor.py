@@ -71,11 +71,12 @@ class Supervisor:
             for worker in self._workers
         ]
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Once `stop` is set: wait for the workers to return, then cancel the
-        ones still running after SHUTDOWN_GRACE_SECONDS."""
+        ones still running after `grace` seconds (a stop asked for by SIGTERM
+        gives what is left of its bound, runtime.py)."""
         if self._tasks:
-            _, late = await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            _, late = await asyncio.wait(self._tasks, timeout=grace)
             for task in late:
                 log.warning("worker %s did not stop in time; cancelled", task.get_name())
                 task.cancel()

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from simgate.runtime import Runtime
 
 log = logging.getLogger(__name__)
+# At a timed stop: the part of what is left that requests under way may not use.
+STOP_RESERVE_SECONDS = 1.5
 
 CHANNEL = "simgate_webhooks"
 
@@ -101,15 +103,29 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     # httpx logs every request's URL at INFO; ours carry the payloads (customer
     # data), and one line per delivery would also cost a tenth of the CPU.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    sender = Sender(runtime.engine, runtime.settings, runtime.wake_webhooks, runtime.clock)
+    sender = Sender(
+        runtime.engine,
+        runtime.settings,
+        runtime.wake_webhooks,
+        runtime.clock,
+        time_left=runtime.time_left,
+    )
     await sender.run(stop)
 
 
 class Sender:
     def __init__(
-        self, engine: Engine, settings: Settings, wakeup: wake.Wakeup, clock: Clock
+        self,
+        engine: Engine,
+        settings: Settings,
+        wakeup: wake.Wakeup,
+        clock: Clock,
+        time_left: Callable[[], float | None] = lambda: None,
     ) -> None:
         self.engine = engine
+        # At a stop asked for (SIGTERM): seconds left of its bound, in which the
+        # requests under way may end; None: they are cut off at once.
+        self.time_left = time_left
         self.settings = settings
         self.clock = clock
         self.schedule = settings.webhook_retry_schedule
@@ -132,6 +148,7 @@ class Sender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._more_due = False  # the last claim was full within shares: more may be due
         self._more_for: set[str] = set()  # hosts that may have more due rows than they got
+        self._closing = False  # set at stop: no request starts any more
 
     # --- the loop -----------------------------------------------------------
 
@@ -155,7 +172,7 @@ class Sender:
                 waker.cancel()
         finally:
             stopping.cancel()
-            claimed = await self._cancel_deliveries()
+            claimed = await self._end_deliveries()
             await self._stop_flusher(flusher, stopped=stop.is_set())
             # Whatever was claimed and not settled goes back at once rather than
             # when its claim lapses; a request cut off mid-way may be sent again.
@@ -187,8 +204,17 @@ class Sender:
             self._more_for |= {d.host for d in claim.deliveries}
         return claim.full and len(self.held) < self.max_held and bool(claim.deliveries)
 
-    async def _cancel_deliveries(self) -> list[int]:
-        """Stop every delivery under way; returns the ids they held."""
+    async def _end_deliveries(self) -> list[int]:
+        """Let the deliveries under way finish while the stop's bound allows
+        (each request ends within the webhook timeout), then cut off the rest;
+        returns the ids still held, which go back to the queue."""
+        self._closing = True  # those waiting for their turn hand their rows back
+        left = self.time_left()
+        # Ended before the supervisor's own cut (a second before the bound), with
+        # time left to record the outcomes and hand the rest back.
+        wait = min((left or 0.0) - STOP_RESERVE_SECONDS, self.timeout + 1)
+        if wait > 0 and self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=wait)
         claimed = list(self.held)
         for task in list(self.tasks):
             task.cancel()
@@ -236,7 +262,12 @@ class Sender:
             else:
                 try:
                     async with self.slots:
-                        outcome = await self._attempt(client, delivery)
+                        if self._closing:  # stopping: no new request, the row goes back
+                            outcome = Outcome(
+                                delivery.id, "release", delivery.attempts, None, None, None
+                            )
+                        else:
+                            outcome = await self._attempt(client, delivery)
                 finally:
                     slot.release()
             self.results.append(outcome)
