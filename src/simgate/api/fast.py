@@ -25,6 +25,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from simgate.api import errors, v1
+from simgate.api.observed import observe
 from simgate.runtime import Runtime, runtime_of
 
 Handler = Callable[[Request, Runtime], Awaitable[Response]]
@@ -37,13 +38,22 @@ class App(FastAPI):
     """FastAPI, with the short way in for POSTs to `HANDLERS`' paths."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            handler = HANDLERS.get(scope["path"])
+        if scope["type"] != "http":  # lifespan, WebSockets
+            await super().__call__(scope, receive, send)
+            return
+        if scope["method"] == "POST" and not scope.get("root_path"):
+            path = scope["path"]
+            handler = HANDLERS.get(path)
             if handler is not None:
                 scope["app"] = self  # as FastAPI sets it: Request.app, runtime_of
-                await _serve(handler, runtime_of(self), scope, receive, send)
+                runtime = runtime_of(self)
+
+                async def short_way(scope: Scope, receive: Receive, send: Send) -> None:
+                    await _serve(handler, runtime, scope, receive, send)
+
+                await observe(short_way, scope, receive, send, route=path)
                 return
-        await super().__call__(scope, receive, send)
+        await observe(super().__call__, scope, receive, send)
 
 
 async def _serve(
