@@ -7,7 +7,6 @@ Every command that touches the store takes the same --data-dir / --database-url
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +66,14 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
     """Run the gateway (applies migrations first)."""
     import uvicorn
 
-    from simgate import serving
+    from simgate import logs, serving
     from simgate.app import create_app
     from simgate.runtime import runtime_of
     from simgate.workers.supervisor import Worker
 
     overrides |= {name: value for name, value in flags.items() if value is not None}
     settings = load_settings(overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
+    logs.configure(settings)  # SIMGATE_LOG_FORMAT: text or json (simgate/logs.py)
     serving.raise_open_file_limit()
     app = create_app(settings)
     try:
@@ -88,7 +86,11 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
             runtime.workers.add(Worker("demo-phone", phone))
         serving.settle_heap()
         uvicorn.run(
-            app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
+            app,
+            access_log=access_log,
+            log_level="info",
+            **logs.uvicorn_log_config(settings),
+            **serving.uvicorn_options(settings),
         )
     finally:
         # After the workers stopped: uvicorn ran the lifespan's end.
