@@ -18,11 +18,14 @@ an engine that did not (the command line's) the count is simply not kept.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, event
 
 # The `_created` series beside each counter double what a scrape sends, and
@@ -80,12 +83,6 @@ webhook_delivery_seconds = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
-http_requests = Counter(
-    "simgate_http_requests",
-    "HTTP requests answered, by route template, method and status.",
-    ["route", "method", "status"],
-    registry=REGISTRY,
-)
 sqlite_commit_batch = Histogram(
     "simgate_sqlite_commit_batch_size",
     "Pieces of work (requests, mostly) committed together by the SQLite writer.",
@@ -119,6 +116,31 @@ def webhook_attempt(outcome: str) -> None:
 def refused(codes: dict[str, int]) -> None:
     for code, n in codes.items():
         messages_refused.labels(code).inc(n)
+
+
+# --- HTTP requests -------------------------------------------------------------------
+
+# (route template, method, status) → answers. Counted on the event loop, the
+# only thread that writes it, as a plain int: a prometheus_client Counter
+# takes a lock per increment, which cost several microseconds a request
+# (api/observed.py counts every request). Read by copying (one step under
+# the GIL).
+http_requests: dict[tuple[str, str, int], int] = {}
+
+
+class _HttpRequests(Collector):
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "simgate_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            labels=["route", "method", "status"],
+        )
+        for (route, method, status), n in sorted(dict(http_requests).items()):
+            family.add_metric([route, method, str(status)], n)
+        yield family
+
+
+REGISTRY.register(_HttpRequests())
 
 
 # --- counting at commit ------------------------------------------------------------

@@ -27,7 +27,7 @@ from simgate.services.accounts import create_account
 from simgate.store.db import make_engine
 from tests.support.servers import LiveServer, ServerProcess
 
-HEX_ID = re.compile(r"^[0-9a-f]{16}$")
+HEX_ID = re.compile(r"^[0-9a-f]{16,}$")
 
 
 @pytest.fixture(scope="module")
