@@ -23,14 +23,13 @@ from starlette.concurrency import run_in_threadpool
 
 from simgate import metrics
 from simgate.runtime import Runtime, RuntimeDep
-from simgate.store import gauges
-from simgate.store.db import sqlite_writer_queued
+from simgate.services import node_gauges
 
 router = APIRouter(tags=["operations"])
 
 # What a scrape counts at most per gauge read from the store: past it the
 # gauge stays at the cap (docs/metrics.md) and the read costs no more.
-COUNT_CAP = gauges.COUNT_CAP
+COUNT_CAP = node_gauges.COUNT_CAP
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -75,7 +74,7 @@ class _Forward(Collector):
 
 class NodeCollector(Collector):
     """Gauges read when scraped: the store's queue and dead webhooks (bounded
-    counts, store/gauges.py), this node's connected phones and its SQLite
+    counts, services/node_gauges.py), this node's connected phones and its SQLite
     writer's queue."""
 
     def __init__(self, runtime: Runtime) -> None:
@@ -83,13 +82,13 @@ class NodeCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         runtime = self.runtime
-        counts = gauges.read(runtime.engine)
+        counts = node_gauges.read(runtime.engine)
         waiting = GaugeMetricFamily(
             "simgate_messages_waiting",
             f"Messages not yet sent, by state (counted up to {COUNT_CAP:,}).",
             labels=["state"],
         )
-        for state in gauges.MESSAGE_STATES:
+        for state in node_gauges.MESSAGE_STATES:
             waiting.add_metric([state], counts.messages[state])
         yield waiting
         webhooks = GaugeMetricFamily(
@@ -97,7 +96,7 @@ class NodeCollector(Collector):
             f"Webhooks in the outbox by state: pending or dead (counted up to {COUNT_CAP:,}).",
             labels=["state"],
         )
-        for state in gauges.WEBHOOK_STATES:
+        for state in node_gauges.WEBHOOK_STATES:
             webhooks.add_metric([state], counts.webhooks[state])
         yield webhooks
         yield GaugeMetricFamily(
@@ -105,7 +104,7 @@ class NodeCollector(Collector):
             "Phones connected to this node (WebSocket agents and SMS Gateway apps).",
             value=len(runtime.hub.links),
         )
-        queued = sqlite_writer_queued(runtime.engine)
+        queued = counts.writer_queue
         if queued is not None:
             yield GaugeMetricFamily(
                 "simgate_sqlite_writer_queue",
