@@ -22,7 +22,10 @@ import httpx
 import pytest
 
 from simgate import logs
+from simgate.api import fast
+from simgate.app import create_app
 from simgate.config import Settings
+from simgate.runtime import runtime_of
 from simgate.services.accounts import create_account
 from simgate.store.db import make_engine
 from tests.support.servers import LiveServer, ServerProcess
@@ -136,3 +139,19 @@ def test_json_formatter_fields_and_no_secrets() -> None:
     assert line["request_id"] == "rid-1" and line["action"] == "sendsms" and line["items"] == 3
     assert "ValueError: boom" in line["exception"]
     assert not {"access_key", "token", "password"} & line.keys()
+
+
+async def test_request_id_on_a_500_of_the_short_way_in(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(fast.HANDLERS, "/api/v1/sendsms", broken)
+    shutil.copyfile(sqlite_template, tmp_path / "simgate.db")
+    app = create_app(Settings(data_dir=tmp_path), migrate=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answer = await client.post("/api/v1/sendsms", content=b"{}", headers={"X-Request-ID": "e1"})
+    runtime_of(app).engine.dispose()
+    assert answer.status_code == 500 and answer.headers["x-request-id"] == "e1"
