@@ -5,7 +5,8 @@ Counters and histograms live here, one set per process (a node is one
 process), in a registry of simgate's own beside the process collector; the
 code that does the thing counts it (services/, workers/, store/db.py). What
 needs the store (queue depth, dead webhooks) is read at scrape time instead,
-by api/metrics.py. docs/metrics.md lists every metric.
+by api/metrics.py (through services/node_gauges.py). docs/metrics.md lists
+every metric.
 
 A count made inside a transaction must not outlive a rollback: the SQLite
 writer reruns a batch without the job that failed, and a claim that raises
