@@ -10,6 +10,7 @@ Only loopback is used.
     .venv/bin/python bench/accept.py                 # 10 s per scenario
     .venv/bin/python bench/accept.py --seconds 3 --batches 1,500 --concurrency 8
     .venv/bin/python bench/accept.py --baseline      # the bare stack beside it
+    .venv/bin/python bench/accept.py --metrics       # /metrics on, scraped every second
 
 `--baseline` also starts a bare uvicorn + FastAPI app (this file, run with
 `--bare-port`) that parses sendsms-shaped requests and answers each message
@@ -18,6 +19,12 @@ machine. Each scenario then runs on simgate and on the bare app one after the
 other, within the same minute, and the last table gives the ratios: single
 requests/s against the bare stack's, and batch messages/s against its
 parse-only rate.
+
+`--metrics` sets SIMGATE_METRICS_TOKEN and scrapes /metrics every
+`--scrape-seconds` (1 s: fifteen times Prometheus' usual rate) while the load
+runs, so that the run pays for the scrapes as well as for the counting. The
+counters themselves count with or without a token: compare a run against
+one of the code before them for their cost.
 
 The load comes from stdlib http.client in threads: it costs the client far
 less CPU than httpx, which matters when client and server share two cores.
@@ -31,6 +38,7 @@ import http.client
 import json
 import math
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -93,6 +101,35 @@ def worker(port: int, body: bytes, batch: int, stop_at: float, out: Result) -> N
             out.errors += 1
         out.messages += accepted
     conn.close()
+
+
+class Scraper:
+    """Reads /metrics every `every` seconds in a thread, as Prometheus would."""
+
+    def __init__(self, port: int, token: str, every: float) -> None:
+        self.port, self.token, self.every = port, token, every
+        self.scrapes = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        while not self.stopped.wait(self.every):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            conn.request("GET", "/metrics", headers=headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status != 200:
+                raise SystemExit(f"/metrics answered {response.status}")
+            self.scrapes += 1
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(30)
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -230,6 +267,12 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true", help="run the bare stack beside")
     parser.add_argument("--synchronous", default="FULL", help="SQLite synchronous setting")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and server log")
+    parser.add_argument(
+        "--metrics", action="store_true", help="turn /metrics on and scrape it while loading"
+    )
+    parser.add_argument(
+        "--scrape-seconds", type=float, default=1.0, help="with --metrics: time between scrapes"
+    )
     parser.add_argument("--bare-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_port:
@@ -239,19 +282,31 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="simgate-bench-"))
     settings = Settings(data_dir=tmp / "data")
     env = {"SIMGATE_SQLITE_SYNCHRONOUS": args.synchronous}
+    token = secrets.token_hex(16)
+    if args.metrics:
+        env["SIMGATE_METRICS_TOKEN"] = token
     account = json.loads(cli(settings, "accounts", "create", "bench@example.com", "--json"))
     login, key = account["login"], account["access_key"]
     server = ServerProcess(settings, env=env, log_path=tmp / "server.log")
     bare = BareProcess() if args.baseline else None
+    scraper: Scraper | None = None
     ratios: list[str] = []
     try:
         server.start()
+        if args.metrics:
+            scraper = Scraper(server.port, token, args.scrape_seconds)
+            scraper.start()
         if bare is not None:
             bare.start()
         load = os.getloadavg()[0]
         print(
             f"simgate accept benchmark: SQLite synchronous={args.synchronous}, "
-            f"{os.cpu_count()} CPUs, {args.seconds:g} s each, load average {load:.1f}"
+            f"{os.cpu_count()} CPUs, {args.seconds:g} s each, load average {load:.1f}, "
+            + (
+                f"/metrics scraped every {args.scrape_seconds:g} s"
+                if args.metrics
+                else "no scrapes"
+            )
         )
         print(HEADER)
         for batch in (int(b) for b in args.batches.split(",")):
@@ -279,7 +334,11 @@ def main() -> None:
             print("simgate against the bare stack (single: req/s; batches: msg/s vs parse-only):")
             print("\n".join(ratios))
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        if scraper is not None:
+            print(f"/metrics scraped {scraper.scrapes} times")
     finally:
+        if scraper is not None:
+            scraper.stop()
         server.stop()
         if bare is not None:
             bare.stop()

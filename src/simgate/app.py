@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from simgate import __version__, web
-from simgate.api import devices, docs, errors, links, mobile, v1, v2
+from simgate.api import devices, docs, errors, links, metrics, mobile, v1, v2
 from simgate.api.fast import App
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
@@ -59,6 +59,7 @@ def create_app(
     docs.install(app)
     app.include_router(devices.router)
     app.include_router(mobile.router)  # the SMS Gateway app's private-server API
+    app.include_router(metrics.router)  # /metrics, for Prometheus (api/metrics.py)
     web.install(app)  # the dashboard under /app/
     # Short links live at the root and must come last so that they never
     # shadow another route.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,13 +77,12 @@ def _serve(settings: Any, demo: bool, access_log: bool) -> None:
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
 
-    from simgate import serving
+    from simgate import logs, serving
     from simgate.app import create_app
     from simgate.runtime import runtime_of
     from simgate.workers.supervisor import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful at INFO
+    logs.configure(settings)  # SIMGATE_LOG_FORMAT: text or json (simgate/logs.py)
     serving.raise_open_file_limit()
     app = create_app(settings)
     try:
@@ -98,7 +96,11 @@ def _serve(settings: Any, demo: bool, access_log: bool) -> None:
         serving.settle_heap()
         # uvicorn.run's steps, with simgate's stop (drained, bounded: serving.py).
         config = uvicorn.Config(
-            app, access_log=access_log, log_level="info", **serving.uvicorn_options(settings)
+            app,
+            access_log=access_log,
+            log_level="info",
+            **logs.uvicorn_log_config(settings),
+            **serving.uvicorn_options(settings),
         )
         server = serving.GracefulServer(config, runtime_of(app))
         with contextlib.suppress(KeyboardInterrupt):

@@ -92,6 +92,18 @@ class Settings(BaseSettings):
         "default `HOSTNAME-PID-RANDOM`.",
     )
 
+    # --- operations (docs/metrics.md) --------------------------------------------
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token Prometheus sends to read `/metrics`; unset, `/metrics` "
+        "answers 404.",
+    )
+    log_format: str = Field(
+        "text",
+        description="`text` (one readable line per record) or `json` (one JSON object per "
+        "line: time, level, logger, message, request id, account id).",
+    )
+
     # --- phones and dispatch --------------------------------------------------
     lease_seconds: float = Field(
         30.0,
@@ -218,6 +230,25 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in {"FULL", "NORMAL", "EXTRA"}:
             raise ValueError("must be FULL, NORMAL or EXTRA")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if len(value) < 16:
+            raise ValueError("must be at least 16 characters (say, `openssl rand -hex 16`)")
+        if not value.isascii() or not value.isprintable() or " " in value:
+            raise ValueError("must be printable ASCII without spaces")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"text", "json"}:
+            raise ValueError("must be text or json")
         return value
 
     @field_validator("database_url")

@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 from starlette.requests import HTTPConnection
 
+from simgate import metrics
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
 from simgate.domain.rate_limit import RateLimiter
@@ -167,6 +168,7 @@ def bootstrap(
     from simgate.workers import dispatcher, reports, retention, rollups, webhooks
 
     engine = engine or make_engine(settings)
+    metrics.watch(engine)  # counts made in transactions apply at their commits
     if migrate:
         upgrade(engine)
     hub = Hub()

@@ -59,6 +59,8 @@ def scope(path: str, body: bytes, method: str = "POST", root_path: str = "") -> 
             (b"host", b"127.0.0.1:8000"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            # Both ways answer it back (api/observed.py); a made one would differ.
+            (b"x-request-id", b"fast-path-test"),
         ],
         "state": {},
     }

@@ -12,19 +12,23 @@ A request through here is answered as through the route: the same handler
 (api/errors.client_gone), and for an unexpected error the 500 that
 Starlette's ServerErrorMiddleware sends, with the error raised on to the
 server, which logs it. Under a root path (a proxy's prefix) the route takes
-the request, as it would have to match the prefix.
+the request, as it would have to match the prefix. Both ways are observed
+(api/observed.py: a request id, a count by route): the short way here, the
+rest around FastAPI's whole middleware stack.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from fastapi import FastAPI
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simgate.api import errors, v1
+from simgate.api.observed import observe
 from simgate.runtime import Runtime, runtime_of
 
 Handler = Callable[[Request, Runtime], Awaitable[Response]]
@@ -45,8 +49,26 @@ class App(FastAPI):
                 return
         await super().__call__(scope, receive, send)
 
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside ServerErrorMiddleware, so that its 500s are observed too.
+        stack = super().build_middleware_stack()
+
+        async def observed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                await observe(stack, scope, receive, send)
+            else:  # lifespan, WebSockets
+                await stack(scope, receive, send)
+
+        return observed
+
 
 async def _serve(
+    handler: Handler, runtime: Runtime, scope: Scope, receive: Receive, send: Send
+) -> None:
+    await observe(partial(_answer, handler, runtime), scope, receive, send, route=scope["path"])
+
+
+async def _answer(
     handler: Handler, runtime: Runtime, scope: Scope, receive: Receive, send: Send
 ) -> None:
     started = False

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from simgate.api import openapi
 from simgate.api.bodies import read_json_body
 from simgate.errors import RequestError, TooLarge
+from simgate.logs import bind_account
 from simgate.runtime import Runtime, RuntimeDep
 from simgate.services.accounts import Account, authenticate_request
 from simgate.services.calls import click_to_call
@@ -94,6 +95,7 @@ async def answer_sendsms(request: Request, runtime: Runtime) -> Response:
         )
     except RequestError as error:
         return failed(error)
+    bind_account(account.id)  # the request's log lines name it
     # Debug, not info: one line per request is the access log's job (--access-log).
     log.debug(
         "sendsms accepted",

@@ -12,6 +12,7 @@ from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain import ids
 from simgate.domain.numbers import is_valid_region
 from simgate.errors import AuthError, NotFound
+from simgate.logs import bind_account
 from simgate.services import access_cache
 from simgate.store import accounts as store
 from simgate.store.accounts import Account, KeyInfo
@@ -155,10 +156,11 @@ async def authenticate_request(engine: Engine, login: object, access_key: object
     committing nor holds the next one back. A key revoked on this node is
     committed before the revoking request answers, so later reads see it.
     """
-    known = cached_account(engine, login, access_key)
-    if known is not None:
-        return known
-    return await anyio.to_thread.run_sync(_authenticate_reading, engine, login, access_key)
+    account = cached_account(engine, login, access_key)
+    if account is None:
+        account = await anyio.to_thread.run_sync(_authenticate_reading, engine, login, access_key)
+    bind_account(account.id)  # the request's log lines name it
+    return account
 
 
 def _authenticate_reading(engine: Engine, login: object, access_key: object) -> Account:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
+from simgate import metrics
 from simgate.domain import payloads
 from simgate.domain.sms import MAX_TEXT
 from simgate.services import dispatch_policy, outbox
@@ -164,6 +165,7 @@ def queue_status(
     """Queue `status` webhooks for message rows (id, account_id, phone_number,
     id_sms_api); `at` is one time for all or one per row, `now` the time they
     are queued."""
+    metrics.status_on_commit(conn, status, len(rows))
     times = at if isinstance(at, list) else [at] * len(rows)
     by_account: dict[int, list[tuple[AboutMessage, datetime]]] = {}
     for row, moment in zip(rows, times, strict=True):
@@ -218,7 +220,9 @@ def claim(
         return []
     failed_on = store.retry_devices(conn, [r.id for r in rows if r.attempts])
     assigned = assign(rows, capacity, failed_on, {d: s.slots for d, s in sims.items()})
-    dispatch_policy.count(conn, account_id, [r for group in assigned.values() for r in group], now)
+    handed = [r for group in assigned.values() for r in group]
+    dispatch_policy.count(conn, account_id, handed, now)
+    _count_on_commit(conn, handed, now)
     lease_until = now + timedelta(seconds=lease_seconds)
     claimed: list[Claimed] = []
     for device_id, group in assigned.items():
@@ -237,6 +241,18 @@ def claim(
             for r in group
         )
     return claimed
+
+
+def _count_on_commit(conn: Connection, rows: list[Due], now: datetime) -> None:
+    """Hand-overs, and how long the first ones waited since they were due."""
+    waited = [(now - r.send_at).total_seconds() for r in rows if r.first]
+
+    def count() -> None:
+        metrics.messages_dispatched.inc(len(rows))
+        for seconds in waited:
+            metrics.handoff_seconds.observe(max(0.0, seconds))
+
+    metrics.on_commit(conn, count)
 
 
 def _all_slots(sims: Mapping[int, DeviceSims]) -> frozenset[int]:

@@ -16,6 +16,7 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy import Connection, Engine
 
+from simgate import metrics
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.domain.dates import iso_z
 from simgate.domain.messages import Draft, Rejected, judge
@@ -223,21 +224,34 @@ def _store(
 
     sent_time = iso_z(now)
     answers: list[dict[str, Any]] = []
+    codes: dict[str, int] = {}  # refusals by code, for /metrics
     for verdict in judged:
+        rejected: Rejected | None = None
         if isinstance(verdict, Rejected):
-            answers.append(_rejected_answer(verdict, account.email, sent_time))
-            continue
-        if verdict.id_sms_api in refused:
-            answers.append(_rejected_answer(refused[verdict.id_sms_api], account.email, sent_time))
-            continue
-        row = stored.get(verdict.id_sms_api)
-        if row is not None and row.request_hash != verdict.request_hash:
-            answers.append(_rejected_answer(_reuse(verdict), account.email, sent_time))
-        elif row is not None:
-            answers.append(_stored_answer(row, account.email))
+            rejected = verdict
+        elif verdict.id_sms_api in refused:
+            rejected = refused[verdict.id_sms_api]
         else:
-            answers.append(_new_answer(drafts[verdict.id_sms_api], account.email, sent_time))
+            row = stored.get(verdict.id_sms_api)
+            if row is not None and row.request_hash != verdict.request_hash:
+                rejected = _reuse(verdict)
+            elif row is not None:
+                answers.append(_stored_answer(row, account.email))
+            else:
+                answers.append(_new_answer(drafts[verdict.id_sms_api], account.email, sent_time))
+        if rejected is not None:
+            answers.append(_rejected_answer(rejected, account.email, sent_time))
+            for code in rejected.errors:
+                codes[code] = codes.get(code, 0) + 1
+    _count_on_commit(conn, inserted, codes)
     return answers, inserted
+
+
+def _count_on_commit(conn: Connection, accepted: int, refused: dict[str, int]) -> None:
+    if accepted:
+        metrics.on_commit(conn, lambda: metrics.messages_accepted.inc(accepted))
+    if refused:
+        metrics.on_commit(conn, lambda: metrics.refused(refused))
 
 
 def _insert_fresh(

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
+from simgate import metrics
 from simgate.config import Settings
 
 log = logging.getLogger(__name__)
@@ -323,6 +325,7 @@ class SQLiteWriter:
             except BaseException as exc:  # the commit failed: nobody's work stands
                 _settle([(job, False, exc) for job in batch])
                 return
+            metrics.sqlite_commit_batch.observe(len(outcomes))
             if self._group_sync:
                 self._hand_to_syncer(outcomes)
             else:
@@ -362,16 +365,22 @@ class SQLiteWriter:
                 batches, self._pending = self._pending, []
                 upto = self._committed
             outcomes = [outcome for batch in batches for outcome in batch]
+            started = time.perf_counter()
             try:
                 _sync_file(wal)
             except OSError as exc:
                 # Committed, but maybe not on disk: nobody is told it is.
                 log.exception("SQLite WAL sync failed")
                 outcomes = [(job, False, exc) for job, _ok, _value in outcomes]
+            metrics.sqlite_sync_seconds.observe(time.perf_counter() - started)
             with self._unsynced:
                 self._synced = upto
                 self._caught_up.notify_all()
             _settle(outcomes)
+
+    def queued(self) -> int:
+        """Pieces of work waiting for the writer thread (not the batch it runs)."""
+        return len(self._queue) + len(self._heavy)
 
     def wait_durable(self) -> None:
         """Return once every commit of the writer so far is on disk."""
@@ -405,6 +414,14 @@ def _writer(engine: Engine) -> SQLiteWriter:
         if writer is None:
             writer = _writers[engine] = SQLiteWriter(engine)
         return writer
+
+
+def sqlite_writer_queued(engine: Engine) -> int | None:
+    """Work waiting for `engine`'s SQLite writer; None on PostgreSQL."""
+    if not is_sqlite(engine):
+        return None
+    writer = _writers.get(engine)
+    return 0 if writer is None else writer.queued()
 
 
 def run_write(engine: Engine, work: Callable[[Connection], T], heavy: bool = False) -> T:

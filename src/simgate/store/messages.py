@@ -68,6 +68,7 @@ class Due:
     valid_until: datetime | None  # past it, the message expires instead
     sim: int | None  # the SIM slot it must leave from
     first: bool  # never handed to a phone before: what the caps count (1/0 on SQLite)
+    send_at: datetime  # when it became due (for the hand-off latency, simgate.metrics)
 
 
 # --- accepting -------------------------------------------------------------------
@@ -376,6 +377,7 @@ def due(
             messages.c.valid_until,
             messages.c.sim,
             messages.c.dispatched_at.is_(None),
+            messages.c.send_at,
         )
         .where(
             messages.c.account_id == account_id,

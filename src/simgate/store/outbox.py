@@ -68,6 +68,7 @@ class Claimed:
     url: str
     payload: str
     attempts: int
+    created_at: datetime  # when it was queued (for the delivery latency, simgate.metrics)
 
 
 class Settled(Protocol):
@@ -153,6 +154,7 @@ def claim_due(
             webhooks.c.url,
             webhooks.c.payload,
             webhooks.c.attempts,
+            webhooks.c.created_at,
         )
     )
     return sorted((Claimed(*row) for row in conn.execute(claim)), key=lambda c: c.id)

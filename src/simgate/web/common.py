@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from simgate import __version__
 from simgate.domain import cursors
+from simgate.logs import bind_account
 from simgate.runtime import Runtime, get_runtime
 from simgate.services import sessions
 from simgate.services.accounts import Account
@@ -165,6 +166,7 @@ async def _signed_in(request: Request) -> Signed:
     if found is None:  # signed out, ended elsewhere, expired, or a cookie from before
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise Refused(303, "sign in first", "/app/login?next=" + quote(target, safe="/"))
+    bind_account(found.account.id)  # the request's log lines name it
     return Signed(found.account, found.id)
 
 
@@ -285,4 +287,3 @@ def page_link(request: Request) -> str:
     first page)."""
     raw = request.query_params.get("page", "")
     return raw if len(raw) <= cursors.MAX_CURSOR_LENGTH else ""
-

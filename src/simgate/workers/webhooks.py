@@ -36,6 +36,7 @@ import anyio.to_thread
 import httpx
 from sqlalchemy import Engine
 
+from simgate import metrics
 from simgate._wire import sign
 from simgate.clock import Clock
 from simgate.config import Settings
@@ -79,6 +80,7 @@ class Delivery:
     secret: str | None
     host: str
     start_by: float  # monotonic; past it the claim may lapse mid-request: do not start
+    queued_at: datetime  # the row's created_at, on the clock's time
 
 
 @dataclass(slots=True)
@@ -270,6 +272,7 @@ class Sender:
                             outcome = await self._attempt(client, delivery)
                 finally:
                     slot.release()
+                self._count(delivery, outcome)
             self.results.append(outcome)
             self._flush_wake.set()
         finally:
@@ -342,6 +345,16 @@ class Sender:
         next_at = self.clock.now() + timedelta(seconds=delay)
         return Outcome(d.id, "pending", attempts, next_at, status, error)
 
+    def _count(self, delivery: Delivery, outcome: Outcome) -> None:
+        # Counted once known, before the outcome is written: a node that dies
+        # before the write sends the row again, and counts that attempt too.
+        if outcome.state == "done":
+            metrics.webhook_attempt("delivered")
+            waited = (self.clock.now() - delivery.queued_at).total_seconds()
+            metrics.webhook_delivery_seconds.observe(max(0.0, waited))
+        else:
+            metrics.webhook_attempt("dead" if outcome.state == "dead" else "retry")
+
     # --- the store ----------------------------------------------------------
 
     def _claim(self, limit: int, skip_urls: list[str], host_counts: dict[str, int]) -> Claim:
@@ -373,6 +386,7 @@ class Sender:
                 secrets.get(r.account_id),
                 host,
                 start_by,
+                r.created_at,
             )
             for r, host in share.kept
         ]
