@@ -118,6 +118,8 @@ def test_v1_and_v2_apis_through_the_proxy(proxied: Proxied) -> None:
     with proxied.client() as client:
         answer = client.post("/api/v1/sendsms", json={"header": header, "messages": [item]})
         assert answer.status_code == 200 and answer.json()[0]["sent"] == 1, answer.text
+        # nginx's own $request_id reaches simgate, which answers it back.
+        assert re.fullmatch("[0-9a-f]{32}", answer.headers["x-request-id"])
         listed = client.post("/api/v2/calls", json={**header, "limit": 5})
         assert listed.status_code == 200 and listed.json()["success"] is True, listed.text
         # Over the body limit: nginx answers itself, in the inSIM error shape.
