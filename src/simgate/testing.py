@@ -59,6 +59,19 @@ def simgate(*args: str, settings: Settings, **kw: Any) -> subprocess.CompletedPr
     )
 
 
+def stop_process(proc: subprocess.Popen[Any], grace: float = 10) -> None:
+    """Ask a child process to stop (SIGTERM) and kill it if it has not within
+    `grace` seconds; nothing if it has already ended."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(grace)
+
+
 class PortTaken(RuntimeError):
     """The server could not bind its port: another process had it."""
 
@@ -142,13 +155,8 @@ class ServerProcess:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        if self.proc:
+            stop_process(self.proc)
 
     def __enter__(self) -> ServerProcess:
         return self.start()

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from simgate.testing import free_port
+from simgate.testing import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "docs" / "deploy" / "nginx.conf.template"
@@ -146,13 +146,8 @@ class Nginx:
         self.stop()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        if self.proc:
+            stop_process(self.proc)
 
     def errors(self) -> str:
         path = self.folder / "error.log"
