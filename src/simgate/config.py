@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: float = Field(
         30.0,
         ge=1,
+        le=3600,  # infinite would turn the watchdog off
         description="Seconds a node has, from SIGTERM, to finish the requests under way, "
         "hand its phones' unacknowledged messages back and end the webhook requests "
         "under way; then what is left is cut off and the process exits.",
