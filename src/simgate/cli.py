@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from simgate.cli_options import fail, load_settings, open_store, store_options
+from simgate.cli_options import fail, load_settings, open_store, store_in_use, store_options
 
 
 @click.group()
@@ -69,7 +68,7 @@ def serve(demo: bool, access_log: bool, overrides: dict[str, Any], **flags: Any)
     """Run the gateway (applies migrations first)."""
     overrides |= {name: value for name, value in flags.items() if value is not None}
     settings = load_settings(overrides)
-    with _serving_lock(settings):
+    with store_in_use(settings):
         _serve(settings, demo, access_log)
 
 
@@ -110,26 +109,6 @@ def _serve(settings: Any, demo: bool, access_log: bool) -> None:
     finally:
         # After the workers stopped: uvicorn ran the lifespan's end.
         runtime_of(app).engine.dispose()
-
-
-@contextlib.contextmanager
-def _serving_lock(settings: Any) -> Iterator[None]:
-    """On SQLite, the lock that keeps `restore` from replacing the store under
-    this server (store/store_lock.py), held until the server ends; taken
-    before anything else, the migrations included."""
-    from simgate.store import store_lock
-    from simgate.store.backup import sqlite_path
-
-    store = sqlite_path(settings.resolved_database_url())
-    if store is None:
-        yield
-        return
-    with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(store_lock.serving(store))
-        except store_lock.StoreInUse as exc:
-            fail(str(exc))
-        yield
 
 
 # --- db ----------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +79,38 @@ def open_store(overrides: dict[str, Any]) -> Any:
     """An engine on the migrated store, disposed when the command ends."""
     from simgate.store.db import make_engine, upgrade
 
-    engine = make_engine(load_settings(overrides))
+    settings = load_settings(overrides)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        # Like `serve`, a command that writes to the store keeps `restore` from
+        # replacing the file under it (store/store_lock.py) until it ends.
+        context.with_resource(store_in_use(settings))
+    engine = make_engine(settings)
     # Run in-process (tests, scripts), an engine left to the garbage collector
     # drops its open PostgreSQL connections without closing them.
-    context = click.get_current_context(silent=True)
     if context is not None:
         context.call_on_close(engine.dispose)
     upgrade(engine)
     return engine
+
+
+@contextlib.contextmanager
+def store_in_use(settings: Any) -> Iterator[None]:
+    """On SQLite, the shared lock on the store file that `restore` waits for
+    (store/store_lock.py); exits with its message while a restore runs."""
+    from simgate.store import store_lock
+    from simgate.store.backup import sqlite_path
+
+    store = sqlite_path(settings.resolved_database_url())
+    if store is None:
+        yield
+        return
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(store_lock.serving(store))
+        except store_lock.StoreInUse as exc:
+            fail(str(exc))
+        yield
 
 
 def fail(message: str) -> None:

@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from simgate.cli_options import open_store
 from simgate.config import Settings
 from simgate.services.accounts import create_account
 from simgate.store import store_lock
@@ -157,7 +160,7 @@ def test_restore_is_refused_while_a_server_holds_the_store(store: Settings, tmp_
     with store_lock.serving(db):  # what `simgate serve` holds for its life
         result = run_cli("restore", str(copy), settings=store)
     assert result.exit_code == 1
-    assert "a server uses" in result.output and "stop it first" in result.output
+    assert "another simgate command uses" in result.output and "stop it first" in result.output
     assert not list(store.data_dir.glob("simgate.db.replaced-*"))
     # Servers share the store among themselves; a restore excludes them.
     with store_lock.serving(db), store_lock.serving(db):
@@ -173,6 +176,32 @@ def test_serve_refuses_to_start_during_a_restore(store: Settings) -> None:
         result = simgate("serve", "--port", str(free_port()), settings=store, timeout=60)
     assert result.returncode == 1, result.stderr
     assert "is being restored" in result.stderr
+
+
+def test_other_commands_hold_the_store_against_a_restore(store: Settings, tmp_path: Path) -> None:
+    db = store.data_dir / "simgate.db"
+    # During a restore, a command that would write to the file being replaced refuses to start...
+    with store_lock.replacing(db):
+        refused = run_cli("accounts", "create", "late@example.com", settings=store)
+    assert refused.exit_code == 1
+    assert "is being restored" in refused.output
+    assert emails(store) == ["kept@example.com"]
+    # ...and holds the lock while it runs, so a restore cannot start under it.
+    restore_during: list[str] = []
+
+    @click.command()
+    def command() -> None:
+        open_store({"data_dir": store.data_dir})
+        try:
+            with store_lock.replacing(db):
+                restore_during.append("started")
+        except store_lock.StoreInUse as exc:
+            restore_during.append(str(exc))
+
+    assert CliRunner().invoke(command).exit_code == 0
+    assert "stop it first" in restore_during[0]
+    with store_lock.replacing(db):  # released once the command ended
+        pass
 
 
 def test_the_store_kept_aside_holds_what_its_wal_held(store: Settings, tmp_path: Path) -> None:

@@ -1,12 +1,15 @@
-"""Who uses the SQLite store file: `simgate serve` or `simgate restore`.
+"""Who uses the SQLite store file: `simgate serve` and the other commands, or `simgate restore`.
 
-A restore replaces the store file; a server with the old file open would go
-on writing to a file no longer in place, and lose what it writes. So `serve`
-holds a shared `flock` on `<store>.lock` (`simgate.db.lock` in the data
-folder) for its whole life, and `restore` takes it exclusively, without
-waiting: while any server runs, the restore is refused; while a restore runs,
-a server refuses to start. Several servers may share the lock (they share the
-store through SQLite's own locking).
+A restore replaces the store file; a server (or an `accounts create`, a
+`db upgrade`) with the old file open would go on writing to a file no longer
+in place, and lose what it writes. So `serve` holds a shared `flock` on
+`<store>.lock` (`simgate.db.lock` in the data folder) for its whole life,
+every other command that opens the store holds it while it runs
+(cli_options.open_store), and `restore` takes it exclusively, without
+waiting: while any of them runs, the restore is refused; while a restore
+runs, they refuse to start. Servers and commands share the lock among
+themselves (they share the store through SQLite's own locking). `backup`
+only reads, through SQLite's backup API, and takes no lock.
 
 `flock` locks belong to an open file, not to a process: the kernel drops
 them when the process ends, however it ends (a killed server leaves no stale
@@ -34,7 +37,7 @@ def lock_path(store: Path) -> Path:
 
 @contextmanager
 def serving(store: Path) -> Iterator[None]:
-    """Held by `simgate serve` while it runs on `store`."""
+    """Held by `simgate serve`, and every command that opens `store`, while it runs."""
     with _locked(store, fcntl.LOCK_SH):
         yield
 
@@ -59,7 +62,9 @@ def _locked(store: Path, mode: int) -> Iterator[None]:
         except BlockingIOError:
             if mode == fcntl.LOCK_SH:
                 raise StoreInUse(f"{store} is being restored (lock {path} held)") from None
-            raise StoreInUse(f"a server uses {store} (it holds {path}); stop it first") from None
+            raise StoreInUse(
+                f"a server or another simgate command uses {store} (it holds {path}); stop it first"
+            ) from None
         yield
     finally:
         os.close(fd)  # releases the lock
