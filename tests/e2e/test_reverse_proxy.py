@@ -112,8 +112,8 @@ def _proxied(
         trust = proxy.tls_context  # its CA exists once it has started
     # Above the proxies' limit: a body over it is answered by the proxy, or not at all.
     overrides.setdefault("max_body_bytes", LIMIT + 1024 * 1024)
-    # The event stream's keep-alive comes as often: a closing app, which
-    # reads until the next line, stops at once.
+    # Pings, and the event stream's keep-alive comments, every 0.5 s: a closing
+    # app reads until the next line, so it stops at once rather than within 15 s.
     overrides.setdefault("heartbeat_seconds", 0.5)
     for settings in _store_settings("sqlite", folder / "data", None, None, sqlite_template):
         # The public URL is the proxy's: short links and pairing point there.
