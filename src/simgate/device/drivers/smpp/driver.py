@@ -165,7 +165,10 @@ class SmppDriver:
             destination = addresses.destination(to)
         except ValueError as exc:
             raise NotSent(f"the SMSC cannot take this number: {exc}") from None
-        parts = text_parts(text, self.options, self._next_ref())
+        try:
+            parts = text_parts(text, self.options, self._next_ref())
+        except ValueError as exc:
+            raise NotSent(f"this text cannot be sent as SMS: {exc}") from None
         self._active.add(command_id)
         try:
             await self._wait_for_link(valid_until)
@@ -209,8 +212,9 @@ class SmppDriver:
             log.exception("smpp link stopped")
 
     def _next_ref(self) -> int:
+        """A concatenation reference per message, in the range its form allows."""
         self._ref = (self._ref + 1) % 0x10000
-        return self._ref
+        return self._ref % 0x100 if self.options.concat == "udh8" else self._ref
 
     async def _wait_for_link(self, valid_until: datetime | None) -> None:
         """Wait for a bound link: NotSent when the message lapses first, or
@@ -400,12 +404,8 @@ def _tlv_forms(
     """An incoming SMS whose text or concatenation came in TLVs (smpp.md §6)."""
     if not payload and isinstance(tlvs.get("message_payload"), bytes | bytearray):
         payload = bytes(tlvs["message_payload"])
-    if concat is None and "sar_msg_ref_num" in tlvs:
-        concat = coding.Concatenation(
-            int(tlvs["sar_msg_ref_num"]),
-            int(tlvs.get("sar_total_segments", 1)),
-            int(tlvs.get("sar_segment_seqnum", 1)),
-        )
+    if concat is None:
+        concat = coding.sar_concatenation(tlvs)
     return payload, concat
 
 
