@@ -55,7 +55,9 @@ _RECEIPT_TYPE = 0x04  # esm_class message type bits (0x3C) of an SMSC delivery r
 # A field starts the text or follows white space. A value right after the
 # colon is taken whole; after a space it must not look like the next field
 # ("id: sub:001" has no id).
-_ID = re.compile(r"(?:^|\s)id:(?:(\S+)|[ \t]+(?![a-z_ ]+:)(\S+))", re.IGNORECASE)
+_ID = re.compile(
+    r"(?:^|\s)id:(?:([^\s\x00]+)|[ \t]++(?![a-z_]+(?: [a-z_]+)?:)([^\s\x00]+))", re.IGNORECASE
+)
 _STAT = re.compile(r"(?:^|\s)stat:[ \t]*([a-z_]+)", re.IGNORECASE)
 _ERR = re.compile(r"(?:^|\s)err:[ \t]*([0-9a-z]+)", re.IGNORECASE)
 _DONE = re.compile(r"(?:^|\s)done[ _]?date:[ \t]*(\d{12}|\d{10})(?!\d)", re.IGNORECASE)
@@ -124,7 +126,9 @@ def _before_text_field(text: str) -> str:
 def _find(pattern: re.Pattern[str], head: str, text: str) -> str | None:
     # Fields before `text:` first; one found only after it is still taken,
     # for SMSCs that put `text:` earlier than the spec's last place.
-    found = pattern.search(head) or pattern.search(text)
+    found = pattern.search(head)
+    if found is None and len(head) < len(text):
+        found = pattern.search(text)
     if found is None:
         return None
     return next(group for group in found.groups() if group is not None)
