@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from smpplib import consts, smpp
+from smpplib.command import SubmitSM
 from smpplib.exceptions import UnknownCommandError
 
 __all__ = ["Deliver", "Link", "LinkConfig", "LinkLost", "SubmitResult"]
@@ -43,6 +44,7 @@ MAX_PDU = 1 << 20  # far above any real PDU; a bigger length means the stream is
 ENQUIRE_ANSWER_TIMEOUT = 10.0  # smpp.md §7
 UNBIND_WAIT = 2.0
 DELIVER_GRACE = 2.0  # a deliver_sm handler still journaling when the link drops gets this long
+STABLE_BIND = 60.0  # a bind up this long resets the reconnect back-off
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +315,7 @@ class _Connection:
             self.handlers.add(task)
             task.add_done_callback(self.handlers.discard)
         elif command_id in (0x05, 0x103):  # deliver_sm / data_sm smpplib could not parse
+            log.error("SMPP %s: unreadable %s refused for good", self.name, raw.hex())
             self.respond(
                 "deliver_sm_resp" if command_id == 0x05 else "data_sm_resp",
                 sequence,
@@ -368,9 +371,11 @@ class Link:
         while not stop.is_set():
             wait = delay
             try:
-                await self._session(stop)
-                delay = self.config.reconnect_min  # it was bound: start the back-off again
+                bound_for = await self._session(stop)
+                # A bind that held starts the back-off again; one the SMSC drops at once does not.
+                delay = self.config.reconnect_min if bound_for >= STABLE_BIND else delay
                 wait = delay
+                delay = min(delay * 2, self.config.reconnect_max)
             except _BindRefused as refused:
                 wait = self.config.bind_refused_backoff
                 log.error(
@@ -397,6 +402,9 @@ class Link:
         bytes) once bound, within the rate and the window. Throttling statuses
         are resubmitted up to `throttle_retries` times, then returned. Raises
         LinkLost if the link drops or the answer does not come after sending."""
+        unknown = set(submit_sm_fields) - set(SubmitSM.params)
+        if unknown:
+            raise TypeError(f"not submit_sm fields: {sorted(unknown)}")
         attempt = 0
         while True:
             status, pdu = await self._submit_once(submit_sm_fields)
@@ -422,23 +430,23 @@ class Link:
                     )
             await asyncio.sleep(0.01)  # between two binds: wait for the next one
 
-    async def _session(self, stop: asyncio.Event) -> None:
-        """One connected life: bind, serve until the link drops or `stop`."""
-        commands = (
-            {"trx": "bind_transceiver"}
-            if self.config.bind == "trx"
-            else {"tx": "bind_transmitter", "rx": "bind_receiver"}
-        )
+    async def _session(self, stop: asyncio.Event) -> float:
+        """One connected life: bind, serve until the link drops or `stop`; how
+        long it was bound."""
         connections: list[_Connection] = []
         try:
-            for name, command in commands.items():
-                connection = await self._connect(name)
-                connections.append(connection)
-                await self._bind(connection, command)
-                connection.keep_alive()
-                if name != "rx":
-                    self._transmitter = connection
+            binding = asyncio.create_task(self._connect_and_bind(connections))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([binding, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not binding.done():  # stopped while connecting or binding: nothing to unbind
+                binding.cancel()
+                with contextlib.suppress(asyncio.CancelledError, LinkLost, OSError, _BindRefused):
+                    await binding
+                return 0.0
+            binding.result()  # raises why it failed
             self.bound.set()
+            bound_at = time.monotonic()
             waits = [asyncio.create_task(c.closed.wait()) for c in connections]
             waits.append(asyncio.create_task(stop.wait()))
             try:
@@ -449,11 +457,28 @@ class Link:
             self.bound.clear()
             if stop.is_set():
                 await asyncio.gather(*(self._unbind(c) for c in connections))
+            return time.monotonic() - bound_at
         finally:
             self.bound.clear()
             self._transmitter = None
             for connection in connections:
                 await connection.close()
+
+    async def _connect_and_bind(self, connections: list[_Connection]) -> None:
+        """Open and bind the connection(s) of `config.bind`, adding each to
+        `connections` as soon as it is open (so that the caller closes it)."""
+        commands = (
+            {"trx": "bind_transceiver"}
+            if self.config.bind == "trx"
+            else {"tx": "bind_transmitter", "rx": "bind_receiver"}
+        )
+        for name, command in commands.items():
+            connection = await self._connect(name)
+            connections.append(connection)
+            await self._bind(connection, command)
+            connection.keep_alive()
+            if name != "rx":
+                self._transmitter = connection
 
     async def _connect(self, name: str) -> _Connection:
         context: ssl.SSLContext | None = None
