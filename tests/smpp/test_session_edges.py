@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import ssl
 import struct
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from smpplib import smpp
 
 from simgate.smpp.session import Deliver, Link, LinkConfig, Sequence, SubmitResult
+from tests.support.nginx import make_certificate
 
 FIELDS: dict[str, Any] = {"destination_addr": "491701234567", "short_message": b"Hi"}
 
@@ -151,3 +156,46 @@ async def test_the_smscs_unbind_is_answered_and_the_link_binds_again() -> None:
         await asyncio.wait_for(link.bound.wait(), 5)
         stop.set()  # the link unbinds and waits for the answer
         await second.answer_unbind()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is not installed")
+async def test_tls_binds_with_the_providers_ca_and_refuses_an_unknown_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    smsc = FakeSmsc()
+    server = await asyncio.start_server(smsc._accept, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+
+    async def ignore(deliver: Deliver) -> None:
+        pass
+
+    async def bind_with(**tls: Any) -> bool:
+        config = LinkConfig("127.0.0.1", port, "test", "test", tls=True, reconnect_min=5, **tls)
+        link, stop = Link(config, ignore), asyncio.Event()
+        task = asyncio.create_task(link.run(stop))
+        try:
+            peer = await asyncio.wait_for(smsc.peers.get(), 1)
+            await peer.accept_bind()
+            await asyncio.wait_for(link.bound.wait(), 5)
+            stop.set()
+            await peer.answer_unbind()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+    try:
+        assert await bind_with(tls_ca_file=str(cert))
+        assert await bind_with(tls_verify=False)
+        assert not await bind_with()  # self-signed, not in the system's store
+        assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+    finally:
+        for writer in smsc.writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()

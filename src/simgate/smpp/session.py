@@ -59,6 +59,7 @@ class LinkConfig:
     tps: float | None = None  # submits per second, token bucket in front of the window
     tls: bool = False
     tls_verify: bool = True
+    tls_ca_file: str | None = None  # a provider's private CA (PEM) instead of the system's
     enquire_interval: float = 30.0
     response_timeout: float = 30.0
     reconnect_min: float = 1.0
@@ -483,7 +484,7 @@ class Link:
     async def _connect(self, name: str) -> _Connection:
         context: ssl.SSLContext | None = None
         if self.config.tls:
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(cafile=self.config.tls_ca_file)
             if not self.config.tls_verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
