@@ -1,0 +1,129 @@
+"""The pure parts of simgate.smpp.session: sequence numbers, the pacer, and
+what a received deliver_sm becomes."""
+
+from __future__ import annotations
+
+import struct
+
+from hypothesis import given
+from hypothesis import strategies as st
+from smpplib import smpp
+
+from simgate.smpp.session import MAX_SEQUENCE, Deliver, Pacer, Sequence, deliver_from
+
+
+@given(st.integers(min_value=0, max_value=MAX_SEQUENCE))
+def test_sequence_numbers_stay_in_range_and_wrap_to_one(start: int) -> None:
+    sequence = Sequence(start)
+    value = sequence.next_sequence()
+    assert 1 <= value <= MAX_SEQUENCE
+    assert value == (1 if start == MAX_SEQUENCE else start + 1)
+    assert sequence.sequence == value
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@given(
+    st.floats(min_value=0.5, max_value=500),
+    st.lists(st.floats(min_value=0, max_value=0.5), min_size=1, max_size=200),
+)
+def test_the_token_bucket_never_lets_more_through_than_the_rate(
+    tps: float, steps: list[float]
+) -> None:
+    clock = Clock()
+    pacer = Pacer(tps, pause=1.0, clock=clock)
+    granted = 0
+    for step in steps:
+        clock.now += step
+        while pacer.delay() == 0:
+            granted += 1
+    elapsed = sum(steps)
+    assert granted <= max(1.0, tps / 10) + tps * elapsed + 1e-6
+
+
+def test_throttling_pauses_everything_and_halves_the_rate_then_recovers() -> None:
+    clock = Clock()
+    pacer = Pacer(100, pause=1.0, clock=clock)
+    pacer.throttled()
+    assert pacer.rate == 50 and pacer.delay() == 1.0
+    pacer.throttled()  # again while paused: the pause grows
+    assert pacer.rate == 25 and pacer.pause == 4.0
+    clock.now += 2.0
+    assert pacer.delay() == 0
+    for _ in range(20):
+        pacer.accepted()
+    assert pacer.rate == 100 and pacer.pause == 1.0
+
+
+def test_without_a_rate_only_the_pause_applies() -> None:
+    clock = Clock()
+    pacer = Pacer(None, pause=0.5, clock=clock)
+    assert all(pacer.delay() == 0 for _ in range(1000))
+    pacer.throttled()
+    assert pacer.delay() == 0.5 and pacer.rate is None
+
+
+def _parse(raw: bytes) -> Deliver:
+    return deliver_from(smpp.parse_pdu(raw, client=Sequence(), allow_unknown_opt_params=True))
+
+
+def test_a_receipt_from_the_reference_appendix() -> None:
+    text = (
+        b"id:0a1b2c3d sub:001 dlvrd:001 submit date:2611251230 done date:2611251231"
+        b" stat:DELIVRD err:000 text:Hi @ 5"
+    )
+    body = (
+        b"\x00\x01\x01491701234567\x00\x05\x00SimGate\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00"
+        + bytes([len(text)])
+        + text
+        + b"\x00\x1e\x00\x090a1b2c3d\x00\x04\x27\x00\x01\x02"
+    )
+    raw = struct.pack(">LLLL", 16 + len(body), 5, 0, 7) + body
+    assert raw.hex().startswith("000000b000000005")  # the appendix's length
+    assert _parse(raw) == Deliver(
+        source_addr="491701234567",
+        source_addr_ton=1,
+        destination_addr="SimGate",
+        esm_class=0x04,
+        data_coding=0,
+        short_message=text,
+        tlvs={"receipted_message_id": "0a1b2c3d", "message_state": 2},
+    )
+
+
+def test_vendor_tlvs_are_skipped_and_binary_ones_kept_as_bytes() -> None:
+    pdu = smpp.make_pdu(
+        "deliver_sm",
+        client=Sequence(),
+        source_addr="491709999999",
+        destination_addr="SimGate",
+        data_coding=8,
+        short_message="😀".encode("utf-16-be"),
+        network_error_code=b"\x03\x00\xff",
+    )
+    raw = pdu.generate() + b"\x14\x01\x00\x02\xca\xfe"  # vendor TLV 0x1401 at the end
+    raw = struct.pack(">L", len(raw)) + raw[4:]
+    deliver = _parse(raw)
+    assert deliver.short_message.decode("utf-16-be") == "😀"
+    assert deliver.tlvs == {"network_error_code": b"\x03\x00\xff"}
+
+
+def test_data_sm_carries_its_text_in_message_payload() -> None:
+    pdu = smpp.make_pdu(
+        "data_sm",
+        client=Sequence(),
+        source_addr="491709999999",
+        destination_addr="SimGate",
+        esm_class=0x04,
+        message_payload=b"id:1 stat:DELIVRD",
+        receipted_message_id="1",
+    )
+    deliver = _parse(pdu.generate())
+    assert deliver.short_message == b""
+    assert deliver.tlvs == {"message_payload": b"id:1 stat:DELIVRD", "receipted_message_id": "1"}
