@@ -5,6 +5,7 @@ ledger read again) reports exactly the same."""
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from simgate.device.drivers import Delivered, Failed, Sent, Undelivered
 from simgate.device.drivers.smpp.incoming import (
+    PART_KEEP,
     REPEAT_WINDOW,
     IncomingBook,
     StoredPart,
@@ -22,6 +24,7 @@ from simgate.device.drivers.smpp.incoming import (
     sender_of,
 )
 from simgate.device.drivers.smpp.sends import ORPHAN_KEEP, PartReceipt, SendBook
+from simgate.smpp import receipts
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -41,8 +44,14 @@ def _close_ledgers() -> Iterator[None]:
         _opened.pop().close()  # closing twice is harmless
 
 
+def rank(submitted: str, receipted: str) -> int | None:
+    if submitted == receipted:
+        return 0
+    return 1 if keys(submitted)[1] == keys(receipted)[1] else None
+
+
 def book(folder: Path) -> SendBook:
-    opened = SendBook(folder, keys, fsync=False)
+    opened = SendBook(folder, keys, rank, fsync=False)
     _opened.append(opened)
     return opened
 
@@ -204,7 +213,7 @@ def test_any_history_reads_back_the_same_and_never_claims_too_much(
                 sends.accepted("c", n, mid, T0)
             elif kind == "dlr" and receipt:
                 found = sends.match(mid)
-                assert found is not None
+                assert found is not None and found[1] == n
                 if found[0].parts[n].receipt is None:
                     sends.receipt("c", n, receipt)
             elif kind == "lost":
@@ -264,9 +273,41 @@ def test_a_redelivered_sms_keeps_its_ref_a_later_one_gets_a_new_one(tmp_path: Pa
 
 def test_parts_of_a_long_sms_survive_a_restart_until_it_is_done(tmp_path: Path) -> None:
     incoming = inbox(tmp_path)
-    part = StoredPart("a>b", 7, 2, 1, b"\x00\x01", 0, "+3361", 1, "b", 1.0)
+    now = time.time()
+    part = StoredPart("a>b", 7, 2, 1, b"\x00\x01", 0, "+3361", 1, "b", now)
     incoming.keep_part(part)
-    incoming.keep_part(StoredPart("a>b", 8, 2, 1, b"x", 0, "+3361", 1, "b", 2.0))
+    incoming.keep_part(StoredPart("a>b", 8, 2, 1, b"x", 0, "+3361", 1, "b", now))
     incoming.done("a>b", 8)
+    stale = now - PART_KEEP.total_seconds() - 1  # waited past any reassembly
+    incoming.keep_part(StoredPart("a>b", 9, 2, 1, b"y", 0, "+3361", 1, "b", stale))
     incoming.close()
     assert inbox(tmp_path).parts == [part]
+
+
+def test_ids_in_another_base_match_only_while_the_smsc_has_not_shown_its_form(
+    tmp_path: Path,
+) -> None:
+    real = SendBook(tmp_path / "a", receipts.id_keys, receipts.match_rank, fsync=False)
+    _opened.append(real)
+    real.take("h.0", "+33612000001", 1, T0)
+    real.accepted("h.0", 0, "7A3F0C", T0)  # an SMPP 3.3 SMSC: hex resp, decimal receipt
+    found = real.match(str(0x7A3F0C))
+    assert found is not None and found[1:] == (0, 2)
+
+    same = SendBook(tmp_path / "b", receipts.id_keys, receipts.match_rank, fsync=False)
+    _opened.append(same)
+    same.take("s.0", "+33612000001", 1, T0)
+    same.accepted("s.0", 0, "0000001f", T0)
+    match = same.match("0000001f")
+    assert match is not None and match[2] == 0
+    same.receipt("s.0", 0, delivered(), match[2])  # this SMSC writes ids alike
+    # The receipt of a part whose resp the link lost ("0000001e") waits; a later
+    # part "00000030" (decimal 30 = hex 1e) must not take it.
+    same.keep_orphan("0000001e", PartReceipt("failed", "UNDELIV", "001", T0), T0)
+    same.take("t.0", "+33612000002", 1, T0)
+    assert same.accepted("t.0", 0, "00000030", T0).delivery() is None
+    assert same.match("0000001e") is None
+    same.close()
+    reread = SendBook(tmp_path / "b", receipts.id_keys, receipts.match_rank, fsync=False)
+    _opened.append(reread)
+    assert reread.same_form

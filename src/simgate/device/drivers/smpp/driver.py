@@ -64,7 +64,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from simgate.device.drivers import (
     LAPSED,
@@ -77,7 +77,7 @@ from simgate.device.drivers import (
 )
 from simgate.device.drivers._events import EventQueue
 from simgate.device.drivers.smpp.incoming import IncomingBook, StoredPart, digest, sender_of
-from simgate.device.drivers.smpp.sends import PartReceipt, Send, SendBook
+from simgate.device.drivers.smpp.sends import Outcome, PartReceipt, Send, SendBook
 from simgate.smpp import addresses, receipts, status, times
 from simgate.smpp import text as coding
 from simgate.smpp.mo import Reassembly
@@ -120,11 +120,12 @@ class SmppDriver:
     ) -> None:
         self.options = options or SmppOptions()
         self.link = Link(link, self._on_deliver)
-        self._sends = SendBook(folder, receipts.id_keys, fsync=fsync)
+        self._sends = SendBook(folder, receipts.id_keys, receipts.match_rank, fsync=fsync)
         self._incoming = IncomingBook(folder, fsync=fsync)
         self._reassembly = Reassembly(keep=int(MO_KEEP))
         for part in self._incoming.parts:  # acknowledged before the last run stopped
-            self._reassembly.add(part.key, _concatenation(part), part.payload, part.at)
+            key = (part.source, part.destination)
+            self._reassembly.add(key, _concatenation(part), part.payload, part.at)
         self._queue = EventQueue()
         self._active: set[str] = set()  # command ids being submitted now
         self._ref = secrets.randbelow(0x10000)
@@ -318,17 +319,18 @@ class SmppDriver:
         if not receipt.final or receipt.outcome is None:
             return  # ACCEPTD, ENROUTE: the message is on its way, as `sent` says
         now = _now()
-        final = PartReceipt(receipt.outcome, receipt.stat or "", receipt.error, now)
+        outcome = cast(Outcome, receipt.outcome)
+        final = PartReceipt(outcome, receipt.stat or "UNKNOWN", receipt.error, now)
         self._sends.prune(now)
         found = self._sends.match(receipt.message_id)
         if found is None:
             self._sends.keep_orphan(receipt.message_id, final, now)
             return
-        send, n = found
+        send, n, rank = found
         if send.parts[n].receipt is not None:
             return  # a repeat
         before = send.delivery()
-        self._sends.receipt(send.command_id, n, final)
+        self._sends.receipt(send.command_id, n, final, rank)
         after = send.delivery()
         if before is None and after is not None:
             self._queue.put(after)
@@ -337,8 +339,13 @@ class SmppDriver:
         concat, payload = coding.split_udh(deliver.short_message, deliver.esm_class)
         payload, concat = _tlv_forms(deliver.tlvs, payload, concat)
         source = sender_of(deliver.source_addr, deliver.source_addr_ton)
-        now = time.time()
-        self._reassembly.expire(now)
+        now = time.time()  # wall time: parts kept on disk are read back by the next run
+        for partial in self._reassembly.expire(now):
+            log.warning(
+                "an incoming long SMS still missed parts after %.0f s; %d octets dropped",
+                MO_KEEP,
+                len(partial),
+            )
         if concat is None or concat.total <= 1:
             sms_text = coding.decode(payload, deliver.data_coding, dc0=self.options.dc0)
             ref = digest(source, deliver.destination_addr, deliver.data_coding, payload)
@@ -358,7 +365,7 @@ class SmppDriver:
             now,
         )
         self._incoming.keep_part(stored)
-        whole = self._reassembly.add(key, concat, payload, now)
+        whole = self._reassembly.add((source, deliver.destination_addr), concat, payload, now)
         if whole is None:
             return
         sms_text = coding.decode(whole, deliver.data_coding, dc0=self.options.dc0)

@@ -27,6 +27,7 @@ from simgate.device.drivers._state import Ledger
 
 FILE_NAME = "smpp.incoming"
 REPEAT_WINDOW = timedelta(minutes=15)
+PART_KEEP = timedelta(hours=1)
 
 
 def sender_of(address: str, ton: int) -> str:
@@ -85,7 +86,9 @@ class IncomingBook:
                     done.add((entry["key"], entry["ref"]))
             except (KeyError, TypeError, ValueError):
                 continue
-        self.parts = [p for p in self.parts if (p.key, p.ref) not in done]
+        # Parts that waited past any reassembly are not read back (smpp.md §6: minutes).
+        oldest = datetime.now(UTC).timestamp() - PART_KEEP.total_seconds()
+        self.parts = [p for p in self.parts if (p.key, p.ref) not in done and p.at >= oldest]
         horizon = datetime.now(UTC) - REPEAT_WINDOW
         self._seen = {d: seen for d, seen in self._seen.items() if seen[1] >= horizon}
 

@@ -76,6 +76,10 @@ def smpp_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="[smpp] Check the SMSC's certificate (with --smpp-tls).",
         ),
         click.option(
+            "--smpp-tls-ca-file", type=click.Path(dir_okay=False, exists=True), default=None,
+            help="[smpp] The provider's own CA certificate (PEM), instead of the system's.",
+        ),
+        click.option(
             "--smpp-concat", type=click.Choice(["udh8", "udh16", "sar", "payload"]),
             default="udh8", show_default=True,
             help="[smpp] How long messages are split: UDH with an 8- or 16-bit reference, "
@@ -143,6 +147,7 @@ def build_driver(folder: Path, fsync: bool, **values: Any) -> SmppDriver:
         tps=values.get("smpp_tps"),
         tls=values.get("smpp_tls", False),
         tls_verify=values.get("smpp_tls_verify", True),
+        tls_ca_file=values.get("smpp_tls_ca_file"),
     )
     options = SmppOptions(
         source_addr=values.get("smpp_source_addr"),

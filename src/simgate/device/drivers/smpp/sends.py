@@ -128,13 +128,20 @@ class SendBook:
     """The ledger, and the sends and receipts replayed from it.
 
     `keys` gives the forms a message_id may take in a receipt (receipts.id_keys,
-    smpp.md §5 "matching"): a part is indexed under all of them."""
+    smpp.md §5 "matching"): a part is indexed under all of them. `rank` says
+    how surely a receipt's id names a submitted one (receipts.match_rank: 0
+    the same, 1 the same once normalised, 2 the same number in the other
+    base). Rank 2 is ambiguous among all-digit ids (hex "1e" is decimal "30",
+    another part's id): it is used only until a receipt has matched at rank 0
+    or 1, which shows that this SMSC writes ids the same way in both places."""
 
     folder: Path
     keys: Callable[[str], list[str]]
+    rank: Callable[[str, str], int | None]
     fsync: bool = True
+    same_form: bool = False  # a receipt matched its part without a change of base
     sends: dict[str, Send] = field(default_factory=dict)
-    _by_key: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _by_key: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     _orphans: dict[str, _Orphan] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -170,8 +177,11 @@ class SendBook:
         self._record({"k": "ok", "id": command_id, "n": n, "mid": message_id, "at": _iso(at)})
         for key in self.keys(message_id):
             orphan = self._orphans.get(key)
-            if orphan is not None:
-                self.receipt(command_id, n, orphan.receipt)
+            if orphan is None:
+                continue
+            rank = self.rank(message_id, orphan.message_id)
+            if rank is not None and self._trusted(rank):
+                self.receipt(command_id, n, orphan.receipt, rank)
                 self._forget_orphan(orphan)
                 break
         return self.sends[command_id]
@@ -185,16 +195,31 @@ class SendBook:
     def end(self, command_id: str, reason: str, at: datetime) -> None:
         self._record({"k": "end", "id": command_id, "reason": reason, "at": _iso(at)})
 
-    def receipt(self, command_id: str, n: int, receipt: PartReceipt) -> None:
-        self._record({"k": "dlr", "id": command_id, "n": n, **_receipt_fields(receipt)})
+    def receipt(self, command_id: str, n: int, receipt: PartReceipt, rank: int = 0) -> None:
+        entry = {"k": "dlr", "id": command_id, "n": n, "rank": rank, **_receipt_fields(receipt)}
+        self._record(entry)
 
-    def match(self, message_id: str) -> tuple[Send, int] | None:
-        """The send and part a receipt's message_id names, if known."""
+    def match(self, message_id: str) -> tuple[Send, int, int] | None:
+        """The send, part and rank a receipt's message_id names, if known: the
+        most certain match (see `rank`), and among equals one still waiting
+        for its receipt."""
+        best: tuple[int, bool, str, int] | None = None
         for key in self.keys(message_id):
-            found = self._by_key.get(key)
-            if found is not None:
-                return self.sends[found[0]], found[1]
-        return None
+            for command_id, n in self._by_key.get(key, []):
+                part = self.sends[command_id].parts[n]
+                rank = self.rank(part.message_id or "", message_id)
+                if rank is None or not self._trusted(rank):
+                    continue
+                candidate = (rank, part.receipt is not None, command_id, n)
+                if best is None or candidate[:2] < best[:2]:
+                    best = candidate
+        if best is None:
+            return None
+        rank, _, command_id, n = best
+        return self.sends[command_id], n, rank
+
+    def _trusted(self, rank: int) -> bool:
+        return rank <= 1 or not self.same_form
 
     def keep_orphan(self, message_id: str, receipt: PartReceipt, got: datetime) -> None:
         entry = {"k": "orphan", "mid": message_id, "got": _iso(got), **_receipt_fields(receipt)}
@@ -238,7 +263,7 @@ class SendBook:
             part.state, part.message_id = "ok", entry["mid"]
             part.at = datetime.fromisoformat(entry["at"])
             for key in self.keys(entry["mid"]):
-                self._by_key[key] = (command_id, entry["n"])
+                self._by_key.setdefault(key, []).append((command_id, entry["n"]))
         elif kind == "lost":
             part.state, part.at = "lost", datetime.fromisoformat(entry["at"])
         elif kind == "refused":
@@ -248,6 +273,8 @@ class SendBook:
                 send.refusal = entry["reason"]
         elif kind == "dlr" and part.receipt is None:
             part.receipt = _receipt_of(entry)
+            if entry.get("rank", 0) <= 1:
+                self.same_form = True
 
     def _forget_orphan(self, orphan: _Orphan) -> None:
         for key in self.keys(orphan.message_id):
