@@ -217,7 +217,7 @@ async def test_wrong_credentials_back_off_long_with_a_clear_log_line(
     stop = asyncio.Event()
     task = asyncio.create_task(link.run(stop))
     await eventually(lambda: caplog.records)
-    assert "0x0E" in caplog.text and "check system_id and password" in caplog.text
+    assert "ESME_RINVPASWD" in caplog.text and "check system_id and password" in caplog.text
     await asyncio.sleep(0.3)
     assert len(caplog.records) == 1 and not link.bound.is_set()  # no second try soon
     stop.set()

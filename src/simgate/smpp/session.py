@@ -26,9 +26,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from smpplib import consts, smpp
+from smpplib import smpp
 from smpplib.command import SubmitSM
 from smpplib.exceptions import UnknownCommandError
+
+from simgate.smpp.status import ESME_RMSGQFUL, ESME_RTHROTTLED, describe
 
 __all__ = ["Deliver", "Link", "LinkConfig", "LinkLost", "SubmitResult"]
 
@@ -37,7 +39,8 @@ log = logging.getLogger(__name__)
 ESME_RINVCMDID = 0x03
 ESME_RX_T_APPN = 0x64  # "temporary application error": the SMSC delivers again (smpp.md §5)
 ESME_RX_P_APPN = 0x65  # permanent: for a PDU we cannot even parse (redelivery would not help)
-THROTTLING = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL (smpp.md §8)
+# Not accepted because the SMSC is busy: pause the whole link and resubmit (smpp.md §8).
+THROTTLING = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
 BIND_REFUSED = frozenset({0x0D, 0x0E, 0x0F})  # RBINDFAIL, RINVPASWD, RINVSYSID (smpp.md §9)
 MAX_SEQUENCE = 0x7FFFFFFF
 MAX_PDU = 1 << 20  # far above any real PDU; a bigger length means the stream is garbage
@@ -99,10 +102,6 @@ class _BindRefused(Exception):
     def __init__(self, command: str, status: int) -> None:
         super().__init__(f"{command} refused: {describe(status)}")
         self.status = status
-
-
-def describe(status: int) -> str:
-    return f"0x{status:02X} ({consts.DESCRIPTIONS.get(status, 'unknown status')})"
 
 
 class Sequence:
