@@ -4,12 +4,21 @@ what a received deliver_sm becomes."""
 from __future__ import annotations
 
 import struct
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from smpplib import smpp
 
-from simgate.smpp.session import MAX_SEQUENCE, Deliver, Pacer, Sequence, deliver_from
+from simgate.smpp.session import (
+    MAX_SEQUENCE,
+    Deliver,
+    LinkConfig,
+    Pacer,
+    Sequence,
+    deliver_from,
+)
 
 
 @given(st.integers(min_value=0, max_value=MAX_SEQUENCE))
@@ -127,3 +136,24 @@ def test_data_sm_carries_its_text_in_message_payload() -> None:
     deliver = _parse(pdu.generate())
     assert deliver.short_message == b""
     assert deliver.tlvs == {"message_payload": b"id:1 stat:DELIVRD", "receipted_message_id": "1"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("system_id", "s" * 16),
+        ("password", "p" * 9),
+        ("system_type", "t" * 13),
+        ("bind", "rx"),
+        ("window", 0),
+        ("tps", 0.0),
+        ("tps", float("nan")),
+    ],
+)
+def test_link_config_refuses_what_smpplib_would_cut_or_the_link_cannot_do(
+    field: str, value: Any
+) -> None:
+    fields: dict[str, Any] = {"host": "127.0.0.1", "port": 2775, "system_id": "a", "password": "b"}
+    with pytest.raises(ValueError, match=field):
+        LinkConfig(**{**fields, field: value})
+    assert LinkConfig(**{**fields, "system_id": "s" * 15, "password": "p" * 8}).window == 10

@@ -71,6 +71,19 @@ class LinkConfig:
     throttle_pause: float = 1.0  # first pause after ESME_RTHROTTLED / RMSGQFUL, doubled each time
     throttle_retries: int = 8  # resubmits of one message before its throttling status is returned
 
+    def __post_init__(self) -> None:
+        # smpplib would cut longer values silently and the bind fail for no visible reason
+        # (smpp.md §10 item 16).
+        for field, limit in (("system_id", 15), ("password", 8), ("system_type", 12)):
+            if len(getattr(self, field)) > limit:
+                raise ValueError(f"{field} longer than {limit} characters (SMPP 3.4 limit)")
+        if self.bind not in ("trx", "tx+rx"):
+            raise ValueError(f"bind must be 'trx' or 'tx+rx', not {self.bind!r}")
+        if self.window < 1:
+            raise ValueError("window must be at least 1")
+        if self.tps is not None and not self.tps > 0:
+            raise ValueError("tps must be positive (or None for no limit)")
+
 
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
