@@ -414,7 +414,10 @@ class Link:
         """Submit one submit_sm (strings as str, short_message/message_payload as
         bytes) once bound, within the rate and the window. Throttling statuses
         are resubmitted up to `throttle_retries` times, then returned. Raises
-        LinkLost if the link drops or the answer does not come after sending."""
+        LinkLost if the link drops or the answer does not come after sending
+        (the SMSC may have it: never resubmitted here). A link that drops
+        before sending is waited out: the submit goes on the next bind.
+        Cancelling a submit once it is on the wire leaves its outcome unknown too."""
         unknown = set(submit_sm_fields) - set(SubmitSM.params)
         if unknown:
             raise TypeError(f"not submit_sm fields: {sorted(unknown)}")
