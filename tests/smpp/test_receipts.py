@@ -195,6 +195,8 @@ def test_vendor_tlvs_are_ignored() -> None:
         (b"my id:5 is fine", {}, 0x00),  # id but no stat
         (b"stat:DELIVRD", {}, 0x00),  # stat but no id
         (b"hi", {"receipted_message_id": b"1"}, 0x00),  # TLV id but no state
+        (b"id:7 stat:ok", {}, 0x00),  # a person's text, not a state
+        (b"hello", {}, 0x08),  # an SME delivery ack: not a receipt, not an MO either
     ],
 )
 def test_an_mo_is_not_a_receipt(short_message: bytes, tlvs: dict[str, Any],

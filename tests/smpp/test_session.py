@@ -177,6 +177,20 @@ async def test_a_dropped_link_fails_in_flight_submits_and_binds_again(
     assert len(smsc_sim.submits()) == 2
 
 
+async def test_the_smscs_unbind_is_answered_and_the_link_binds_again(
+    smsc_sim: SmscSimulator,
+) -> None:
+    async with running(smsc_sim) as (link, _):
+        first = smsc_sim.health()["sessions"][0]["id"]
+        assert smsc_sim.unbind() == 1
+        await eventually(
+            lambda: (
+                [s["id"] for s in smsc_sim.health()["sessions"] if s["bound"]] not in ([], [first])
+            )
+        )
+        assert (await asyncio.wait_for(link.submit(**FIELDS), 5)).status == 0
+
+
 async def test_an_unanswered_submit_tears_the_link_down(smsc_sim: SmscSimulator) -> None:
     smsc_sim.configure(resp_delay_ms=3000, receipt_delay_ms=60000)
     async with running(smsc_sim, response_timeout=0.3) as (link, _):
@@ -217,7 +231,7 @@ async def test_wrong_credentials_back_off_long_with_a_clear_log_line(
     stop = asyncio.Event()
     task = asyncio.create_task(link.run(stop))
     await eventually(lambda: caplog.records)
-    assert "0x0E" in caplog.text and "check system_id and password" in caplog.text
+    assert "ESME_RINVPASWD" in caplog.text and "check system_id and password" in caplog.text
     await asyncio.sleep(0.3)
     assert len(caplog.records) == 1 and not link.bound.is_set()  # no second try soon
     stop.set()

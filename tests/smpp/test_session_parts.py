@@ -1,15 +1,23 @@
-"""The pure parts of simgate.smpp.session: sequence numbers, the pacer, and
-what a received deliver_sm becomes."""
+"""The pure parts of simgate.smpp.session: sequence numbers, the link's
+settings, and what a received deliver_sm becomes."""
 
 from __future__ import annotations
 
 import struct
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from smpplib import smpp
 
-from simgate.smpp.session import MAX_SEQUENCE, Deliver, Pacer, Sequence, deliver_from
+from simgate.smpp.session import (
+    MAX_SEQUENCE,
+    Deliver,
+    LinkConfig,
+    Sequence,
+    deliver_from,
+)
 
 
 @given(st.integers(min_value=0, max_value=MAX_SEQUENCE))
@@ -19,54 +27,6 @@ def test_sequence_numbers_stay_in_range_and_wrap_to_one(start: int) -> None:
     assert 1 <= value <= MAX_SEQUENCE
     assert value == (1 if start == MAX_SEQUENCE else start + 1)
     assert sequence.sequence == value
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@given(
-    st.floats(min_value=0.5, max_value=500),
-    st.lists(st.floats(min_value=0, max_value=0.5), min_size=1, max_size=200),
-)
-def test_the_token_bucket_never_lets_more_through_than_the_rate(
-    tps: float, steps: list[float]
-) -> None:
-    clock = Clock()
-    pacer = Pacer(tps, pause=1.0, clock=clock)
-    granted = 0
-    for step in steps:
-        clock.now += step
-        while pacer.delay() == 0:
-            granted += 1
-    elapsed = sum(steps)
-    assert granted <= max(1.0, tps / 10) + tps * elapsed + 1e-6
-
-
-def test_throttling_pauses_everything_and_halves_the_rate_then_recovers() -> None:
-    clock = Clock()
-    pacer = Pacer(100, pause=1.0, clock=clock)
-    pacer.throttled()
-    assert pacer.rate == 50 and pacer.delay() == 1.0
-    pacer.throttled()  # again while paused: the pause grows
-    assert pacer.rate == 25 and pacer.pause == 4.0
-    clock.now += 2.0
-    assert pacer.delay() == 0
-    for _ in range(20):
-        pacer.accepted()
-    assert pacer.rate == 100 and pacer.pause == 1.0
-
-
-def test_without_a_rate_only_the_pause_applies() -> None:
-    clock = Clock()
-    pacer = Pacer(None, pause=0.5, clock=clock)
-    assert all(pacer.delay() == 0 for _ in range(1000))
-    pacer.throttled()
-    assert pacer.delay() == 0.5 and pacer.rate is None
 
 
 def _parse(raw: bytes) -> Deliver:
@@ -127,3 +87,24 @@ def test_data_sm_carries_its_text_in_message_payload() -> None:
     deliver = _parse(pdu.generate())
     assert deliver.short_message == b""
     assert deliver.tlvs == {"message_payload": b"id:1 stat:DELIVRD", "receipted_message_id": "1"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("system_id", "s" * 16),
+        ("password", "p" * 9),
+        ("system_type", "t" * 13),
+        ("bind", "rx"),
+        ("window", 0),
+        ("tps", 0.0),
+        ("tps", float("nan")),
+    ],
+)
+def test_link_config_refuses_what_smpplib_would_cut_or_the_link_cannot_do(
+    field: str, value: Any
+) -> None:
+    fields: dict[str, Any] = {"host": "127.0.0.1", "port": 2775, "system_id": "a", "password": "b"}
+    with pytest.raises(ValueError, match=field):
+        LinkConfig(**{**fields, field: value})
+    assert LinkConfig(**{**fields, "system_id": "s" * 15, "password": "p" * 8}).window == 10

@@ -11,9 +11,13 @@
 //   SMSC_ENQUIRE_MS [0 = the SMSC sends no enquire_link]  SMSC_RECEIPT_DATE_DIGITS [10 or 12]
 //   SMSC_REDELIVER_MAX [3: deliver_sm answered with an error is sent again, this many times]
 //
-// Control API: GET /health /submits /messages /dlrs /mos; POST /reset (also drops connections), /reject {status, count},
-// /disconnect, /mo {from, to, text, data_coding?, vendor_tlv_hex?}, /config {receipt_delay_ms?,
-// resp_delay_ms?, window?, enquire_ms?, receipt_date_digits?}.
+// Control API (JSON):
+//   GET  /health /submits /messages /dlrs /mos
+//   POST /reset (also drops connections)   /reject {status, count}   /disconnect
+//   POST /unbind (the SMSC unbinds every bound session)
+//   POST /mo {from, to, text, data_coding?, vendor_tlv_hex?} -> 200 delivered now, 202 queued
+//   POST /config {receipt_delay_ms?, resp_delay_ms?, window?, enquire_ms?, receipt_date_digits?,
+//                 redeliver_max?}
 'use strict';
 
 const http = require('http');
@@ -346,6 +350,15 @@ const routes = {
     const sessions = server.sessions.slice();
     for (const s of sessions) s.destroy();
     return [200, { closed: sessions.length }];
+  },
+  'POST /unbind': () => {
+    // The SMSC ends the bound sessions politely: unbind, then close once answered.
+    const sessions = server.sessions.filter((s) => s.sim && s.sim.bound);
+    for (const s of sessions) {
+      s.sim.bound = false;
+      s.unbind({}, () => s.close());
+    }
+    return [200, { unbound: sessions.length }];
   },
   'POST /mo': (body) => (mo(body) ? [200, { delivered: true }] : [202, { queued: true }]),
   'POST /config': (body) => {

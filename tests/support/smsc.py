@@ -143,6 +143,10 @@ class SmscSimulator:
         """Drop every SMPP connection; how many there were."""
         return int(self._post("/disconnect").json()["closed"])
 
+    def unbind(self) -> int:
+        """Send unbind on every bound session (closed once answered); how many."""
+        return int(self._post("/unbind").json()["unbound"])
+
     def mo(self, sender: str, to: str, text: str, **extra: Any) -> bool:
         """Send an MO deliver_sm (`data_coding`, `vendor_tlv_hex` in extra);
         True if a receiver was bound, False if it was queued."""

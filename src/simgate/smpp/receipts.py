@@ -26,6 +26,7 @@ FINAL_STATES: dict[str, str] = {
     "EXPIRED": "expired",
 }
 INTERMEDIATE_STATES = frozenset({"ACCEPTD", "ENROUTE"})
+_KNOWN_STATES = INTERMEDIATE_STATES | FINAL_STATES.keys()
 
 # TLV message_state (0x0427) values.
 _MESSAGE_STATES = {
@@ -79,9 +80,11 @@ def parse_receipt(short_message: bytes, tlvs: Mapping[str, Any], esm_class: int)
     """The receipt a deliver_sm (or data_sm) carries, or None when it is not one (an MO).
 
     A receipt is what esm_class says is one, or a text with both `id:` and
-    `stat:`, or TLVs with both receipted_message_id and message_state (some
-    SMSCs send receipts with esm_class 0). `tlvs` maps smpplib's names (or tag
-    numbers) to ints, bytes or str.
+    `stat:` holding a known state, or TLVs with both receipted_message_id and
+    message_state (some SMSCs send receipts with esm_class 0). None is also
+    the answer for SME acknowledgements and other types without those, so
+    the caller tells an MO by `(esm_class & 0x3C) == 0`, not by None alone.
+    `tlvs` maps smpplib's names (or tag numbers) to ints, bytes or str.
     """
     text = _text(short_message)
     head = _before_text_field(text)
@@ -89,14 +92,15 @@ def parse_receipt(short_message: bytes, tlvs: Mapping[str, Any], esm_class: int)
     text_stat = _find(_STAT, head, text)
     tlv_id = _string(_tlv(tlvs, "receipted_message_id", 0x001E))
     tlv_state = _MESSAGE_STATES.get(_integer(_tlv(tlvs, "message_state", 0x0427)) or 0)
+    stat = tlv_state or _normalise_state(text_stat or "")
     is_receipt = (
         (esm_class & 0x3C) == _RECEIPT_TYPE
-        or (text_id is not None and text_stat is not None)
+        # A text must name a state we know: an MO reading "id:7 stat:ok" stays an MO.
+        or (text_id is not None and stat in _KNOWN_STATES)
         or (bool(tlv_id) and tlv_state is not None)
     )
     if not is_receipt:
         return None
-    stat = tlv_state or _normalise_state(text_stat or "")
     outcome = FINAL_STATES.get(stat)
     return Receipt(
         message_id=tlv_id or text_id or "",

@@ -26,9 +26,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from smpplib import consts, smpp
+from smpplib import smpp
 from smpplib.command import SubmitSM
 from smpplib.exceptions import UnknownCommandError
+
+from simgate.smpp.pacer import Pacer
+from simgate.smpp.status import ESME_RMSGQFUL, ESME_RTHROTTLED, describe
 
 __all__ = ["Deliver", "Link", "LinkConfig", "LinkLost", "SubmitResult"]
 
@@ -37,7 +40,8 @@ log = logging.getLogger(__name__)
 ESME_RINVCMDID = 0x03
 ESME_RX_T_APPN = 0x64  # "temporary application error": the SMSC delivers again (smpp.md §5)
 ESME_RX_P_APPN = 0x65  # permanent: for a PDU we cannot even parse (redelivery would not help)
-THROTTLING = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL (smpp.md §8)
+# Not accepted because the SMSC is busy: pause the whole link and resubmit (smpp.md §8).
+THROTTLING = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
 BIND_REFUSED = frozenset({0x0D, 0x0E, 0x0F})  # RBINDFAIL, RINVPASWD, RINVSYSID (smpp.md §9)
 MAX_SEQUENCE = 0x7FFFFFFF
 MAX_PDU = 1 << 20  # far above any real PDU; a bigger length means the stream is garbage
@@ -67,6 +71,19 @@ class LinkConfig:
     bind_refused_backoff: float = 300.0  # wrong credentials: providers block IPs that keep trying
     throttle_pause: float = 1.0  # first pause after ESME_RTHROTTLED / RMSGQFUL, doubled each time
     throttle_retries: int = 8  # resubmits of one message before its throttling status is returned
+
+    def __post_init__(self) -> None:
+        # smpplib would cut longer values silently and the bind fail for no visible reason
+        # (smpp.md §10 item 16).
+        for field, limit in (("system_id", 15), ("password", 8), ("system_type", 12)):
+            if len(getattr(self, field)) > limit:
+                raise ValueError(f"{field} longer than {limit} characters (SMPP 3.4 limit)")
+        if self.bind not in ("trx", "tx+rx"):
+            raise ValueError(f"bind must be 'trx' or 'tx+rx', not {self.bind!r}")
+        if self.window < 1:
+            raise ValueError("window must be at least 1")
+        if self.tps is not None and not self.tps > 0:
+            raise ValueError("tps must be positive (or None for no limit)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +118,6 @@ class _BindRefused(Exception):
         self.status = status
 
 
-def describe(status: int) -> str:
-    return f"0x{status:02X} ({consts.DESCRIPTIONS.get(status, 'unknown status')})"
-
-
 class Sequence:
     """Sequence numbers 1..0x7FFFFFFF, wrapping to 1 (smpp.md §1); the object
     smpplib asks for them (`next_sequence`, `sequence`)."""
@@ -115,57 +128,6 @@ class Sequence:
     def next_sequence(self) -> int:
         self.sequence = self.sequence + 1 if self.sequence < MAX_SEQUENCE else 1
         return self.sequence
-
-
-class Pacer:
-    """Token bucket for `tps` plus the session-wide pause after throttling
-    (AIMD, smpp.md §8): a throttled answer halves the rate and pauses every
-    submit for `pause`, which doubles up to 30 s; each accepted submit adds a
-    tenth of the configured rate back and resets the pause. Without `tps`
-    only the pause applies (the window still bounds the flow)."""
-
-    MAX_PAUSE = 30.0
-
-    def __init__(
-        self, tps: float | None, pause: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.max_rate = tps
-        self.rate = tps
-        self.first_pause = self.pause = pause
-        self.paused_until = 0.0
-        self.clock = clock
-        self.tokens = 1.0
-        self.updated = clock()
-
-    def delay(self) -> float:
-        """Seconds to wait before the next submit may go; 0 takes a token."""
-        now = self.clock()
-        if now < self.paused_until:
-            return self.paused_until - now
-        if self.rate is None:
-            return 0.0
-        burst = max(1.0, self.rate / 10)
-        self.tokens = min(burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-    async def wait(self) -> None:
-        while (seconds := self.delay()) > 0:
-            await asyncio.sleep(seconds)
-
-    def throttled(self) -> None:
-        self.paused_until = max(self.paused_until, self.clock() + self.pause)
-        self.pause = min(self.pause * 2, self.MAX_PAUSE)
-        if self.rate is not None:
-            self.rate = max(self.rate / 2, 0.1)
-
-    def accepted(self) -> None:
-        self.pause = self.first_pause
-        if self.rate is not None and self.max_rate is not None:
-            self.rate = min(self.max_rate, self.rate + self.max_rate / 10)
 
 
 def deliver_from(pdu: Any) -> Deliver:
@@ -402,7 +364,10 @@ class Link:
         """Submit one submit_sm (strings as str, short_message/message_payload as
         bytes) once bound, within the rate and the window. Throttling statuses
         are resubmitted up to `throttle_retries` times, then returned. Raises
-        LinkLost if the link drops or the answer does not come after sending."""
+        LinkLost if the link drops or the answer does not come after sending
+        (the SMSC may have it: never resubmitted here). A link that drops
+        before sending is waited out: the submit goes on the next bind.
+        Cancelling a submit once it is on the wire leaves its outcome unknown too."""
         unknown = set(submit_sm_fields) - set(SubmitSM.params)
         if unknown:
             raise TypeError(f"not submit_sm fields: {sorted(unknown)}")
