@@ -4,6 +4,7 @@ ledger read again) reports exactly the same."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
 from collections.abc import Iterator
@@ -311,3 +312,21 @@ def test_ids_in_another_base_match_only_while_the_smsc_has_not_shown_its_form(
     reread = SendBook(tmp_path / "b", receipts.id_keys, receipts.match_rank, fsync=False)
     _opened.append(reread)
     assert reread.same_form
+
+
+async def test_writes_waiting_together_share_one_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sends = SendBook(tmp_path, keys, rank)  # fsync on, as in production
+    _opened.append(sends)
+    synced: list[int] = []
+    monkeypatch.setattr("simgate.device.drivers.smpp.sends.os.fsync", synced.append)
+    for n in range(10):
+        sends.take(f"{n}.0", "+33612000001", 1, T0)
+        sends.trying(f"{n}.0", 0)
+    await asyncio.gather(*(sends.durable() for _ in range(10)))
+    assert len(synced) == 1
+    sends.accepted("0.0", 0, "1", T0)
+    await sends.durable()
+    await sends.durable()  # nothing new: no fsync
+    assert len(synced) == 2

@@ -35,6 +35,10 @@ class Ledger:
         if self.fsync:
             os.fsync(self._file.fileno())
 
+    def fileno(self) -> int:
+        """For a caller that fsyncs itself (`fsync=False`, then `os.fsync`)."""
+        return self._file.fileno()
+
     def close(self) -> None:
         self._file.close()
 

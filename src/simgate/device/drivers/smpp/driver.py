@@ -156,7 +156,7 @@ class SmppDriver:
             return  # being submitted now
         known = self._sends.get(command_id)
         if known is not None:
-            self._follow(known)
+            await self._follow(known)
             return
         if lapsed(valid_until):
             raise NotSent(LAPSED)
@@ -179,7 +179,7 @@ class SmppDriver:
                     break
                 fields = self._fields(destination, part, valid_until)
                 await self._submit(send, n, fields)
-            self._settle(send)
+            await self._settle(send)
         finally:
             self._active.discard(command_id)
 
@@ -197,6 +197,8 @@ class SmppDriver:
         if self._task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self._task, 10)
+        with contextlib.suppress(OSError):
+            await self._sends.durable()
         self._sends.close()
         self._incoming.close()
 
@@ -256,6 +258,7 @@ class SmppDriver:
         command_id = send.command_id
         for attempt in range(TEMPORARY_RETRIES + 1):
             self._sends.trying(command_id, n)
+            await self._sends.durable()  # before the part can leave
             try:
                 answer = await self.link.submit(**fields)
             except LinkLost as exc:
@@ -279,11 +282,12 @@ class SmppDriver:
             self._sends.refused(command_id, n, _refusal(send, n, answer.status), _now())
             return
 
-    def _settle(self, send: Send) -> None:
+    async def _settle(self, send: Send) -> None:
         """Report what a finished (or followed) send is, and its delivery if known."""
         result = send.result()
         if result is None:
             return
+        await self._sends.durable()
         if isinstance(result, Failed) and send.nothing_out:
             raise NotSent(result.reason)
         self._queue.put(result)
@@ -291,7 +295,7 @@ class SmppDriver:
         if delivery is not None:
             self._queue.put(delivery)
 
-    def _follow(self, send: Send) -> None:
+    async def _follow(self, send: Send) -> None:
         """Asked about a command taken before (after a restart): report, never submit."""
         if send.result() is None:
             out, total = send.out(), len(send.parts)
@@ -301,7 +305,7 @@ class SmppDriver:
                 reason = f"the agent stopped after {out} of {total} parts went out"
             send.nothing_out = out == 0
             self._sends.end(send.command_id, reason, _now())
-        self._settle(send)
+        await self._settle(send)
 
     # --- what the SMSC sends us ------------------------------------------------------
 
@@ -309,13 +313,13 @@ class SmppDriver:
         """A deliver_sm: settled on disk before this returns (deliver_sm_resp follows)."""
         receipt = receipts.parse_receipt(deliver.short_message, deliver.tlvs, deliver.esm_class)
         if receipt is not None:
-            self._on_receipt(receipt)
+            await self._on_receipt(receipt)
         elif deliver.esm_class & MESSAGE_TYPE_MASK == 0:
             await self._on_mo(deliver)
         else:
             log.info("deliver_sm with esm_class 0x%02X ignored", deliver.esm_class)
 
-    def _on_receipt(self, receipt: receipts.Receipt) -> None:
+    async def _on_receipt(self, receipt: receipts.Receipt) -> None:
         if not receipt.final or receipt.outcome is None:
             return  # ACCEPTD, ENROUTE: the message is on its way, as `sent` says
         now = _now()
@@ -325,6 +329,7 @@ class SmppDriver:
         found = self._sends.match(receipt.message_id)
         if found is None:
             self._sends.keep_orphan(receipt.message_id, final, now)
+            await self._sends.durable()
             return
         send, n, rank = found
         if send.parts[n].receipt is not None:
@@ -332,6 +337,7 @@ class SmppDriver:
         before = send.delivery()
         self._sends.receipt(send.command_id, n, final, rank)
         after = send.delivery()
+        await self._sends.durable()  # before deliver_sm_resp
         if before is None and after is not None:
             self._queue.put(after)
 

@@ -1,6 +1,9 @@
 """What the smpp driver submitted, on disk: the ledger that makes sends idempotent.
 
-One JSON line per fact, fsynced before the step it guards (`Ledger`):
+One JSON line per fact, on disk before the step it guards (`Ledger`; the
+driver awaits `durable()` there, which fsyncs in a worker thread and serves
+every write made before it with one fsync: ten submits in flight share one
+instead of blocking the event loop ten times):
 
 - `take {id, to, parts, at}`: the driver took the command, before its first submit_sm;
 - `try {id, n}`: part n is about to go on the wire. From here a dropped link
@@ -25,6 +28,8 @@ would have.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -145,7 +150,10 @@ class SendBook:
     _orphans: dict[str, _Orphan] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._ledger = Ledger(self.folder / FILE_NAME, fsync=self.fsync)
+        self._ledger = Ledger(self.folder / FILE_NAME, fsync=False)  # see durable()
+        self._written = 0  # writes so far, and how many of them an fsync covers
+        self._synced = 0
+        self._syncing: asyncio.Task[None] | None = None
         for entry in self._ledger.entries:
             try:
                 self._apply(entry)
@@ -156,6 +164,24 @@ class SendBook:
                 if part.state == "trying":  # on the wire when the last run stopped
                     part.state = "lost"
         self.prune(datetime.now(UTC))
+
+    async def durable(self) -> None:
+        """Return once every fact recorded so far is on disk (group commit)."""
+        if not self.fsync:
+            return
+        target = self._written
+        while self._synced < target:
+            if self._syncing is None:
+                self._syncing = asyncio.create_task(self._fsync())
+            await asyncio.shield(self._syncing)
+
+    async def _fsync(self) -> None:
+        upto = self._written
+        try:
+            await asyncio.to_thread(os.fsync, self._ledger.fileno())
+            self._synced = max(self._synced, upto)
+        finally:
+            self._syncing = None
 
     def close(self) -> None:
         self._ledger.close()
@@ -236,7 +262,8 @@ class SendBook:
 
     def _record(self, entry: dict[str, Any]) -> None:
         self._apply(entry)
-        self._ledger.write(entry)
+        self._ledger.write(entry)  # written and flushed; on disk after durable()
+        self._written += 1
 
     def _apply(self, entry: dict[str, Any]) -> None:
         kind = entry["k"]
