@@ -184,3 +184,10 @@ def test_throttling_is_retried_until_every_message_goes(setup: Setup) -> None:
         [message] = setup.arrived(number)
         assert message["text"] == f"throttled {i}"
         assert len(setup.submits_to(number)) == 1
+
+
+def test_ctrl_c_unbinds_before_the_agent_exits(setup: Setup) -> None:
+    """Last in the module: it stops the module's agent."""
+    unbinds = setup.sim.health()["unbind_received"]
+    assert setup.agent.interrupt() == 0
+    assert setup.sim.health()["unbind_received"] == unbinds + 1
