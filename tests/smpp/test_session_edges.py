@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from smpplib import smpp
 
+from simgate.smpp import session
 from simgate.smpp.session import Deliver, Link, LinkConfig, Sequence, SubmitResult
 from tests.support.nginx import make_certificate
 
@@ -70,7 +71,9 @@ class FakeSmsc:
 
 
 @contextlib.asynccontextmanager
-async def link_to_fake() -> AsyncIterator[tuple[FakeSmsc, Link, list[Deliver], asyncio.Event]]:
+async def link_to_fake(
+    **config: Any,
+) -> AsyncIterator[tuple[FakeSmsc, Link, list[Deliver], asyncio.Event]]:
     smsc = FakeSmsc()
     server = await asyncio.start_server(smsc._accept, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -79,8 +82,9 @@ async def link_to_fake() -> AsyncIterator[tuple[FakeSmsc, Link, list[Deliver], a
     async def keep(deliver: Deliver) -> None:
         received.append(deliver)
 
-    config = LinkConfig("127.0.0.1", port, "test", "test", reconnect_min=0.05, reconnect_max=0.1)
-    link = Link(config, keep)
+    config.setdefault("reconnect_min", 0.05)
+    config.setdefault("reconnect_max", 0.1)
+    link = Link(LinkConfig("127.0.0.1", port, "test", "test", **config), keep)
     stop = asyncio.Event()
     task = asyncio.create_task(link.run(stop))
     try:
@@ -156,6 +160,25 @@ async def test_the_smscs_unbind_is_answered_and_the_link_binds_again() -> None:
         await asyncio.wait_for(link.bound.wait(), 5)
         stop.set()  # the link unbinds and waits for the answer
         await second.answer_unbind()
+
+
+async def test_an_unanswered_enquire_link_makes_the_link_reconnect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session, "ENQUIRE_ANSWER_TIMEOUT", 0.2)
+    async with link_to_fake(enquire_interval=0.1) as (smsc, link, _, stop):
+        silent = await smsc.next_peer()
+        await silent.accept_bind()
+        assert (await silent.read()).command == "enquire_link"  # and no answer from here
+        assert await silent.reader.read() == b""  # closed by the link
+        second = await smsc.next_peer()
+        await second.accept_bind()
+        await asyncio.wait_for(link.bound.wait(), 5)
+        stop.set()
+        while (pdu := await second.read()).command == "enquire_link":
+            second.send("enquire_link_resp", sequence=pdu.sequence)
+        assert pdu.command == "unbind"
+        second.send("unbind_resp", sequence=pdu.sequence)
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is not installed")
