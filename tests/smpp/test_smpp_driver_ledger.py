@@ -330,3 +330,28 @@ async def test_writes_waiting_together_share_one_fsync(
     await sends.durable()
     await sends.durable()  # nothing new: no fsync
     assert len(synced) == 2
+
+
+@given(address=st.text(max_size=25), ton=st.integers(0, 6))
+def test_any_sender_the_smsc_gives_is_kept_and_only_numbers_get_a_plus(
+    address: str, ton: int
+) -> None:
+    sender = sender_of(address, ton)
+    if sender.startswith("+") and not address.strip().startswith("+"):
+        assert ton == 1 and sender[1:].isdigit()
+    assert sender.lstrip("+") == address.strip().lstrip("+") or sender == address.strip()
+
+
+@given(
+    first=st.tuples(st.text(max_size=12), st.text(max_size=12), st.integers(0, 255),
+                    st.binary(max_size=40)),
+    second=st.tuples(st.text(max_size=12), st.text(max_size=12), st.integers(0, 255),
+                     st.binary(max_size=40)),
+)  # fmt: skip
+def test_digests_are_stable_and_tell_sms_apart(
+    first: tuple[str, str, int, bytes], second: tuple[str, str, int, bytes]
+) -> None:
+    assert digest(*first) == digest(*first)
+    assert digest("a\x00", "b", 0, b"") != digest("a", "\x00b", 0, b"")
+    if first != second:
+        assert digest(*first) != digest(*second)

@@ -322,6 +322,9 @@ class SmppDriver:
     async def _on_receipt(self, receipt: receipts.Receipt) -> None:
         if not receipt.final or receipt.outcome is None:
             return  # ACCEPTD, ENROUTE: the message is on its way, as `sent` says
+        if not receipt.message_id:
+            log.warning("a receipt (%s) names no message id: it matches nothing", receipt.stat)
+            return
         now = _now()
         outcome = cast(Outcome, receipt.outcome)
         final = PartReceipt(outcome, receipt.stat or "UNKNOWN", receipt.error, now)

@@ -45,7 +45,8 @@ def digest(
     """What identifies one SMS the SMSC sends us, however often it sends it."""
     h = hashlib.sha256()
     for piece in (source, destination, str(data_coding), concat):
-        h.update(piece.encode("utf-8", "replace") + b"\x00")
+        data = piece.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(4, "big") + data)  # length first: no two splits alike
     h.update(payload)
     return h.hexdigest()[:24]
 
