@@ -108,6 +108,26 @@ async def test_a_refusal_after_the_first_part_fails_the_message(
     assert len(smsc_sim.submits()) == 1  # part 3 never went
 
 
+async def test_a_link_down_between_two_parts_fails_the_message_in_time(
+    smsc_sim: SmscSimulator, tmp_path: Path
+) -> None:
+    phone = driver(smsc_sim, tmp_path, give_up=1.0)
+    async with Reading(phone) as reading:
+        original = phone.link.submit
+
+        async def then_the_link_is_gone(**fields: object) -> object:
+            answer = await original(**fields)
+            phone.link.bound.clear()  # as a drop does; no rebind comes
+            return answer
+
+        phone.link.submit = then_the_link_is_gone  # type: ignore[method-assign]
+        await phone.send_sms("12.0", "+33612000012", LONG)
+        await until(lambda: reading.of("12.0") == ["Failed"])
+        [failed] = [e for e in reading.events if isinstance(e, Failed)]
+        assert failed.reason == "the SMSC link was down for 1 s after 1 part(s)"
+    assert len(smsc_sim.submits()) == 1
+
+
 async def test_an_agent_stopped_mid_message_never_completes_it(
     smsc_sim: SmscSimulator, tmp_path: Path
 ) -> None:

@@ -106,7 +106,7 @@ class SmppOptions:
     concat: Concat = "udh8"
     dc0: Dc0 = "gsm7"
     validity: ValidityMode = "absolute"
-    give_up: float = 300.0  # seconds a message waits for a bound link before NotSent
+    give_up: float = 300.0  # seconds a message waits for a bound link (before a part)
 
 
 class SmppDriver:
@@ -177,6 +177,12 @@ class SmppDriver:
             for n, part in enumerate(parts):
                 if send.refusal is not None:
                     break
+                if n and not self.link.bound.is_set():
+                    try:  # the link dropped between two parts
+                        await self._wait_for_link(None)
+                    except NotSent as down:
+                        self._sends.end(command_id, f"{down.reason} after {n} part(s)", _now())
+                        break
                 fields = self._fields(destination, part, valid_until)
                 await self._submit(send, n, fields)
             await self._settle(send)
@@ -288,7 +294,7 @@ class SmppDriver:
         if result is None:
             return
         await self._sends.durable()
-        if isinstance(result, Failed) and send.nothing_out:
+        if isinstance(result, Failed) and send.certainly_not_sent():
             raise NotSent(result.reason)
         self._queue.put(result)
         delivery = send.delivery()
@@ -303,7 +309,6 @@ class SmppDriver:
                 reason = "the agent stopped before it was sent"
             else:
                 reason = f"the agent stopped after {out} of {total} parts went out"
-            send.nothing_out = out == 0
             self._sends.end(send.command_id, reason, _now())
         await self._settle(send)
 

@@ -74,6 +74,13 @@ class Send:
     nothing_out: bool = True  # no part accepted nor ambiguous when it was refused
     gave_up: str | None = None
 
+    def certainly_not_sent(self) -> bool:
+        """Failed with no part accepted nor ambiguous: `NotSent` (the server
+        may hand it to another sender without risking a duplicate)."""
+        if self.refusal is not None:
+            return self.nothing_out
+        return self.gave_up is not None and self.out() == 0
+
     def out(self) -> int:
         """Parts that went out (accepted, or perhaps accepted)."""
         return sum(part.state in ("ok", "lost") for part in self.parts)
