@@ -51,6 +51,35 @@ async def test_sent_then_delivered_and_a_restart_only_reports_again(
     assert len(smsc_sim.submits()) == 3  # nothing submitted again
 
 
+@pytest.mark.parametrize("concat", ["udh16", "sar", "payload"])
+async def test_each_concatenation_arrives_whole_and_is_delivered(
+    smsc_sim: SmscSimulator, tmp_path: Path, concat: str
+) -> None:
+    text = LONG + " 😀"  # UCS-2, 5 parts of 66 or 67 units
+    async with Reading(driver(smsc_sim, tmp_path, concat=concat)) as reading:
+        await reading.driver.send_sms("c.0", "+33612000020", text)  # type: ignore[attr-defined]
+        await until(lambda: reading.of("c.0") == ["Sent", "Delivered"])
+    [message] = smsc_sim.messages()
+    assert (message["kind"], message["text"]) == (concat, text)
+    assert len(smsc_sim.submits()) == (1 if concat == "payload" else 5)
+
+
+async def test_a_transmitter_and_receiver_pair_sends_and_receives(
+    smsc_sim: SmscSimulator, tmp_path: Path
+) -> None:
+    link = LinkConfig("127.0.0.1", smsc_sim.smpp_port, SYSTEM_ID, PASSWORD, bind="tx+rx")
+    phone = SmppDriver(link, tmp_path, SmppOptions(source_addr="+33700000001"), fsync=False)
+    async with Reading(phone) as reading:
+        await phone.send_sms("p.0", "+33612000021", "pair")
+        await until(lambda: reading.of("p.0") == ["Sent", "Delivered"])
+        assert smsc_sim.mo("33698765432", "33700000001", "réponse")
+        await until(lambda: any(isinstance(e, IncomingSms) for e in reading.events))
+        binds = sorted(s["bind"] for s in smsc_sim.health()["sessions"] if s["bound"])
+        assert binds == ["bind_receiver", "bind_transmitter"]
+    [submit] = smsc_sim.submits()
+    assert (submit["source_addr_ton"], submit["source_addr"]) == (1, "33700000001")
+
+
 async def test_a_receipt_before_its_submit_sm_resp_is_still_matched(
     smsc_sim: SmscSimulator, tmp_path: Path
 ) -> None:
