@@ -355,3 +355,14 @@ def test_digests_are_stable_and_tell_sms_apart(
     assert digest("a\x00", "b", 0, b"") != digest("a", "\x00b", 0, b"")
     if first != second:
         assert digest(*first) != digest(*second)
+
+
+def test_a_send_no_part_of_which_was_tried_may_start_afresh(tmp_path: Path) -> None:
+    sends = book(tmp_path)
+    fresh = sends.take("u.0", "+33612000001", 2, T0)
+    assert fresh.untouched()
+    sends.trying("u.0", 0)
+    assert not fresh.untouched()
+    refused = sends.take("v.0", "+33612000001", 1, T0)
+    sends.refused("v.0", 0, "refused", T0)
+    assert not refused.untouched() and refused.certainly_not_sent()

@@ -186,6 +186,24 @@ def test_throttling_is_retried_until_every_message_goes(setup: Setup) -> None:
         assert len(setup.submits_to(number)) == 1
 
 
+def test_an_agent_killed_mid_batch_sends_nothing_twice_after_its_restart(setup: Setup) -> None:
+    """Killed (-9) with ten submits unanswered and the rest of the batch
+    waiting in its journal: restarted on the same state folder, it submits
+    none of them again and sends the rest."""
+    numbers = [f"+336124000{i:02d}" for i in range(30)]
+    before = len(setup.sim.submits())
+    setup.sim.configure(resp_delay_ms=3000)
+    ids = setup.send(*[(n, f"restart {i}") for i, n in enumerate(numbers)])
+    wait_for(lambda: len(setup.sim.submits()) == before + 10, timeout=20, every=0.005)
+    setup.agent.kill()
+    setup.sim.configure(resp_delay_ms=0)
+    setup.agent.start()
+    for sms_id in ids:
+        wait_for(lambda i=sms_id: "sent" in statuses(setup.receiver, i), timeout=30)
+    for number in numbers:
+        assert len(setup.submits_to(number)) == 1, number
+
+
 def test_ctrl_c_unbinds_before_the_agent_exits(setup: Setup) -> None:
     """Last in the module: it stops the module's agent."""
     unbinds = setup.sim.health()["unbind_received"]

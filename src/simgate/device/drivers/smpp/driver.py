@@ -28,9 +28,13 @@ wire and `ok` with its message_id once the SMSC accepts it, so that:
   cost: without its message_id the part's receipt cannot be matched, so such a
   message is never reported delivered (it stays `sent`) unless another part's
   receipt reports it failed;
-- after a restart, a command whose parts were not all submitted is not
-  completed (a message missing its middle part is worse than a retry): it is
-  `NotSent` if no part went out, else `Failed`.
+- only as many parts as the link's window carry the `try` mark at once
+  (the driver's own gate in front of the link's window), so that parts still
+  queued in the agent are never mistaken for parts the SMSC may hold;
+- after a restart, a command none of whose parts got the `try` mark is sent
+  as new (nothing of it can have left); one whose parts were not all
+  submitted is not completed (a message missing its middle part is worse than
+  a retry): it is `Failed`, naming the parts that went out.
 
 Receipts (deliver_sm parsed by receipts.parse_receipt) are matched to parts by
 every form of their message_id (id_keys); one that comes before its
@@ -128,6 +132,11 @@ class SmppDriver:
             self._reassembly.add(key, _concatenation(part), part.payload, part.at)
         self._queue = EventQueue()
         self._active: set[str] = set()  # command ids being submitted now
+        # Parts marked `try` are those the link may have put on the wire: only
+        # as many as its window, so that a part still queued when the agent
+        # dies is not taken for one the SMSC may hold. (Residue: a part
+        # pausing inside the link for --smpp-tps or after throttling.)
+        self._gate = asyncio.Semaphore(link.window)
         self._ref = secrets.randbelow(0x10000)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -155,7 +164,7 @@ class SmppDriver:
         if command_id in self._active:
             return  # being submitted now
         known = self._sends.get(command_id)
-        if known is not None:
+        if known is not None and not known.untouched():
             await self._follow(known)
             return
         if lapsed(valid_until):
@@ -263,10 +272,12 @@ class SmppDriver:
         """Submit part n once: accepted, refused, or lost (never again)."""
         command_id = send.command_id
         for attempt in range(TEMPORARY_RETRIES + 1):
-            self._sends.trying(command_id, n)
-            await self._sends.durable()  # before the part can leave
             try:
-                answer = await self.link.submit(**fields)
+                async with self._gate:  # see __init__
+                    await self.link.bound.wait()
+                    self._sends.trying(command_id, n)
+                    await self._sends.durable()  # before the part can leave
+                    answer = await self.link.submit(**fields)
             except LinkLost as exc:
                 log.warning(
                     "SMS %s part %d: no answer from the SMSC (%s); it may have it, so it is "

@@ -74,6 +74,15 @@ class Send:
     nothing_out: bool = True  # no part accepted nor ambiguous when it was refused
     gave_up: str | None = None
 
+    def untouched(self) -> bool:
+        """Taken, and no part ever went near the wire (no `try`): a restart may
+        send it afresh, nothing of it can have left."""
+        return (
+            self.refusal is None
+            and self.gave_up is None
+            and all(part.state == "new" for part in self.parts)
+        )
+
     def certainly_not_sent(self) -> bool:
         """Failed with no part accepted nor ambiguous: `NotSent` (the server
         may hand it to another sender without risking a duplicate)."""
