@@ -136,10 +136,9 @@ class SmppDriver:
         # more than its window, so that a part still queued when the agent
         # dies is never taken for one the SMSC may hold (it would be reported
         # sent, and never sent). The price: a part's mark is fsynced while it
-        # holds its slot (bench/smpp.py: about 400 msg/s under load, against
-        # 500 with marks one window ahead, which a crash could turn into ten
-        # messages reported sent and never sent). Beyond the bound: a part
-        # pausing inside the link for --smpp-tps or after throttling.
+        # holds its slot; marking a window ahead was about a quarter faster
+        # (README, bench/smpp.py). Beyond the bound: a part pausing inside the
+        # link for --smpp-tps or after throttling.
         self._gate = asyncio.Semaphore(link.window)
         self._ref = secrets.randbelow(0x10000)
         self._stop = asyncio.Event()
