@@ -4,11 +4,15 @@ that what a deliver_sm teaches is on disk before it is answered."""
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simgate.cli import main
 from simgate.device.drivers import (
@@ -232,3 +236,49 @@ def test_the_command_line_checks_the_link_options() -> None:
                    "--smpp-bind", "--smpp-tls", "--smpp-no-tls-verify", "--smpp-dc0",
                    "--smpp-validity", "--smpp-tls-ca-file"):  # fmt: skip
         assert option in help_text
+
+
+TLV_VALUES = st.one_of(st.integers(0, 0xFFFF), st.binary(max_size=8), st.text(max_size=8))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    short_message=st.one_of(
+        st.binary(max_size=60),
+        st.builds(lambda b, t: b + t.encode(), st.sampled_from([b"id:", b"stat:", b"\x05\x00\x03"]),
+                  st.text(max_size=40)),
+    ),
+    esm_class=st.sampled_from([0x00, 0x04, 0x08, 0x20, 0x40, 0x44, 0xFF]),
+    data_coding=st.sampled_from([0, 1, 3, 4, 8, 0xF0, 0xFF]),
+    tlvs=st.dictionaries(
+        st.sampled_from(["receipted_message_id", "message_state", "message_payload",
+                         "sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum",
+                         "network_error_code", "vendor_1401"]),
+        TLV_VALUES, max_size=4),
+)  # fmt: skip
+def test_no_deliver_sm_makes_the_driver_raise(
+    short_message: bytes, esm_class: int, data_coding: int, tlvs: dict[str, object]
+) -> None:
+    """A raise would answer deliver_sm_resp with an error, and the SMSC would
+    send the same PDU again, for ever (smpp.md §5)."""
+
+    async def deliver() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            link = LinkConfig("127.0.0.1", 9, SYSTEM_ID, PASSWORD)  # never started
+            phone = SmppDriver(link, Path(folder), SmppOptions(), fsync=False)
+            reader = asyncio.create_task(_drain(phone))
+            try:
+                pdu = Deliver("33698765432", 1, "SimGate", esm_class, data_coding,
+                              short_message, tlvs)  # fmt: skip
+                await asyncio.wait_for(phone._on_deliver(pdu), 5)
+            finally:
+                reader.cancel()
+                phone._sends.close()
+                phone._incoming.close()
+
+    asyncio.run(deliver())
+
+
+async def _drain(phone: SmppDriver) -> None:
+    async for _ in phone._queue.stream():
+        pass
