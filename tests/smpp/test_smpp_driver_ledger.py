@@ -363,6 +363,10 @@ def test_a_send_no_part_of_which_was_tried_may_start_afresh(tmp_path: Path) -> N
     assert fresh.untouched()
     sends.trying("u.0", 0)
     assert not fresh.untouched()
+    sends.not_taken("u.0", 0)  # refused for now: certainly not accepted
+    assert fresh.untouched()
+    sends.trying("u.0", 0)
+    assert not fresh.untouched()
     refused = sends.take("v.0", "+33612000001", 1, T0)
     sends.refused("v.0", 0, "refused", T0)
     assert not refused.untouched() and refused.certainly_not_sent()

@@ -297,6 +297,7 @@ class SmppDriver:
                 return
             if kind != "permanent" and attempt < TEMPORARY_RETRIES:
                 log.info("SMS %s: %s; trying again", command_id, status.describe(answer.status))
+                self._sends.not_taken(command_id, n)
                 await asyncio.sleep(TEMPORARY_BACKOFF * 2**attempt)
                 continue
             self._sends.refused(command_id, n, _refusal(send, n, answer.status), _now())

@@ -6,12 +6,15 @@ every write made before it with one fsync: ten submits in flight share one
 instead of blocking the event loop ten times):
 
 - `take {id, to, parts, at}`: the driver took the command, before its first submit_sm;
-- `try {id, n}`: part n is about to go on the wire. From here a dropped link
-  leaves it ambiguous (smpp.md §4: no answer means the SMSC may have it);
+- `try {id, n}`: part n holds a window slot and is about to go on the wire
+  (fsynced first). From here a dropped link leaves it ambiguous (smpp.md §4:
+  no answer means the SMSC may have it);
 - `ok {id, n, mid}`: the SMSC accepted part n as message_id `mid`;
+- `again {id, n}`: the SMSC refused part n for now (a temporary error): not
+  on the wire any more, it waits unmarked for its next try;
 - `lost {id, n}`: part n got no answer (the link dropped or timed out): it is
   never submitted again, and counts as gone out;
-- `refused {id, n, reason, certain}`: the SMSC refused part n (certainly not accepted);
+- `refused {id, n, reason}`: the SMSC refused part n (certainly not accepted);
 - `end {id, reason}`: given up with parts never submitted (a restart in the middle);
 - `dlr {id, n, outcome, stat, err}`: part n's final receipt;
 - `orphan {mid, outcome, stat, err}`: a final receipt about no known part yet
@@ -228,6 +231,11 @@ class SendBook:
                 break
         return self.sends[command_id]
 
+    def not_taken(self, command_id: str, n: int) -> None:
+        """The SMSC refused part n for now (a temporary error): certainly not
+        accepted, it waits for its next try unmarked."""
+        self._record({"k": "again", "id": command_id, "n": n})
+
     def lost(self, command_id: str, n: int, at: datetime) -> None:
         self._record({"k": "lost", "id": command_id, "n": n, "at": _iso(at)})
 
@@ -302,6 +310,8 @@ class SendBook:
         part = send.parts[entry["n"]]
         if kind == "try":
             part.state = "trying"
+        elif kind == "again":
+            part.state = "new"
         elif kind == "ok":
             part.state, part.message_id = "ok", entry["mid"]
             part.at = datetime.fromisoformat(entry["at"])
