@@ -19,8 +19,9 @@ import click
 from simgate._wire import CALL_KINDS
 from simgate.cli_options import fail
 from simgate.device.drivers.gammu import options as gammu
+from simgate.device.drivers.smpp import options as smpp
 
-DRIVERS = ("simulator", "smsgate-local", "termux", "gammu")
+DRIVERS = ("simulator", "smsgate-local", "termux", "gammu", "smpp")
 
 
 @click.group()
@@ -123,7 +124,8 @@ def _termux_options(func: Any) -> Any:
     show_default=True,
     help="What sends the SMS: simulator is a virtual phone; smsgate-local the SMS Gateway "
     "for Android app's local server (docs/phones/smsgate-local.md); termux the phone this "
-    "agent runs on (docs/phones/termux.md); gammu a USB modem or phone (docs/phones/gammu.md).",
+    "agent runs on (docs/phones/termux.md); gammu a USB modem or phone (docs/phones/gammu.md); "
+    "smpp a bind to an operator's SMSC (docs/smpp.md).",
 )
 @click.option(
     "--sent-delay",
@@ -169,6 +171,7 @@ def _termux_options(func: Any) -> Any:
 @_smsgate_local_options
 @_termux_options
 @gammu.gammu_options
+@smpp.smpp_options
 def device_run(
     server: str,
     token: str,
@@ -221,6 +224,11 @@ def _check_driver(driver: str, options: dict[str, Any]) -> None:
             gammu.check(**options)
         except RuntimeError as exc:
             fail(str(exc))
+    if driver == "smpp":
+        try:  # its options are checked, and smpplib found
+            smpp.check(**options)
+        except RuntimeError as exc:
+            fail(str(exc))
 
 
 @contextlib.asynccontextmanager
@@ -255,6 +263,12 @@ async def _open_driver(
             yield modem
         finally:
             modem.close()
+    elif driver == "smpp":
+        link = smpp.build_driver(folder, fsync, **options)
+        try:
+            yield link
+        finally:
+            await link.aclose()
     else:
         from simgate.device.drivers.simulator import SimulatedPhone
 

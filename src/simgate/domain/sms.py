@@ -14,13 +14,21 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-GSM7_BASIC = frozenset(
+# The default alphabet in code order: the character at index n is septet n
+# (0x1B is the escape to the extension table).
+GSM7_BASIC_TABLE = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+# The extension table: each character is sent as 0x1B followed by its code.
+GSM7_EXTENSION_CODES = {
+    "\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F,
+    "[": 0x3C, "~": 0x3D, "]": 0x3E, "|": 0x40, "€": 0x65,
+}
+GSM7_BASIC = frozenset(GSM7_BASIC_TABLE)
+GSM7_EXTENSION = frozenset(GSM7_EXTENSION_CODES)
 # What a client may write in GSM-7 text: the escape itself is not a character.
-_GSM7_TEXT = (GSM7_BASIC - {"\x1b"}) | GSM7_EXTENSION
+GSM7_TEXT = (GSM7_BASIC - {"\x1b"}) | GSM7_EXTENSION
 
 # An ASCII character that is not one septet of the basic table: the
 # extension table's (two septets), and what GSM-7 lacks (controls other than
@@ -74,7 +82,7 @@ def count_segments(text: str) -> Segments:
         units = len(text)
         return Segments("GSM-7", 1 if units <= 160 else -(-units // 153), units)
     chars = frozenset(text)
-    if chars <= _GSM7_TEXT:
+    if chars <= GSM7_TEXT:
         return _segments("GSM-7", text, (chars & GSM7_EXTENSION) or None)
     # Characters outside the BMP are a surrogate pair in UTF-16: two units
     # that must travel in the same part.

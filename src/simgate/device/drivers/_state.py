@@ -17,8 +17,9 @@ from typing import Any
 class Ledger:
     """Append-only JSON lines; `entries` holds what earlier runs wrote."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fsync: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync  # off only for benchmarks (`--no-fsync`)
         self.entries: list[dict[str, Any]] = []
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -31,7 +32,12 @@ class Ledger:
     def write(self, entry: dict[str, Any]) -> None:
         self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if self.fsync:
+            os.fsync(self._file.fileno())
+
+    def fileno(self) -> int:
+        """For a caller that fsyncs itself (`fsync=False`, then `os.fsync`)."""
+        return self._file.fileno()
 
     def close(self) -> None:
         self._file.close()

@@ -13,8 +13,7 @@ from typing import Any
 
 import gammu
 
-# GSM 03.38 extension table: each of these takes two septets (escape + code).
-_GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+from simgate.domain.sms import GSM7_EXTENSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +82,7 @@ def part_text(sms: dict[str, Any]) -> str:
     if not isinstance(length, int) or length < 0:
         return text
     if sms.get("Coding") == "Default_No_Compression":
-        return _cut(text, length, lambda char: 2 if char in _GSM7_EXTENSION else 1)
+        return _cut(text, length, lambda char: 2 if char in GSM7_EXTENSION else 1)
     return _cut(text, length, lambda char: 2 if ord(char) > 0xFFFF else 1)
 
 
