@@ -204,8 +204,12 @@ def test_an_agent_killed_mid_batch_sends_nothing_twice_after_its_restart(setup: 
         assert len(setup.submits_to(number)) == 1, number
 
 
-def test_ctrl_c_unbinds_before_the_agent_exits(setup: Setup) -> None:
-    """Last in the module: it stops the module's agent."""
+def test_ctrl_c_and_sigterm_unbind_before_the_agent_exits(setup: Setup) -> None:
+    """Last in the module: it stops the module's agent (twice)."""
     unbinds = setup.sim.health()["unbind_received"]
     assert setup.agent.interrupt() == 0
     assert setup.sim.health()["unbind_received"] == unbinds + 1
+    setup.agent.start()  # systemd and docker stop it with SIGTERM
+    wait_for(lambda: setup.sim.health()["bound"] >= 1, timeout=20)
+    assert setup.agent.terminate() == 0
+    assert setup.sim.health()["unbind_received"] == unbinds + 2

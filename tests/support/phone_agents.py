@@ -76,6 +76,12 @@ class AgentProcess:
         self.proc.send_signal(signal.SIGINT)
         return self.proc.wait(30)
 
+    def terminate(self) -> int:
+        """SIGTERM, as systemd or `docker stop` stops it; its exit code."""
+        assert self.proc is not None
+        self.proc.terminate()
+        return self.proc.wait(30)
+
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()

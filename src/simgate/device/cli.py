@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -197,8 +198,13 @@ def device_run(
     simulator = (sent_delay, delivery_delay, fail_rate, sims)
 
     async def run() -> None:
+        # SIGTERM (systemd, docker stop) ends the agent as Ctrl-C does: the
+        # driver is closed on the way out (an SMPP bind is unbound).
+        stop = asyncio.Event()
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         async with _open_driver(driver, folder, not no_fsync, simulator, driver_options) as phone:
-            await Agent(server, token, phone, journal).run()
+            await Agent(server, token, phone, journal).run(stop)
 
     try:
         asyncio.run(run())
