@@ -93,8 +93,9 @@ def test_a_surrogate_pair_split_across_parts_survives() -> None:
 )
 def test_encoded_parts_shuffled_and_duplicated_reassemble(text: str, data: st.DataObject) -> None:
     parts = encode_parts(text, ref=77)
-    arrivals = data.draw(st.permutations(parts + data.draw(st.lists(st.sampled_from(parts),
-                                                                      max_size=3))))
+    arrivals = data.draw(
+        st.permutations(parts + data.draw(st.lists(st.sampled_from(parts), max_size=3)))
+    )
     box = Reassembly()
     delivered = []
     for part in arrivals:

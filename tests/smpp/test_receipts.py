@@ -33,29 +33,45 @@ def test_receipt_of_the_appendix_with_its_tlvs() -> None:
 def test_text_alone_is_enough() -> None:
     receipt = parse_receipt(APPENDIX, {}, 0x04)
     assert receipt is not None
-    assert (receipt.message_id, receipt.stat, receipt.outcome) == ("0a1b2c3d", "DELIVRD",
-                                                                     "delivered")
+    assert (receipt.message_id, receipt.stat, receipt.outcome) == (
+        "0a1b2c3d",
+        "DELIVRD",
+        "delivered",
+    )
 
 
 def test_twelve_digit_dates_and_hex_err() -> None:
-    text = (b"id:12345 sub:001 dlvrd:000 submit date:261125123005 done date:261125123107"
-            b" stat:UNDELIV err:0x1B text:")
+    text = (
+        b"id:12345 sub:001 dlvrd:000 submit date:261125123005 done date:261125123107"
+        b" stat:UNDELIV err:0x1B text:"
+    )
     receipt = parse_receipt(text, {}, 0x04)
-    assert receipt == Receipt("12345", "UNDELIV", True, "failed", "0x1B",
-                              datetime(2026, 11, 25, 12, 31, 7))
+    assert receipt == Receipt(
+        "12345", "UNDELIV", True, "failed", "0x1B", datetime(2026, 11, 25, 12, 31, 7)
+    )
 
 
 @pytest.mark.parametrize(
     ("stat", "outcome"),
-    [("DELIVRD", "delivered"), ("UNDELIV", "failed"), ("DELETED", "failed"),
-     ("REJECTD", "failed"), ("UNKNOWN", "failed"), ("EXPIRED", "expired")],
+    [
+        ("DELIVRD", "delivered"),
+        ("UNDELIV", "failed"),
+        ("DELETED", "failed"),
+        ("REJECTD", "failed"),
+        ("UNKNOWN", "failed"),
+        ("EXPIRED", "expired"),
+    ],
 )
 def test_final_states(stat: str, outcome: str) -> None:
     assert FINAL_STATES[stat] == outcome
     receipt = parse_receipt(f"id:1 stat:{stat} err:001".encode(), {}, 0x04)
     assert receipt is not None
-    assert (receipt.stat, receipt.final, receipt.outcome, receipt.error) == (stat, True, outcome,
-                                                                             "001")
+    assert (receipt.stat, receipt.final, receipt.outcome, receipt.error) == (
+        stat,
+        True,
+        outcome,
+        "001",
+    )
 
 
 @pytest.mark.parametrize("stat", ["ACCEPTD", "ENROUTE"])
@@ -67,14 +83,23 @@ def test_intermediate_states_are_not_final(stat: str) -> None:
 
 @pytest.mark.parametrize(
     ("state", "stat"),
-    [(1, "ENROUTE"), (2, "DELIVRD"), (3, "EXPIRED"), (4, "DELETED"), (5, "UNDELIV"),
-     (6, "ACCEPTD"), (7, "UNKNOWN"), (8, "REJECTD")],
+    [
+        (1, "ENROUTE"),
+        (2, "DELIVRD"),
+        (3, "EXPIRED"),
+        (4, "DELETED"),
+        (5, "UNDELIV"),
+        (6, "ACCEPTD"),
+        (7, "UNKNOWN"),
+        (8, "REJECTD"),
+    ],
 )
 def test_message_state_tlv_wins_over_the_text(state: int, stat: str) -> None:
     text = b"id:999 stat:DELIVRD err:000"
     for value in (state, bytes([state]), str(state)):
-        receipt = parse_receipt(text, {"receipted_message_id": "abc\x00", "message_state": value},
-                                0x04)
+        receipt = parse_receipt(
+            text, {"receipted_message_id": "abc\x00", "message_state": value}, 0x04
+        )
         assert receipt is not None
         assert (receipt.message_id, receipt.stat) == ("abc", stat)
 
@@ -126,8 +151,12 @@ def test_an_id_followed_by_a_space_is_not_the_next_field() -> None:
 
 @pytest.mark.parametrize(
     ("stat", "normal"),
-    [("DELIVERED", "DELIVRD"), ("undeliverable", "UNDELIV"), ("Rejected", "REJECTD"),
-     ("ACCEPTED", "ACCEPTD")],
+    [
+        ("DELIVERED", "DELIVRD"),
+        ("undeliverable", "UNDELIV"),
+        ("Rejected", "REJECTD"),
+        ("ACCEPTED", "ACCEPTD"),
+    ],
 )
 def test_long_state_spellings(stat: str, normal: str) -> None:
     receipt = parse_receipt(f"id:1 stat:{stat}".encode(), {}, 0x04)
@@ -157,15 +186,17 @@ def test_err_zero_is_no_error_only_when_delivered() -> None:
         ("\x03\x00\x01", "UNDELIV", "030001"),
     ],
 )
-def test_network_error_code_as_hex_when_err_is_missing(value: Any, stat: str,
-                                                       error: str | None) -> None:
+def test_network_error_code_as_hex_when_err_is_missing(
+    value: Any, stat: str, error: str | None
+) -> None:
     receipt = parse_receipt(f"id:1 stat:{stat}".encode(), {"network_error_code": value}, 0x04)
     assert receipt is not None and receipt.error == error
 
 
 def test_err_text_wins_over_network_error_code() -> None:
-    receipt = parse_receipt(b"id:1 stat:UNDELIV err:001", {"network_error_code": b"\x03\x00\x0b"},
-                            0x04)
+    receipt = parse_receipt(
+        b"id:1 stat:UNDELIV err:001", {"network_error_code": b"\x03\x00\x0b"}, 0x04
+    )
     assert receipt is not None and receipt.error == "001"
 
 
@@ -199,8 +230,7 @@ def test_vendor_tlvs_are_ignored() -> None:
         (b"hello", {}, 0x08),  # an SME delivery ack: not a receipt, not an MO either
     ],
 )
-def test_an_mo_is_not_a_receipt(short_message: bytes, tlvs: dict[str, Any],
-                                esm_class: int) -> None:
+def test_an_mo_is_not_a_receipt(short_message: bytes, tlvs: dict[str, Any], esm_class: int) -> None:
     assert parse_receipt(short_message, tlvs, esm_class) is None
 
 
@@ -209,28 +239,49 @@ def test_receipt_tlvs_with_esm_class_0_make_a_receipt() -> None:
     assert receipt is not None and receipt.outcome == "failed"
 
 
-tlv_values = st.one_of(st.none(), st.integers(-(2**40), 2**40), st.binary(max_size=70),
-                       st.text(max_size=70), st.booleans(), st.floats())
+tlv_values = st.one_of(
+    st.none(),
+    st.integers(-(2**40), 2**40),
+    st.binary(max_size=70),
+    st.text(max_size=70),
+    st.booleans(),
+    st.floats(),
+)
 
 
 @settings(max_examples=500, deadline=None)
 @given(
     short_message=st.one_of(
         st.binary(max_size=300),
-        st.lists(st.sampled_from([b"id:", b"stat:", b"err:", b"done date:", b"text:", b" ",
-                                  b"0x1B", b"DELIVRD", b"2611251231", b"99999999999999",
-                                  b"\x00", b"\xff", b"A"]), max_size=30).map(b"".join),
+        st.lists(
+            st.sampled_from(
+                [
+                    b"id:",
+                    b"stat:",
+                    b"err:",
+                    b"done date:",
+                    b"text:",
+                    b" ",
+                    b"0x1B",
+                    b"DELIVRD",
+                    b"2611251231",
+                    b"99999999999999",
+                    b"\x00",
+                    b"\xff",
+                    b"A",
+                ]
+            ),
+            max_size=30,
+        ).map(b"".join),
     ),
     tlvs=st.dictionaries(
-        st.sampled_from(["receipted_message_id", "message_state", "network_error_code",
-                         "vendor"]),
+        st.sampled_from(["receipted_message_id", "message_state", "network_error_code", "vendor"]),
         tlv_values,
         max_size=4,
     ),
     esm_class=st.integers(0, 255),
 )
-def test_any_bytes_never_raise(short_message: bytes, tlvs: dict[str, Any],
-                               esm_class: int) -> None:
+def test_any_bytes_never_raise(short_message: bytes, tlvs: dict[str, Any], esm_class: int) -> None:
     receipt = parse_receipt(short_message, tlvs, esm_class)
     if receipt is not None:
         assert receipt.final == (receipt.outcome is not None)
@@ -257,8 +308,9 @@ def test_any_bytes_never_raise(short_message: bytes, tlvs: dict[str, Any],
         ("6f1c2a0e-1111-2222-3333-444455556666", "6f1c2a0e", None),
     ],
 )
-def test_submit_and_receipt_keys_intersect(submitted: str, receipted: str,
-                                           rank: int | None) -> None:
+def test_submit_and_receipt_keys_intersect(
+    submitted: str, receipted: str, rank: int | None
+) -> None:
     common = set(id_keys(submitted)) & set(id_keys(receipted))
     assert bool(common) == (rank is not None)
     assert match_rank(submitted, receipted) == rank
@@ -291,8 +343,9 @@ def test_absurdly_long_ids_are_not_converted() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(value=st.integers(0, 2**64), width=st.integers(0, 20), upper=st.booleans())
-def test_hex_and_decimal_forms_of_one_number_always_match(value: int, width: int,
-                                                          upper: bool) -> None:
+def test_hex_and_decimal_forms_of_one_number_always_match(
+    value: int, width: int, upper: bool
+) -> None:
     hex_id = format(value, f"0{width}x")
     hex_id = hex_id.upper() if upper else hex_id
     decimal_id = format(value, f"0{width}d")

@@ -58,9 +58,43 @@ def test_names_and_descriptions() -> None:
 
 
 def test_every_status_of_the_appendix_has_a_name() -> None:
-    appendix = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F,
-                0x14, 0x15, 0x43, 0x45, 0x48, 0x49, 0x50, 0x51, 0x53, 0x58, 0x61, 0x62, 0x64,
-                0x65, 0x66, 0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xFE, 0xFF]
+    appendix = [
+        0x00,
+        0x01,
+        0x02,
+        0x03,
+        0x04,
+        0x05,
+        0x08,
+        0x0A,
+        0x0B,
+        0x0C,
+        0x0D,
+        0x0E,
+        0x0F,
+        0x14,
+        0x15,
+        0x43,
+        0x45,
+        0x48,
+        0x49,
+        0x50,
+        0x51,
+        0x53,
+        0x58,
+        0x61,
+        0x62,
+        0x64,
+        0x65,
+        0x66,
+        0xC0,
+        0xC1,
+        0xC2,
+        0xC3,
+        0xC4,
+        0xFE,
+        0xFF,
+    ]
     for code in appendix:
         assert status.name(code).startswith("ESME_R")
 
@@ -154,8 +188,10 @@ def test_relative_is_16_chars_never_shorter_than_asked(seconds: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(moment=st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30)),
-       offset=st.integers(-48, 48))
+@given(
+    moment=st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30)),
+    offset=st.integers(-48, 48),
+)
 def test_absolute_is_16_chars_of_the_same_instant(moment: datetime, offset: int) -> None:
     aware = moment.replace(tzinfo=timezone(timedelta(minutes=15 * offset)))
     text = times.absolute(aware)
@@ -191,8 +227,19 @@ def test_source_guesses_ton_npi(value: str, address: Address) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "   ", "ABCDEFGHIJKL", "Sim{Gate}", "Caf\u00e9\u00e7", "Tab\tGate", "12",
-     "1234567890123456", "+123456", "+1234567890123456", "Sim`Gate"],
+    [
+        "",
+        "   ",
+        "ABCDEFGHIJKL",
+        "Sim{Gate}",
+        "Caf\u00e9\u00e7",
+        "Tab\tGate",
+        "12",
+        "1234567890123456",
+        "+123456",
+        "+1234567890123456",
+        "Sim`Gate",
+    ],
 )
 def test_source_refuses(value: str) -> None:
     with pytest.raises(ValueError):
@@ -215,26 +262,33 @@ def test_explicit_ton_npi_override_the_guess() -> None:
 
 @pytest.mark.parametrize(
     ("e164", "address"),
-    [("+491701234567", Address(1, 1, "491701234567")),
-     ("491701234567", Address(1, 1, "491701234567")),
-     ("+" + "1" * 20, Address(1, 1, "1" * 20))],
+    [
+        ("+491701234567", Address(1, 1, "491701234567")),
+        ("491701234567", Address(1, 1, "491701234567")),
+        ("+" + "1" * 20, Address(1, 1, "1" * 20)),
+    ],
 )
 def test_destination(e164: str, address: Address) -> None:
     assert destination(e164) == address
 
 
-@pytest.mark.parametrize("e164", ["", "+", "+49 170 1234567", "+49-170", "1" * 21, "++49",
-                                  "\u0664\u0669"])
+@pytest.mark.parametrize(
+    "e164", ["", "+", "+49 170 1234567", "+49-170", "1" * 21, "++49", "\u0664\u0669"]
+)
 def test_destination_refuses(e164: str) -> None:
     with pytest.raises(ValueError):
         destination(e164)
 
 
 @settings(max_examples=300, deadline=None)
-@given(value=st.text(max_size=25), ton=st.none() | st.integers(0, 6),
-       npi=st.none() | st.integers(0, 18))
-def test_addresses_are_an_address_or_a_value_error(value: str, ton: int | None,
-                                                   npi: int | None) -> None:
+@given(
+    value=st.text(max_size=25),
+    ton=st.none() | st.integers(0, 6),
+    npi=st.none() | st.integers(0, 18),
+)
+def test_addresses_are_an_address_or_a_value_error(
+    value: str, ton: int | None, npi: int | None
+) -> None:
     for make in (lambda: source(value, ton=ton, npi=npi), lambda: destination(value)):
         try:
             address = make()

@@ -190,8 +190,9 @@ def test_payload_carries_everything_in_one_tlv() -> None:
     assert part.tlvs == {"message_payload": b"x" * 300 + b"\x1b\x65"}
 
 
-@pytest.mark.parametrize(("concat", "ref"), [("udh8", 256), ("udh8", -1), ("udh16", 65536),
-                                             ("sar", 70000)])
+@pytest.mark.parametrize(
+    ("concat", "ref"), [("udh8", 256), ("udh8", -1), ("udh16", 65536), ("sar", 70000)]
+)
 def test_reference_out_of_range_is_refused(concat: Concat, ref: int) -> None:
     with pytest.raises(ValueError, match="reference"):
         encode_parts("hi", concat=concat, ref=ref)
@@ -200,8 +201,14 @@ def test_reference_out_of_range_is_refused(concat: Concat, ref: int) -> None:
 @pytest.mark.parametrize("concat", CONCATS)
 def test_more_than_255_parts_is_refused(concat: Concat) -> None:
     size = 152 if concat == "udh16" else 153
-    assert len(encode_parts("a" * size * MAX_PARTS, concat="udh16" if concat == "udh16"
-                            else "udh8", ref=0)) == MAX_PARTS
+    assert (
+        len(
+            encode_parts(
+                "a" * size * MAX_PARTS, concat="udh16" if concat == "udh16" else "udh8", ref=0
+            )
+        )
+        == MAX_PARTS
+    )
     with pytest.raises(ValueError, match="parts"):
         encode_parts("a" * (size * MAX_PARTS + 1), concat=concat, ref=0)
 
@@ -337,8 +344,12 @@ def test_gsm_text_round_trips_in_parts_that_fit(text: str, concat: Concat, ref: 
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=any_texts, concat=st.sampled_from(CONCATS), dc0=st.sampled_from(DC0S),
-       ref=st.integers(0, 255))
+@given(
+    text=any_texts,
+    concat=st.sampled_from(CONCATS),
+    dc0=st.sampled_from(DC0S),
+    ref=st.integers(0, 255),
+)
 def test_any_text_round_trips_in_parts_that_fit(
     text: str, concat: Concat, dc0: Dc0, ref: int
 ) -> None:
@@ -356,8 +367,12 @@ def test_udh8_parts_agree_with_count_segments(text: str) -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(octets=st.binary(max_size=200), esm_class=st.integers(0, 255),
-       data_coding=st.integers(0, 255), dc0=st.sampled_from(DC0S))
+@given(
+    octets=st.binary(max_size=200),
+    esm_class=st.integers(0, 255),
+    data_coding=st.integers(0, 255),
+    dc0=st.sampled_from(DC0S),
+)
 def test_parsing_any_bytes_never_raises(
     octets: bytes, esm_class: int, data_coding: int, dc0: Dc0
 ) -> None:

@@ -26,12 +26,26 @@ def submit_sm(part: text.Part, **fields: Any) -> Any:
     src = addresses.source("SimGate")
     dst = addresses.destination("+491701234567")
     pdu = smpp.make_pdu(
-        "submit_sm", client=_Sequence(), service_type="",
-        source_addr_ton=src.ton, source_addr_npi=src.npi, source_addr=src.addr,
-        dest_addr_ton=dst.ton, dest_addr_npi=dst.npi, destination_addr=dst.addr,
-        esm_class=part.esm_class, protocol_id=0, priority_flag=0, schedule_delivery_time="",
-        replace_if_present_flag=0, data_coding=part.data_coding, sm_default_msg_id=0,
-        registered_delivery=1, short_message=part.short_message, **part.tlvs, **fields,
+        "submit_sm",
+        client=_Sequence(),
+        service_type="",
+        source_addr_ton=src.ton,
+        source_addr_npi=src.npi,
+        source_addr=src.addr,
+        dest_addr_ton=dst.ton,
+        dest_addr_npi=dst.npi,
+        destination_addr=dst.addr,
+        esm_class=part.esm_class,
+        protocol_id=0,
+        priority_flag=0,
+        schedule_delivery_time="",
+        replace_if_present_flag=0,
+        data_coding=part.data_coding,
+        sm_default_msg_id=0,
+        registered_delivery=1,
+        short_message=part.short_message,
+        **part.tlvs,
+        **fields,
     )
     pdu.sequence = 2
     return pdu

@@ -15,7 +15,9 @@
 //   GET  /health /submits /messages /dlrs /mos
 //   POST /reset (also drops connections)   /reject {status, count}   /disconnect
 //   POST /unbind (the SMSC unbinds every bound session)
-//   POST /mo {from, to, text, data_coding?, vendor_tlv_hex?} -> 200 delivered now, 202 queued
+//   POST /mo {from, to, text, data_coding?, vendor_tlv_hex?, lose_ack?} -> 200 delivered now, 202 queued
+//        (lose_ack: drop the connection when the ESME answers, as if the answer was lost, and
+//        send the MO again on the next bind)
 //   POST /config {receipt_delay_ms?, resp_delay_ms?, window?, enquire_ms?, receipt_date_digits?,
 //                 redeliver_max?}
 'use strict';
@@ -157,6 +159,14 @@ function deliver(item) {
   item.attempts += 1;
   session.sim.outstanding.add(item);
   session.deliver_sm({ ...item.pdu }, (resp) => {
+    if (item.lose_ack) {
+      // The answer lost with the connection: the SMSC never saw it, and
+      // sends the same deliver_sm again on the next bind (smpp.md §5, §9).
+      item.lose_ack = false;
+      item.resp_statuses.push(resp.command_status);
+      session.destroy();
+      return;
+    }
     session.sim.outstanding.delete(item);
     item.resp_statuses.push(resp.command_status);
     if (resp.command_status === 0) {
@@ -316,7 +326,8 @@ function mo(body) {
     esm_class: 0, data_coding: dataCoding, short_message: short,
   };
   if (body.vendor_tlv_hex) pdu.vendor_1401 = Buffer.from(body.vendor_tlv_hex, 'hex');
-  return deliver(newDelivery('mo', SYSTEM_ID, pdu, { from: pdu.source_addr, to: pdu.destination_addr, text }));
+  const extra = { from: pdu.source_addr, to: pdu.destination_addr, text, lose_ack: Boolean(body.lose_ack) };
+  return deliver(newDelivery('mo', SYSTEM_ID, pdu, extra));
 }
 
 const publicDelivery = ({ pdu, ...item }) => item;

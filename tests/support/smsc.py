@@ -148,8 +148,10 @@ class SmscSimulator:
         return int(self._post("/unbind").json()["unbound"])
 
     def mo(self, sender: str, to: str, text: str, **extra: Any) -> bool:
-        """Send an MO deliver_sm (`data_coding`, `vendor_tlv_hex` in extra);
-        True if a receiver was bound, False if it was queued."""
+        """Send an MO deliver_sm (`data_coding`, `vendor_tlv_hex`, `lose_ack` in
+        extra; `lose_ack=True`: the connection drops as the ESME answers, and the
+        MO comes again on the next bind); True if a receiver was bound, False if
+        it was queued."""
         response = self._post("/mo", {"from": sender, "to": to, "text": text, **extra})
         return response.status_code == 200
 

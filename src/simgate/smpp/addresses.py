@@ -51,9 +51,7 @@ def source(value: str, *, ton: int | None = None, npi: int | None = None) -> Add
                 f"source address {value!r} must be 1-{MAX_ADDRESS} printable ASCII characters"
             ) from None
         return Address(ton, npi, addr)
-    return Address(
-        guess.ton if ton is None else ton, guess.npi if npi is None else npi, guess.addr
-    )
+    return Address(guess.ton if ton is None else ton, guess.npi if npi is None else npi, guess.addr)
 
 
 def _guess(text: str) -> Address:

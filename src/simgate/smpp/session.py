@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
+import secrets
 import ssl
 import struct
 import time
@@ -105,6 +107,10 @@ class Deliver:
     data_coding: int
     short_message: bytes
     tlvs: dict[str, Any]
+    # The connection it came on, unique across connections and processes: the
+    # SMSC sends a deliver_sm again only when its deliver_sm_resp may have been
+    # lost, which on the connection that acknowledged it cannot happen.
+    connection: str = ""
 
 
 class LinkLost(Exception):
@@ -130,7 +136,7 @@ class Sequence:
         return self.sequence
 
 
-def deliver_from(pdu: Any) -> Deliver:
+def deliver_from(pdu: Any, connection: str = "") -> Deliver:
     """The fields of a parsed deliver_sm / data_sm (smpplib gives C-strings as bytes)."""
     tlvs: dict[str, Any] = {}
     for name in pdu.params_order:
@@ -147,6 +153,7 @@ def deliver_from(pdu: Any) -> Deliver:
         data_coding=pdu.data_coding or 0,
         short_message=bytes(getattr(pdu, "short_message", None) or b""),
         tlvs=tlvs,
+        connection=connection,
     )
 
 
@@ -154,6 +161,11 @@ def _text(value: bytes | str | None) -> str:
     if value is None:
         return ""
     return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+# What names a connection (Deliver.connection): this process, then a count.
+_PROCESS = secrets.token_hex(4)
+_connections = itertools.count(1)
 
 
 class _Connection:
@@ -168,6 +180,7 @@ class _Connection:
         writer: asyncio.StreamWriter,
     ) -> None:
         self.link, self.name = link, name
+        self.identity = f"{_PROCESS}-{next(_connections)}"
         self.reader, self.writer = reader, writer
         self.sequence = Sequence()
         self.pending: dict[int, asyncio.Future[tuple[int, Any]]] = {}
@@ -290,7 +303,7 @@ class _Connection:
     async def _deliver(self, pdu: Any, response: str, sequence: int) -> None:
         status = 0
         try:
-            await self.link.on_deliver(deliver_from(pdu))
+            await self.link.on_deliver(deliver_from(pdu, self.identity))
         except Exception:
             # Not stored: ask the SMSC to deliver it again later, never generic_nack (smpp.md §5).
             log.exception(

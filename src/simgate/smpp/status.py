@@ -76,7 +76,7 @@ _VENDOR = range(0x400, 0x500)
 
 
 def name(status: int) -> str:
-    """"ESME_RTHROTTLED", or "0x0000042A" for a vendor or unassigned value."""
+    """ "ESME_RTHROTTLED", or "0x0000042A" for a vendor or unassigned value."""
     known = _STATUSES.get(status)
     return known[0] if known else f"0x{status:08X}"
 

@@ -72,9 +72,7 @@ class Concatenation:
     seq: int  # 1-based
 
 
-def encode_parts(
-    text: str, *, concat: Concat = "udh8", ref: int, dc0: Dc0 = "gsm7"
-) -> list[Part]:
+def encode_parts(text: str, *, concat: Concat = "udh8", ref: int, dc0: Dc0 = "gsm7") -> list[Part]:
     """The submit_sm parts for `text`, in order.
 
     A text that fits one SMS (160 septets, 70 UCS-2 units, or 140 octets) is a

@@ -52,9 +52,7 @@ def relative(seconds: int) -> str:
     return f"{years:02d}{months:02d}{days:02d}{hours:02d}{minutes:02d}{secs:02d}000R"
 
 
-def validity_period(
-    valid_until: datetime | None, now: datetime, *, mode: ValidityMode
-) -> str:
+def validity_period(valid_until: datetime | None, now: datetime, *, mode: ValidityMode) -> str:
     """The validity_period for a message valid until `valid_until`.
 
     "" when there is none or the link sends none. Relative periods round up to

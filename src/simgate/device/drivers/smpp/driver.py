@@ -378,7 +378,7 @@ class SmppDriver:
         if concat is None or concat.total <= 1:
             sms_text = coding.decode(payload, deliver.data_coding, dc0=self.options.dc0)
             ref = digest(source, deliver.destination_addr, deliver.data_coding, payload)
-            await self._report_mo(source, sms_text, ref)
+            await self._report_mo(source, sms_text, ref, deliver.connection)
             return
         key = f"{source}>{deliver.destination_addr}"
         stored = StoredPart(
@@ -400,13 +400,15 @@ class SmppDriver:
         sms_text = coding.decode(whole, deliver.data_coding, dc0=self.options.dc0)
         label = f"{concat.ref}/{concat.total}"
         ref = digest(source, deliver.destination_addr, deliver.data_coding, whole, label)
-        await self._report_mo(source, sms_text, ref)
+        await self._report_mo(source, sms_text, ref, deliver.connection)
         self._incoming.done(key, concat.ref)
 
-    async def _report_mo(self, sender: str, sms_text: str, sms_digest: str) -> None:
+    async def _report_mo(
+        self, sender: str, sms_text: str, sms_digest: str, connection: str
+    ) -> None:
         """Hand the SMS to the agent and wait until it has journaled it."""
         now = _now()
-        ref = self._incoming.ref_for(sms_digest, now)
+        ref = self._incoming.ref_for(sms_digest, now, connection)
         taken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def journaled() -> None:
@@ -415,7 +417,7 @@ class SmppDriver:
 
         self._queue.put(IncomingSms(sender, sms_text, now, ref=ref), journaled)
         await taken
-        self._incoming.seen(ref, now)
+        self._incoming.seen(ref, now, connection)
 
 
 def text_parts(message: str, options: SmppOptions, ref: int) -> list[coding.Part]:

@@ -5,10 +5,13 @@ drop, a restart, a slow answer: smpp.md §5 "Acknowledge", §9). The server
 stores each report ref once, so a redelivered SMS must get the ref it had:
 the ref is a digest of what the SMSC sent (source, destination, data_coding,
 concatenation reference and payload), with an occurrence number. The same
-digest seen again within `REPEAT_WINDOW` of its last sighting is taken as a
-redelivery (same ref); later, as a new SMS (the next number). The price: a
-person who sends the very same text to the same number twice within that
-window is stored once.
+digest seen again is a redelivery (same ref) only when it comes on another
+connection than the one that acknowledged it last, within `REPEAT_WINDOW`:
+an acknowledgement can only have been lost with its connection. On the same
+connection, or later, it is a new SMS (the next number): a person who sends
+"YES" twice is heard twice. What is lost to the dedupe: the same text from the
+same person twice within the window, with a reconnect (or an agent restart)
+in between.
 
 The parts of a long SMS are written here before each is acknowledged, so a
 restart between two parts loses none (smpp.md §6); the whole SMS is marked
@@ -71,7 +74,8 @@ class StoredPart:
 class IncomingBook:
     folder: Path
     fsync: bool = True
-    _seen: dict[str, tuple[int, datetime]] = field(default_factory=dict)  # digest → n, last
+    # digest → (n, when last seen, the connection that acknowledged it)
+    _seen: dict[str, tuple[int, datetime, str]] = field(default_factory=dict)
     parts: list[StoredPart] = field(default_factory=list)  # of long SMS not yet done
 
     def __post_init__(self) -> None:
@@ -80,7 +84,8 @@ class IncomingBook:
         for entry in self._ledger.entries:
             try:
                 if entry["k"] == "seen":
-                    self._seen[entry["d"]] = (entry["n"], datetime.fromisoformat(entry["at"]))
+                    at = datetime.fromisoformat(entry["at"])
+                    self._seen[entry["d"]] = (entry["n"], at, entry.get("c", ""))
                 elif entry["k"] == "part":
                     self.parts.append(_part_of(entry))
                 elif entry["k"] == "done":
@@ -96,19 +101,22 @@ class IncomingBook:
     def close(self) -> None:
         self._ledger.close()
 
-    def ref_for(self, sms_digest: str, now: datetime) -> str:
-        """The report ref of the SMS with this digest arriving `now`
-        (`seen` records it once the agent has journaled it)."""
+    def ref_for(self, sms_digest: str, now: datetime, connection: str) -> str:
+        """The report ref of the SMS with this digest arriving `now` on
+        `connection` (`seen` records it once the agent has journaled it)."""
         seen = self._seen.get(sms_digest)
         if seen is None:
             return f"smpp-{sms_digest}-0"
-        n, last = seen
-        return f"smpp-{sms_digest}-{n + 1 if now - last > REPEAT_WINDOW else n}"
+        n, last, acknowledged_on = seen
+        again = now - last <= REPEAT_WINDOW and connection != acknowledged_on
+        return f"smpp-{sms_digest}-{n if again else n + 1}"
 
-    def seen(self, ref: str, now: datetime) -> None:
+    def seen(self, ref: str, now: datetime, connection: str) -> None:
         _, sms_digest, n = ref.split("-")
-        self._seen[sms_digest] = (int(n), now)
-        self._ledger.write({"k": "seen", "d": sms_digest, "n": int(n), "at": now.isoformat()})
+        self._seen[sms_digest] = (int(n), now, connection)
+        self._ledger.write(
+            {"k": "seen", "d": sms_digest, "n": int(n), "at": now.isoformat(), "c": connection}
+        )
         horizon = now - REPEAT_WINDOW
         if len(self._seen) > 1000:
             self._seen = {d: s for d, s in self._seen.items() if s[1] >= horizon}
