@@ -7,7 +7,10 @@ bench/ on the path).
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 from simgate.config import Settings
@@ -31,3 +34,18 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SIM_DIR = Path(__file__).resolve().parents[1] / "tests" / "smsc_sim"
+
+
+def start_simulator() -> tuple[subprocess.Popen[bytes], int]:
+    """The tests' SMSC simulator on a free loopback port; its process and SMPP port."""
+    node = shutil.which("node")
+    if node is None or not (SIM_DIR / "node_modules" / "smpp").exists():
+        raise SystemExit("needs node and `npm ci` in tests/smsc_sim")
+    env = {**os.environ, "SMSC_SMPP_PORT": "0", "SMSC_HTTP_PORT": "0"}
+    proc = subprocess.Popen([node, "smsc-sim.js"], cwd=SIM_DIR, env=env, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    ports = json.loads(proc.stdout.readline())
+    return proc, int(ports["smpp_port"])

@@ -3,9 +3,18 @@
 Starts `simgate serve` on a temporary SQLite store (or --database-url), pairs
 simulated phones (real `simgate device run` processes with no send delay),
 posts messages in batches, and prints messages/s from acceptance to hand-off
-and to `sent`, with p50/p99 of the accept → hand-off latency.
+and to `sent`, with p50/p99 of the accept → hand-off and accept → sent
+latencies.
+
+With `--smpp` the phones are `simgate device run --driver smpp` agents bound
+(window 10) to the tests' SMSC simulator (tests/smsc_sim, `npm ci` there
+first), which answers every submit at once: `sent` is then reported once the
+SMSC's submit_sm_resp is in and the agent's ledger fsynced, so accept → sent
+is accept → submit_sm_resp, through the server, the dispatcher, the device
+socket and the agent's journal.
 
     python bench/dispatch.py [--messages 5000] [--phones 2] [--rate 60000]
+    python bench/dispatch.py --smpp --phones 1 --messages 6000
 """
 
 from __future__ import annotations
@@ -18,12 +27,13 @@ import time
 from pathlib import Path
 
 import httpx
+from _support import start_simulator
 from sqlalchemy import func, select
 
 from simgate.config import Settings
 from simgate.store.db import make_engine
 from simgate.store.tables import messages
-from simgate.testing import AgentProcess, ServerProcess, simgate
+from simgate.testing import AgentProcess, ServerProcess, simgate, stop_process
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -38,7 +48,18 @@ def main() -> None:
     parser.add_argument("--phones", type=int, default=2)
     parser.add_argument("--rate", type=int, default=60000, help="per phone, SMS per minute")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--smpp", action="store_true", help="phones bound to an SMSC simulator")
     args = parser.parse_args()
+    smsc = None
+    if args.smpp:
+        smsc, smpp_port = start_simulator()
+        driver = [
+            *("--driver", "smpp", "--smpp-host", "127.0.0.1", "--smpp-port", str(smpp_port)),
+            *("--smpp-system-id", "test", "--smpp-password", "test"),
+            *("--smpp-source-addr", "SimGate", "--smpp-window", "10"),
+        ]
+    else:  # simulated phones, their journals not synced: the server is what is measured
+        driver = ["--sent-delay", "0", "--delivery-delay", "0", "--no-fsync"]
 
     folder = Path(tempfile.mkdtemp(prefix="simgate-bench-"))
     settings = Settings(data_dir=folder / "data", database_url=args.database_url)
@@ -61,17 +82,7 @@ def main() -> None:
                     settings=settings,
                 ).stdout
             )["token"]
-            agent = AgentProcess(
-                server.url,
-                token,
-                folder / f"phone{n}",
-                "--sent-delay",
-                "0",
-                "--delivery-delay",
-                "0",
-                "--no-fsync",
-            )
-            agents.append(agent.start())
+            agents.append(AgentProcess(server.url, token, folder / f"phone{n}", *driver).start())
         time.sleep(2)  # let the phones connect
         engine = make_engine(settings)
         started = time.perf_counter()
@@ -98,15 +109,18 @@ def main() -> None:
             ).all()
         for agent in agents:
             agent.kill()
+    if smsc is not None:
+        stop_process(smsc)
     first = min(r.created_at for r in rows)
     handed = [r for r in rows if r.dispatched_at]
     latency = [(r.dispatched_at - r.created_at).total_seconds() * 1000 for r in handed]
     last_handoff = max(r.dispatched_at for r in handed)
     sent = [r for r in rows if r.sent_at]
     last_sent = max(r.sent_at for r in sent) if sent else last_handoff
+    phones = "SMPP binds (window 10)" if args.smpp else "simulated phones"
     print(
         f"store: {'PostgreSQL' if args.database_url else 'SQLite'}; "
-        f"{args.phones} simulated phones at {args.rate}/min each"
+        f"{args.phones} {phones} at {args.rate}/min each"
     )
     print(f"accepted {args.messages} messages in batches of {args.batch} in {accepted:.2f} s")
     span = (last_handoff - first).total_seconds()
@@ -117,6 +131,12 @@ def main() -> None:
         f"accept → hand-off latency: p50 {statistics.median(latency):.0f} ms, "
         f"p99 {percentile(latency, 0.99):.0f} ms"
     )
+    if sent:
+        to_sent = [(r.sent_at - r.created_at).total_seconds() * 1000 for r in sent]
+        print(
+            f"accept → sent latency: p50 {statistics.median(to_sent):.0f} ms, "
+            f"p99 {percentile(to_sent, 0.99):.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -20,36 +20,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import resource
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _support import cpu_seconds
+from _support import cpu_seconds, start_simulator
 
 from simgate.device.drivers.smpp.driver import SmppDriver, SmppOptions
 from simgate.smpp.session import LinkConfig
 from simgate.testing import stop_process
-
-SIM_DIR = Path(__file__).resolve().parents[1] / "tests" / "smsc_sim"
-
-
-def start_simulator() -> tuple[subprocess.Popen[bytes], int]:
-    """The simulator on a free loopback port; its process and SMPP port."""
-    node = shutil.which("node")
-    if node is None or not (SIM_DIR / "node_modules" / "smpp").exists():
-        raise SystemExit("needs node and `npm ci` in tests/smsc_sim")
-    env = {**os.environ, "SMSC_SMPP_PORT": "0", "SMSC_HTTP_PORT": "0"}
-    proc = subprocess.Popen([node, "smsc-sim.js"], cwd=SIM_DIR, env=env, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    ports = json.loads(proc.stdout.readline())
-    return proc, int(ports["smpp_port"])
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -145,6 +145,7 @@ class Agent:
 
     async def _report(self, frame: dict[str, Any]) -> None:
         self.journal.report(frame)
+        await self.journal.durable()
         await self._send(frame)
 
     async def _handle(self, frame: dict[str, Any]) -> None:
@@ -160,16 +161,23 @@ class Agent:
                 self.journal.done(frame["ref"])  # the server will never take it
                 self._settled(frame["ref"], stored=False)
         elif kind == "send_sms":
-            fresh = self.journal.accept(frame)
-            await self._send({"type": "ack", "id": frame["id"]})
-            if fresh:
-                self._spawn(self._send_sms(frame))
+            # Apart from the frames that follow: commands handed over together
+            # share the fsync that must come before their acks.
+            self._spawn(self._take(frame))
         elif kind == "dial":
             await self._send({"type": "ack", "id": frame["id"]})
             if self.driver.capabilities.dial:
                 self._spawn(self._dial(frame["id"], frame["to"]))
             else:
                 log.warning("dial command %s ignored: this driver cannot dial", frame["id"])
+
+    async def _take(self, frame: dict[str, Any]) -> None:
+        """Journal a send_sms command, acknowledge it once it is on disk, then send it."""
+        fresh = self.journal.accept(frame)
+        await self.journal.durable()
+        await self._send({"type": "ack", "id": frame["id"]})
+        if fresh:
+            await self._send_sms(frame)
 
     def _settled(self, ref: str, stored: bool) -> None:
         if ref and isinstance(self.driver, drivers.KeepsUntilStored):
