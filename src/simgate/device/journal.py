@@ -16,12 +16,13 @@ stores once.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from simgate.device.group_sync import GroupSync
 
 
 @dataclass
@@ -52,33 +53,17 @@ class Journal:
                 elif entry["k"] == "done":
                     self.pending.pop(entry["ref"], None)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        self._written = 0  # lines that must reach the disk, and how many of them have
-        self._synced = 0
-        self._syncing: asyncio.Task[None] | None = None
+        self._sync = GroupSync(self._file.fileno(), enabled=self.fsync)
 
     def _write(self, entry: dict[str, Any], *, wait: bool = True) -> None:
         self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._file.flush()
         if wait:
-            self._written += 1
+            self._sync.wrote()
 
     async def durable(self) -> None:
         """Return once every line written so far is on disk (group commit)."""
-        if not self.fsync:
-            return
-        target = self._written
-        while self._synced < target:
-            if self._syncing is None:
-                self._syncing = asyncio.create_task(self._sync())
-            await asyncio.shield(self._syncing)
-
-    async def _sync(self) -> None:
-        upto = self._written
-        try:
-            await asyncio.to_thread(os.fsync, self._file.fileno())
-            self._synced = max(self._synced, upto)
-        finally:
-            self._syncing = None
+        await self._sync.durable()
 
     def _remember(self, frame: dict[str, Any]) -> None:
         if frame["type"] == "result":

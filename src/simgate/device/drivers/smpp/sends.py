@@ -31,8 +31,6 @@ would have.
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,6 +39,7 @@ from typing import Any, Literal
 
 from simgate.device.drivers import Delivered, Failed, Sent, Undelivered
 from simgate.device.drivers._state import Ledger
+from simgate.device.group_sync import GroupSync
 
 FILE_NAME = "smpp.sends"
 ORPHAN_KEEP = timedelta(hours=2)  # smpp.md §5: keep unmatched receipts 1-2 h
@@ -170,9 +169,7 @@ class SendBook:
 
     def __post_init__(self) -> None:
         self._ledger = Ledger(self.folder / FILE_NAME, fsync=False)  # see durable()
-        self._written = 0  # writes so far, and how many of them an fsync covers
-        self._synced = 0
-        self._syncing: asyncio.Task[None] | None = None
+        self._sync = GroupSync(self._ledger.fileno(), enabled=self.fsync)
         for entry in self._ledger.entries:
             try:
                 self._apply(entry)
@@ -186,21 +183,7 @@ class SendBook:
 
     async def durable(self) -> None:
         """Return once every fact recorded so far is on disk (group commit)."""
-        if not self.fsync:
-            return
-        target = self._written
-        while self._synced < target:
-            if self._syncing is None:
-                self._syncing = asyncio.create_task(self._fsync())
-            await asyncio.shield(self._syncing)
-
-    async def _fsync(self) -> None:
-        upto = self._written
-        try:
-            await asyncio.to_thread(os.fsync, self._ledger.fileno())
-            self._synced = max(self._synced, upto)
-        finally:
-            self._syncing = None
+        await self._sync.durable()
 
     def close(self) -> None:
         self._ledger.close()
@@ -287,7 +270,7 @@ class SendBook:
     def _record(self, entry: dict[str, Any]) -> None:
         self._apply(entry)
         self._ledger.write(entry)  # written and flushed; on disk after durable()
-        self._written += 1
+        self._sync.wrote()
 
     def _apply(self, entry: dict[str, Any]) -> None:
         kind = entry["k"]
