@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime
 from typing import Any, assert_never
 
@@ -143,11 +143,6 @@ class Agent:
             with contextlib.suppress(ConnectionClosed):
                 await self.ws.send(protocol.encode(frame))
 
-    async def _report(self, frame: dict[str, Any]) -> None:
-        self.journal.report(frame)
-        await self.journal.durable()
-        await self._send(frame)
-
     async def _handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "ping":
@@ -216,24 +211,58 @@ class Agent:
             log.exception("driver %s could not dial (command %s)", self.driver.name, command_id)
 
     async def _follow_driver(self) -> None:
-        async for event in self.driver.events():
+        driver = self.driver
+        groups = (
+            driver.event_groups()
+            if isinstance(driver, drivers.GroupsEvents)
+            else _one_by_one(driver.events())
+        )
+        async for events in groups:
             try:
-                await self._on_event(event)
-            except Exception:  # one bad event must not silence the driver for good
-                log.exception("could not report %s", event)
+                await self._on_events(events)
+            except Exception:  # the journal's disk failing: the reports wait in it
+                log.exception("could not report %d event(s)", len(events))
 
     async def _on_event(self, event: DriverEvent) -> None:
-        """Report what the driver says, once: a driver asked again after a
-        restart reports again what it already reported."""
+        await self._on_events([event])
+
+    async def _on_events(self, events: list[DriverEvent]) -> None:
+        """Report what the driver says, once (a driver asked again after a
+        restart reports again what it already reported): journaled together,
+        on disk before any of them is sent."""
+        frames = []
+        for event in events:
+            try:
+                frame = self._journaled(event)
+            except Exception:  # one bad event must not silence the driver for good
+                log.exception("could not report %s", event)
+                continue
+            if frame is not None:
+                frames.append(frame)
+        if not frames:
+            return
+        await self.journal.durable()
+        for frame in frames:
+            await self._send(frame)
+
+    def _journaled(self, event: DriverEvent) -> dict[str, Any] | None:
+        """The event's report, written to the journal; None if it was reported before."""
         journal = self.journal
         if isinstance(event, drivers.Sent | drivers.Failed) and event.command_id in journal.results:
-            return
+            return None
         if (
             isinstance(event, drivers.Delivered | drivers.Undelivered)
             and event.command_id in journal.delivered
         ):
-            return
-        await self._report(report_for(event))
+            return None
+        frame = report_for(event)
+        journal.report(frame)
+        return frame
+
+
+async def _one_by_one(events: AsyncIterator[DriverEvent]) -> AsyncIterator[list[DriverEvent]]:
+    async for event in events:
+        yield [event]
 
 
 def report_for(event: DriverEvent) -> dict[str, Any]:

@@ -175,3 +175,14 @@ class KeepsUntilStored(Protocol):
     for good. Called on the agent's event loop: it must not block."""
 
     def report_settled(self, ref: str, stored: bool) -> None: ...
+
+
+@runtime_checkable
+class GroupsEvents(Protocol):
+    """Optional for a driver: its events in groups, everything ready at once,
+    for the agent to journal with one fsync a group instead of one an event
+    (a fast sender, an SMPP bind, reports a few thousand a second). The same
+    rule as `events()`, group-wise: the agent asks for the next group once it
+    has journaled the last one."""
+
+    def event_groups(self) -> AsyncIterator[list[DriverEvent]]: ...

@@ -7,6 +7,10 @@ later, a crash could report it twice. The agent reads events one at a time and
 asks for the next only once it has journaled the previous one
 (`Agent._follow_driver`), so the moment it asks again is the moment the cursor
 may move: each event carries a hook that runs then.
+
+`groups` hands out everything that is ready at once instead, for an agent
+that journals a group with one fsync (drivers.GroupsEvents): the hooks of a
+group run when the agent asks for the next group.
 """
 
 from __future__ import annotations
@@ -34,3 +38,14 @@ class EventQueue:
             # The agent is back for the next one: it has journaled this one.
             if taken is not None:
                 taken()
+
+    async def groups(self) -> AsyncIterator[list[DriverEvent]]:
+        while True:
+            taken_now = [await self._queue.get()]
+            while not self._queue.empty():
+                taken_now.append(self._queue.get_nowait())
+            yield [event for event, _ in taken_now]
+            # The agent is back for the next group: it has journaled this one.
+            for _, taken in taken_now:
+                if taken is not None:
+                    taken()

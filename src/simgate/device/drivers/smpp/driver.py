@@ -209,6 +209,13 @@ class SmppDriver:
         async for event in self._queue.stream():
             yield event
 
+    async def event_groups(self) -> AsyncIterator[list[DriverEvent]]:
+        """What `events` yields, in groups (drivers.GroupsEvents): a window's
+        results and receipts are journaled by the agent with one fsync."""
+        self._start()
+        async for group in self._queue.groups():
+            yield group
+
     async def aclose(self) -> None:
         """Unbind (the link's `run` does it on stop) and close the ledgers."""
         self._stop.set()
