@@ -59,6 +59,9 @@ class Agent:
         self.tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
         capabilities = driver.capabilities
+        # Asked once: an isinstance against a runtime-checkable protocol walks
+        # its members each time, and the server acknowledges every report.
+        self._keeps = driver if isinstance(driver, drivers.KeepsUntilStored) else None
         # "call" tells the server it may hand this device dial commands.
         self.capabilities = ["sms", "call"] if capabilities.dial else ["sms"]
         # Work the previous run of this phone accepted but did not finish: the
@@ -175,9 +178,9 @@ class Agent:
             await self._send_sms(frame)
 
     def _settled(self, ref: str, stored: bool) -> None:
-        if ref and isinstance(self.driver, drivers.KeepsUntilStored):
+        if ref and self._keeps is not None:
             try:
-                self.driver.report_settled(ref, stored)
+                self._keeps.report_settled(ref, stored)
             except Exception:
                 log.exception("driver %s: report %s settled", self.driver.name, ref)
 
