@@ -127,7 +127,8 @@ def test_an_incoming_sms_reaches_the_message_webhook_once_even_when_redelivered(
     # same deliver_sm again on the next bind: the same SMS. The same text sent
     # twice on one connection is two SMS: a person may well answer "Oui" twice.
     assert setup.sim.mo("33698765432", SENDER, "Oui, c'est noté 👍", lose_ack=True)
-    assert setup.sim.mo("33698765433", SENDER, "Stop @ 5€")
+    # Queued if the link is down for that lost answer: sent on the next bind.
+    setup.sim.mo("33698765433", SENDER, "Stop @ 5€")
 
     def incoming() -> list[dict[str, Any]]:
         return payloads(setup.receiver, "message")
@@ -136,8 +137,8 @@ def test_an_incoming_sms_reaches_the_message_webhook_once_even_when_redelivered(
     wait_for(lambda: all(d["state"] == "acked" for d in setup.sim.mos()), timeout=20)
     redelivered = next(m for m in setup.sim.mos() if m["text"].startswith("Oui"))
     assert len(redelivered["resp_statuses"]) == 2  # answered twice, the first answer lost
-    twice = [setup.sim.mo("33698765434", SENDER, "Oui") for _ in range(2)]
-    assert twice == [True, True]
+    for _ in range(2):  # one after the other on one connection (or both queued for the next)
+        setup.sim.mo("33698765434", SENDER, "Oui")
     wait_for(lambda: len(incoming()) >= 4, timeout=20)
     got = sorted((sms["from"], sms["message"]) for sms in incoming())
     assert got == [
