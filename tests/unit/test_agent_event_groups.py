@@ -5,6 +5,7 @@ only once their group is on disk."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ from simgate.device.drivers._events import EventQueue
 from simgate.device.journal import Journal
 
 AT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
 class Grouped:
@@ -65,13 +73,13 @@ async def test_a_group_is_journaled_with_one_fsync_before_its_hooks_run(
     )
     following = asyncio.create_task(agent._follow_driver())
     try:
-        await asyncio.sleep(0.1)
-        assert len(sent) == 21 and len(synced) == 1
+        await until(lambda: len(sent) == 21)
+        assert len(synced) == 1
         # Run when the agent came back for more: with its group on disk.
         assert hooks == ["taken after 1 fsync(s)"]
         driver.queue.put(drivers.Sent("10.0", AT))
-        await asyncio.sleep(0.1)
-        assert len(sent) == 22 and len(synced) == 2
+        await until(lambda: len(sent) == 22)
+        assert len(synced) == 2
     finally:
         following.cancel()
         journal.close()
