@@ -21,7 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from simgate.testing import free_port, stop_process
+from simgate.testing import free_port
+from tests.support.proxy_process import ProxyProcess
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "docs" / "deploy" / "Caddyfile.template"
@@ -69,9 +70,11 @@ def missing() -> str | None:
     return None
 
 
-class Caddy:
+class Caddy(ProxyProcess):
     """Caddy with TLS on `https_port` of 127.0.0.1 and ::1 and plain HTTP (a
     redirect) on `http_port`; `start(upstream)` proxies to upstream (host:port)."""
+
+    log_name = "caddy.log"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -146,17 +149,3 @@ class Caddy:
                 return True
         except OSError:  # refused, no CA file yet, or no certificate yet
             return False
-
-    def __enter__(self) -> Caddy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.proc:
-            stop_process(self.proc)
-
-    def errors(self) -> str:
-        path = self.folder / "caddy.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""

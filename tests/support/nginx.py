@@ -14,7 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from simgate.testing import free_port, stop_process
+from simgate.testing import free_port
+from tests.support.proxy_process import ProxyProcess
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "docs" / "deploy" / "nginx.conf.template"
@@ -85,9 +86,11 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-class Nginx:
+class Nginx(ProxyProcess):
     """nginx with TLS on `https_port` of 127.0.0.1 and ::1 and plain HTTP (a
     redirect) on `http_port`; `start(upstream)` proxies to upstream (host:port)."""
+
+    log_name = "error.log"
 
     def __init__(self, folder: Path, cert: Path, key: Path) -> None:
         self.folder, self.cert, self.key = folder, cert, key
@@ -138,17 +141,3 @@ class Nginx:
                 self.stop()
                 raise RuntimeError("nginx did not start:\n" + self.errors())
             time.sleep(0.02)
-
-    def __enter__(self) -> Nginx:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.proc:
-            stop_process(self.proc)
-
-    def errors(self) -> str:
-        path = self.folder / "error.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
