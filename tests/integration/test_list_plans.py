@@ -475,3 +475,40 @@ def test_the_claims_read_only_what_is_due(filled: tuple[Engine, Account]) -> Non
     assert_indexed(promote, "ix_messages_due" if sqlite else "Index", sorted_ok=not sqlite)
     assert_indexed(claim, "ix_messages_queue")
     assert_indexed(deliveries, "ix_webhooks_due", sorted_ok=True)
+
+
+
+def test_device_reports_read_their_messages_by_id(engine: Engine) -> None:
+    """A batch of a phone's reports reads the messages it names by primary
+    key, never through the account's history. On a store never ANALYZEd (as
+    every new one is), `account_id IN (...)` beside the ids made SQLite walk
+    every message the account had sent, for each batch."""
+    owner, _ = create_account(engine, "owner@example.com", "Europe/Paris", "FR")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(messages),
+            [
+                {
+                    "account_id": owner.id,
+                    "id_sms_api": f"m{i}",
+                    "request_hash": "h",
+                    "phone_number": number(i),
+                    "message": "hello",
+                    "priority": 1,
+                    "encoding": "GSM-7",
+                    "segments": 1,
+                    "state": "dispatched",
+                    "send_at": NOW,
+                    "created_at": NOW,
+                    "attempts": 1,
+                }
+                for i in range(20)
+            ],
+        )
+        ids = set(conn.execute(select(messages.c.id).limit(3)).scalars())
+    with captured(engine) as seen, engine.connect() as conn:
+        assert {r[0] for r in message_store.held(conn, ids, {owner.id})} == ids
+        assert message_store.held(conn, ids, {owner.id + 1}) == []
+    sqlite = engine.dialect.name == "sqlite"
+    for plan in plans(engine, seen):
+        assert_indexed(plan, "PRIMARY KEY" if sqlite else "pk_messages")

@@ -483,7 +483,11 @@ HeldRow = tuple[int, int, str, int | None, int, str, str]
 
 def held(conn: Connection, message_ids: set[int], account_ids: set[int]) -> list[HeldRow]:
     """(id, account_id, state, device_id, attempts, phone_number, id_sms_api) of
-    the messages named, among the accounts' own."""
+    the messages named, among the accounts' own.
+
+    The accounts are checked here, not in SQL: given `account_id IN (...)`,
+    SQLite walks the account's whole history through its created-at index
+    instead of looking the ids up by primary key."""
     query = select(
         messages.c.id,
         messages.c.account_id,
@@ -492,8 +496,8 @@ def held(conn: Connection, message_ids: set[int], account_ids: set[int]) -> list
         messages.c.attempts,
         messages.c.phone_number,
         messages.c.id_sms_api,
-    ).where(messages.c.id.in_(message_ids), messages.c.account_id.in_(account_ids))
-    return [tuple(row) for row in conn.execute(query)]
+    ).where(messages.c.id.in_(message_ids))
+    return [tuple(row) for row in conn.execute(query) if row[1] in account_ids]
 
 
 _BY_ID = messages.c.id == bindparam("mid")
