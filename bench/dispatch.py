@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -34,6 +35,13 @@ from simgate.config import Settings
 from simgate.store.db import make_engine
 from simgate.store.tables import messages
 from simgate.testing import AgentProcess, ServerProcess, simgate, stop_process
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc): unlike the
+    wall clock, it does not move with whatever else the VM is running."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -108,6 +116,8 @@ def main() -> None:
             rows = conn.execute(
                 select(messages.c.created_at, messages.c.dispatched_at, messages.c.sent_at)
             ).all()
+        agent_cpu = sum(cpu_seconds(a.proc.pid) for a in agents if a.proc)
+        server_cpu = cpu_seconds(server.proc.pid) if server.proc else 0.0
         for agent in agents:
             agent.kill()
     if smsc is not None:
@@ -138,6 +148,11 @@ def main() -> None:
             f"accept → sent latency: p50 {statistics.median(to_sent):.0f} ms, "
             f"p99 {percentile(to_sent, 0.99):.0f} ms"
         )
+    per_message = 1000 / args.messages
+    print(
+        f"CPU per message: agents {agent_cpu * per_message:.2f} ms, "
+        f"server {server_cpu * per_message:.2f} ms"
+    )
 
 
 if __name__ == "__main__":
