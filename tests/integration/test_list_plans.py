@@ -477,7 +477,6 @@ def test_the_claims_read_only_what_is_due(filled: tuple[Engine, Account]) -> Non
     assert_indexed(deliveries, "ix_webhooks_due", sorted_ok=True)
 
 
-
 def test_device_reports_read_their_messages_by_id(engine: Engine) -> None:
     """A batch of a phone's reports reads the messages it names by primary
     key, never through the account's history. On a store never ANALYZEd (as
