@@ -131,7 +131,8 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(
         200,
         ge=1,
-        description="Messages one phone may hold at once (handed over, not yet reported on).",
+        description="Messages one phone may hold at once (handed over, not yet reported on). "
+        "It gets more once a quarter of that is free, or at the next sweep.",
     )
     heartbeat_seconds: float = Field(
         20.0, gt=0, description="Seconds between pings to each connected phone."

@@ -142,3 +142,32 @@ def test_results_waiting_to_be_stored_are_named_for_the_planned_devices_only() -
     hub.add(planned)
     hub.add(resting)
     assert hub.settling(hub.plan(0.0)) == {11, 12}
+
+
+def test_a_device_with_most_of_its_cap_in_hand_waits_for_its_top_up() -> None:
+    """Results free room one by one; the hub plans the device again only once
+    a quarter of its cap is free, not at each result (a transaction each)."""
+    hub = Hub()
+    phone = link(rate=60000, device_id=1)
+    hub.add(phone)
+    assert hub.plan(1.0, max_in_flight=200) == {1: {1: 1001}}  # not counted yet: planned
+    phone.holding = 200
+    for _ in range(49):
+        phone.reported()
+        assert hub.plan(1.0, max_in_flight=200) == {}
+    phone.reported()  # 150 in hand: 50 free
+    assert hub.plan(1.0, max_in_flight=200) == {1: {1: 1001}}
+    assert (phone.holding, phone.results) == (150, 50)
+    phone.holding = 200
+    assert hub.plan(1.0) == {1: {1: 1001}}  # a sweep round plans everyone
+
+
+def test_a_small_cap_is_topped_up_as_soon_as_one_sms_is_free() -> None:
+    phone = link(rate=60000)
+    phone.holding = 3
+    assert phone.well_supplied(3)
+    phone.reported()
+    assert not phone.well_supplied(3)
+    phone.holding = 0
+    phone.reported()  # a result the last count had already left out
+    assert phone.holding == 0

@@ -215,6 +215,7 @@ async def _receive(
         if isinstance(frame, protocol.Result):
             # Its room is free now, not once the report writer has stored it.
             link.settling.add(frame.message_id)
+            link.reported()
             wake_dispatcher()
         # Back-pressure: a device that sends faster than its reports are stored
         # waits here, and its socket is not read meanwhile.

@@ -76,11 +76,15 @@ def tick(
     settling: set[int],
     sweep: bool,
     now: datetime,
+    holding: dict[int, int] | None = None,
 ) -> list[Claimed]:
     """One dispatcher tick in one transaction: with `sweep`, promote what is due
     and expire leases; then claim work for each account of `plan` (account id →
-    device id → how many it may take now)."""
+    device id → how many it may take now). `holding`, if given, is filled with
+    what each planned device holds once the tick is over (device id → SMS)."""
     claimed: list[Claimed] = []
+    devices = [device_id for capacity in plan.values() for device_id in capacity]
+    held: dict[int, int] = {}
     with engine.begin() as conn:
         conn.execution_options(**{OWN_TICK: True})
         if sweep:
@@ -89,13 +93,16 @@ def tick(
             expire_leases(conn, now, max_attempts)
         if plan:
             # Counted after expired leases went back: what a device holds now.
-            devices = [device_id for capacity in plan.values() for device_id in capacity]
             held = in_flight.held_by(conn, devices, settling)
             plan = limit_in_flight(plan, held, max_in_flight)
         gates = dispatch_policy.gates(conn, plan, now)
         for account_id, capacity in plan.items():
             gate = gates[account_id]
             claimed += claim(conn, account_id, capacity, now, lease, max_handovers, gate)
+    if holding is not None:
+        holding.update({device_id: held.get(device_id, 0) for device_id in devices})
+        for item in claimed:
+            holding[item.device_id] += 1
     return claimed
 
 

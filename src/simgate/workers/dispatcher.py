@@ -95,9 +95,14 @@ class Dispatcher:
         hub, clock = runtime.hub, runtime.clock
         now = clock.monotonic()
         sweep = self.last_sweep is None or now - self.last_sweep >= settings.dispatch_sweep_seconds
-        plan = hub.plan(now)
+        # A sweep round plans every device: its count in hand is taken again.
+        plan = hub.plan(now, None if sweep else settings.max_in_flight)
         if not plan and not sweep:
             return 0
+        holding: dict[int, int] = {}
+        # Results that come in during the tick may be in its count or not:
+        # taken off, the estimate can only be low, which costs one early tick.
+        before = {link.device_id: (link, link.results) for link in hub.links.values()}
         claimed = await run_in_threadpool(
             dispatch.tick,
             runtime.engine,
@@ -109,9 +114,14 @@ class Dispatcher:
             hub.settling(plan),
             sweep,
             clock.now(),
+            holding,
         )
         if sweep:
             self.last_sweep = now
+        for device_id, count in holding.items():
+            link, results = before.get(device_id, (None, 0))
+            if link is not None and hub.links.get(device_id) is link:  # not replaced meanwhile
+                link.holding = max(0, count - (link.results - results))
         for item in claimed:
             link = hub.links.get(item.device_id)
             if link is None:  # gone meanwhile: its lease will expire

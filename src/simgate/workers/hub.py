@@ -9,6 +9,14 @@ so, without the device having to reconnect. The one thing kept here is what
 the store cannot know yet: results received and still waiting for the report
 writer (`Link.settling`), whose room is free at once; each leaves that set when
 its frame is applied, so it never outlives the report queue.
+
+Between ticks the hub also keeps an estimate of what each device holds
+(`Link.holding`: the last tick's count, plus what it handed over, minus the
+results come in since), only to leave out of a round a device that still has
+most of its cap in hand: topping it up by one or two SMS at every result cost
+a whole transaction each, and at hundreds of results a second the dispatcher
+spent most of its time doing that. The store keeps the last word: the count
+is taken again at each tick, and a sweep round plans every device.
 """
 
 from __future__ import annotations
@@ -45,6 +53,10 @@ class Link:
     # Messages whose result frame came and waits for the report writer: they
     # still count in the store, not against the device (at most MAX_PENDING_REPORTS).
     settling: set[int] = field(default_factory=set)
+    # What it holds as of the last tick, plus hand-overs, minus results since
+    # (None: no tick counted it yet).
+    holding: int | None = None
+    results: int = 0  # result frames received on this connection
     tokens: float = 1.0
     # The clock's monotonic reading when `tokens` was last refilled: the
     # runtime's clock, given by whoever opens the link.
@@ -68,6 +80,19 @@ class Link:
 
     def spend(self, count: int) -> None:
         self.tokens -= count
+
+    def reported(self) -> None:
+        """A result came: one SMS fewer in hand."""
+        self.results += 1
+        if self.holding:
+            self.holding -= 1
+
+    def well_supplied(self, max_in_flight: int) -> bool:
+        """Whether it holds so much that a top-up can wait: less than a
+        quarter of its cap is free."""
+        return self.holding is not None and max_in_flight - self.holding < max(
+            1, max_in_flight // 4
+        )
 
 
 class Hub:
@@ -96,11 +121,14 @@ class Hub:
             for message_id in self.links[device_id].settling
         }
 
-    def plan(self, now: float) -> Plan:
+    def plan(self, now: float, max_in_flight: int | None = None) -> Plan:
         """What each device's send rate allows now, for those it allows any;
-        the dispatcher then keeps each under its in-flight cap."""
+        the dispatcher then keeps each under its in-flight cap. Given the cap,
+        devices `well_supplied` under it are left out."""
         plan: Plan = {}
         for link in self.links.values():
+            if max_in_flight is not None and link.well_supplied(max_in_flight):
+                continue
             capacity = link.capacity(now)
             if capacity > 0:
                 plan.setdefault(link.account.id, {})[link.device_id] = capacity
