@@ -16,6 +16,7 @@ from simgate.config import Settings
 from simgate.domain.dates import utcnow
 from simgate.store import db
 from simgate.store.db import make_engine, reading, run_write
+from simgate.store.notify import inserts_into, watch_commits
 from simgate.store.tables import accounts
 
 
@@ -152,3 +153,27 @@ def test_normal_configured_has_no_syncer(
         assert held.files == []
     finally:
         engine.dispose()
+
+
+def test_a_commit_hook_of_the_writer_wakes_its_worker_once_on_disk(
+    sqlite_engine: Engine, held: HeldSync
+) -> None:
+    """The dispatcher's and webhook sender's wake-ups ride with the callers'
+    settling: one wake of the event loop per commit, not one at the commit
+    and one at the sync (a woken worker's transaction waits for it anyway)."""
+    woken = threading.Event()
+    undo = watch_commits(sqlite_engine, "test", inserts_into(accounts), woken.set)
+    try:
+        thread, result = in_thread(run_write, sqlite_engine, add("a@example.com"))
+        assert held.syncing.wait(10)
+        assert not woken.wait(0.2)  # committed, not yet on disk
+        held.release.set()
+        assert woken.wait(10)
+        thread.join(10)
+        assert result == ["a@example.com"]
+        woken.clear()
+        with sqlite_engine.begin() as conn:  # outside the writer: at once, as before
+            add("b@example.com")(conn)
+        assert woken.is_set()
+    finally:
+        undo()

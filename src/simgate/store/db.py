@@ -14,7 +14,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -158,10 +158,33 @@ class _Job:
         return not self.future.cancelled()
 
 
-def _settle(outcomes: list[tuple[_Job, bool, Any]]) -> None:
-    """Hand each job its result (ok) or exception. The coroutines waiting on one
-    event loop are settled by one call there: a wake-up of the loop per batch,
-    not per request."""
+# The writer thread's commit in progress: callbacks its commit hooks asked to
+# run once that commit is on disk (`call_when_durable`).
+_durable_callbacks = threading.local()
+
+
+def call_when_durable(callback: Callable[[], None]) -> bool:
+    """From a commit hook of the SQLite writer's transaction: run `callback`
+    once that commit is on disk, with the settling of its callers, and return
+    True; anywhere else return False (the caller runs it itself).
+
+    A worker woken by the commit (the dispatcher, the webhook sender) could do
+    nothing before the sync anyway: its transaction waits for it. Woken with
+    the callers, it costs the event loop one wake-up per commit, not two."""
+    pending: list[Callable[[], None]] | None = getattr(_durable_callbacks, "pending", None)
+    if pending is None:
+        return False
+    pending.append(callback)
+    return True
+
+
+def _settle(
+    outcomes: list[tuple[_Job, bool, Any]], callbacks: list[Callable[[], None]] | None = None
+) -> None:
+    """Hand each job its result (ok) or exception, and run `callbacks`. The
+    coroutines waiting on one event loop are settled by one call there: a
+    wake-up of the loop per batch, not per request; the callbacks ride along
+    with the first such call (or run here if no coroutine waits)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, bool, Any]]] = {}
     for outcome in outcomes:
         job, ok, value = outcome
@@ -175,12 +198,19 @@ def _settle(outcomes: list[tuple[_Job, bool, Any]]) -> None:
             by_loop.setdefault(job.loop, []).append(outcome)
     for loop, waiting in by_loop.items():
         try:
-            loop.call_soon_threadsafe(_settle_in_loop, waiting)
+            loop.call_soon_threadsafe(_settle_in_loop, waiting, callbacks or ())
+            callbacks = None
         except RuntimeError:  # the loop closed: nobody is left waiting
             pass
+    for callback in callbacks or ():
+        callback()
 
 
-def _settle_in_loop(outcomes: list[tuple[_Job, bool, Any]]) -> None:
+def _settle_in_loop(
+    outcomes: list[tuple[_Job, bool, Any]], callbacks: Iterable[Callable[[], None]]
+) -> None:
+    for callback in callbacks:
+        callback()
     for job, ok, value in outcomes:
         future = job.future
         if future.done():  # cancelled meanwhile
@@ -243,7 +273,8 @@ class SQLiteWriter:
         sync_lock = threading.Lock()
         self._unsynced = threading.Condition(sync_lock)  # work for the syncer
         self._caught_up = threading.Condition(sync_lock)  # for wait_durable
-        self._pending: list[list[tuple[_Job, bool, Any]]] = []
+        # Commits waiting for the syncer: their callers, and their hooks' callbacks.
+        self._pending: list[tuple[list[tuple[_Job, bool, Any]], list[Callable[[], None]]]] = []
         self._committed = 0  # commits handed to the syncer
         self._synced = 0  # of which are on disk
         self._syncer: threading.Thread | None = None
@@ -303,6 +334,10 @@ class SQLiteWriter:
     def _commit(self, batch: list[_Job]) -> None:
         while batch:
             outcomes: list[tuple[_Job, bool, Any]] = []
+            # Commit hooks run as the connection goes back to the pool, inside
+            # this block; with the syncer, theirs wait for the sync.
+            callbacks: list[Callable[[], None]] = []
+            _durable_callbacks.pending = callbacks if self._group_sync else None
             try:
                 with (
                     self.engine.connect() as conn,
@@ -323,18 +358,22 @@ class SQLiteWriter:
             except _Rerun:
                 continue
             except BaseException as exc:  # the commit failed: nobody's work stands
-                _settle([(job, False, exc) for job in batch])
+                _settle([(job, False, exc) for job in batch], callbacks)
                 return
+            finally:
+                _durable_callbacks.pending = None
             metrics.sqlite_commit_batch.observe(len(outcomes))
             if self._group_sync:
-                self._hand_to_syncer(outcomes)
+                self._hand_to_syncer(outcomes, callbacks)
             else:
                 _settle(outcomes)
             return
 
-    def _hand_to_syncer(self, outcomes: list[tuple[_Job, bool, Any]]) -> None:
+    def _hand_to_syncer(
+        self, outcomes: list[tuple[_Job, bool, Any]], callbacks: list[Callable[[], None]]
+    ) -> None:
         with self._unsynced:
-            self._pending.append(outcomes)
+            self._pending.append((outcomes, callbacks))
             self._committed += 1
             if self._syncer is None:
                 self._syncer = threading.Thread(
@@ -364,7 +403,8 @@ class SQLiteWriter:
                     return
                 batches, self._pending = self._pending, []
                 upto = self._committed
-            outcomes = [outcome for batch in batches for outcome in batch]
+            outcomes = [outcome for batch, _ in batches for outcome in batch]
+            callbacks = [callback for _, batch in batches for callback in batch]
             started = time.perf_counter()
             try:
                 _sync_file(wal)
@@ -376,7 +416,8 @@ class SQLiteWriter:
             with self._unsynced:
                 self._synced = upto
                 self._caught_up.notify_all()
-            _settle(outcomes)
+            # Hooks run even if the sync failed: a woken worker finds out itself.
+            _settle(outcomes, callbacks)
 
     def queued(self) -> int:
         """Pieces of work waiting for the writer thread (not the batch it runs)."""

@@ -4,8 +4,9 @@ LISTEN/NOTIFY between the nodes sharing a PostgreSQL store.
 On this node, engine events note a transaction that ran a statement a worker
 cares about (say, an INSERT into `webhooks`) and call `wake` once the
 connection goes back to the pool, which is after the commit, so the rows are
-visible to the worker's claim by then. On PostgreSQL the same transaction
-sends a NOTIFY on the worker's channel, delivered by the database at commit,
+visible to the worker's claim by then (for a commit of the SQLite writer:
+once it is on disk, with its callers' answers; db.call_when_durable). On
+PostgreSQL the same transaction sends a NOTIFY on the worker's channel, delivered by the database at commit,
 and every node LISTENs (`listen`, run by workers/wake.py's WakeListener).
 """
 
@@ -17,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, event
 from sqlalchemy.sql import Delete, Insert, Update
+
+from simgate.store.db import call_when_durable
 
 # Is this statement (clause, execution options) one the worker must hear of?
 Wrote = Callable[[Any, Any], bool]
@@ -62,7 +65,8 @@ def watch_commits(
 
     def on_checkin(_dbapi: Any, record: Any) -> None:
         if record is not None and record.info.pop(flag, None) == "committed":
-            wake()
+            if not call_when_durable(wake):
+                wake()
 
     hooks: list[tuple[Any, str, Callable[..., None]]] = [
         (engine, "after_execute", after_execute),
