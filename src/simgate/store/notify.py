@@ -6,8 +6,9 @@ cares about (say, an INSERT into `webhooks`) and call `wake` once the
 connection goes back to the pool, which is after the commit, so the rows are
 visible to the worker's claim by then (for a commit of the SQLite writer:
 once it is on disk, with its callers' answers; db.call_when_durable). On
-PostgreSQL the same transaction sends a NOTIFY on the worker's channel, delivered by the database at commit,
-and every node LISTENs (`listen`, run by workers/wake.py's WakeListener).
+PostgreSQL the same transaction sends a NOTIFY on the worker's channel,
+delivered by the database at commit, and every node LISTENs (`listen`, run
+by workers/wake.py's WakeListener).
 """
 
 from __future__ import annotations
