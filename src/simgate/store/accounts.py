@@ -185,11 +185,15 @@ def set_callback_urls(conn: Connection, account_id: int, urls: dict[str, str | N
     conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
+# Read with every batch of status changes: built once.
+_STATUS_TARGET = select(accounts.c.email, accounts.c.webhook_status).where(
+    accounts.c.id == bindparam("account_id")
+)
+
+
 def status_target(conn: Connection, account_id: int) -> tuple[str, str | None]:
     """(e-mail, `status` callback URL) of the account, for status webhooks."""
-    row = conn.execute(
-        select(accounts.c.email, accounts.c.webhook_status).where(accounts.c.id == account_id)
-    ).one()
+    row = conn.execute(_STATUS_TARGET, {"account_id": account_id}).one()
     return row.email, row.webhook_status
 
 

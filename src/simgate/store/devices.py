@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.store.accounts import Account
@@ -84,12 +84,14 @@ def sims_of(conn: Connection, device_ids: list[int]) -> dict[int, DeviceSims]:
     """Device id → its SIMs, for the devices named (one query by primary key)."""
     if not device_ids:
         return {}
-    rows = conn.execute(
-        select(devices.c.id, devices.c.sims, devices.c.app_info, devices.c.sim_number).where(
-            devices.c.id.in_(device_ids)
-        )
-    )
+    rows = conn.execute(_SIMS_OF, {"ids": device_ids})
     return {r.id: DeviceSims(decode_slots(r.sims, r.app_info), r.sim_number) for r in rows}
+
+
+# Read at every dispatcher tick: built once.
+_SIMS_OF = select(devices.c.id, devices.c.sims, devices.c.app_info, devices.c.sim_number).where(
+    devices.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def set_sims(conn: Connection, device_id: int, slots: tuple[int, ...] | None) -> None:

@@ -25,18 +25,24 @@ def held_by(
     """
     if not device_ids:
         return {}
-    query = (
-        select(messages.c.device_id, func.count())
-        .where(messages.c.state == "dispatched", messages.c.device_id.in_(list(device_ids)))
-        .group_by(messages.c.device_id)
-    )
+    query, values = _HELD_BY, {"devices": list(device_ids)}
     if settling:
-        # Inlined integers: a busy tick may name more ids than SQLite takes parameters.
-        ids: BindParameter[list[int]] = bindparam(
-            "settling", sorted(settling), expanding=True, literal_execute=True
-        )
-        query = query.where(messages.c.id.not_in(ids))
-    return {int(device_id): int(count) for device_id, count in conn.execute(query)}
+        query, values["settling"] = _HELD_BY_SETTLED, sorted(settling)
+    return {int(device_id): int(count) for device_id, count in conn.execute(query, values)}
+
+
+# Built once (they run at every dispatcher tick).
+_HELD_BY = (
+    select(messages.c.device_id, func.count())
+    .where(
+        messages.c.state == "dispatched",
+        messages.c.device_id.in_(bindparam("devices", expanding=True)),
+    )
+    .group_by(messages.c.device_id)
+)
+# Inlined integers: a busy tick may name more ids than SQLite takes parameters.
+_SETTLING: BindParameter[list[int]] = bindparam("settling", expanding=True, literal_execute=True)
+_HELD_BY_SETTLED = _HELD_BY.where(messages.c.id.not_in(_SETTLING))
 
 
 def unacked(conn: Connection, device_ids: Collection[int]) -> int:

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, literal_column, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    bindparam,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert, Select, Update
 
@@ -365,49 +374,60 @@ def due(
     ix_messages_queue: it costs the rows it hands over, never the backlog of
     other accounts (a filter on the send date would let SQLite prefer
     ix_messages_due, which holds every account's queue)."""
-    rows = conn.execute(
-        select(
-            messages.c.id,
-            messages.c.account_id,
-            messages.c.phone_number,
-            messages.c.id_sms_api,
-            messages.c.message,
-            messages.c.attempts,
-            messages.c.handovers,
-            messages.c.valid_until,
-            messages.c.sim,
-            messages.c.dispatched_at.is_(None),
-            messages.c.send_at,
-        )
-        .where(
-            messages.c.account_id == account_id,
-            # A literal, not a parameter: only then may the planners read the
-            # partial index ix_messages_queue (the account's queue in order).
-            messages.c.state == literal_column("'queued'"),
-            or_(messages.c.sim.is_(None), messages.c.sim.in_(sorted(slots))),
-        )
-        .order_by(messages.c.priority.desc(), messages.c.send_at, messages.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    rows = conn.execute(_DUE, {"account_id": account_id, "slots": sorted(slots), "limit": limit})
     return [Due(*row) for row in rows]
+
+
+# The dispatcher's statements are built once: built at every tick, SQLAlchemy's
+# coercions and cache keys cost more CPU than SQLite spent running them.
+_DUE = (
+    select(
+        messages.c.id,
+        messages.c.account_id,
+        messages.c.phone_number,
+        messages.c.id_sms_api,
+        messages.c.message,
+        messages.c.attempts,
+        messages.c.handovers,
+        messages.c.valid_until,
+        messages.c.sim,
+        messages.c.dispatched_at.is_(None),
+        messages.c.send_at,
+    )
+    .where(
+        messages.c.account_id == bindparam("account_id"),
+        # A literal, not a parameter: only then may the planners read the
+        # partial index ix_messages_queue (the account's queue in order).
+        messages.c.state == literal_column("'queued'"),
+        or_(messages.c.sim.is_(None), messages.c.sim.in_(bindparam("slots", expanding=True))),
+    )
+    .order_by(messages.c.priority.desc(), messages.c.send_at, messages.c.id)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True)
+)
 
 
 def hand_over(
     conn: Connection, message_ids: list[int], device_id: int, now: datetime, lease_until: datetime
 ) -> None:
     conn.execute(
-        update(messages)
-        .where(messages.c.id.in_(message_ids))
-        .values(
-            state="dispatched",
-            device_id=device_id,
-            lease_until=lease_until,
-            dispatched_at=now,
-            acked_at=None,
-            handovers=messages.c.handovers + 1,
-        )
+        _HAND_OVER,
+        {"ids": message_ids, "device": device_id, "lease": lease_until, "at": now},
     )
+
+
+_HAND_OVER = (
+    update(messages)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state="dispatched",
+        device_id=bindparam("device"),
+        lease_until=bindparam("lease"),
+        dispatched_at=bindparam("at"),
+        acked_at=None,
+        handovers=messages.c.handovers + 1,
+    )
+)
 
 
 def retry_devices(conn: Connection, message_ids: list[int]) -> dict[int, set[int]]:
@@ -480,6 +500,19 @@ def waits(conn: Connection, account_id: int, state: str, *, windowed: bool | Non
 
 HeldRow = tuple[int, int, str, int | None, int, str, str]
 
+# The statements of a batch of device reports, built once: built per batch,
+# SQLAlchemy's coercion of each id and its cache key cost more CPU than SQLite
+# spent running them.
+_HELD = select(
+    messages.c.id,
+    messages.c.account_id,
+    messages.c.state,
+    messages.c.device_id,
+    messages.c.attempts,
+    messages.c.phone_number,
+    messages.c.id_sms_api,
+).where(messages.c.id.in_(bindparam("ids", expanding=True)))
+
 
 def held(conn: Connection, message_ids: set[int], account_ids: set[int]) -> list[HeldRow]:
     """(id, account_id, state, device_id, attempts, phone_number, id_sms_api) of
@@ -488,49 +521,39 @@ def held(conn: Connection, message_ids: set[int], account_ids: set[int]) -> list
     The accounts are checked here, not in SQL: given `account_id IN (...)`,
     SQLite walks the account's whole history through its created-at index
     instead of looking the ids up by primary key."""
-    query = select(
-        messages.c.id,
-        messages.c.account_id,
-        messages.c.state,
-        messages.c.device_id,
-        messages.c.attempts,
-        messages.c.phone_number,
-        messages.c.id_sms_api,
-    ).where(messages.c.id.in_(message_ids))
-    return [tuple(row) for row in conn.execute(query) if row[1] in account_ids]
+    rows = conn.execute(_HELD, {"ids": list(message_ids)})
+    return [tuple(row) for row in rows if row[1] in account_ids]
 
 
 _BY_ID = messages.c.id == bindparam("mid")
+_MARK_ACKED = (
+    update(messages)
+    .where(_BY_ID)
+    .values(acked_at=bindparam("at"), lease_until=bindparam("lease"), handovers=0)
+)
+_MARK_SENT = (
+    update(messages).where(_BY_ID).values(state="sent", sent_at=bindparam("at"), lease_until=None)
+)
+_MARK_DELIVERED = (
+    update(messages)
+    .where(_BY_ID)
+    .values(state="received", delivered_at=bindparam("at"), lease_until=None)
+)
 
 
 def mark_acked(conn: Connection, acks: list[tuple[int, datetime, datetime]]) -> None:
     """(message id, acked at, new lease end) for each acknowledged hand-over."""
-    conn.execute(
-        update(messages)
-        .where(_BY_ID)
-        .values(acked_at=bindparam("at"), lease_until=bindparam("lease"), handovers=0),
-        [{"mid": mid, "at": at, "lease": lease} for mid, at, lease in acks],
-    )
+    conn.execute(_MARK_ACKED, [{"mid": mid, "at": at, "lease": lease} for mid, at, lease in acks])
 
 
 def mark_sent(conn: Connection, sent: list[tuple[int, datetime]]) -> None:
     """(message id, sent at) for each message a device sent."""
-    conn.execute(
-        update(messages)
-        .where(_BY_ID)
-        .values(state="sent", sent_at=bindparam("at"), lease_until=None),
-        [{"mid": mid, "at": at} for mid, at in sent],
-    )
+    conn.execute(_MARK_SENT, [{"mid": mid, "at": at} for mid, at in sent])
 
 
 def mark_delivered(conn: Connection, delivered: list[tuple[int, datetime]]) -> None:
     """(message id, delivered at) for each delivery report."""
-    conn.execute(
-        update(messages)
-        .where(_BY_ID)
-        .values(state="received", delivered_at=bindparam("at"), lease_until=None),
-        [{"mid": mid, "at": at} for mid, at in delivered],
-    )
+    conn.execute(_MARK_DELIVERED, [{"mid": mid, "at": at} for mid, at in delivered])
 
 
 def requeue_for_retry(conn: Connection, message_id: int, attempts: int) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.domain.policy import (
@@ -50,15 +50,16 @@ def get(conn: Connection, account_id: int) -> AccountPolicy:
     return DEFAULT if row is None else _policy(row)
 
 
+# Read at every dispatcher tick: built once.
+_GET_MANY = select(account_policies).where(_c.account_id.in_(bindparam("ids", expanding=True)))
+
+
 def get_many(conn: Connection, account_ids: Iterable[int]) -> dict[int, AccountPolicy]:
     """Account id → policy, for several accounts in one query (defaults for the rest)."""
     ids = list(account_ids)
     if not ids:
         return {}
-    found = {
-        row.account_id: _policy(row)
-        for row in conn.execute(select(account_policies).where(_c.account_id.in_(ids)))
-    }
+    found = {row.account_id: _policy(row) for row in conn.execute(_GET_MANY, {"ids": ids})}
     return {account_id: found.get(account_id, DEFAULT) for account_id in ids}
 
 

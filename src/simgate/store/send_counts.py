@@ -4,8 +4,9 @@ UTC hour, for the caps (domain/caps.py)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from simgate.store.tables import send_counts
@@ -33,11 +34,19 @@ def since(
 
 def add(conn: Connection, account_id: int, hour: datetime, count: int) -> None:
     """`count` more messages first handed over in `hour` (one upsert)."""
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
-        send_counts
+    upsert = _ADD_POSTGRES if conn.dialect.name == "postgresql" else _ADD_SQLITE
+    conn.execute(upsert, {"account": account_id, "at": hour, "n": count})
+
+
+def _add(insert: Any) -> Any:
+    """The upsert of `add`, built once per dialect (it runs at every hand-over)."""
+    values = insert(send_counts).values(
+        account_id=bindparam("account"), hour=bindparam("at"), count=bindparam("n")
     )
-    conn.execute(
-        insert.values(account_id=account_id, hour=hour, count=count).on_conflict_do_update(
-            index_elements=["account_id", "hour"], set_={"count": _c.count + count}
-        )
+    return values.on_conflict_do_update(
+        index_elements=["account_id", "hour"], set_={"count": _c.count + values.excluded["count"]}
     )
+
+
+_ADD_POSTGRES = _add(postgresql.insert)
+_ADD_SQLITE = _add(sqlite.insert)
