@@ -36,7 +36,9 @@ def submit_fields(draw: st.DrawFn) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name in pdus._SUBMIT_STRINGS:
         if draw(st.booleans()):
-            fields[name] = draw(st.none() | latin_text(24) | st.text(max_size=4) | st.binary(max_size=3))
+            fields[name] = draw(
+                st.none() | latin_text(24) | st.text(max_size=4) | st.binary(max_size=3)
+            )
     for name in pdus._SUBMIT_BYTES:
         if draw(st.booleans()):
             fields[name] = draw(st.none() | st.integers(-1, 260) | st.booleans())
