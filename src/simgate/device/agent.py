@@ -21,7 +21,7 @@ from typing import Any, assert_never
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from simgate.device import drivers, protocol
+from simgate.device import drivers, fastjson, protocol
 from simgate.device.drivers import Driver, DriverEvent
 from simgate.device.journal import Journal
 
@@ -134,7 +134,7 @@ class Agent:
                         ):
                             raise Fatal(exc.rcvd.reason) from None
                         raise
-                    frame = json.loads(raw)
+                    frame = fastjson.loads(raw)
                     if first and frame.get("type") == "welcome":
                         first = False
                         self.connected.set()
@@ -149,7 +149,7 @@ class Agent:
     async def _send(self, frame: dict[str, Any]) -> None:
         if self.ws is not None:
             with contextlib.suppress(ConnectionClosed):
-                await self.ws.send(protocol.encode(frame))
+                await self.ws.send(fastjson.dumps_text(frame))
 
     async def _handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simgate.device import fastjson
 from simgate.device.group_sync import SyncedFile
 
 
@@ -54,8 +55,7 @@ class Journal:
         self._file = SyncedFile(self.path, enabled=self.fsync)
 
     def _write(self, entry: dict[str, Any], *, wait: bool = True) -> None:
-        line = json.dumps(entry, ensure_ascii=False) + "\n"
-        self._file.append(line.encode("utf-8"), wait=wait)
+        self._file.append(fastjson.dumps_line(entry), wait=wait)
 
     async def durable(self) -> None:
         """Return once every line written so far is on disk (group commit)."""

@@ -31,13 +31,13 @@ would have.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from simgate.device import fastjson
 from simgate.device.drivers import Delivered, Failed, Sent, Undelivered
 from simgate.device.drivers._state import read_entries
 from simgate.device.group_sync import SyncedFile
@@ -271,8 +271,7 @@ class SendBook:
 
     def _record(self, entry: dict[str, Any]) -> None:
         self._apply(entry)
-        line = json.dumps(entry, ensure_ascii=False) + "\n"
-        self._ledger.append(line.encode("utf-8"))  # on disk after durable()
+        self._ledger.append(fastjson.dumps_line(entry))  # on disk after durable()
 
     def _apply(self, entry: dict[str, Any]) -> None:
         kind = entry["k"]
