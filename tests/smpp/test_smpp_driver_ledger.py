@@ -337,7 +337,7 @@ async def test_writes_waiting_together_share_one_fsync(
     sends = SendBook(tmp_path, keys, rank)  # fsync on, as in production
     _opened.append(sends)
     synced: list[int] = []
-    monkeypatch.setattr("simgate.device.group_sync.os.fsync", synced.append)
+    monkeypatch.setattr("simgate.device.group_sync.os.fdatasync", synced.append)
     for n in range(10):
         sends.take(f"{n}.0", "+33612000001", 1, T0)
         sends.trying(f"{n}.0", 0)

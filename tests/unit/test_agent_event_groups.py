@@ -51,7 +51,7 @@ async def test_a_group_is_journaled_with_one_fsync_before_its_hooks_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[int] = []
-    monkeypatch.setattr("simgate.device.group_sync.os.fsync", synced.append)
+    monkeypatch.setattr("simgate.device.group_sync.os.fdatasync", synced.append)
     driver = Grouped()
     assert isinstance(driver, drivers.GroupsEvents)
     journal = Journal(tmp_path)

@@ -20,7 +20,7 @@ async def test_commands_taken_together_share_one_fsync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[int] = []
-    monkeypatch.setattr("simgate.device.group_sync.os.fsync", synced.append)
+    monkeypatch.setattr("simgate.device.group_sync.os.fdatasync", synced.append)
     journal = Journal(tmp_path)  # fsync on, as in production
     try:
         for n in range(20):

@@ -4,25 +4,25 @@ Append-only and fsynced, so that the agent survives restarts like a real
 phone app: it never takes a command id twice, re-sends the reports the server
 has not acknowledged, and knows which SMS it still waits to hear about.
 
-Writing is not syncing: `accept` and `report` write their line, and the agent
-awaits `durable()` before it tells the server (the ack of a command, the
-report itself). One fsync, in a worker thread, covers every line written
-before it, so commands taken together share it and the event loop never
-waits for the disk; an fsync per line on the loop held a fast sender (an
-SMPP bind) to some 200 SMS a second. A `done` line is never waited for: lost
-in a crash, it only makes the agent send a report again, which the server
-stores once.
+Writing is not syncing: `accept` and `report` append their line, and the
+agent awaits `durable()` before it tells the server (the ack of a command,
+the report itself). One fdatasync, in the sync thread (group_sync.py),
+covers every line appended before it, so commands taken together share it
+and the event loop never waits for the disk; an fsync per line on the loop
+held a fast sender (an SMPP bind) to some 200 SMS a second. A `done` line is
+never waited for: lost in a crash, it only makes the agent send a report
+again, which the server stores once.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simgate.device.group_sync import GroupSync
+from simgate.device import fastjson
+from simgate.device.group_sync import SyncedFile
 
 
 @dataclass
@@ -52,18 +52,14 @@ class Journal:
                     self.pending[entry["frame"]["ref"]] = entry["frame"]
                 elif entry["k"] == "done":
                     self.pending.pop(entry["ref"], None)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        self._sync = GroupSync(self._file.fileno(), enabled=self.fsync)
+        self._file = SyncedFile(self.path, enabled=self.fsync)
 
     def _write(self, entry: dict[str, Any], *, wait: bool = True) -> None:
-        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self._file.flush()
-        if wait:
-            self._sync.wrote()
+        self._file.append(fastjson.dumps_line(entry), wait=wait)
 
     async def durable(self) -> None:
         """Return once every line written so far is on disk (group commit)."""
-        await self._sync.durable()
+        await self._file.durable()
 
     def _remember(self, frame: dict[str, Any]) -> None:
         if frame["type"] == "result":
@@ -107,6 +103,4 @@ class Journal:
 
     def close(self) -> None:
         # What a stop left unsynced (the last `done` lines, say) goes to disk now.
-        if self.fsync and not self._file.closed:
-            os.fsync(self._file.fileno())
         self._file.close()

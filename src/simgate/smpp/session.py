@@ -2,7 +2,10 @@
 
 Our own small session with smpplib 2.2.4 used only as the PDU codec
 (smpp.md §11 recommendation): `make_pdu(...).generate()` to write,
-`parse_pdu(raw, client=..., allow_unknown_opt_params=True)` to read. The
+`parse_pdu(raw, client=..., allow_unknown_opt_params=True)` to read; the
+PDUs of every SMS (submit_sm and its resp, deliver_sm and its resp) go
+through pdus.py, which writes and reads the same bytes without smpplib's
+per-field objects, and hands back to smpplib any shape it does not know. The
 `Link` binds (one transceiver, or a transmitter + receiver pair), keeps the
 bind alive with enquire_link, reconnects with back-off and jitter, bounds the
 outstanding submits (window) and their rate (token bucket, halved on
@@ -32,6 +35,7 @@ from smpplib import smpp
 from smpplib.command import SubmitSM
 from smpplib.exceptions import UnknownCommandError
 
+from simgate.smpp import pdus
 from simgate.smpp.pacer import Pacer
 from simgate.smpp.status import ESME_RMSGQFUL, ESME_RTHROTTLED, describe
 
@@ -136,6 +140,13 @@ class Sequence:
         return self.sequence
 
 
+@dataclass(frozen=True, slots=True)
+class _SubmitAnswer:
+    """A submit_sm_resp read by pdus.py: what Link.submit takes from smpplib's."""
+
+    message_id: bytes
+
+
 def deliver_from(pdu: Any, connection: str = "") -> Deliver:
     """The fields of a parsed deliver_sm / data_sm (smpplib gives C-strings as bytes)."""
     tlvs: dict[str, Any] = {}
@@ -162,6 +173,9 @@ def _text(value: bytes | str | None) -> str:
         return ""
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
+
+# Responses whose body is an empty message_id, written by pdus.response.
+_EMPTY_RESPONSES = {"deliver_sm_resp": pdus.DELIVER_SM_RESP, "data_sm_resp": 0x80000103}
 
 # What names a connection (Deliver.connection): this process, then a count.
 _PROCESS = secrets.token_hex(4)
@@ -200,10 +214,9 @@ class _Connection:
         """Send a request; its response's (status, parsed PDU or None)."""
         if self.closed.is_set():
             raise LinkLost(f"{self.name} link is down")
-        pdu = smpp.make_pdu(command, client=self.sequence, **fields)
-        data = pdu.generate()  # a bad field raises here, before anything is sent
+        data, sequence = self._encode(command, fields)  # a bad field raises here
         future: asyncio.Future[tuple[int, Any]] = asyncio.get_running_loop().create_future()
-        self.pending[pdu.sequence] = future
+        self.pending[sequence] = future
         try:
             self.writer.write(data)
             await self.writer.drain()
@@ -215,13 +228,27 @@ class _Connection:
             self.lose(f"write failed: {error}")
             raise LinkLost(str(error)) from error
         finally:
-            self.pending.pop(pdu.sequence, None)
+            self.pending.pop(sequence, None)
+
+    def _encode(self, command: str, fields: dict[str, Any]) -> tuple[bytes, int]:
+        """A request's bytes and sequence number: by pdus.py when it can."""
+        if command == "submit_sm":
+            sequence = self.sequence.next_sequence()
+            data = pdus.submit_sm(sequence, fields)
+            if data is not None:
+                return data, sequence
+        pdu = smpp.make_pdu(command, client=self.sequence, **fields)
+        return pdu.generate(), pdu.sequence
 
     def respond(self, command: str, sequence: int, status: int = 0) -> None:
+        if self.closed.is_set():
+            return
+        if command in _EMPTY_RESPONSES:
+            self.writer.write(pdus.response(_EMPTY_RESPONSES[command], sequence, status))
+            return
         pdu = smpp.make_pdu(command, client=self.sequence, status=status)
         pdu.sequence = sequence  # smpplib ignores a `sequence=` keyword once its client has one
-        if not self.closed.is_set():
-            self.writer.write(pdu.generate())
+        self.writer.write(pdu.generate())
 
     def lose(self, reason: str) -> None:
         """The connection is gone: fail what waits for an answer, close the socket."""
@@ -267,6 +294,27 @@ class _Connection:
             self.lose(f"connection closed ({type(error).__name__})")
 
     def _dispatch(self, raw: bytes, command_id: int, status: int, sequence: int) -> None:
+        # The PDUs of every SMS first, read by pdus.py (None: left to smpplib).
+        if command_id == pdus.SUBMIT_SM_RESP:
+            message_id = pdus.submit_sm_resp_id(raw[16:])
+            if message_id is not None:
+                self._answered(sequence, status, _SubmitAnswer(message_id))
+                return
+        elif command_id == pdus.DELIVER_SM:
+            fields = pdus.deliver_sm(raw[16:])
+            if fields is not None:
+                deliver = Deliver(
+                    source_addr=fields.source_addr,
+                    source_addr_ton=fields.source_addr_ton,
+                    destination_addr=fields.destination_addr,
+                    esm_class=fields.esm_class,
+                    data_coding=fields.data_coding,
+                    short_message=fields.short_message,
+                    tlvs=fields.tlvs,
+                    connection=self.identity,
+                )
+                self._handle(deliver, None, "deliver_sm", sequence)
+                return
         try:
             pdu: Any = smpp.parse_pdu(raw, client=self.sequence, allow_unknown_opt_params=True)
         except UnknownCommandError:
@@ -275,9 +323,7 @@ class _Connection:
             log.warning("SMPP %s: cannot parse PDU %s", self.name, raw.hex())
             pdu = None
         if command_id & 0x80000000:  # a response, generic_nack included
-            future = self.pending.get(sequence)
-            if future is not None and not future.done():
-                future.set_result((status, pdu))
+            self._answered(sequence, status, pdu)
             return
         command = getattr(pdu, "command", None)
         if command == "enquire_link":
@@ -287,9 +333,7 @@ class _Connection:
             self.respond("unbind_resp", sequence)
             self.lose("unbound by the SMSC")
         elif command in ("deliver_sm", "data_sm"):
-            task = asyncio.create_task(self._deliver(pdu, f"{command}_resp", sequence))
-            self.handlers.add(task)
-            task.add_done_callback(self.handlers.discard)
+            self._handle(None, pdu, command, sequence)
         elif command_id in (0x05, 0x103):  # deliver_sm / data_sm smpplib could not parse
             log.error("SMPP %s: unreadable %s refused for good", self.name, raw.hex())
             self.respond(
@@ -300,17 +344,33 @@ class _Connection:
         elif command != "alert_notification":  # alert_notification has no response
             self.respond("generic_nack", sequence, ESME_RINVCMDID)
 
-    async def _deliver(self, pdu: Any, response: str, sequence: int) -> None:
+    def _answered(self, sequence: int, status: int, pdu: Any) -> None:
+        future = self.pending.get(sequence)
+        if future is not None and not future.done():
+            future.set_result((status, pdu))
+
+    def _handle(self, deliver: Deliver | None, pdu: Any, command: str, sequence: int) -> None:
+        """Hand a deliver_sm / data_sm (read by pdus.py, or else smpplib's
+        `pdu`) to on_deliver, then answer it."""
+        task = asyncio.create_task(self._deliver(deliver, pdu, command, sequence))
+        self.handlers.add(task)
+        task.add_done_callback(self.handlers.discard)
+
+    async def _deliver(
+        self, deliver: Deliver | None, pdu: Any, command: str, sequence: int
+    ) -> None:
         status = 0
         try:
-            await self.link.on_deliver(deliver_from(pdu, self.identity))
+            if deliver is None:
+                deliver = deliver_from(pdu, self.identity)
+            await self.link.on_deliver(deliver)
         except Exception:
             # Not stored: ask the SMSC to deliver it again later, never generic_nack (smpp.md §5).
             log.exception(
-                "SMPP %s: handling a %s failed; asking for redelivery", self.name, pdu.command
+                "SMPP %s: handling a %s failed; asking for redelivery", self.name, command
             )
             status = ESME_RX_T_APPN
-        self.respond(response, sequence, status)
+        self.respond(f"{command}_resp", sequence, status)
 
     async def _keepalive(self) -> None:
         interval = self.link.config.enquire_interval

@@ -18,15 +18,8 @@ class Ledger:
     """Append-only JSON lines; `entries` holds what earlier runs wrote."""
 
     def __init__(self, path: Path, fsync: bool = True) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync  # off only for benchmarks (`--no-fsync`)
-        self.entries: list[dict[str, Any]] = []
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    self.entries.append(json.loads(line))
-                except ValueError:
-                    continue  # a torn last line after a crash
+        self.entries = read_entries(path)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115
 
     def write(self, entry: dict[str, Any]) -> None:
@@ -35,12 +28,22 @@ class Ledger:
         if self.fsync:
             os.fsync(self._file.fileno())
 
-    def fileno(self) -> int:
-        """For a caller that fsyncs itself (`fsync=False`, then `os.fsync`)."""
-        return self._file.fileno()
-
     def close(self) -> None:
         self._file.close()
+
+
+def read_entries(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines an append-only file holds (creating its folder), less a
+    torn last line after a crash; for a writer that appends to it after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries: list[dict[str, Any]] = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue  # a torn last line after a crash
+    return entries
 
 
 class JsonState:

@@ -1,9 +1,9 @@
 """What the smpp driver submitted, on disk: the ledger that makes sends idempotent.
 
-One JSON line per fact, on disk before the step it guards (`Ledger`; the
-driver awaits `durable()` there, which fsyncs in a worker thread and serves
-every write made before it with one fsync: ten submits in flight share one
-instead of blocking the event loop ten times):
+One JSON line per fact, on disk before the step it guards (the driver awaits
+`durable()` there: the group commit of group_sync.SyncedFile, one fdatasync
+in the sync thread for every line appended before it, so ten submits in
+flight share one instead of blocking the event loop ten times):
 
 - `take {id, to, parts, at}`: the driver took the command, before its first submit_sm;
 - `try {id, n}`: part n holds a window slot and is about to go on the wire
@@ -37,9 +37,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from simgate.device import fastjson
 from simgate.device.drivers import Delivered, Failed, Sent, Undelivered
-from simgate.device.drivers._state import Ledger
-from simgate.device.group_sync import GroupSync
+from simgate.device.drivers._state import read_entries
+from simgate.device.group_sync import SyncedFile
 
 FILE_NAME = "smpp.sends"
 ORPHAN_KEEP = timedelta(hours=2)  # smpp.md §5: keep unmatched receipts 1-2 h
@@ -168,9 +169,10 @@ class SendBook:
     _orphans: dict[str, _Orphan] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._ledger = Ledger(self.folder / FILE_NAME, fsync=False)  # see durable()
-        self._sync = GroupSync(self._ledger.fileno(), enabled=self.fsync)
-        for entry in self._ledger.entries:
+        path = self.folder / FILE_NAME
+        entries = read_entries(path)
+        self._ledger = SyncedFile(path, enabled=self.fsync)
+        for entry in entries:
             try:
                 self._apply(entry)
             except (KeyError, IndexError, TypeError, ValueError):
@@ -183,7 +185,7 @@ class SendBook:
 
     async def durable(self) -> None:
         """Return once every fact recorded so far is on disk (group commit)."""
-        await self._sync.durable()
+        await self._ledger.durable()
 
     def close(self) -> None:
         self._ledger.close()
@@ -269,8 +271,7 @@ class SendBook:
 
     def _record(self, entry: dict[str, Any]) -> None:
         self._apply(entry)
-        self._ledger.write(entry)  # written and flushed; on disk after durable()
-        self._sync.wrote()
+        self._ledger.append(fastjson.dumps_line(entry))  # on disk after durable()
 
     def _apply(self, entry: dict[str, Any]) -> None:
         kind = entry["k"]
