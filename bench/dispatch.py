@@ -15,6 +15,7 @@ socket and the agent's journal.
 
     python bench/dispatch.py [--messages 5000] [--phones 2] [--rate 60000]
     python bench/dispatch.py --smpp --phones 1 --messages 6000
+    python bench/dispatch.py --smpp --phones 1 --messages 6000 --offered 400 --batch 20
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=60000, help="per phone, SMS per minute")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--smpp", action="store_true", help="phones bound to an SMSC simulator")
+    parser.add_argument(
+        "--offered",
+        type=float,
+        default=None,
+        help="post at this many messages/s (in batches of --batch) instead of all at once: "
+        "the latencies are then those of a steady load, not of a burst's queue",
+    )
     args = parser.parse_args()
     smsc = None
     if args.smpp:
@@ -96,6 +104,8 @@ def main() -> None:
         started = time.perf_counter()
         with httpx.Client(base_url=server.url, timeout=60) as client:
             for start in range(0, args.messages, args.batch):
+                if args.offered:  # the batch's own slot: late posts catch up, none is skipped
+                    time.sleep(max(0.0, started + start / args.offered - time.perf_counter()))
                 items = [
                     {"phone_number": f"+336{12000000 + i:08d}", "message": f"bench {i}"}
                     for i in range(start, min(args.messages, start + args.batch))
