@@ -11,7 +11,6 @@ raises nothing but `FrameError`.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from simgate._wire import CALL_KINDS
+from simgate.device import fastjson
 from simgate.domain import dates
 from simgate.domain.policy import MAX_SIM
 
@@ -151,7 +151,8 @@ def error(code: str, reason: str, ref: str | None = None) -> dict[str, Any]:
 
 
 def encode(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    # The server writes several frames an SMS (hand-over, acks): orjson's.
+    return fastjson.dumps_text(frame)
 
 
 # --- device → server ---------------------------------------------------------
