@@ -25,22 +25,31 @@ VALUES = st.recursive(
 
 @pytest.fixture(params=["orjson", "stdlib"])
 def which(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "stdlib":
-        monkeypatch.setattr(fastjson, "orjson", None)
+    monkeypatch.setattr(fastjson, "_orjson", None)
+    if request.param == "orjson":
+        assert fastjson.use_orjson()
     return str(request.param)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def orjson_on() -> Any:
+    """As the smpp driver's agent runs; restored after."""
+    saved = fastjson._orjson
+    assert fastjson.use_orjson()
+    yield
+    fastjson._orjson = saved
 
 
 @given(value=VALUES)
 def test_what_is_written_reads_back_the_same(value: Any) -> None:
+    saved = fastjson._orjson
     for mode in ("orjson", "stdlib"):
-        saved = fastjson.orjson
-        if mode == "stdlib":
-            fastjson.orjson = None  # type: ignore[assignment]
+        fastjson._orjson = saved if mode == "orjson" else None
         try:
             line = fastjson.dumps_line({"k": value})
             text = fastjson.dumps_text({"k": value})
         finally:
-            fastjson.orjson = saved
+            fastjson._orjson = saved
         assert line.endswith(b"\n") and b"\n" not in line[:-1]
         assert json.loads(line) == {"k": value}
         assert fastjson.loads(text) == {"k": value} == json.loads(text)

@@ -18,12 +18,6 @@ import pytest
 from simgate.device.group_sync import SyncedFile
 
 
-async def until(condition: Any, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
-
-
 @pytest.fixture
 def quick_thread_switches() -> Iterator[None]:
     """The sync thread may take a file's work between any two steps of the
@@ -62,7 +56,7 @@ async def test_many_writers_waiting_at_once_find_their_lines_on_disk(tmp_path: P
     assert sorted(lines) == sorted(f"{n}-{s}".encode() for n in range(40) for s in range(30))
 
 
-async def test_a_line_nobody_waits_for_is_written_soon_and_not_synced_for_itself(
+async def test_a_line_nobody_waits_for_goes_with_the_next_round(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[int] = []
@@ -72,12 +66,17 @@ async def test_a_line_nobody_waits_for_is_written_soon_and_not_synced_for_itself
         file.append(b"waited\n")
         await file.durable()
         file.append(b"done\n", wait=False)
-        await until(lambda: file.path.read_bytes() == b"waited\ndone\n")
-        await file.durable()  # nothing waited for since: no sync
-        assert len(synced) == 1
+        await file.durable()  # nothing waited for since: no round
+        await asyncio.sleep(0.05)
+        assert file.path.read_bytes() == b"waited\n" and len(synced) == 1
+        file.append(b"next\n")
+        await file.durable()
+        assert file.path.read_bytes() == b"waited\ndone\nnext\n" and len(synced) == 2
+        file.append(b"last done\n", wait=False)
     finally:
         file.close()
-    assert len(synced) == 2  # close syncs what is left
+    assert file.path.read_bytes().endswith(b"next\nlast done\n")
+    assert len(synced) == 3  # close writes and syncs what is left
 
 
 async def test_a_failed_sync_fails_every_wait_after_it(

@@ -113,21 +113,17 @@ class Agent:
                     }
                 )
             )
-            stopper = asyncio.create_task(stop.wait())
+            # Stopping closes the socket, which ends the recv() below: a task
+            # per frame raced against the stop cost more than handling the frame.
+            stopper = asyncio.create_task(_close_when(stop, ws))
             try:
                 first = True
                 while True:
-                    receive = asyncio.create_task(ws.recv())
-                    done, _ = await asyncio.wait(
-                        {receive, stopper}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if stopper in done:
-                        receive.cancel()
-                        await ws.close()
-                        return
                     try:
-                        raw = receive.result()
+                        raw = await ws.recv()
                     except ConnectionClosed as exc:
+                        if stop.is_set():
+                            return
                         if exc.rcvd and exc.rcvd.code in (
                             protocol.CLOSE_BAD_TOKEN,
                             protocol.CLOSE_BAD_VERSION,
@@ -266,6 +262,11 @@ class Agent:
         frame = report_for(event)
         journal.report(frame)
         return frame
+
+
+async def _close_when(stop: asyncio.Event, ws: ClientConnection) -> None:
+    await stop.wait()
+    await ws.close()
 
 
 async def _one_by_one(events: AsyncIterator[DriverEvent]) -> AsyncIterator[list[DriverEvent]]:

@@ -19,6 +19,7 @@ import click
 
 from simgate._wire import CALL_KINDS
 from simgate.cli_options import fail
+from simgate.device import fastjson
 from simgate.device.drivers.gammu import options as gammu
 from simgate.device.drivers.smpp import options as smpp
 
@@ -270,6 +271,9 @@ async def _open_driver(
         finally:
             modem.close()
     elif driver == "smpp":
+        # Hundreds of SMS a second: the journal's and the frames' JSON in
+        # orjson (the other drivers keep to pure-Python packages, fastjson.py).
+        fastjson.use_orjson()
         link = smpp.build_driver(folder, fsync, **options)
         try:
             yield link

@@ -19,7 +19,7 @@ fdatasync, not fsync: the lines are appended, and fdatasync writes the
 file's new size with them (what reading them back needs); it skips only the
 times, which nothing here reads.
 
-A line written with `wait=False` (the journal's `done`) is written by the
+A line appended with `wait=False` (the journal's `done`) is written by the
 next round and synced by the next sync of its file: lost in a crash, it only
 repeats a report.
 """
@@ -72,8 +72,9 @@ class SyncedFile:
         self._lines.append(line)
         if wait:
             self._appended += 1
-        else:
-            _syncer().ring(self)  # written soon, waited for by nobody
+        # A line nobody waits for is not worth a round of its own: it goes
+        # with the next one (or at close). A busy agent has one within
+        # milliseconds; an idle one that crashes repeats a report or two.
 
     async def durable(self) -> None:
         """Return once every line appended with `wait` so far is on disk;
