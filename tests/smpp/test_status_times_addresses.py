@@ -258,6 +258,10 @@ def test_explicit_ton_npi_override_the_guess() -> None:
         source("x" * 21, ton=5, npi=0)
     with pytest.raises(ValueError):
         source("12", ton=0)  # one override is not enough to skip the checks
+    with pytest.raises(ValueError, match="'\\+'"):
+        source("+", ton=0)  # a name of one "+", sent as a number
+    with pytest.raises(ValueError, match="'\\+'"):
+        source("+1+2345678901234567", ton=0, npi=1)
 
 
 @pytest.mark.parametrize(

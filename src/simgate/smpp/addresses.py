@@ -37,6 +37,7 @@ def source(value: str, *, ton: int | None = None, npi: int | None = None) -> Add
     5/0, at most 11 printable GSM-7 characters. `ton`/`npi` override the
     guess; with both given, an address the guess refuses is sent as written
     (without a leading "+") if it has at most 20 printable ASCII characters.
+    A "+" left in the address is refused unless the TON is alphanumeric.
     ValueError says what is wrong otherwise.
     """
     text = value.strip()
@@ -50,8 +51,14 @@ def source(value: str, *, ton: int | None = None, npi: int | None = None) -> Add
             raise ValueError(
                 f"source address {value!r} must be 1-{MAX_ADDRESS} printable ASCII characters"
             ) from None
-        return Address(ton, npi, addr)
-    return Address(guess.ton if ton is None else ton, guess.npi if npi is None else npi, guess.addr)
+        guess = Address(ton, npi, addr)
+    address = Address(
+        guess.ton if ton is None else ton, guess.npi if npi is None else npi, guess.addr
+    )
+    if "+" in address.addr and address.ton != TON_ALPHANUMERIC:
+        # An SMSC refuses a "+" in a number (ESME_RINVSRCADR), smpp.md §10.
+        raise ValueError(f"source address {value!r} has a '+', which only a name may have")
+    return address
 
 
 def _guess(text: str) -> Address:
