@@ -31,6 +31,7 @@ from starlette.requests import HTTPConnection
 from simgate import metrics
 from simgate.clock import SYSTEM_CLOCK, Clock
 from simgate.config import Settings
+from simgate.device import fastjson
 from simgate.domain.rate_limit import RateLimiter
 from simgate.services.calls import Dialer
 from simgate.store.db import make_engine, upgrade
@@ -167,6 +168,9 @@ def bootstrap(
     from simgate import web
     from simgate.workers import dispatcher, reports, retention, rollups, webhooks
 
+    # The server writes a hand-over and two acks per SMS to the phones; it
+    # always has orjson (the agent on a phone may not: device/fastjson.py).
+    fastjson.use_orjson()
     engine = engine or make_engine(settings)
     metrics.watch(engine)  # counts made in transactions apply at their commits
     if migrate:

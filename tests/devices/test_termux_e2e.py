@@ -96,9 +96,7 @@ def check_closure(report_path: Path, server_only: set[str]) -> None:
         return [m for m, owners in modules.items() if {normal(o) for o in owners} & server_only]
 
     assert of_the_server(report["owners"]) == []
-    # Tried, refused, and done without: device/fastjson.py uses orjson where
-    # it is installed and the stdlib where it is not (as on Termux).
-    assert of_the_server(report["refused"]) in ([], ["orjson"])
+    assert of_the_server(report["refused"]) == []
     assert "simgate.device.drivers.termux" in report["loaded"]
 
 

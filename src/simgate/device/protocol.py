@@ -151,7 +151,8 @@ def error(code: str, reason: str, ref: str | None = None) -> dict[str, Any]:
 
 
 def encode(frame: dict[str, Any]) -> str:
-    # The server writes several frames an SMS (hand-over, acks): orjson's.
+    # orjson's on the server (runtime.bootstrap) and an SMPP agent, which
+    # write several frames an SMS; the stdlib's elsewhere.
     return fastjson.dumps_text(frame)
 
 
