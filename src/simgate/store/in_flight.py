@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from simgate.store.tables import messages
 
@@ -25,24 +25,30 @@ def held_by(
     """
     if not device_ids:
         return {}
-    query, values = _HELD_BY, {"devices": list(device_ids)}
-    if settling:
-        query, values["settling"] = _HELD_BY_SETTLED, sorted(settling)
-    return {int(device_id): int(count) for device_id, count in conn.execute(query, values)}
+    if not settling:
+        rows = conn.execute(_HELD_BY, {"devices": list(device_ids)})
+        return {int(device_id): int(count) for device_id, count in rows}
+    # The held rows themselves, few (each device holds at most its cap), and
+    # `settling` left out here: in SQL the ids, thousands at a busy tick, were
+    # rendered into the statement, a new one for SQLite to prepare each time.
+    held: dict[int, int] = {}
+    for device_id, message_id in conn.execute(_HELD_IDS, {"devices": list(device_ids)}):
+        if message_id not in settling:
+            held[device_id] = held.get(device_id, 0) + 1
+    return held
 
 
 # Built once (they run at every dispatcher tick).
+_DISPATCHED_TO = (
+    messages.c.state == "dispatched",
+    messages.c.device_id.in_(bindparam("devices", expanding=True)),
+)
 _HELD_BY = (
     select(messages.c.device_id, func.count())
-    .where(
-        messages.c.state == "dispatched",
-        messages.c.device_id.in_(bindparam("devices", expanding=True)),
-    )
+    .where(*_DISPATCHED_TO)
     .group_by(messages.c.device_id)
 )
-# Inlined integers: a busy tick may name more ids than SQLite takes parameters.
-_SETTLING: BindParameter[list[int]] = bindparam("settling", expanding=True, literal_execute=True)
-_HELD_BY_SETTLED = _HELD_BY.where(messages.c.id.not_in(_SETTLING))
+_HELD_IDS = select(messages.c.device_id, messages.c.id).where(*_DISPATCHED_TO)
 
 
 def unacked(conn: Connection, device_ids: Collection[int]) -> int:
