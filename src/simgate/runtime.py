@@ -179,9 +179,13 @@ def bootstrap(
     wake_dispatcher, wake_webhooks = Wakeup(), Wakeup()
     listener = None
     if engine.dialect.name == "postgresql":
+
+        def new_messages() -> None:  # another node's NOTIFY on the dispatcher's channel
+            hub.work_came()
+            wake_dispatcher.set()
+
         listener = WakeListener(
-            engine,
-            {dispatcher.CHANNEL: wake_dispatcher.set, webhooks.CHANNEL: wake_webhooks.set},
+            engine, {dispatcher.CHANNEL: new_messages, webhooks.CHANNEL: wake_webhooks.set}
         )
     runtime = Runtime(
         settings=settings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,3 +97,44 @@ def test_held_counts_leave_out_results_waiting_to_be_stored(engine: Engine) -> N
         assert in_flight.held_by(conn, [phone, other, idle]) == {phone: 3, other: 1}
         assert in_flight.held_by(conn, [phone], settling={held[0], held[1]}) == {phone: 1}
         assert in_flight.held_by(conn, []) == {}
+
+
+def test_results_do_not_wake_a_tick_for_an_empty_queue_but_new_messages_do(
+    settings: Settings, sockets: Sockets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a tick found the account's queue empty, a round woken only by
+    results (room freed, no new work) leaves it out; a new message brings it
+    back at once, long before the next sweep."""
+    from simgate.services import dispatch
+
+    ticks: list[int] = []
+    real_tick = dispatch.tick
+
+    def counted(*args: Any) -> list[dispatch.Claimed]:
+        claimed = real_tick(*args)
+        ticks.append(len(claimed))
+        return claimed
+
+    monkeypatch.setattr(dispatch, "tick", counted)
+    slow = {"dispatch_sweep_seconds": 60.0, "dispatch_poll_seconds": 60.0}
+    with LiveServer(settings, **slow) as live:
+        account, key = create_account(live.engine, "owner@example.com", "Europe/Paris", "FR")
+        phone = sockets.join(add_device(live.engine, account.email, "phone", 6000)[1])
+        header = {"login": account.email, "accessKey": key}
+
+        def send(text: str) -> dict[str, Any]:
+            item = {"phone_number": "+33612000001", "message": text, "id_sms_api": text}
+            live.post("/api/v1/sendsms", json={"header": header, "messages": [item]})
+            return next_frame(phone, "send_sms", timeout=5)
+
+        first = send("m0")
+        phone.send(json.dumps({"type": "ack", "id": first["id"]}))
+        # On PostgreSQL the node also hears its own NOTIFY for m0, a moment
+        # later, as new work: one more tick, which is not the result's.
+        time.sleep(0.5)
+        before = len(ticks)
+        phone.send(json.dumps({"type": "result", "ref": "r0", "id": first["id"], "status": "sent"}))
+        assert next_frame(phone, "ack")["ref"] == "r0"
+        assert len(ticks) == before  # the result woke the dispatcher: no tick
+        assert send("m1")["text"] == "m1"  # within next_frame's 5 s: no sweep came
+        assert states(live) == {"m0": "sent", "m1": "dispatched"}

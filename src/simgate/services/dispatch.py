@@ -77,11 +77,13 @@ def tick(
     sweep: bool,
     now: datetime,
     holding: dict[int, int] | None = None,
+    drained: set[int] | None = None,
 ) -> list[Claimed]:
     """One dispatcher tick in one transaction: with `sweep`, promote what is due
     and expire leases; then claim work for each account of `plan` (account id →
     device id → how many it may take now). `holding`, if given, is filled with
-    what each planned device holds once the tick is over (device id → SMS)."""
+    what each planned device holds once the tick is over (device id → SMS);
+    `drained` with the accounts whose queue had less than was asked of it."""
     claimed: list[Claimed] = []
     devices = [device_id for capacity in plan.values() for device_id in capacity]
     held: dict[int, int] = {}
@@ -98,7 +100,9 @@ def tick(
         gates = dispatch_policy.gates(conn, plan, now)
         for account_id, capacity in plan.items():
             gate = gates[account_id]
-            claimed += claim(conn, account_id, capacity, now, lease, max_handovers, gate)
+            claimed += claim(
+                conn, account_id, capacity, now, lease, max_handovers, gate, drained
+            )
     if holding is not None:
         holding.update({device_id: held.get(device_id, 0) for device_id in devices})
         for item in claimed:
@@ -202,9 +206,11 @@ def claim(
     lease_seconds: float,
     max_handovers: int,
     gate: Gate | None = None,
+    drained: set[int] | None = None,
 ) -> list[Claimed]:
     """Claim up to sum(capacity) due messages of the account and spread them
-    over its devices (device id → how many it may take now).
+    over its devices (device id → how many it may take now); the account
+    goes into `drained` when its queue held fewer than that.
 
     Order: priority (higher first), then date_to_send, then acceptance order.
     A message that already failed on a device goes to another one when it can.
@@ -221,6 +227,8 @@ def claim(
     dispatch_policy.hold(conn, gate, now)
     sims = device_store.sims_of(conn, list(capacity))
     rows = store.due(conn, account_id, wanted, _all_slots(sims))
+    if drained is not None and len(rows) < wanted:
+        drained.add(account_id)
     rows = _drop_undeliverable(conn, _drop_expired(conn, rows, now), max_handovers, now)
     rows = dispatch_policy.admit(gate, rows)
     if not rows:

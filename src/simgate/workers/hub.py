@@ -98,6 +98,12 @@ class Link:
 class Hub:
     def __init__(self) -> None:
         self.links: dict[int, Link] = {}
+        # Bumped (from any thread) by each commit that may have queued new work:
+        # new messages, a phone coming online (workers/dispatcher.py).
+        self.new_work = 0
+
+    def work_came(self) -> None:
+        self.new_work += 1
 
     def add(self, link: Link) -> Link | None:
         """Register `link`; returns the connection it replaces, if any."""
