@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "DeliverFields",
+    "Deliver",
     "deliver_sm",
     "response",
     "submit_sm",
@@ -153,8 +153,10 @@ def submit_sm_resp_id(body: bytes) -> bytes | None:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliverFields:
-    """What session.deliver_from takes from a parsed deliver_sm (see there)."""
+class Deliver:
+    """A deliver_sm (or data_sm) from the SMSC, fields as received. `tlvs` holds
+    the optional parameters present: C-strings as str, integers as int, octet
+    strings (message_payload, network_error_code) as bytes."""
 
     source_addr: str
     source_addr_ton: int
@@ -163,6 +165,10 @@ class DeliverFields:
     data_coding: int
     short_message: bytes
     tlvs: dict[str, Any]
+    # The connection it came on, unique across connections and processes: the
+    # SMSC sends a deliver_sm again only when its deliver_sm_resp may have been
+    # lost, which on the connection that acknowledged it cannot happen.
+    connection: str = ""
 
 
 # deliver_sm's optional parameters as smpplib reads them (DeliverSM.params
@@ -192,8 +198,8 @@ _DELIVER_TLVS: dict[int, tuple[str, int | str]] = {
 }
 
 
-def deliver_sm(body: bytes) -> DeliverFields | None:
-    """The fields session.deliver_from would take from smpplib's parse of this
+def deliver_sm(body: bytes, connection: str = "") -> Deliver | None:
+    """What session.deliver_from would make of smpplib's parse of this
     deliver_sm body, or None for a body left to smpplib (a field cut short, an
     optional parameter it does not know or would read otherwise)."""
     pos = body.find(b"\0")  # service_type
@@ -256,7 +262,7 @@ def deliver_sm(body: bytes) -> DeliverFields | None:
                 return None
             tlvs[name] = int.from_bytes(value, "big")
         pos += size
-    return DeliverFields(
+    return Deliver(
         source_addr=source.decode("latin-1"),
         source_addr_ton=source_ton,
         destination_addr=destination.decode("latin-1"),
@@ -264,4 +270,5 @@ def deliver_sm(body: bytes) -> DeliverFields | None:
         data_coding=data_coding,
         short_message=message,
         tlvs=tlvs,
+        connection=connection,
     )

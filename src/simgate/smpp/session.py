@@ -37,6 +37,7 @@ from smpplib.exceptions import UnknownCommandError
 
 from simgate.smpp import pdus
 from simgate.smpp.pacer import Pacer
+from simgate.smpp.pdus import Deliver
 from simgate.smpp.status import ESME_RMSGQFUL, ESME_RTHROTTLED, describe
 
 __all__ = ["Deliver", "Link", "LinkConfig", "LinkLost", "SubmitResult"]
@@ -96,25 +97,6 @@ class LinkConfig:
 class SubmitResult:
     status: int  # 0 accepted
     message_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Deliver:
-    """A deliver_sm (or data_sm) from the SMSC, fields as received. `tlvs` holds
-    the optional parameters present: C-strings as str, integers as int, octet
-    strings (message_payload, network_error_code) as bytes."""
-
-    source_addr: str
-    source_addr_ton: int
-    destination_addr: str
-    esm_class: int
-    data_coding: int
-    short_message: bytes
-    tlvs: dict[str, Any]
-    # The connection it came on, unique across connections and processes: the
-    # SMSC sends a deliver_sm again only when its deliver_sm_resp may have been
-    # lost, which on the connection that acknowledged it cannot happen.
-    connection: str = ""
 
 
 class LinkLost(Exception):
@@ -318,18 +300,8 @@ class _Connection:
                 self._answered(sequence, status, _SubmitAnswer(message_id))
                 return
         elif command_id == pdus.DELIVER_SM:
-            fields = pdus.deliver_sm(raw[16:])
-            if fields is not None:
-                deliver = Deliver(
-                    source_addr=fields.source_addr,
-                    source_addr_ton=fields.source_addr_ton,
-                    destination_addr=fields.destination_addr,
-                    esm_class=fields.esm_class,
-                    data_coding=fields.data_coding,
-                    short_message=fields.short_message,
-                    tlvs=fields.tlvs,
-                    connection=self.identity,
-                )
+            deliver = pdus.deliver_sm(raw[16:], self.identity)
+            if deliver is not None:
                 self._handle(deliver, None, "deliver_sm", sequence)
                 return
         try:
