@@ -29,13 +29,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import os
 import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["SyncedFile"]
+__all__ = ["SyncedFile", "read_entries"]
+
+
+def read_entries(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines an append-only file holds (creating its folder), less a
+    torn last line after a crash; for a writer that appends to it after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries: list[dict[str, Any]] = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue  # a torn last line after a crash
+    return entries
 
 
 class SyncedFile:

@@ -16,13 +16,12 @@ again, which the server stores once.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simgate.device import fastjson
-from simgate.device.group_sync import SyncedFile
+from simgate.device.group_sync import SyncedFile, read_entries
 
 
 @dataclass
@@ -37,21 +36,15 @@ class Journal:
     delivered: set[str] = field(default_factory=set)  # command ids with a delivery report
 
     def __post_init__(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "journal.jsonl"
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue  # a torn last line after a crash
-                if entry["k"] == "cmd":
-                    self.commands[entry["frame"]["id"]] = entry["frame"]
-                elif entry["k"] == "report":
-                    self._remember(entry["frame"])
-                    self.pending[entry["frame"]["ref"]] = entry["frame"]
-                elif entry["k"] == "done":
-                    self.pending.pop(entry["ref"], None)
+        for entry in read_entries(self.path):
+            if entry["k"] == "cmd":
+                self.commands[entry["frame"]["id"]] = entry["frame"]
+            elif entry["k"] == "report":
+                self._remember(entry["frame"])
+                self.pending[entry["frame"]["ref"]] = entry["frame"]
+            elif entry["k"] == "done":
+                self.pending.pop(entry["ref"], None)
         self._file = SyncedFile(self.path, enabled=self.fsync)
 
     def _write(self, entry: dict[str, Any], *, wait: bool = True) -> None:

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from simgate.device.group_sync import read_entries
+
 
 class Ledger:
     """Append-only JSON lines; `entries` holds what earlier runs wrote."""
@@ -30,20 +32,6 @@ class Ledger:
 
     def close(self) -> None:
         self._file.close()
-
-
-def read_entries(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines an append-only file holds (creating its folder), less a
-    torn last line after a crash; for a writer that appends to it after."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    entries: list[dict[str, Any]] = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                continue  # a torn last line after a crash
-    return entries
 
 
 class JsonState:

@@ -39,8 +39,7 @@ from typing import Any, Literal
 
 from simgate.device import fastjson
 from simgate.device.drivers import Delivered, Failed, Sent, Undelivered
-from simgate.device.drivers._state import read_entries
-from simgate.device.group_sync import SyncedFile
+from simgate.device.group_sync import SyncedFile, read_entries
 
 FILE_NAME = "smpp.sends"
 ORPHAN_KEEP = timedelta(hours=2)  # smpp.md §5: keep unmatched receipts 1-2 h
