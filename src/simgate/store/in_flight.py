@@ -25,9 +25,6 @@ def held_by(
     """
     if not device_ids:
         return {}
-    if not settling:
-        rows = conn.execute(_HELD_BY, {"devices": list(device_ids)})
-        return {int(device_id): int(count) for device_id, count in rows}
     # The held rows themselves, few (each device holds at most its cap), and
     # `settling` left out here: in SQL the ids, thousands at a busy tick, were
     # rendered into the statement, a new one for SQLite to prepare each time.
@@ -38,17 +35,11 @@ def held_by(
     return held
 
 
-# Built once (they run at every dispatcher tick).
-_DISPATCHED_TO = (
+# Built once: it runs at every dispatcher tick.
+_HELD_IDS = select(messages.c.device_id, messages.c.id).where(
     messages.c.state == "dispatched",
     messages.c.device_id.in_(bindparam("devices", expanding=True)),
 )
-_HELD_BY = (
-    select(messages.c.device_id, func.count())
-    .where(*_DISPATCHED_TO)
-    .group_by(messages.c.device_id)
-)
-_HELD_IDS = select(messages.c.device_id, messages.c.id).where(*_DISPATCHED_TO)
 
 
 def unacked(conn: Connection, device_ids: Collection[int]) -> int:
