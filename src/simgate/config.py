@@ -147,7 +147,8 @@ class Settings(BaseSettings):
         1.0,
         gt=0,
         description="Seconds between sweeps that queue scheduled messages whose time "
-        "has come and take back expired hand-overs.",
+        "has come and take back expired hand-overs; a message put back in an emptied "
+        "queue (a failed send, a phone gone) is handed out again by the next one.",
     )
 
     # --- webhooks ---------------------------------------------------------------
