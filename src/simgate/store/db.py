@@ -66,6 +66,13 @@ def make_engine(settings: Settings) -> Engine:
             # 64 MB of page cache per connection (default 2 MB): the random
             # short-code and id indexes outgrow 2 MB after some 10^5 messages.
             cur.execute("PRAGMA cache_size=-65536")
+            # Statement journals in memory: a statement that fires a trigger
+            # (the rollups of migration 0008) or writes many rows keeps the
+            # pages it changes in a statement journal, which SQLite spills to
+            # a file in /var/tmp past 64 KiB: write system calls in every
+            # insert, 20-30 us a row (raw sqlite3, messages). Every read is
+            # index-driven, so no big temporary sort lands in memory instead.
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Insert, Select, Update
 
 from simgate.domain.messages import Draft
@@ -211,10 +212,23 @@ def _insert_on_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> None:
         values += value
     options = conn.get_execution_options()
     width = len(_COLUMNS) * _SQLITE_ROWS_PER_INSERT
-    for start in range(0, len(values), width):
-        chunk = values[start : start + width]
-        statement = _SQLITE_INSERT + ", ".join([_SQLITE_ROW] * (len(chunk) // len(_COLUMNS)))
-        conn.exec_driver_sql(statement, tuple(chunk))
+    # Straight to the driver: exec_driver_sql's execution context, result and
+    # events cost 40-50 us a statement, a tenth of a single sendsms in the
+    # writer. Its errors are wrapped as SQLAlchemy would (the writer reruns
+    # the others' work after a DBAPIError).
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, len(values), width):
+            chunk = values[start : start + width]
+            statement = _SQLITE_INSERT + ", ".join([_SQLITE_ROW] * (len(chunk) // len(_COLUMNS)))
+            try:
+                cursor.execute(statement, chunk)
+            except dialect.loaded_dbapi.Error as exc:
+                raise DBAPIError.instance(
+                    statement, chunk, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from exc
+    finally:
+        cursor.close()
     conn.dispatch.after_execute(conn, _INSERT, rows, {}, options, None)
 
 
