@@ -17,6 +17,7 @@ from simgate.store import bulk, stats
 from simgate.store.db import reading
 from simgate.store.messages import insert_new
 from simgate.store.tables import accounts, messages, metadata
+from tests.integration.test_rollups import full_count, rolled_up
 
 SHAPE = Shape(messages=300, campaigns=3)
 
@@ -59,6 +60,13 @@ def test_history_reads_back_as_written(engine: Engine) -> None:
             .order_by(messages.c.id)
         ).all()
         assert [tuple(r) for r in stored] == [(m["created_at"], m["delivered_at"]) for m in made]
+        # The rollups (kept by triggers) count what was loaded.
+        campaigns = sorted({m["campaign_id"] for m in made if m.get("campaign_id")})
+        assert campaigns
+        both = [account.id, other.id]
+        hours, states = rolled_up(conn, both, campaigns)
+        states = +Counter({k: n for k, n in states.items() if not k[1].startswith("+")})
+        assert (hours, states) == full_count(conn, both, campaigns)  # "+clicks" etc. aside
         stamp = conn.execute(
             select(accounts.c.contacts_stamp).where(accounts.c.id == account.id)
         ).scalar_one()
