@@ -276,6 +276,7 @@ class SQLiteWriter:
         self._queue: list[_Job] = []
         self._heavy: deque[_Job] = deque()
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None  # the writer thread's own
         self._group_sync = engine in _group_synced
         sync_lock = threading.Lock()
         self._unsynced = threading.Condition(sync_lock)  # work for the syncer
@@ -321,6 +322,7 @@ class SQLiteWriter:
                     if not self._queue and not self._heavy:
                         self._cond.wait(WRITER_IDLE_SECONDS)
                     if not self._queue and not self._heavy:
+                        self._let_go()  # before a new thread can take over
                         self._thread = None
                         return
                     batch, self._queue = self._queue, []
@@ -334,22 +336,48 @@ class SQLiteWriter:
             # Never leave callers waiting on a thread that is gone: the next
             # submit starts a new one.
             with self._cond:
+                self._let_go()  # before a new thread can take over
                 self._thread = None
             log.exception("SQLite writer thread failed")
             raise
 
+    def _connection(self) -> Connection:
+        """The writer thread's connection, kept while the thread lives: a
+        checkout from the pool and a checkin back cost more Python than
+        SQLite's own BEGIN and COMMIT, at every commit."""
+        if self._conn is None or self._conn.invalidated:
+            self._let_go()
+            self._conn = self.engine.connect().execution_options(**{_IN_WRITER: True})
+        return self._conn
+
+    def _let_go(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                log.exception("closing the SQLite writer's connection failed")
+
+    def _as_if_checked_in(self, conn: Connection) -> None:
+        """The pool's checkin hooks (store/notify: wake the workers whose
+        tables a commit wrote), run after each commit as if the connection
+        went back to the pool, as it did when each commit had its own."""
+        fairy = conn.connection
+        self.engine.pool.dispatch.checkin(
+            fairy.dbapi_connection,
+            fairy._connection_record,
+        )
+
     def _commit(self, batch: list[_Job]) -> None:
         while batch:
             outcomes: list[tuple[_Job, bool, Any]] = []
-            # Commit hooks run as the connection goes back to the pool, inside
-            # this block; with the syncer, theirs wait for the sync.
+            # Commit hooks run after the commit, inside this block; with the
+            # syncer, theirs wait for the sync.
             callbacks: list[Callable[[], None]] = []
             _durable_callbacks.pending = callbacks if self._group_sync else None
             try:
-                with (
-                    self.engine.connect() as conn,
-                    conn.execution_options(**{_IN_WRITER: True}).begin(),
-                ):
+                conn = self._connection()
+                with conn.begin():
                     raw = conn.connection.dbapi_connection
                     for index, job in enumerate(batch):
                         changes = raw.total_changes  # type: ignore[union-attr]
@@ -362,9 +390,12 @@ class SQLiteWriter:
                                 del batch[index]
                                 raise _Rerun() from None
                             outcomes.append((job, False, exc))
+                self._as_if_checked_in(conn)
             except _Rerun:
+                self._as_if_checked_in(conn)
                 continue
             except BaseException as exc:  # the commit failed: nobody's work stands
+                self._let_go()  # and the connection may be in any state
                 _settle([(job, False, exc) for job in batch], callbacks)
                 return
             finally:
