@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, event, insert, select
 
 from simgate.services.accounts import create_account
 from simgate.store import messages as store
 from simgate.store.tables import messages
+from tests.integration.conftest import explain
 
 NOW = datetime(2026, 3, 11, 14, 20)
 
@@ -44,3 +45,76 @@ def test_every_due_message_is_promoted_whatever_the_batch_and_no_other(
         assert store.promote_due(conn, NOW) == 6
         states = dict(conn.execute(select(messages.c.id_sms_api, messages.c.state)).all())
     assert states == {f"m{i}": "queued" for i in range(6)} | {"m6": "scheduled"}
+
+
+def _message(account_id: int, name: str, **values: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "account_id": account_id,
+        "id_sms_api": name,
+        "request_hash": "h",
+        "phone_number": "+33612345678",
+        "message": "hello",
+        "priority": 1,
+        "encoding": "GSM-7",
+        "segments": 1,
+        "state": "queued",
+        "send_at": NOW - timedelta(hours=1),
+        "created_at": NOW - timedelta(hours=1),
+        "attempts": 0,
+        "valid_until": None,
+        "lease_until": None,
+        "acked_at": None,
+    }
+    return row | values
+
+
+LATER, EARLIER = NOW + timedelta(minutes=5), NOW - timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    "work",
+    [
+        {"state": "scheduled", "send_at": EARLIER},  # due: promoted
+        {"state": "scheduled", "send_at": LATER, "valid_until": EARLIER},  # expires
+        {"state": "queued", "valid_until": EARLIER},  # expires
+        {"state": "dispatched", "lease_until": EARLIER},  # lease over, not acked
+        {"state": "dispatched", "lease_until": EARLIER, "acked_at": EARLIER},  # no result
+    ],
+)
+def test_a_sweep_reads_first_whether_it_has_work(engine: Engine, work: dict[str, object]) -> None:
+    """The dispatcher's sweep takes a write lock only for work (services/dispatch.tick):
+    each kind of work is seen, and nothing else is."""
+    account, _ = create_account(engine, "s@example.com", "Europe/Paris", "FR")
+    idle = [  # waiting, or handed over, within their time; and ended ones
+        {"state": "scheduled", "send_at": LATER, "valid_until": LATER},
+        {"state": "queued", "valid_until": LATER},
+        {"state": "queued"},
+        {"state": "dispatched", "lease_until": LATER},
+        {"state": "sent", "send_at": EARLIER, "valid_until": EARLIER},
+        {"state": "failed", "lease_until": EARLIER},
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(messages), [_message(account.id, f"i{i}", **v) for i, v in enumerate(idle)]
+        )
+        assert not store.sweep_has_work(conn, NOW)
+        conn.execute(insert(messages), [_message(account.id, "w", **work)])
+        assert store.sweep_has_work(conn, NOW)
+
+
+def test_the_sweep_probe_reads_indexes_only(engine: Engine) -> None:
+    """A million ended messages cost the probe nothing: every part is an index range."""
+    create_account(engine, "p@example.com", "Europe/Paris", "FR")
+    captured: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        captured.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with engine.connect() as conn:
+            store.sweep_has_work(conn, NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    plan = explain(engine, *captured[-1])
+    assert "SCAN messages" not in plan and "Seq Scan" not in plan, plan

@@ -24,6 +24,7 @@ from simgate.services.dispatch_policy import Gate
 from simgate.store import accounts, in_flight
 from simgate.store import devices as device_store
 from simgate.store import messages as store
+from simgate.store.db import reading
 from simgate.store.devices import DeviceSims
 from simgate.store.messages import Due
 
@@ -85,6 +86,12 @@ def tick(
     what each planned device holds once the tick is over (device id → SMS);
     `drained` with the accounts whose queue had less than was asked of it."""
     claimed: list[Claimed] = []
+    if not plan:
+        if not sweep:
+            return claimed
+        with reading(engine) as conn:
+            if not store.sweep_has_work(conn, now):
+                return claimed  # no write lock taken for nothing
     devices = [device_id for capacity in plan.values() for device_id in capacity]
     held: dict[int, int] = {}
     with engine.begin() as conn:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     bindparam,
+    exists,
     insert,
     literal_column,
     or_,
@@ -322,6 +323,32 @@ def _end(conn: Connection, message_ids: list[int], state: str, reason: str, now:
 
 # Not handed to a phone yet: a message in these states expires past its validity.
 WAITING = ("scheduled", "queued")
+
+
+# Is there anything for a sweep to do? One EXISTS per range a sweep works
+# on, each a probe of an index (ix_messages_due, ix_messages_expiring).
+_SWEEP_WORK = select(
+    or_(
+        exists().where(messages.c.state == "scheduled", messages.c.send_at <= bindparam("now")),
+        *(
+            exists().where(messages.c.state == state, messages.c.valid_until < bindparam("now"))
+            for state in WAITING
+        ),
+        exists().where(
+            messages.c.state == "dispatched", messages.c.lease_until < bindparam("now")
+        ),
+    )
+)
+
+
+def sweep_has_work(conn: Connection, now: datetime) -> bool:
+    """Whether a sweep at `now` would change anything: a scheduled message
+    due, a waiting one past its validity, or a hand-over past its lease (what
+    promote_due, expiring, unacked_lapsed, requeue_unacked_expired and
+    acked_expired take). A read, so that a sweep with nothing to do takes no
+    write lock: once a second it held the SQLite writer back (1.5-2 ms of
+    p99 for single sendsms at 8 connections)."""
+    return bool(conn.execute(_SWEEP_WORK, {"now": now}).scalar())
 
 
 def expiring(conn: Connection, now: datetime, limit: int) -> list[MessageRef]:
