@@ -33,6 +33,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the socket listening on TCP `port` (Linux,
+    from /proc; True where /proc cannot tell)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local address "ADDR:PORT" in hex, state 0A = LISTEN, inode in field 9
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return not Path("/proc/net/tcp").exists()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return True
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment that makes a `simgate` subprocess use the store of `settings`
     (and accept loopback callback URLs)."""
@@ -132,7 +161,11 @@ class ServerProcess:
         while True:
             try:
                 # Ready, not only up: its workers run and, on PostgreSQL, it LISTENs.
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                # And ours: a process that took the port first (another test's
+                # server) answers too, and this one then fails to bind.
+                if httpx.get(
+                    self.url + "/readyz", timeout=1
+                ).status_code == 200 and listens_on(self.proc.pid, self.port):
                     return self
             except httpx.HTTPError:
                 pass
