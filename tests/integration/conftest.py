@@ -32,6 +32,30 @@ def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
+def message_row(account_id: int, name: str, **values: Any) -> dict[str, Any]:
+    """A `messages` row for a direct insert: a queued one-segment message
+    unless `values` say otherwise. Every optional column a test may set is
+    here (None), so that rows of one executemany share their keys."""
+    row: dict[str, Any] = {
+        "account_id": account_id,
+        "id_sms_api": name,
+        "request_hash": "h",
+        "phone_number": "+33612345678",
+        "message": "hello",
+        "priority": 1,
+        "encoding": "GSM-7",
+        "segments": 1,
+        "state": "queued",
+        "send_at": None,
+        "created_at": None,
+        "attempts": 0,
+        "valid_until": None,
+        "lease_until": None,
+        "acked_at": None,
+    }
+    return row | values
+
+
 @pytest.fixture
 def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     """(sql, parameters) of every statement `engine` runs in the test."""

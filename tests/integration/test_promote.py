@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, insert, select
+from sqlalchemy import Engine, insert, select
 
 from simgate.services.accounts import create_account
 from simgate.store import messages as store
 from simgate.store.tables import messages
-from tests.integration.conftest import explain
+from tests.integration.conftest import explain, message_row
 
 NOW = datetime(2026, 3, 11, 14, 20)
 
@@ -25,20 +25,13 @@ def test_every_due_message_is_promoted_whatever_the_batch_and_no_other(
         conn.execute(
             insert(messages),
             [
-                {
-                    "account_id": account.id,
-                    "id_sms_api": f"m{i}",
-                    "request_hash": "h",
-                    "phone_number": "+33612345678",
-                    "message": "hello",
-                    "priority": 1,
-                    "encoding": "GSM-7",
-                    "segments": 1,
-                    "state": "scheduled",
-                    "send_at": NOW + timedelta(minutes=minutes),
-                    "created_at": NOW - timedelta(hours=1),
-                    "attempts": 0,
-                }
+                message_row(
+                    account.id,
+                    f"m{i}",
+                    state="scheduled",
+                    send_at=NOW + timedelta(minutes=minutes),
+                    created_at=NOW - timedelta(hours=1),
+                )
                 for i, minutes in enumerate(offsets)
             ],
         )
@@ -48,24 +41,8 @@ def test_every_due_message_is_promoted_whatever_the_batch_and_no_other(
 
 
 def _message(account_id: int, name: str, **values: object) -> dict[str, object]:
-    row: dict[str, object] = {
-        "account_id": account_id,
-        "id_sms_api": name,
-        "request_hash": "h",
-        "phone_number": "+33612345678",
-        "message": "hello",
-        "priority": 1,
-        "encoding": "GSM-7",
-        "segments": 1,
-        "state": "queued",
-        "send_at": NOW - timedelta(hours=1),
-        "created_at": NOW - timedelta(hours=1),
-        "attempts": 0,
-        "valid_until": None,
-        "lease_until": None,
-        "acked_at": None,
-    }
-    return row | values
+    hour_ago = NOW - timedelta(hours=1)
+    return message_row(account_id, name, **({"send_at": hour_ago, "created_at": hour_ago} | values))
 
 
 LATER, EARLIER = NOW + timedelta(minutes=5), NOW - timedelta(minutes=5)
@@ -102,19 +79,12 @@ def test_a_sweep_reads_first_whether_it_has_work(engine: Engine, work: dict[str,
         assert store.sweep_has_work(conn, NOW)
 
 
-def test_the_sweep_probe_reads_indexes_only(engine: Engine) -> None:
+def test_the_sweep_probe_reads_indexes_only(
+    engine: Engine, statements: list[tuple[str, object]]
+) -> None:
     """A million ended messages cost the probe nothing: every part is an index range."""
     create_account(engine, "p@example.com", "Europe/Paris", "FR")
-    captured: list[tuple[str, object]] = []
-
-    def capture(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
-        captured.append((sql, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with engine.connect() as conn:
-            store.sweep_has_work(conn, NOW)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    plan = explain(engine, *captured[-1])
+    with engine.connect() as conn:
+        store.sweep_has_work(conn, NOW)
+    plan = explain(engine, *statements[-1])
     assert "SCAN messages" not in plan and "Seq Scan" not in plan, plan

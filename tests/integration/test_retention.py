@@ -24,6 +24,7 @@ from simgate.store.tables import (
     send_counts,
     webhooks,
 )
+from tests.integration.conftest import message_row
 from tests.support.cli import run_cli as run
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
@@ -129,20 +130,7 @@ def _webhook(account_id: int, name: str, state: str, at: datetime) -> dict[str, 
 
 
 def _message(account_id: int, name: str, state: str, at: datetime) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "id_sms_api": name,
-        "request_hash": "h",
-        "phone_number": "+33612345678",
-        "message": "hello",
-        "priority": 1,
-        "encoding": "GSM-7",
-        "segments": 1,
-        "state": state,
-        "send_at": at,
-        "created_at": at,
-        "attempts": 1,
-    }
+    return message_row(account_id, name, state=state, send_at=at, created_at=at, attempts=1)
 
 
 def _session(account_id: int, name: str, expires_at: datetime) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from simgate.store.tables import (
     messages,
     webhooks,
 )
+from tests.integration.conftest import message_row
 
 NOW = datetime(2026, 3, 11, 14, 20)  # a Wednesday; 15:20 in Paris
 
@@ -38,21 +39,9 @@ def owner(engine: Engine) -> Account:
 
 
 def add_message(engine: Engine, account: Account, **values: Any) -> int:
-    row: dict[str, Any] = {
-        "account_id": account.id,
-        "id_sms_api": values.pop("id_sms_api", f"id{datetime.now().timestamp()}{len(values)}"),
-        "request_hash": "h",
-        "phone_number": "+33612345678",
-        "message": "hello",
-        "priority": 1,
-        "encoding": "GSM-7",
-        "segments": 1,
-        "state": "queued",
-        "send_at": NOW - timedelta(hours=1),
-        "created_at": NOW - timedelta(hours=1),
-        "attempts": 0,
-    }
-    row.update(values)
+    name = values.pop("id_sms_api", f"id{datetime.now().timestamp()}{len(values)}")
+    hour_ago = NOW - timedelta(hours=1)
+    row = message_row(account.id, name, **({"send_at": hour_ago, "created_at": hour_ago} | values))
     with engine.begin() as conn:
         return int(conn.execute(insert(messages).values(**row)).inserted_primary_key[0])
 
